@@ -1,0 +1,56 @@
+# hotelcore — every target bootstraps what it needs (a .venv on first use, the embedded
+# PostgreSQL 18 unless DATABASE_URL is set, the migrations).
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+HC     := $(VENV)/bin/hotelcore
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test bench lint db psql migrate revision clean serve
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "hotelcore needs Python 3.11+")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+demo: $(STAMP) ## the main job: start the database, migrate, run the demo
+	$(HC) demo $(DEMO_ARGS)
+
+test: $(STAMP) ## the test suite against a real PostgreSQL (embedded, or DATABASE_URL)
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	 if [ $$rc -eq 5 ]; then echo "pytest collected no test: failing on purpose"; exit 1; fi; exit $$rc
+
+bench: $(STAMP) ## benchmarks with baselines (BENCH_ARGS=--quick for a short run)
+	$(HC) bench $(BENCH_ARGS)
+
+lint: $(STAMP) ## ruff on Python, sqlfluff on SQL, migrations check
+	$(VENV)/bin/ruff check pyapi tests migrations
+	$(VENV)/bin/ruff format --check pyapi tests migrations
+	$(VENV)/bin/sqlfluff lint db --dialect postgres --processes 2
+	$(HC) migrations check
+
+db: $(STAMP) ## start the database and print its URL
+	@$(HC) db start
+
+psql: $(STAMP) ## open psql on the database
+	@$(HC) psql
+
+migrate: $(STAMP) ## upgrade the database to the head revision
+	$(HC) migrate
+
+revision: $(STAMP) ## write a revision for changed db/ files: make revision m="what changed"
+	$(HC) migrations new -m "$(m)"
+
+serve: $(STAMP) ## the HTTP API
+	$(HC) serve
+
+clean: ## stop the embedded server, remove its data and the virtualenv
+	-@test -x $(HC) && $(HC) db stop
+	rm -rf .hotelcore $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info demo-report.html

@@ -1,0 +1,31 @@
+"""Alembic environment: the same URL as every other hotelcore command, one transaction, and
+an advisory lock so two deploys (or two test workers) never migrate one database at once."""
+
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import create_engine, pool, text
+
+from pyapi import config as hc_config
+from pyapi.server import get_server
+
+cfg = context.config
+if cfg.config_file_name is not None and not cfg.attributes.get("hotelcore_url"):
+    fileConfig(cfg.config_file_name)
+
+MIGRATION_LOCK = "select pg_advisory_xact_lock(hashtext('hotelcore.migrate'))"
+
+
+def run_migrations_online() -> None:
+    url = cfg.attributes.get("hotelcore_url") or get_server().url
+    engine = create_engine(hc_config.sqlalchemy_url(url), poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=None, transaction_per_migration=False)
+        with context.begin_transaction():
+            connection.execute(text(MIGRATION_LOCK))
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit("hotelcore migrations run online only (they apply SQL files)")
+run_migrations_online()

@@ -1,0 +1,117 @@
+"""Test harness: one PostgreSQL per session, a template database migrated once, and a fresh
+database cloned from it (CREATE DATABASE ... TEMPLATE) for every test.
+
+Server: ``HOTELCORE_TEST_DOCKER=1`` -> a testcontainers PostgreSQL; ``DATABASE_URL`` -> that
+server; otherwise the project's embedded PostgreSQL 18.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+
+from pyapi import config
+from pyapi import migrate as mig
+from pyapi.server import get_server
+
+_counter = itertools.count()
+_PREFIX = f"hct{os.getpid()}"
+
+
+def _admin(url: str) -> psycopg.Connection:
+    return psycopg.connect(url, autocommit=True)
+
+
+def create_database(server_url: str, name: str, template: str = "template0") -> str:
+    with _admin(server_url) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+        conn.execute(f'create database "{name}" template "{template}"')
+    return config.with_database(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with _admin(server_url) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    if os.environ.get("HOTELCORE_TEST_DOCKER") == "1":
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:18", driver=None) as pg:
+            yield pg.get_connection_url()
+        return
+    server = get_server()
+    server.check()
+    yield server.url
+
+
+@pytest.fixture(scope="session")
+def server_version(server_url: str) -> int:
+    with _admin(server_url) as conn:
+        return int(conn.execute("show server_version_num").fetchone()[0])
+
+
+@pytest.fixture(scope="session")
+def template_db(server_url: str) -> Iterator[str]:
+    """A database migrated to head once per session; tests clone it."""
+    name = f"{_PREFIX}_template"
+    url = create_database(server_url, name)
+    mig.upgrade(url)
+    yield name
+    drop_database(server_url, name)
+
+
+@pytest.fixture
+def fresh_db(server_url: str, template_db: str) -> Iterator[str]:
+    """URL of a new database cloned from the migrated template, dropped after the test."""
+    name = f"{_PREFIX}_{next(_counter)}"
+    url = create_database(server_url, name, template=template_db)
+    yield url
+    drop_database(server_url, name)
+
+
+@pytest.fixture
+def empty_db(server_url: str) -> Iterator[str]:
+    """URL of a new empty database (for migration tests)."""
+    name = f"{_PREFIX}_{next(_counter)}_empty"
+    url = create_database(server_url, name)
+    yield url
+    drop_database(server_url, name)
+
+
+@pytest.fixture
+def db(fresh_db: str) -> Iterator[psycopg.Connection]:
+    """An autocommit connection to a fresh migrated database, like a client's."""
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        yield conn
+
+
+class Hammer:
+    """Runs a callable from several connections at once, started together by a barrier."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def run(self, workers: int, fn: Callable[[psycopg.Connection, int], object]) -> list[object]:
+        barrier = threading.Barrier(workers)
+
+        def work(i: int) -> object:
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                barrier.wait()
+                return fn(conn, i)
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(work, range(workers)))
+
+
+@pytest.fixture
+def hammer(fresh_db: str) -> Hammer:
+    return Hammer(fresh_db)
