@@ -8,7 +8,7 @@ HC     := $(VENV)/bin/hotelcore
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test bench lint db psql migrate revision clean serve
+.PHONY: help demo test bench lint db psql migrate revision docs clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -48,8 +48,8 @@ migrate: $(STAMP) ## upgrade the database to the head revision
 revision: $(STAMP) ## write a revision for changed db/ files: make revision m="what changed"
 	$(HC) migrations new -m "$(m)"
 
-serve: $(STAMP) ## the HTTP API
-	$(HC) serve
+docs: $(STAMP) ## regenerate README's SQL API tables from the database
+	$(HC) docs
 
 clean: ## stop the embedded server, remove its data and the virtualenv
 	-@test -x $(HC) && $(HC) db stop

@@ -157,6 +157,22 @@ def migrations_current() -> None:
     console.print(mig.current(ready_server().url) or "base")
 
 
+@app.command()
+@friendly
+def docs() -> None:
+    """Regenerate README.md's SQL API tables (functions, views, error codes) from the migrated database."""
+    from . import docs as readme
+
+    server = ready_server()
+    url = srv.recreate_database(server.url, "hotelcore_docs")
+    try:
+        mig.upgrade(url)
+        changed = readme.write(url)
+    finally:
+        srv.drop_database(server.url, "hotelcore_docs")
+    console.print("README.md updated" if changed else "README.md already up to date")
+
+
 # ----------------------------------------------------------------------------- demo
 
 

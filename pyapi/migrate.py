@@ -155,18 +155,19 @@ def build_replaceables(conn, manifest: dict[str, str]) -> None:
         if not snap.exists():
             raise MigrationError(f"snapshot {snap.relative_to(config.PROJECT_ROOT)} is missing")
         _execute(conn, snap.read_text())
+    # Functions are executable by PUBLIC by default; hotelcore grants them role by role.
+    _execute(conn, "revoke all on all functions in schema " + ", ".join(REPLACEABLE_SCHEMAS) + " from public;")
 
 
-def _schema_sql(path: str, recorded: str) -> tuple[str, str]:
-    text = (DB_DIR / path).read_text()
-    return split_up_down(text, path)
+def _schema_sql(path: str) -> tuple[str, str]:
+    return split_up_down((DB_DIR / path).read_text(), path)
 
 
 def upgrade_step(conn, module_globals: dict) -> None:
     """Alembic upgrade() body shared by every revision."""
     drop_replaceables(conn)
-    for path, digest in module_globals.get("SCHEMA", {}).items():
-        up, _ = _schema_sql(path, digest)
+    for path in module_globals.get("SCHEMA", {}):
+        up, _ = _schema_sql(path)
         _execute(conn, up)
     build_replaceables(conn, module_globals.get("REPLACEABLE", {}))
 
@@ -174,8 +175,8 @@ def upgrade_step(conn, module_globals: dict) -> None:
 def downgrade_step(conn, module_globals: dict) -> None:
     """Alembic downgrade() body shared by every revision."""
     drop_replaceables(conn)
-    for path, digest in reversed(list(module_globals.get("SCHEMA", {}).items())):
-        _, down = _schema_sql(path, digest)
+    for path in reversed(list(module_globals.get("SCHEMA", {}))):
+        _, down = _schema_sql(path)
         _execute(conn, down)
     previous = module_globals.get("down_revision")
     if previous:

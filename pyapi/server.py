@@ -154,3 +154,20 @@ def pgbench_binary() -> str | None:
 
 def run_psql(url: str, extra: list[str] | None = None) -> int:
     return subprocess.call([psql_binary(), url, *(extra or [])])
+
+
+def recreate_database(server_url: str, name: str) -> str:
+    """Drop (if present) and create database ``name`` on the server; return its URL."""
+    from psycopg import sql
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return config.with_database(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    from psycopg import sql
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
