@@ -13,7 +13,9 @@ from . import migrate as mig
 from . import server as srv
 
 app = typer.Typer(help="hotelcore: a PostgreSQL-native reservation and property core.", no_args_is_help=True)
-db_app = typer.Typer(help="Start, stop and locate the database (embedded PostgreSQL 18 unless DATABASE_URL is set).")
+db_app = typer.Typer(
+    help="Start, stop and locate the database (embedded PostgreSQL 18 unless DATABASE_URL is set)."
+)
 migrations_app = typer.Typer(help="Author and inspect migrations (Alembic, fed by db/manifest.txt).")
 app.add_typer(db_app, name="db")
 app.add_typer(migrations_app, name="migrations")
@@ -113,7 +115,9 @@ def migrate(
 @friendly
 def migrations_new(
     message: Annotated[str, typer.Option("-m", "--message", help="What the revision changes.")] = "",
-    amend: Annotated[bool, typer.Option(help="Rewrite the head revision (only before it is released).")] = False,
+    amend: Annotated[
+        bool, typer.Option(help="Rewrite the head revision (only before it is released).")
+    ] = False,
 ) -> None:
     """Write a revision carrying every changed file of db/manifest.txt."""
     if not message and not amend:

@@ -52,5 +52,5 @@ def sqlalchemy_url(url: str) -> str:
     """Alembic's engine URL for a libpq URL (psycopg 3 driver)."""
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url

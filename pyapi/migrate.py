@@ -156,7 +156,9 @@ def build_replaceables(conn, manifest: dict[str, str]) -> None:
             raise MigrationError(f"snapshot {snap.relative_to(config.PROJECT_ROOT)} is missing")
         _execute(conn, snap.read_text())
     # Functions are executable by PUBLIC by default; hotelcore grants them role by role.
-    _execute(conn, "revoke all on all functions in schema " + ", ".join(REPLACEABLE_SCHEMAS) + " from public;")
+    _execute(
+        conn, "revoke all on all functions in schema " + ", ".join(REPLACEABLE_SCHEMAS) + " from public;"
+    )
 
 
 def _schema_sql(path: str) -> tuple[str, str]:

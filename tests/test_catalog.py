@@ -10,61 +10,109 @@ def rows(db: psycopg.Connection, sql: str) -> list[str]:
 
 
 def test_every_api_function_is_commented(db):
-    assert rows(db, """
+    assert (
+        rows(
+            db,
+            """
         select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-        where n.nspname = 'api' and obj_description(p.oid, 'pg_proc') is null""") == []
+        where n.nspname = 'api' and obj_description(p.oid, 'pg_proc') is null""",
+        )
+        == []
+    )
 
 
 def test_every_security_definer_function_pins_search_path(db):
-    assert rows(db, """
+    assert (
+        rows(
+            db,
+            """
         select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where n.nspname in ('api', 'internal', 'core') and p.prosecdef
-          and not exists (select 1 from unnest(coalesce(p.proconfig, '{}')) c where c like 'search_path=%')""") == []
+          and not exists (select 1 from unnest(coalesce(p.proconfig, '{}')) c where c like 'search_path=%')""",
+        )
+        == []
+    )
 
 
 def test_every_api_function_is_security_definer(db):
-    assert rows(db, """
+    assert (
+        rows(
+            db,
+            """
         select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-        where n.nspname = 'api' and not p.prosecdef""") == []
+        where n.nspname = 'api' and not p.prosecdef""",
+        )
+        == []
+    )
 
 
 def test_no_project_function_is_executable_by_public(db):
-    assert rows(db, """
+    assert (
+        rows(
+            db,
+            """
         select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where n.nspname in ('api', 'internal', 'report', 'core')
-          and has_function_privilege('public', p.oid, 'execute')""") == []
+          and has_function_privilege('public', p.oid, 'execute')""",
+        )
+        == []
+    )
 
 
 def test_every_function_states_a_pinned_search_path_or_is_plain_sql_in_core(db):
     """Functions outside api also pin search_path so a caller's objects never shadow a built-in."""
-    assert rows(db, """
+    assert (
+        rows(
+            db,
+            """
         select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where n.nspname in ('api', 'internal')
-          and not exists (select 1 from unnest(coalesce(p.proconfig, '{}')) c where c like 'search_path=%')""") == []
+          and not exists (select 1 from unnest(coalesce(p.proconfig, '{}')) c where c like 'search_path=%')""",
+        )
+        == []
+    )
 
 
 def test_every_foreign_key_states_on_delete(db):
     """pg_constraint cannot tell 'no action' written from omitted, so the rule is: never 'no action'."""
-    assert rows(db, """
+    assert (
+        rows(
+            db,
+            """
         select conrelid::regclass::text || '.' || conname from pg_constraint c
         join pg_namespace n on n.oid = c.connamespace
-        where n.nspname = 'core' and contype = 'f' and confdeltype = 'a'""") == []
+        where n.nspname = 'core' and contype = 'f' and confdeltype = 'a'""",
+        )
+        == []
+    )
 
 
 def test_every_core_table_has_a_comment(db):
-    assert rows(db, """
+    assert (
+        rows(
+            db,
+            """
         select c.oid::regclass::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = 'core' and c.relkind in ('r', 'p') and obj_description(c.oid, 'pg_class') is null""") == []
+        where n.nspname = 'core' and c.relkind in ('r', 'p') and obj_description(c.oid, 'pg_class') is null""",
+        )
+        == []
+    )
 
 
 def test_every_report_view_and_column_is_commented(db):
-    assert rows(db, """
+    assert (
+        rows(
+            db,
+            """
         select c.oid::regclass::text || coalesce('.' || a.attname, '')
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
         left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
               and col_description(c.oid, a.attnum) is null
         where n.nspname = 'report' and c.relkind in ('v', 'm')
-          and (obj_description(c.oid, 'pg_class') is null or a.attname is not null)""") == []
+          and (obj_description(c.oid, 'pg_class') is null or a.attname is not null)""",
+        )
+        == []
+    )
 
 
 def test_error_registry_is_readable_and_raises_its_own_codes(db):
@@ -74,7 +122,9 @@ def test_error_registry_is_readable_and_raises_its_own_codes(db):
     import pytest
 
     with pytest.raises(psycopg.Error) as excinfo:
-        db.execute("select internal.raise_error('INVENTORY_UNAVAILABLE', 'night 2030-01-01', 'pick other dates')")
+        db.execute(
+            "select internal.raise_error('INVENTORY_UNAVAILABLE', 'night 2030-01-01', 'pick other dates')"
+        )
     assert excinfo.value.sqlstate == "HC201"
     assert excinfo.value.diag.message_detail == "night 2030-01-01"
     assert excinfo.value.diag.message_hint == "pick other dates"

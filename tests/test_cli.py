@@ -28,8 +28,20 @@ def test_unreachable_database_url_gives_one_line_and_exit_1():
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["db"], ["db", "start"], ["db", "stop"], ["db", "status"], ["db", "url"], ["migrate"], ["psql"],
-     ["migrations", "new"], ["migrations", "check"], ["migrations", "downgrade"], ["demo"]],
+    [
+        [],
+        ["db"],
+        ["db", "start"],
+        ["db", "stop"],
+        ["db", "status"],
+        ["db", "url"],
+        ["migrate"],
+        ["psql"],
+        ["migrations", "new"],
+        ["migrations", "check"],
+        ["migrations", "downgrade"],
+        ["demo"],
+    ],
 )
 def test_every_command_has_help(command: list[str]):
     res = run([*command, "--help"])

@@ -23,7 +23,9 @@ def test_every_sql_file_is_applied_by_a_revision_as_it_is():
 def test_released_schema_files_keep_their_recorded_hash():
     for rev in mig.revisions():
         for path, digest in rev.schema.items():
-            assert mig.sha256((mig.DB_DIR / path).read_text()) == digest, f"db/{path} edited after {rev.revision}"
+            assert mig.sha256((mig.DB_DIR / path).read_text()) == digest, (
+                f"db/{path} edited after {rev.revision}"
+            )
 
 
 def test_each_revision_snapshot_exists():
@@ -85,7 +87,9 @@ def test_migration_is_serialised_by_an_advisory_lock(empty_db: str):
     with psycopg.connect(empty_db) as holder:
         holder.execute("select pg_advisory_xact_lock(hashtext('hotelcore.migrate'))")
         with psycopg.connect(empty_db, autocommit=True) as probe:
-            got = probe.execute("select pg_try_advisory_xact_lock(hashtext('hotelcore.migrate'))").fetchone()[0]
+            got = probe.execute("select pg_try_advisory_xact_lock(hashtext('hotelcore.migrate'))").fetchone()[
+                0
+            ]
             assert got is False
     mig.upgrade(empty_db)
     assert mig.current(empty_db) == mig.revisions()[-1].revision
