@@ -267,7 +267,7 @@ def _slug(message: str) -> str:
 def _dict_literal(d: dict[str, str]) -> str:
     if not d:
         return "{}"
-    body = "".join(f"    {k!r}: {v!r},\n" for k, v in d.items())
+    body = "".join(f'    "{k}": "{v}",\n' for k, v in d.items())
     return "{\n" + body + "}"
 
 
@@ -307,7 +307,7 @@ def new_revision(message: str, amend: bool = False) -> Path | None:
             message=message,
             revision=rev_id,
             down=down or "<base>",
-            down_repr=repr(down),
+            down_repr=f'"{down}"' if down else "None",
             schema=_dict_literal(todo.schema),
             replaceable=_dict_literal(replaceable),
         )

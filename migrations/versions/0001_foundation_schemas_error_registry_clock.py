@@ -16,15 +16,15 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    'schema/foundation.sql': 'd376fa06ff6e6959bb5b579ad66ce9a3e8793d374181f18bf2c5fa77b0c8ea54',
+    "schema/foundation.sql": "d376fa06ff6e6959bb5b579ad66ce9a3e8793d374181f18bf2c5fa77b0c8ea54",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
 # its snapshot under migrations/sql/.
 REPLACEABLE = {
-    'functions/errors.sql': '0001',
-    'functions/common.sql': '0001',
-    'views/errors.sql': '0001',
+    "functions/errors.sql": "0001",
+    "functions/common.sql": "0001",
+    "views/errors.sql": "0001",
 }
 
 
