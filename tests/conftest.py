@@ -22,6 +22,9 @@ from pyapi.server import get_server
 
 _counter = itertools.count()
 _PREFIX = f"hct{os.getpid()}"
+# Dropping a database costs as much as creating one; a background thread does it while the
+# next test runs. The session waits for it before the server fixture ends.
+_dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dropdb")
 
 
 def _admin(url: str) -> psycopg.Connection:
@@ -47,10 +50,12 @@ def server_url() -> Iterator[str]:
 
         with PostgresContainer("postgres:18", driver=None) as pg:
             yield pg.get_connection_url()
+            _dropper.shutdown(wait=True)
         return
     server = get_server()
     server.check()
     yield server.url
+    _dropper.shutdown(wait=True)
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +80,7 @@ def fresh_db(server_url: str, template_db: str) -> Iterator[str]:
     name = f"{_PREFIX}_{next(_counter)}"
     url = create_database(server_url, name, template=template_db)
     yield url
-    drop_database(server_url, name)
+    _dropper.submit(drop_database, server_url, name)
 
 
 @pytest.fixture
