@@ -1,0 +1,214 @@
+"""The thin Python client of the SQL api.
+
+``Client.call("create_hold", p_hotel_id=1, ...)`` runs ``select * from api.create_hold(p_hotel_id
+=> %s, ...)`` with bound parameters in one transaction and returns the rows as dicts. Every rule
+lives in PostgreSQL; this module only:
+
+* retries the WHOLE transaction on a serialization failure (40001) or a deadlock (40P01) a
+  bounded number of times with a small exponential backoff (tenacity); what is left after the
+  retries is reported as CONCURRENCY_CONFLICT (HC209), never as an internal error;
+* maps hotelcore SQLSTATEs (class HC) to :class:`HotelcoreError`, using the registry
+  ``api.error_codes`` read once at start-up (no table of codes is kept in Python).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+T = TypeVar("T")
+
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+CONFLICT_NAME = "CONCURRENCY_CONFLICT"
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    sqlstate: str
+    name: str
+    http_status: int
+    meaning: str
+
+
+class HotelcoreError(Exception):
+    """A documented refusal of the api: SQLSTATE, the seed's name, HTTP status, DETAIL and HINT."""
+
+    def __init__(
+        self, sqlstate: str, name: str, http_status: int, detail: str | None = None, hint: str | None = None
+    ):
+        super().__init__(f"{name} ({sqlstate}): {detail or ''}".rstrip(": "))
+        self.sqlstate = sqlstate
+        self.name = name
+        self.http_status = http_status
+        self.detail = detail or None
+        self.hint = hint or None
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, psycopg.Error) and getattr(exc, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+class Client:
+    """Calls ``api.*`` functions through a psycopg connection pool (or a single connection factory)."""
+
+    def __init__(
+        self,
+        conninfo: str | None = None,
+        *,
+        pool: ConnectionPool | None = None,
+        connect: Callable[[], AbstractContextManager[psycopg.Connection]] | None = None,
+        min_size: int = 1,
+        max_size: int = 8,
+        attempts: int = 5,
+        backoff_initial: float = 0.005,
+        backoff_max: float = 0.2,
+    ):
+        if pool is None and connect is None:
+            if conninfo is None:
+                raise ValueError("pass conninfo, pool or connect")
+            pool = ConnectionPool(conninfo, min_size=min_size, max_size=max_size, open=True)
+            self._owns_pool = True
+        else:
+            self._owns_pool = False
+        self._pool = pool
+        self._connect = connect or pool.connection  # type: ignore[union-attr]
+        self.attempts = attempts
+        self._wait = wait_exponential(multiplier=backoff_initial, max=backoff_max) + wait_random(
+            0, backoff_initial
+        )
+        self.codes: dict[str, ErrorCode] = {}
+        self.load_error_codes()
+
+    @classmethod
+    def for_connection(cls, conn: psycopg.Connection, **kwargs: Any) -> Client:
+        """A client that runs every transaction on one existing connection (tests, scripts)."""
+        return cls(connect=lambda: nullcontext(conn), **kwargs)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        if self._owns_pool and self._pool is not None:
+            self._pool.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def load_error_codes(self) -> None:
+        """Reads the registry api.error_codes (called at start-up)."""
+        with self._connect() as conn:
+            with conn.cursor(row_factory=dict_row) as cur:
+                cur.execute("select sqlstate, name, http_status, meaning from api.error_codes")
+                self.codes = {r["sqlstate"]: ErrorCode(**r) for r in cur.fetchall()}
+            conn.rollback()
+
+    # ------------------------------------------------------------------ errors
+
+    def _code_named(self, name: str) -> ErrorCode:
+        for code in self.codes.values():
+            if code.name == name:
+                return code
+        raise KeyError(name)
+
+    def map_error(self, exc: psycopg.Error) -> Exception:
+        """A HotelcoreError for a registered SQLSTATE; other errors are returned unchanged."""
+        sqlstate = getattr(exc, "sqlstate", None)
+        diag = exc.diag
+        if sqlstate in self.codes:
+            code = self.codes[sqlstate]
+            return HotelcoreError(
+                code.sqlstate, code.name, code.http_status, diag.message_detail, diag.message_hint
+            )
+        if sqlstate in RETRYABLE_SQLSTATES:
+            return self.conflict(diag.message_primary)
+        return exc
+
+    def conflict(self, detail: str | None) -> HotelcoreError:
+        code = self._code_named(CONFLICT_NAME)
+        return HotelcoreError(
+            code.sqlstate,
+            code.name,
+            code.http_status,
+            detail,
+            "a concurrent transaction won the same rows; retry the request",
+        )
+
+    # ------------------------------------------------------------------ transactions
+
+    def transaction(self, work: Callable[[psycopg.Connection], T]) -> T:
+        """Runs ``work(conn)`` in one transaction, retrying it whole on 40001 / 40P01."""
+        retrying = Retrying(
+            retry=retry_if_exception(_is_retryable),
+            stop=stop_after_attempt(self.attempts),
+            wait=self._wait,
+            reraise=False,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    with self._connect() as conn:
+                        with conn.transaction():
+                            return work(conn)
+        except RetryError as exc:
+            last = exc.last_attempt.exception()
+            detail = getattr(getattr(last, "diag", None), "message_primary", None) or str(last)
+            raise self.conflict(f"still conflicting after {self.attempts} attempts: {detail}") from last
+        except psycopg.Error as exc:
+            mapped = self.map_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def call(self, function: str, /, **params: Any) -> list[dict[str, Any]]:
+        """``select * from api.<function>(p_x => %(p_x)s, ...)`` in one retried transaction; rows as dicts.
+
+        Python floats are sent as numeric (the api takes money and rates as numeric)."""
+        params = {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in params.items()}
+        query = sql.SQL("select * from {}.{}({})").format(
+            sql.Identifier("api"),
+            sql.Identifier(function),
+            sql.SQL(", ").join(
+                sql.SQL("{} => {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in params
+            ),
+        )
+
+        def work(conn: psycopg.Connection) -> list[dict[str, Any]]:
+            with conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(query, params)
+                return cur.fetchall() if cur.description else []
+
+        return self.transaction(work)
+
+    def one(self, function: str, /, **params: Any) -> dict[str, Any] | None:
+        """The first row of :meth:`call` (or None)."""
+        rows = self.call(function, **params)
+        return rows[0] if rows else None
+
+    def value(self, function: str, /, **params: Any) -> Any:
+        """The single value a scalar api function returns."""
+        row = self.one(function, **params)
+        return None if row is None else next(iter(row.values()))
+
+
+def connect_client(conninfo: str, **kwargs: Any) -> Client:
+    """A client on its own pool for ``conninfo``."""
+    return Client(conninfo, **kwargs)

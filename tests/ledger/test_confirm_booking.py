@@ -1,0 +1,105 @@
+"""api.confirm_booking: a live hold becomes a confirmed reservation."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from ledger_helpers import call, recount_problems
+
+
+def hold(db, hotel, start=1, nights=2, **kw):
+    return call(
+        db,
+        "create_hold",
+        p_hotel_id=hotel.id,
+        p_room_type_id=hotel.room_types["STD"],
+        p_rate_plan_id=hotel.plan(),
+        p_check_in=hotel.day(start),
+        p_check_out=hotel.day(start + nights),
+        **kw,
+    )[0]
+
+
+def test_confirm_turns_the_hold_into_a_reservation(db, hotel, customer):
+    h = hold(db, hotel, p_rooms=2, p_adults=1)
+    res = call(
+        db,
+        "confirm_booking",
+        p_hold_id=h["hold_id"],
+        p_customer_id=customer,
+        p_payment_authorisation="pa_123",
+        p_origin="ota",
+        p_special_requests="quiet room",
+    )[0]
+    assert res["status"] == "confirmed" and res["version"] == 1 and res["total_amount"] == 400000
+    assert len(res["confirmation_code"]) == 8
+    row = db.execute(
+        "select origin, payment_authorisation, special_requests, lower(stay), hold_id "
+        "from core.reservations where id = %s",
+        (res["reservation_id"],),
+    ).fetchone()
+    assert row == ("ota", "pa_123", "quiet room", hotel.day(1), h["hold_id"])
+    lines = db.execute(
+        "select adults, amount from core.reservation_rooms where reservation_id = %s",
+        (res["reservation_id"],),
+    ).fetchall()
+    assert lines == [(1, 200000), (1, 200000)]
+    inv = db.execute(
+        "select held, booked from core.inventory where hotel_id = %s and room_type_id = %s and night = %s",
+        (hotel.id, hotel.room_types["STD"], hotel.day(1)),
+    ).fetchone()
+    assert inv == (0, 2)
+    assert recount_problems(db) == []
+
+
+def test_a_retried_confirmation_returns_the_same_reservation(db, hotel, customer):
+    h = hold(db, hotel)
+    first = call(db, "confirm_booking", p_hold_id=h["hold_id"], p_customer_id=customer)[0]
+    again = call(db, "confirm_booking", p_hold_id=h["hold_id"], p_customer_id=customer)[0]
+    assert again["reservation_id"] == first["reservation_id"]
+    assert db.execute("select count(*) from core.reservations").fetchone()[0] == 1
+
+
+def test_confirm_refuses_an_expired_hold(db, hotel, customer):
+    h = hold(db, hotel)
+    db.execute("select internal.shift_clock(interval '181 seconds')")
+    with pytest.raises(psycopg.Error) as excinfo:
+        call(db, "confirm_booking", p_hold_id=h["hold_id"], p_customer_id=customer)
+    assert excinfo.value.sqlstate == "HC204"
+    call(db, "expire_holds")
+    with pytest.raises(psycopg.Error) as excinfo:
+        call(db, "confirm_booking", p_hold_id=h["hold_id"], p_customer_id=customer)
+    assert excinfo.value.sqlstate == "HC204"
+    assert db.execute("select count(*) from core.reservations").fetchone()[0] == 0
+
+
+def test_confirm_refuses_a_released_hold(db, hotel, customer):
+    h = hold(db, hotel)
+    call(db, "release_hold", p_hold_id=h["hold_id"])
+    with pytest.raises(psycopg.Error) as excinfo:
+        call(db, "confirm_booking", p_hold_id=h["hold_id"], p_customer_id=customer)
+    assert excinfo.value.sqlstate == "HC211"
+
+
+def test_confirm_refuses_unknown_ids_and_bad_input(db, hotel, customer, make_customer):
+    with pytest.raises(psycopg.Error) as excinfo:
+        call(db, "confirm_booking", p_hold_id=999999, p_customer_id=customer)
+    assert excinfo.value.sqlstate == "HC105"
+    h = hold(db, hotel, p_customer_id=customer)
+    for kw, sqlstate in (
+        ({"p_customer_id": 999999}, "HC107"),
+        ({"p_customer_id": None}, "HC001"),
+        ({"p_origin": "fax"}, "HC001"),
+        ({"p_customer_id": make_customer()}, "HC001"),
+        ({"p_hold_id": None}, "HC001"),
+    ):
+        with pytest.raises(psycopg.Error) as excinfo:
+            call(db, "confirm_booking", **({"p_hold_id": h["hold_id"], "p_customer_id": customer} | kw))
+        assert excinfo.value.sqlstate == sqlstate
+    assert db.execute("select count(*) from core.reservations").fetchone()[0] == 0
+
+
+def test_confirmation_codes_are_unique_and_readable(db, hotel, book):
+    codes = {book(hotel, i, 1)["confirmation_code"] for i in range(1, 6)}
+    assert len(codes) == 5
+    assert all(set(c) <= set("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for c in codes)
