@@ -42,6 +42,7 @@ create table core.customers (
     is_member           boolean not null default false,
     member_since        date,
     rank_code           text not null default 'bronze' references core.membership_ranks (code) on delete restrict,
+    rank_manual         boolean not null default false,
     qualifying_stays    integer not null default 0,
     marketing_consent   boolean not null default false,
     preferences         jsonb not null default '{}'::jsonb,
@@ -60,6 +61,10 @@ create table core.customers (
 comment on table core.customers is 'Customer master (seed 000): members and guests who booked without joining.';
 create unique index customers_email_unique on core.customers (lower(email)) where email is not null and merged_into is null;
 create index customers_rank_code on core.customers (rank_code);
+create index customers_phone_e164 on core.customers (phone_e164) where phone_e164 is not null and merged_into is null;
+comment on column core.customers.rank_manual is 'True when rank_code was set by hand (api.set_customer_rank): stays may raise it, a reversed stay never lowers it.';
+comment on column core.customers.qualifying_stays is 'Checked-out stays counted by the rank trigger (+1 on check-out, -1 when reversed).';
+comment on column core.customers.merged_into is 'Set when this profile was merged into another (api.merge_customers); the row stays for the audit trail.';
 create index customers_merged_into on core.customers (merged_into) where merged_into is not null;
 
 -- migrate:down

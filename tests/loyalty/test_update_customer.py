@@ -1,0 +1,86 @@
+"""api.update_customer: patch with an optimistic version (seed 000)."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+
+def update(db: psycopg.Connection, customer_id: int, version: int, changes: dict) -> dict:
+    return db.execute(
+        "select api.update_customer(%s, %s, %s)", (customer_id, version, Jsonb(changes))
+    ).fetchone()[0]
+
+
+def test_updates_named_fields_and_bumps_the_version(db: psycopg.Connection, customer):
+    cid = customer(country_code="KR")
+    doc = update(
+        db,
+        cid,
+        1,
+        {
+            "city": "Seoul",
+            "phone": "010-9876-5432",
+            "address_line2": None,
+            "preferences": {"newsletter": False},
+            "email": "New@Example.com",
+        },
+    )
+    assert doc["city"] == "Seoul"
+    assert doc["phone_e164"] == "+821098765432"  # national number read in the customer's country
+    assert doc["preferences"] == {"newsletter": False}
+    assert doc["email"] == "New@Example.com"
+    assert doc["version"] == 2
+
+
+def test_stale_version_is_a_version_conflict(db: psycopg.Connection, customer):
+    cid = customer()
+    update(db, cid, 1, {"city": "Osaka"})
+    with pytest.raises(psycopg.Error) as excinfo:
+        update(db, cid, 1, {"city": "Kyoto"})
+    assert excinfo.value.sqlstate == "HC206"
+
+
+def test_email_of_another_customer_is_refused(db: psycopg.Connection, customer):
+    customer(email="taken@example.com")
+    cid = customer()
+    with pytest.raises(psycopg.Error) as excinfo:
+        update(db, cid, 1, {"email": "TAKEN@example.com"})
+    assert excinfo.value.sqlstate == "HC402"
+
+
+def test_own_email_in_another_case_is_allowed(db: psycopg.Connection, customer):
+    cid = customer(email="mine@example.com")
+    assert update(db, cid, 1, {"email": "MINE@example.com"})["email"] == "MINE@example.com"
+
+
+def test_joining_sets_member_since_and_leaving_clears_it(db: psycopg.Connection, customer):
+    cid = customer(is_member=False)
+    assert update(db, cid, 1, {"is_member": True})["member_since"] is not None
+    assert update(db, cid, 2, {"is_member": False})["member_since"] is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "sqlstate"),
+    [
+        ({"rank_code": "platinum"}, "HC001"),  # not updatable here: api.set_customer_rank
+        ({"given_name": None}, "HC001"),
+        ({"family_name": "  "}, "HC001"),
+        ({"marketing_consent": "yes"}, "HC001"),
+        ({"preferences": "dark"}, "HC001"),
+        ({"phone": "abc"}, "HC005"),
+        ({"email": "x@"}, "HC001"),
+    ],
+)
+def test_refuses_bad_changes(db: psycopg.Connection, customer, changes, sqlstate):
+    cid = customer()
+    with pytest.raises(psycopg.Error) as excinfo:
+        update(db, cid, 1, changes)
+    assert excinfo.value.sqlstate == sqlstate
+
+
+def test_unknown_customer_is_customer_not_found(db: psycopg.Connection):
+    with pytest.raises(psycopg.Error) as excinfo:
+        update(db, 424242, 1, {"city": "Nara"})
+    assert excinfo.value.sqlstate == "HC107"
