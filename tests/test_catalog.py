@@ -135,3 +135,93 @@ def test_clock_can_be_moved_and_reset(db):
     assert shifted.days == 3
     db.execute("select internal.shift_clock(interval '0')")
     assert db.execute("select internal.now() = now()").fetchone()[0]
+
+
+CLIENT_ROLES = "('hotelcore_member', 'hotelcore_pms', 'hotelcore_saas', 'hotelcore_bi', 'hotelcore_admin')"
+
+
+def test_every_api_function_is_granted_to_a_hotelcore_role(db):
+    """Issue 7: clients reach the database through api functions, each granted per seed 000's matrix."""
+    assert (
+        rows(
+            db,
+            f"""
+        select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = 'api'
+          and not exists (select 1 from aclexplode(p.proacl) a join pg_roles r on r.oid = a.grantee
+                          where r.rolname in {CLIENT_ROLES} and a.privilege_type = 'EXECUTE')""",
+        )
+        == []
+    )
+
+
+def test_no_client_role_has_a_right_on_core(db):
+    """Issue 7: no client role reads or writes a core table; they call api and read report."""
+    assert (
+        rows(
+            db,
+            f"""
+        select r.rolname || ' on ' || c.oid::regclass::text from pg_class c
+        join pg_namespace n on n.oid = c.relnamespace
+        cross join pg_roles r
+        where n.nspname = 'core' and c.relkind in ('r', 'p', 'v', 'm', 'S') and r.rolname in {CLIENT_ROLES}
+          and exists (select 1 from aclexplode(c.relacl) a where a.grantee = r.oid)
+        union all
+        select r.rolname || ' on schema core' from pg_roles r
+        where r.rolname in {CLIENT_ROLES} and has_schema_privilege(r.oid, 'core', 'usage')""",
+        )
+        == []
+    )
+
+
+def test_every_hotel_table_forces_row_level_security(db):
+    """Issue 7: a core table with hotel_id keeps the rows of the caller's hotel scope, for its owner too."""
+    assert (
+        rows(
+            db,
+            """
+        select c.oid::regclass::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'core' and c.relkind = 'r'
+          and (c.relname = 'hotels' or exists (select 1 from pg_attribute a where a.attrelid = c.oid
+                                                 and a.attname = 'hotel_id' and not a.attisdropped))
+          and c.relname not in ('login_hotels', 'audit_log', 'api_key_hotels')
+          and not (c.relrowsecurity and c.relforcerowsecurity
+                   and exists (select 1 from pg_policy p where p.polrelid = c.oid))""",
+        )
+        == []
+    )
+
+
+def test_every_project_object_is_owned_by_hotelcore_owner(db):
+    """Issue 7: definer functions and views run as a non-superuser that row-level security binds."""
+    assert (
+        rows(
+            db,
+            """
+        select c.oid::regclass::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname in ('core', 'api', 'internal', 'report') and c.relkind in ('r', 'v', 'm')
+          and pg_get_userbyid(c.relowner) <> 'hotelcore_owner'
+        union all
+        select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname in ('core', 'api', 'internal', 'report') and pg_get_userbyid(p.proowner) <> 'hotelcore_owner'""",
+        )
+        == []
+    )
+    owner = db.execute(
+        "select rolsuper, rolcanlogin, rolbypassrls from pg_roles where rolname = 'hotelcore_owner'"
+    ).fetchone()
+    assert owner == (False, False, False)
+
+
+def test_dynamic_sql_is_built_by_format_only(db):
+    """Issue 7: EXECUTE takes a format() with %I / %L, never a string glued with ||."""
+    assert (
+        rows(
+            db,
+            r"""
+        select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname in ('api', 'internal', 'core', 'report')
+          and (p.prosrc ~* '\mexecute\s+[^;]*\|\|' or p.prosrc ~* '\mexecute\s+(?!format\()[a-z_]')""",
+        )
+        == []
+    )

@@ -3,6 +3,8 @@
 create function internal.now() returns timestamptz
 language sql
 stable
+-- definer: views run their functions as the reader, who holds no right on core.clock (issue 7)
+security definer
 set search_path = pg_catalog, pg_temp
 as $$
     select pg_catalog.now() + c.shift from core.clock c where c.id

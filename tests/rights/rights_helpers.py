@@ -1,0 +1,328 @@
+"""Helpers of the data-rights tests: calling the api by parameter name and the two-hotel world."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+import psycopg
+import psycopg.rows
+from psycopg.types.json import Jsonb
+
+PASSWORD = "rights-test"
+
+
+def call(conn: psycopg.Connection, function: str, **params):
+    """``select * from api.<function>(p => ...)``: every row as a dict."""
+    names = ", ".join(f"{k} => %({k})s" for k in params)
+    cur = conn.cursor(row_factory=psycopg.rows.dict_row)
+    return cur.execute(f"select * from api.{function}({names})", params).fetchall()
+
+
+def scalar(conn: psycopg.Connection, function: str, **params):
+    return next(iter(call(conn, function, **params)[0].values()))
+
+
+@dataclass
+class Hotel:
+    id: int
+    today: dt.date
+    room_type: int
+    rate_plan: int
+    rooms: list[int]
+
+    def day(self, n: int) -> dt.date:
+        return self.today + dt.timedelta(days=n)
+
+
+@dataclass
+class World:
+    a: Hotel
+    b: Hotel
+    customer: int  # a member with preferences and marketing consent
+    arriving: dict[int, int]  # hotel id -> a reservation arriving today (confirmed)
+    future: dict[int, int]  # hotel id -> a reservation in ten days (confirmed)
+    in_house: dict[int, int]  # hotel id -> a reservation checked in today
+    payment: dict[int, int]  # hotel id -> an authorised payment on the in-house folio
+    block: dict[int, int]  # hotel id -> a room block
+    waitlist: dict[int, int]  # hotel id -> a waitlist entry
+    hold: dict[int, int]  # hotel id -> an active hold
+    departed: dict[int, int]  # hotel id -> a reservation checked out today
+    lines: dict[int, int] = None  # hotel id -> the room line of the arriving reservation
+    season: dict[int, int] = None  # hotel id -> a season
+    policy: dict[int, int] = None  # hotel id -> a cancellation policy
+    other_customer: int = 0  # a guest profile (for merges)
+
+
+def _hotel(db: psycopg.Connection, code: str) -> Hotel:
+    hotel_id = scalar(
+        db, "create_hotel", p_code=code, p_name=f"Hotel {code}", p_time_zone="Asia/Tokyo", p_currency="JPY"
+    )
+    today = db.execute("select internal.hotel_today(%s)", (hotel_id,)).fetchone()[0]
+    room_type = scalar(
+        db,
+        "create_room_type",
+        p_hotel_id=hotel_id,
+        p_code="STD",
+        p_name="Standard",
+        p_max_occupancy=2,
+        p_base_price=10000,
+    )
+    rooms = [
+        scalar(db, "create_room", p_hotel_id=hotel_id, p_room_type_id=room_type, p_number=f"{code}-{i}")
+        for i in range(1, 7)
+    ]
+    rate_plan = scalar(
+        db,
+        "create_rate_plan",
+        p_hotel_id=hotel_id,
+        p_room_type_id=room_type,
+        p_code="flex",
+        p_name="Flexible",
+    )
+    scalar(db, "open_inventory", p_hotel_id=hotel_id, p_from=today, p_until=today + dt.timedelta(days=30))
+    return Hotel(hotel_id, today, room_type, rate_plan, rooms)
+
+
+def _book(db: psycopg.Connection, hotel: Hotel, customer: int, start: int, nights: int) -> int:
+    return scalar(
+        db,
+        "book_reservation",
+        p_hotel_id=hotel.id,
+        p_room_type_id=hotel.room_type,
+        p_rate_plan_id=hotel.rate_plan,
+        p_check_in=hotel.day(start),
+        p_check_out=hotel.day(start + nights),
+        p_customer_id=customer,
+    )["id"]
+
+
+def build_world(db: psycopg.Connection) -> World:
+    """Two hotels (A, B) of one chain, each with reservations in every state the rights tests
+    need, built through the api by the owner (the superuser the harness connects as)."""
+    a, b = _hotel(db, "A"), _hotel(db, "B")
+    customer = scalar(
+        db,
+        "create_customer",
+        p_given_name="Hana",
+        p_family_name="Sato",
+        p_email="hana@example.com",
+        p_city="Tokyo",
+        p_marketing_consent=True,
+        p_preferences=Jsonb({"pillow": "buckwheat"}),
+    )["id"]
+    w = World(a, b, customer, {}, {}, {}, {}, {}, {}, {}, {})
+    for h in (a, b):
+        w.arriving[h.id] = _book(db, h, customer, 0, 2)
+        w.future[h.id] = _book(db, h, customer, 10, 2)
+        w.in_house[h.id] = _book(db, h, customer, 0, 1)
+        call(db, "check_in", p_reservation_id=w.in_house[h.id], p_room_id=h.rooms[0])
+        w.payment[h.id] = scalar(
+            db,
+            "authorise_payment",
+            p_reservation_id=w.in_house[h.id],
+            p_method="card",
+            p_amount=1000,
+            p_processor_reference=f"auth-{h.id}",
+        )
+        w.block[h.id] = scalar(
+            db,
+            "block_room",
+            p_hotel_id=h.id,
+            p_room_id=h.rooms[5],
+            p_from=h.day(20),
+            p_until=h.day(22),
+            p_kind="maintenance",
+            p_reason="paint",
+        )
+        w.departed[h.id] = _book(db, h, customer, 0, 1)
+        call(db, "check_in", p_reservation_id=w.departed[h.id], p_room_id=h.rooms[1])
+        # the night is posted at check-out: pay the booked total first
+        balance = Decimal(
+            str(scalar(db, "get_reservation", p_reservation_id=w.departed[h.id])["total_amount"])
+        )
+        call(
+            db,
+            "authorise_payment",
+            p_reservation_id=w.departed[h.id],
+            p_method="card",
+            p_amount=balance,
+            p_processor_reference=f"paid-{h.id}",
+            p_capture=True,
+        )
+        call(db, "check_out", p_reservation_id=w.departed[h.id])
+        w.hold[h.id] = call(
+            db,
+            "create_hold",
+            p_hotel_id=h.id,
+            p_room_type_id=h.room_type,
+            p_rate_plan_id=h.rate_plan,
+            p_check_in=h.day(3),
+            p_check_out=h.day(4),
+            p_ttl_seconds=3600,
+        )[0]["hold_id"]
+        w.waitlist[h.id] = scalar(
+            db,
+            "join_waitlist",
+            p_hotel_id=h.id,
+            p_room_type_id=h.room_type,
+            p_rate_plan_id=h.rate_plan,
+            p_customer_id=customer,
+            p_check_in=h.day(5),
+            p_check_out=h.day(6),
+        )
+    w.lines = {
+        h.id: db.execute(
+            "select id from core.reservation_rooms where reservation_id = %s", (w.arriving[h.id],)
+        ).fetchone()[0]
+        for h in (a, b)
+    }
+    w.policy = {
+        h.id: db.execute(
+            "select min(id) from core.cancellation_policies where hotel_id = %s", (h.id,)
+        ).fetchone()[0]
+        for h in (a, b)
+    }
+    w.season = {
+        h.id: scalar(
+            db,
+            "create_season",
+            p_hotel_id=h.id,
+            p_code="peak",
+            p_name="Peak",
+            p_from=h.day(60),
+            p_until=h.day(70),
+        )
+        for h in (a, b)
+    }
+    w.other_customer = scalar(db, "find_or_create_guest", p_given_name="Ken", p_family_name="Mori")
+    return w
+
+
+# --------------------------------------------------------------------------- calling any function
+
+
+@dataclass
+class Function:
+    """One function of the catalog: its regprocedure, parameter names and type names."""
+
+    signature: str
+    schema: str
+    name: str
+    params: list[tuple[str, str]]
+
+    @property
+    def text_params(self) -> list[str]:
+        return [n for n, t in self.params if t in ("text", "character", "character varying")]
+
+
+def functions(conn: psycopg.Connection, where: str) -> list[Function]:
+    rows = conn.execute(
+        f"""
+        select p.oid::regprocedure::text, n.nspname, p.proname,
+               coalesce(p.proargnames[1:p.pronargs], '{{}}'),
+               array(select format_type(t, null) from unnest(p.proargtypes::oid[]) with ordinality u(t, i) order by i)
+        from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where {where}
+        order by 1"""
+    ).fetchall()
+    return [
+        Function(sig, schema, name, list(zip(names, types, strict=True)))
+        for sig, schema, name, names, types in rows
+    ]
+
+
+# hotel-scoped ids: parameter name -> how to find the value in a World for one hotel
+SCOPED_IDS = {
+    "p_hotel_id": lambda w, h: h.id,
+    "p_hotel_ids": lambda w, h: [h.id],
+    "p_room_type_id": lambda w, h: h.room_type,
+    "p_rate_plan_id": lambda w, h: h.rate_plan,
+    "p_room_id": lambda w, h: h.rooms[2],
+    "p_reservation_id": lambda w, h: w.arriving[h.id],
+    "p_reservation_room_id": lambda w, h: w.lines[h.id],
+    "p_hold_id": lambda w, h: w.hold[h.id],
+    "p_payment_id": lambda w, h: w.payment[h.id],
+    "p_block_id": lambda w, h: w.block[h.id],
+    "p_entry_id": lambda w, h: w.waitlist[h.id],
+    "p_season_id": lambda w, h: w.season[h.id],
+    "p_cancellation_policy_id": lambda w, h: w.policy[h.id],
+    "p_id": lambda w, h: w.arriving[h.id],
+}
+
+_TEXT = {
+    "p_status": "dirty",
+    "p_kind": "service",
+    "p_currency": "JPY",
+    "p_time_zone": "Asia/Tokyo",
+    "p_system": "pms",
+    "p_entity": "reservation",
+    "p_origin": "member",
+    "p_method": "card",
+    "p_rank_code": "gold",
+    "p_language": "ja",
+    "p_country_code": "JP",
+    "p_email": "guest@example.com",
+    "p_phone": "+81312345678",
+}
+
+
+def plausible(fn: Function, w: World, h: Hotel) -> dict[str, object]:
+    """Arguments that pass the first checks of most functions, in hotel ``h``."""
+    args: dict[str, object] = {}
+    for name, typ in fn.params:
+        if name in SCOPED_IDS:
+            value: object = SCOPED_IDS[name](w, h)
+        elif name in ("p_customer_id", "p_keep_id"):
+            value = w.customer
+        elif name == "p_duplicate_id":
+            value = w.other_customer
+        elif typ == "bigint":
+            value = None
+        elif typ == "integer":
+            value = {"p_limit": 10, "p_offset": 0, "p_children": 0, "p_adults": 2, "p_ttl_seconds": 600}.get(
+                name, 1
+            )
+        elif typ == "numeric":
+            value = Decimal("0.1") if "rate" in name else Decimal(100)
+        elif typ == "date":
+            value = {
+                "p_check_in": h.day(3),
+                "p_check_out": h.day(4),
+                "p_from": h.day(25),
+                "p_until": h.day(26),
+                "p_business_date": h.today,
+                "p_arrival_from": h.today,
+                "p_arrival_to": h.day(30),
+            }.get(name, h.day(1))
+        elif typ == "date[]":
+            value = [h.day(40)]
+        elif typ == "boolean":
+            value = False
+        elif typ == "jsonb":
+            value = Jsonb({"city": "Kyoto"} if name == "p_changes" else {})
+        elif typ in ("text", "character"):
+            value = _TEXT.get(name, "plain")
+        elif typ == "text[]":
+            value = ["plain"]
+        elif typ == "bytea":
+            value = bytes(32)
+        elif typ == "interval":
+            value = dt.timedelta(hours=1)
+        elif typ.startswith("time"):
+            value = None
+        else:
+            raise AssertionError(f"{fn.signature}: no plausible value for {name} {typ}")
+        args[name] = value
+    return args
+
+
+def invoke(conn: psycopg.Connection, fn: Function, args: dict[str, object]):
+    """Calls fn by name with typed arguments; every row."""
+    parts = []
+    for name, typ in fn.params:
+        cast = "bpchar" if typ == "character" else typ  # ::character alone would mean char(1)
+        parts.append(f"{name} => %({name})s::{cast}")
+    query = f"select * from {fn.schema}.{fn.name}({', '.join(parts)})"
+    return conn.execute(query, args).fetchall()
