@@ -8,7 +8,7 @@ HC     := $(VENV)/bin/hotelcore
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test bench lint db psql migrate revision docs clean
+.PHONY: help demo test bench lint db psql migrate revision docs clean serve
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ test: $(STAMP) ## the test suite against a real PostgreSQL (embedded, or DATABAS
 
 bench: $(STAMP) ## benchmarks with baselines (BENCH_ARGS=--quick for a short run)
 	$(HC) bench $(BENCH_ARGS)
+
+serve: $(STAMP) ## the HTTP API
+	$(HC) serve
 
 lint: $(STAMP) ## ruff on Python, sqlfluff on SQL, migrations check
 	$(VENV)/bin/ruff check pyapi tests migrations

@@ -1,0 +1,158 @@
+"""Seed 001's booking checkout: ``POST /api/booking/checkout``.
+
+The route reads the request, runs the saga (:mod:`.saga`) and answers with the envelope. With an
+``Idempotency-Key`` header the request is recorded first (``api.begin_idempotent``): a retry
+gets the first answer byte for byte, the same key with another body 422 IDEMPOTENCY_MISMATCH.
+A retry that arrives while the first request runs waits up to ``idempotency_wait`` seconds for
+its answer and replays it; after that it gets 409 IDEMPOTENCY_IN_PROGRESS.
+
+Keys of the member and pms systems may check out (seed 000: both create reservations).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header
+from pydantic import Field
+from starlette.responses import Response
+
+from . import envelope as env
+from .common import Body, Day, Id, PathId, answers, text
+from .context import Call, caller
+from .pool import DB_ERRORS
+from .saga import Order
+
+router = APIRouter(prefix="/api/booking", tags=["booking"])
+booker = caller("booking", ("member", "pms"))
+
+
+class GuestInfo(Body):
+    firstName: text(100, 1)
+    lastName: text(100, 1)
+    email: text(254) | None = None
+    phone: text(40) | None = None
+
+
+class PaymentInfo(Body):
+    cardToken: text(200, 1) = Field(description="The processor's card token, never a card number.")
+    amount: Decimal = Field(ge=0, le=Decimal("999999999999.99"), max_digits=14, decimal_places=2)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class CheckoutRequest(Body):
+    vendor: text(50) | None = Field(default=None, description="Seed 001's PMS vendor; informational.")
+    hotelId: Id
+    roomTypeId: Id
+    ratePlanId: Id | None = Field(default=None, description="None: the cheapest bookable rate plan.")
+    checkIn: Day
+    checkOut: Day
+    guestInfo: GuestInfo
+    adults: int = Field(default=2, ge=1, le=20)
+    children: int = Field(default=0, ge=0, le=20)
+    rooms: int = Field(default=1, ge=1, le=10)
+    specialRequests: text(1000) | None = None
+    payment: PaymentInfo
+
+
+_CHECKOUT_ANSWERS = answers(402, 404, 409, 410, 422, 502, success=201)
+
+
+@router.post("/checkout", status_code=201, responses=_CHECKOUT_ANSWERS)
+def checkout(
+    body: CheckoutRequest,
+    call: Call = Depends(booker),
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$"
+    ),
+) -> Response:
+    """예약 결제 및 확정 — inventory check, 180 s hold, payment pre-authorisation, confirmation,
+    capture; on failure everything done is compensated and the answer names the step
+    (INVENTORY_UNAVAILABLE, HOLD_FAILED, PAYMENT_PREAUTH_FAILED, BOOKING_CONFIRM_FAILED,
+    PAYMENT_CAPTURE_FAILED, INTERNAL_ERROR)."""
+    hc = call.hc
+    order = _order(body)
+    if idempotency_key is None:
+        outcome = hc.saga.run(call.creds, order, request_id=call.rid)
+        return env.response(
+            outcome.body, outcome.status, request_id=call.rid, retry_after_ms=outcome.retry_after_ms
+        )
+
+    fingerprint = hashlib.sha256(
+        b"POST /api/booking/checkout\n" + json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
+    ).digest()
+    key_id, replay = _begin(call, idempotency_key, fingerprint)
+    if replay is not None:
+        status, stored = replay
+        return Response(
+            stored,
+            status,
+            media_type="application/json",
+            headers={"X-Request-ID": call.rid, "Idempotent-Replayed": "true"},
+        )
+    # an unexpected exception leaves the record in progress: recovery stores the saga's answer
+    outcome = hc.saga.run(call.creds, order, request_id=call.rid, idempotency_key_id=key_id)
+    if outcome.final:
+        call.run(
+            lambda conn: conn.execute(
+                "select api.complete_idempotent(%s, %s, %s)", [key_id, outcome.status, outcome.body]
+            )
+        )
+    return env.response(
+        outcome.body, outcome.status, request_id=call.rid, retry_after_ms=outcome.retry_after_ms
+    )
+
+
+@router.get("/checkout/{checkout_id}", responses=answers(404))
+def get_checkout(checkout_id: PathId, call: Call = Depends(booker)) -> Response:
+    """The state of a checkout: its last step, what it holds, and its answer once done."""
+    return call.ok(call.one("select api.get_checkout(%s)", [checkout_id]))
+
+
+def _begin(call: Call, key: str, fingerprint: bytes) -> tuple[int, tuple[int, bytes] | None]:
+    """Record the key, or the stored answer; wait for a running first request up to the limit."""
+    deadline = time.monotonic() + call.hc.idempotency_wait
+    pause = 0.01
+    while True:
+        try:
+            row = call.run(
+                lambda conn: conn.execute(
+                    "select idempotency_key_id, replayed, response_status, response_body"
+                    " from api.begin_idempotent(%s, %s)",
+                    [key, fingerprint],
+                ).fetchone()
+            )
+        except DB_ERRORS as exc:
+            if getattr(exc, "sqlstate", None) == "HC604" and time.monotonic() + pause < deadline:
+                time.sleep(pause)
+                pause = min(pause * 1.5, 0.2)
+                continue
+            raise
+        key_id, replayed, status, stored = row
+        return key_id, ((status, bytes(stored)) if replayed else None)
+
+
+def _order(body: CheckoutRequest) -> Order:
+    request: dict[str, Any] = body.model_dump(mode="json")
+    request["payment"].pop("cardToken", None)  # the token is used, never stored
+    g = body.guestInfo
+    return Order(
+        hotel_id=body.hotelId,
+        room_type_id=body.roomTypeId,
+        check_in=body.checkIn,
+        check_out=body.checkOut,
+        adults=body.adults,
+        children=body.children,
+        rooms=body.rooms,
+        rate_plan_id=body.ratePlanId,
+        guest={"given_name": g.firstName, "family_name": g.lastName, "email": g.email, "phone": g.phone},
+        card_token=body.payment.cardToken,
+        amount=body.payment.amount,
+        currency=body.payment.currency,
+        special_requests=body.specialRequests,
+        request=request,
+    )

@@ -1,0 +1,213 @@
+"""hotel-member (seed 000): the customer master, points, rank, and member bookings.
+
+Base path ``/api/v2/member``; only keys of the member system may call these routes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from psycopg.types.json import Jsonb
+from pydantic import Field
+
+from .common import Body, Day, Id, PathId, Version, answers, text
+from .context import Call, caller
+
+router = APIRouter(prefix="/api/v2/member", tags=["hotel-member"])
+member = caller("member", ("member",))
+
+
+class CustomerCreate(Body):
+    given_name: text(100, 1)
+    family_name: text(100, 1)
+    email: text(254) | None = None
+    phone: text(40) | None = None
+    phone_country: text(2) | None = None
+    given_name_reading: text(100) | None = None
+    family_name_reading: text(100) | None = None
+    postal_code: text(20) | None = None
+    address_line1: text(200) | None = None
+    address_line2: text(200) | None = None
+    city: text(100) | None = None
+    region: text(100) | None = None
+    country_code: text(2) | None = None
+    language: text(10) = "en"
+    is_member: bool = True
+    marketing_consent: bool = False
+    preferences: dict[str, Any] = Field(default_factory=dict)
+
+
+class CustomerUpdate(Body):
+    """The fields to change (absent fields are kept; null clears an optional one)."""
+
+    version: Version | None = Field(
+        default=None, description="The version read; VERSION_CONFLICT when stale."
+    )
+    given_name: text(100, 1) | None = None
+    family_name: text(100, 1) | None = None
+    email: text(254) | None = None
+    phone: text(40) | None = None
+    phone_country: text(2) | None = None
+    given_name_reading: text(100) | None = None
+    family_name_reading: text(100) | None = None
+    postal_code: text(20) | None = None
+    address_line1: text(200) | None = None
+    address_line2: text(200) | None = None
+    city: text(100) | None = None
+    region: text(100) | None = None
+    country_code: text(2) | None = None
+    language: text(10) | None = None
+    is_member: bool | None = None
+    marketing_consent: bool | None = None
+    preferences: dict[str, Any] | None = None
+
+
+class PointsChange(Body):
+    points: int = Field(ge=-10_000_000, le=10_000_000, description="+n adds, -n takes away.")
+    reason: text(500) | None = None
+    kind: Literal["adjust", "redeem"] = Field(
+        default="adjust",
+        description="adjust (+/-, reason required) or redeem (n > 0, optionally for a reservation).",
+    )
+    reservation_id: Id | None = None
+
+
+class RankChange(Body):
+    rank_code: text(40, 1)
+    reason: text(500, 1)
+
+
+class ReservationCreate(Body):
+    hotel_id: Id
+    room_type_id: Id
+    rate_plan_id: Id
+    check_in: Day
+    check_out: Day
+    customer_id: Id
+    rooms: int = Field(default=1, ge=1, le=10)
+    adults: int = Field(default=2, ge=1, le=20)
+    children: int = Field(default=0, ge=0, le=20)
+    special_requests: text(1000) | None = None
+
+
+@router.get("/customers/{customer_id}", responses=answers(404))
+def get_customer(customer_id: PathId, call: Call = Depends(member)):
+    """顧客情報取得 — the customer document: profile, rank with benefits, points balance, version."""
+    return call.ok(call.one("select api.get_customer(%s)", [customer_id]))
+
+
+@router.put("/customers/{customer_id}", responses=answers(404, 409, 422))
+def update_customer(customer_id: PathId, body: CustomerUpdate, call: Call = Depends(member)):
+    """顧客情報更新 — changes the fields sent (optimistic lock on ``version``)."""
+    changes = body.model_dump(exclude_unset=True, exclude={"version"}, mode="json")
+    return call.ok(
+        call.one("select api.update_customer(%s, %s, %s)", [customer_id, body.version, Jsonb(changes)])
+    )
+
+
+@router.post("/customers", status_code=201, responses=answers(409, 422, success=201))
+def create_customer(body: CustomerCreate, call: Call = Depends(member)):
+    """新規顧客作成 — a new customer (member by default)."""
+    b = body
+    doc = call.one(
+        "select api.create_customer(p_given_name => %s, p_family_name => %s, p_email => %s, p_phone => %s,"
+        " p_phone_country => %s, p_given_name_reading => %s, p_family_name_reading => %s, p_postal_code => %s,"
+        " p_address_line1 => %s, p_address_line2 => %s, p_city => %s, p_region => %s, p_country_code => %s,"
+        " p_language => %s, p_is_member => %s, p_marketing_consent => %s, p_preferences => %s)",
+        [
+            b.given_name,
+            b.family_name,
+            b.email,
+            b.phone,
+            b.phone_country,
+            b.given_name_reading,
+            b.family_name_reading,
+            b.postal_code,
+            b.address_line1,
+            b.address_line2,
+            b.city,
+            b.region,
+            b.country_code,
+            b.language,
+            b.is_member,
+            b.marketing_consent,
+            Jsonb(b.preferences),
+        ],
+    )
+    return call.ok(doc, 201)
+
+
+@router.get("/customers/{customer_id}/points", responses=answers(404))
+def get_points(customer_id: PathId, call: Call = Depends(member)):
+    """ポイント残高 — balance and the next expiry."""
+    rows = call.rows("select * from api.get_points_balance(%s)", [customer_id])
+    return call.ok(rows[0] if rows else None)
+
+
+@router.post("/customers/{customer_id}/points", responses=answers(404, 409, 422))
+def change_points(customer_id: PathId, body: PointsChange, call: Call = Depends(member)):
+    """ポイント加算/減算 — an adjustment (+/-) or a redemption."""
+    if body.kind == "redeem":
+        rows = call.rows(
+            "select * from api.redeem_points(%s, %s, %s, %s)",
+            [customer_id, body.points, body.reservation_id, body.reason],
+        )
+    else:
+        rows = call.rows(
+            "select * from api.adjust_points(%s, %s, %s)", [customer_id, body.points, body.reason]
+        )
+    return call.ok(rows[0] if rows else None)
+
+
+@router.get("/customers/{customer_id}/rank", responses=answers(404))
+def get_rank(customer_id: PathId, call: Call = Depends(member)):
+    """会員ランク情報 — the rank, its benefits and progress."""
+    return call.ok(call.one("select api.get_customer_rank(%s)", [customer_id]))
+
+
+@router.put("/customers/{customer_id}/rank", responses=answers(404, 409, 422))
+def set_rank(customer_id: PathId, body: RankChange, call: Call = Depends(member)):
+    """ランク手動調整 — sets the rank by hand, with a reason."""
+    return call.ok(
+        call.one("select api.set_customer_rank(%s, %s, %s)", [customer_id, body.rank_code, body.reason])
+    )
+
+
+@router.post("/reservations", status_code=201, responses=answers(404, 409, 410, 422, success=201))
+def create_reservation(body: ReservationCreate, call: Call = Depends(member)):
+    """会員予約作成 — a member booking (no payment: pay at the hotel), handed to the PMS ledger."""
+    return call.ok(create_booking(call, body, "member"), 201)
+
+
+@router.get("/reservations/customer/{customer_id}", responses=answers(404, data=list[dict[str, Any]]))
+def customer_reservations(
+    customer_id: PathId,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=1_000_000),
+    call: Call = Depends(member),
+):
+    """顧客予約履歴 — the customer's reservations in the key's hotels, newest arrival first."""
+    return call.ok(
+        call.one("select api.list_customer_reservations(%s, %s, %s)", [customer_id, limit, offset])
+    )
+
+
+def create_booking(call: Call, body: ReservationCreate, origin: str) -> dict:
+    """A booking without payment: one transaction, scope checked, then api.book_reservation."""
+    return call.one(
+        "select api.book_reservation(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        [
+            body.hotel_id,
+            body.room_type_id,
+            body.rate_plan_id,
+            body.check_in,
+            body.check_out,
+            body.customer_id,
+            body.rooms,
+            body.adults,
+            body.children,
+            origin,
+            body.special_requests,
+        ],
+    )

@@ -1,0 +1,210 @@
+"""hotel-pms (seed 000): reservations, check-in / check-out, rooms and their status,
+availability, and the customer's basic fields.
+
+Base path ``/api/v2/pms``; only keys of the pms system may call these routes. Ids of another
+hotel than the key's answer 404, exactly like ids that do not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from psycopg.types.json import Jsonb
+from pydantic import Field
+
+from .common import Body, Day, Id, PathId, QueryDay, QueryId, Version, answers, text
+from .context import Call, caller
+from .member import ReservationCreate, create_booking
+
+router = APIRouter(prefix="/api/v2/pms", tags=["hotel-pms"])
+pms = caller("pms", ("pms",))
+
+RoomStatus = Literal["clean", "dirty", "inspected", "out_of_order", "out_of_service"]
+
+
+class ReservationChange(Body):
+    version: Version = Field(description="The version read (optimistic lock).")
+    check_in: Day | None = None
+    check_out: Day | None = None
+    room_type_id: Id | None = None
+    rate_plan_id: Id | None = None
+    adults: int | None = Field(default=None, ge=1, le=20)
+    children: int | None = Field(default=None, ge=0, le=20)
+    special_requests: text(1000) | None = None
+
+
+class CheckIn(Body):
+    room_id: Id | None = Field(default=None, description="The room to give; none: the front desk's choice.")
+
+
+class RoomStatusChange(Body):
+    status: RoomStatus
+    reason: text(500) | None = None
+
+
+class CustomerBasic(Body):
+    """The fields the PMS may change (seed 000: names, phone, address)."""
+
+    version: Version = Field(description="The version read; VERSION_CONFLICT when stale.")
+    given_name: text(100, 1) | None = None
+    family_name: text(100, 1) | None = None
+    phone: text(40) | None = None
+    phone_country: text(2) | None = None
+    postal_code: text(20) | None = None
+    address_line1: text(200) | None = None
+    address_line2: text(200) | None = None
+    city: text(100) | None = None
+    region: text(100) | None = None
+    country_code: text(2) | None = None
+
+
+# ----------------------------------------------------------------------------- reservations
+
+
+@router.get("/reservations", responses=answers(404, data=list[dict[str, Any]]))
+def list_reservations(
+    hotel_id: QueryId,
+    status: Literal["pending", "confirmed", "checked_in", "checked_out", "cancelled", "no_show"]
+    | None = None,
+    arrival_from: QueryDay | None = None,
+    arrival_to: QueryDay | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=1_000_000),
+    call: Call = Depends(pms),
+):
+    """予約一覧 — a hotel's reservations, by arrival date."""
+    return call.ok(
+        call.one(
+            "select api.list_reservations(%s, %s, %s, %s, %s, %s)",
+            [hotel_id, status, arrival_from, arrival_to, limit, offset],
+            scope=[("hotel", hotel_id)],
+        )
+    )
+
+
+@router.get("/reservations/{reservation_id}", responses=answers(404))
+def get_reservation(reservation_id: PathId, call: Call = Depends(pms)):
+    """予約詳細 — a reservation with its room lines."""
+    return call.ok(
+        call.one("select api.get_reservation(%s)", [reservation_id], scope=[("reservation", reservation_id)])
+    )
+
+
+@router.post("/reservations", status_code=201, responses=answers(404, 409, 410, 422, success=201))
+def create_reservation(body: ReservationCreate, call: Call = Depends(pms)):
+    """新規予約作成 — a booking taken at the front desk or by phone (no payment step)."""
+    return call.ok(create_booking(call, body, "pms"), 201)
+
+
+@router.put("/reservations/{reservation_id}", responses=answers(404, 409, 422))
+def modify_reservation(reservation_id: PathId, body: ReservationChange, call: Call = Depends(pms)):
+    """予約更新 — dates, room type, rate plan, guests or requests (optimistic lock on ``version``)."""
+    b = body
+    rows = call.rows(
+        "select * from api.modify_reservation(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        [
+            reservation_id,
+            b.version,
+            b.check_in,
+            b.check_out,
+            b.room_type_id,
+            b.rate_plan_id,
+            b.adults,
+            b.children,
+            b.special_requests,
+        ],
+        scope=[("reservation", reservation_id)],
+    )
+    return call.ok(rows[0] if rows else None)
+
+
+@router.delete("/reservations/{reservation_id}", responses=answers(404, 409, 422))
+def cancel_reservation(
+    reservation_id: PathId,
+    version: int | None = Query(None, ge=1, le=2**31 - 1),
+    reason: str | None = Query(None, max_length=500, pattern=r"^[^\x00]*$"),
+    call: Call = Depends(pms),
+):
+    """予約キャンセル — cancels under the rate plan's policy (fee and refund in the answer)."""
+    rows = call.rows(
+        "select * from api.cancel_reservation(%s, %s, %s)",
+        [reservation_id, version, reason],
+        scope=[("reservation", reservation_id)],
+    )
+    return call.ok(rows[0] if rows else None)
+
+
+@router.post("/reservations/{reservation_id}/checkin", responses=answers(404, 409, 422))
+def check_in(reservation_id: PathId, body: CheckIn | None = None, call: Call = Depends(pms)):
+    """チェックイン — on the arrival day, into a clean or inspected room."""
+    room_id = body.room_id if body else None
+    rows = call.rows(
+        "select * from api.check_in(%s, %s, current_setting('hotelcore.app_user', true))",
+        [reservation_id, room_id],
+        scope=[("reservation", reservation_id), ("room", room_id)],
+    )
+    return call.ok({"reservation_id": reservation_id, "rooms": rows})
+
+
+@router.post("/reservations/{reservation_id}/checkout", responses=answers(404, 409, 422))
+def check_out(reservation_id: PathId, call: Call = Depends(pms)):
+    """チェックアウト — with a settled folio."""
+    rows = call.rows(
+        "select * from api.check_out(%s, current_setting('hotelcore.app_user', true))",
+        [reservation_id],
+        scope=[("reservation", reservation_id)],
+    )
+    return call.ok(rows[0] if rows else None)
+
+
+# ----------------------------------------------------------------------------- rooms
+
+
+@router.get("/rooms", responses=answers(404, data=list[dict[str, Any]]))
+def list_rooms(hotel_id: QueryId, call: Call = Depends(pms)):
+    """部屋一覧・在庫状況 — the hotel's rooms with their status."""
+    return call.ok(call.one("select api.list_rooms(%s)", [hotel_id], scope=[("hotel", hotel_id)]))
+
+
+@router.put("/rooms/{room_id}/status", responses=answers(404, 409, 422))
+def set_room_status(room_id: PathId, body: RoomStatusChange, call: Call = Depends(pms)):
+    """部屋状態更新 — housekeeping status, logged with who and why."""
+    status = call.one(
+        "select api.set_room_status(api.assert_in_scope('room', %s), %s, %s, %s,"
+        " current_setting('hotelcore.app_user', true))",
+        [room_id, room_id, body.status, body.reason],
+    )
+    return call.ok({"room_id": room_id, "status": status})
+
+
+@router.get("/rooms/availability", responses=answers(404, 422, data=list[dict[str, Any]]))
+def availability(
+    hotel_id: QueryId,
+    check_in: QueryDay,
+    check_out: QueryDay,
+    adults: int = Query(2, ge=1, le=20),
+    children: int = Query(0, ge=0, le=20),
+    rooms: int = Query(1, ge=1, le=10),
+    call: Call = Depends(pms),
+):
+    """空室状況検索 — bookable room types and rate plans with their price, cheapest first."""
+    return call.ok(
+        call.rows(
+            "select * from api.search_availability(%s, %s, %s, %s, %s, %s)",
+            [hotel_id, check_in, check_out, adults, children, rooms],
+            scope=[("hotel", hotel_id)],
+        )
+    )
+
+
+# ----------------------------------------------------------------------------- customers
+
+
+@router.put("/customers/{customer_id}/basic", responses=answers(404, 409, 422))
+def update_customer_basic(customer_id: PathId, body: CustomerBasic, call: Call = Depends(pms)):
+    """基本情報のみ更新 — names, phone and address only (the rest belongs to hotel-member)."""
+    changes = body.model_dump(exclude_unset=True, exclude={"version"}, mode="json")
+    return call.ok(
+        call.one("select api.update_customer_basic(%s, %s, %s)", [customer_id, body.version, Jsonb(changes)])
+    )

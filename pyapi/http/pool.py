@@ -1,0 +1,115 @@
+"""The connection pool and the one way a request talks to the database.
+
+Every unit of work is one transaction that starts with ``api.authenticate``: it checks the API
+key (sha256 in ``core.api_keys``) and the system the endpoint belongs to, and sets the
+transaction-scoped settings ``hotelcore.system``, ``hotelcore.hotel_ids``, ``hotelcore.app_user``
+and ``hotelcore.api_key_id`` with ``set_config(..., true)``, so nothing leaks to the next request
+served by the same pooled connection. Transactions run through :class:`pyapi.client.Client`, which
+retries the whole unit on 40001 / 40P01 and maps project SQLSTATEs to ``HotelcoreError``. When the database names a role for the key's system (the
+data-rights matrix), the transaction runs ``SET LOCAL ROLE`` to it, so the database enforces
+what that system may do. This module knows no HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TypeVar
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import tuple_row
+from psycopg.types.json import set_json_loads
+from psycopg_pool import ConnectionPool
+
+from ..client import Client, HotelcoreError
+
+T = TypeVar("T")
+
+# What a unit of work may raise from the database: the client's mapped refusals and psycopg's own.
+DB_ERRORS = (psycopg.Error, HotelcoreError)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Who is calling: the API key's token, the systems the endpoint admits, who to log."""
+
+    token: str
+    systems: tuple[str, ...] = ()
+    app_user: str | None = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    api_key_id: int
+    system: str
+    hotel_ids: tuple[int, ...]
+    db_role: str | None
+
+
+class Database:
+    def __init__(self, url: str, *, min_size: int = 2, max_size: int = 20, timeout: float = 10.0):
+        self.url = url
+        self.pool = ConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            open=False,
+            kwargs={"autocommit": True},
+            configure=_configure,
+            name="hotelcore-http",
+        )
+
+        self.client: Client | None = None
+
+    def open(self) -> None:
+        self.pool.open(wait=True, timeout=30)
+        self.client = Client(pool=self.pool)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection without a request context (start-up, maintenance jobs)."""
+        with self.pool.connection() as conn:
+            yield conn
+
+    def run(self, creds: Credentials | None, work: Callable[[psycopg.Connection], T]) -> T:
+        """``work(conn)`` in one transaction (retried whole on 40001 / 40P01), authenticated first
+        when ``creds`` is given."""
+
+        def unit(conn: psycopg.Connection) -> T:
+            if creds is not None:
+                authenticate(conn, creds)
+            return work(conn)
+
+        return self.client.transaction(unit)
+
+
+def _loads(text: str | bytes):
+    # numbers in json / jsonb answers stay exact (money): Decimal, rendered by the envelope
+    return json.loads(text, parse_float=Decimal)
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    set_json_loads(_loads, conn)
+
+
+def authenticate(conn: psycopg.Connection, creds: Credentials) -> Principal:
+    row = (
+        conn.cursor(row_factory=tuple_row)
+        .execute(
+            "select api_key_id, system, hotel_ids, db_role from api.authenticate(%s, %s, %s)",
+            [creds.token, list(creds.systems) or None, creds.app_user],
+        )
+        .fetchone()
+    )
+    principal = Principal(row[0], row[1], tuple(row[2] or ()), row[3])
+    if principal.db_role:
+        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(principal.db_role)))
+    return principal

@@ -1,0 +1,348 @@
+"""Seed 001's booking checkout as a saga: check inventory -> hold 180 s -> payment
+pre-authorisation -> confirm -> capture, compensating on failure (release the hold, void the
+pre-authorisation, cancel the booking) and answering with seed 001's codes.
+
+Each step that touches the ledger is one ``api.checkout_*`` function, which does the ledger work
+and records the step in ``core.checkout_sagas`` in the same transaction; the gateway calls
+happen between them. So after a crash the saga row says exactly what exists, and
+:meth:`CheckoutSaga.recover` finishes it (a confirmed booking is captured) or compensates it
+(anything earlier). A saga taken over by recovery refuses further steps from its first runner
+(CHECKOUT_TAKEN_OVER), so the two never both act.
+
+Which failure answers which code is protocol, decided here; every rule about what may be booked,
+held, confirmed or cancelled is in the ``api`` functions. This module knows no route.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from . import envelope as env
+from .errors import ApiError, ErrorMap
+from .gateway import CircuitOpen, GatewayError, ResilientGateway
+from .pool import DB_ERRORS, Credentials, Database
+
+log = logging.getLogger("hotelcore.checkout")
+
+
+@dataclass
+class Order:
+    """A checkout request, as the saga needs it."""
+
+    hotel_id: int
+    room_type_id: int
+    check_in: date
+    check_out: date
+    adults: int
+    children: int
+    rooms: int
+    rate_plan_id: int | None
+    guest: dict[str, Any]
+    card_token: str
+    amount: Decimal
+    currency: str
+    special_requests: str | None = None
+    request: dict[str, Any] = field(default_factory=dict)  # as received, without the card token
+
+
+@dataclass
+class Outcome:
+    """The checkout's answer: HTTP status and envelope body. ``final`` answers are stored for
+    idempotent replay; a non-final one (taken over, or left for recovery) is not."""
+
+    status: int
+    body: bytes
+    final: bool = True
+    retry_after_ms: int | None = None
+
+
+@dataclass
+class SagaRef:
+    id: int
+    attempt: int
+    amount: Decimal
+    currency: str
+    preauth_tried: bool = False
+
+    @property
+    def reference(self) -> str:
+        return f"checkout-{self.id}"
+
+
+class _Stop(Exception):
+    """Ends a run with an answer (after compensation, or when the saga is no longer ours)."""
+
+    def __init__(self, err: ApiError, final: bool = True):
+        self.err = err
+        self.final = final
+
+
+class CheckoutSaga:
+    def __init__(self, db: Database, gateway: ResilientGateway, errors: ErrorMap):
+        self.db = db
+        self.gateway = gateway
+        self.errors = errors
+        # test seam: a callable per step name ("hold", "preauthorise", "authorised", "confirm",
+        # "capture", "captured"), run with the saga just before that step (crash and race injection)
+        self.hooks: dict[str, Callable[[SagaRef], None]] = {}
+
+    def _hook(self, step: str, saga: SagaRef) -> None:
+        hook = self.hooks.get(step)
+        if hook is not None:
+            hook(saga)
+
+    def _row(self, creds: Credentials | None, query: str, params: list) -> tuple:
+        """The first row of one api call in its own transaction."""
+        return self.db.run(creds, lambda conn: conn.execute(query, params).fetchone())
+
+    # ------------------------------------------------------------------ the happy path
+
+    def run(
+        self,
+        creds: Credentials | None,
+        order: Order,
+        *,
+        request_id: str,
+        idempotency_key_id: int | None = None,
+    ) -> Outcome:
+        try:
+            data = self._run(creds, order, request_id, idempotency_key_id)
+        except _Stop as stop:
+            body = env.error_body(
+                stop.err.code,
+                stop.err.message,
+                system="booking",
+                request_id=request_id,
+                details=stop.err.details,
+                retry_after_ms=stop.err.retry_after_ms,
+            )
+            return Outcome(stop.err.http_status, body, stop.final, stop.err.retry_after_ms)
+        return Outcome(201, env.success_body(data, system="booking", request_id=request_id))
+
+    def _run(self, creds, order: Order, request_id: str, idempotency_key_id: int | None) -> dict:
+        # 1. inventory: every night sellable, the amount is the quote -> the saga row
+        try:
+            row = self._row(
+                creds,
+                "select saga_id, attempt, amount, currency from api.checkout_begin("
+                "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    idempotency_key_id,
+                    order.hotel_id,
+                    order.room_type_id,
+                    order.rate_plan_id,
+                    order.check_in,
+                    order.check_out,
+                    order.rooms,
+                    order.adults,
+                    order.children,
+                    order.amount,
+                    order.currency,
+                    Jsonb(
+                        {
+                            **order.request,
+                            "request_id": request_id,
+                            "guest": order.guest,
+                            "special_requests": order.special_requests,
+                        }
+                    ),
+                ],
+            )
+        except DB_ERRORS as exc:
+            raise _Stop(self.errors.from_db(exc)) from None  # nothing was written
+        saga = SagaRef(row[0], row[1], Decimal(row[2]), row[3])
+
+        # 2. hold 180 s
+        self._hook("hold", saga)
+        try:
+            self._row(creds, "select * from api.checkout_hold(%s, %s)", [saga.id, saga.attempt])
+        except DB_ERRORS as exc:
+            code = "INVENTORY_UNAVAILABLE" if exc.sqlstate == "HC201" else "HOLD_FAILED"
+            self._fail(creds, saga, code, exc)
+
+        # 3. payment pre-authorisation
+        self._hook("preauthorise", saga)
+        saga.preauth_tried = True
+        try:
+            auth_ref = self.gateway.preauthorise(
+                reference=saga.reference,
+                amount=saga.amount,
+                currency=saga.currency,
+                card_token=order.card_token,
+            )
+        except CircuitOpen as exc:
+            self._fail(
+                creds, saga, "SERVICE_DEGRADED", exc, retry_after_ms=int(exc.retry_after * 1000) or 1000
+            )
+        except GatewayError as exc:
+            self._fail(creds, saga, "PAYMENT_PREAUTH_FAILED", exc)
+        self._hook("authorised", saga)
+        try:
+            self._row(creds, "select api.checkout_authorised(%s, %s, %s)", [saga.id, saga.attempt, auth_ref])
+        except DB_ERRORS as exc:
+            self._fail(creds, saga, "PAYMENT_PREAUTH_FAILED", exc)
+
+        # 4. confirm the hold into a booking
+        self._hook("confirm", saga)
+        try:
+            self._row(creds, "select * from api.checkout_confirm(%s, %s)", [saga.id, saga.attempt])
+        except DB_ERRORS as exc:
+            self._fail(creds, saga, "BOOKING_CONFIRM_FAILED", exc)
+
+        # 5. capture
+        self._hook("capture", saga)
+        try:
+            capture_ref = self.gateway.capture(
+                authorisation_ref=auth_ref, amount=saga.amount, currency=saga.currency
+            )
+        except GatewayError as exc:
+            self._fail(creds, saga, "PAYMENT_CAPTURE_FAILED", exc)
+        self._hook("captured", saga)
+        try:
+            return self._row(
+                creds, "select api.checkout_captured(%s, %s, %s)", [saga.id, saga.attempt, capture_ref]
+            )[0]
+        except DB_ERRORS as exc:
+            self._taken_over(exc)
+            # captured at the gateway but not recorded: recovery records it (capture is
+            # idempotent); the stored answer comes from recovery, so this one is not final
+            log.error("checkout %s captured but not recorded: %s", saga.id, exc)
+            raise _Stop(
+                self.errors.error(
+                    "SERVICE_DEGRADED",
+                    message="The booking is being finished; retry with the same Idempotency-Key.",
+                    details={"checkoutId": saga.id},
+                    retry_after_ms=5000,
+                ),
+                final=False,
+            ) from None
+
+    # ------------------------------------------------------------------ compensation
+
+    def _taken_over(self, exc: BaseException) -> None:
+        if getattr(exc, "sqlstate", None) == "HC607":
+            raise _Stop(self.errors.from_db(exc), final=False) from None
+
+    def _fail(self, creds, saga: SagaRef, code: str, exc: BaseException, retry_after_ms: int | None = None):
+        """Compensate what the saga did, then stop with ``code``."""
+        self._taken_over(exc)
+        detail = _describe(exc)
+        self.compensate(creds, saga, code, detail)
+        details: dict[str, Any] = {"checkoutId": saga.id}
+        if isinstance(exc, DB_ERRORS):
+            mapped = self.errors.from_db(exc)
+            details.update(mapped.details)
+            details["cause"] = mapped.code
+        elif detail:
+            details["detail"] = detail
+        raise _Stop(self.errors.error(code, details=details, retry_after_ms=retry_after_ms))
+
+    def compensate(self, creds, saga: SagaRef, code: str, detail: str | None) -> dict | None:
+        """Void the authorisation (if one may exist), then release the hold / cancel the booking
+        and close the saga in one transaction. A void the gateway refuses leaves the saga running
+        with its error so that recovery voids it later."""
+        voided = True
+        if saga.preauth_tried:
+            try:
+                self.gateway.void(reference=saga.reference)
+            except GatewayError as exc:
+                voided = False
+                log.warning("checkout %s: void failed (%s); recovery will retry", saga.id, exc)
+        try:
+            return self._row(
+                creds,
+                "select api.checkout_compensate(%s, %s, %s, %s, %s)",
+                [saga.id, saga.attempt, code, detail, voided],
+            )[0]
+        except DB_ERRORS as exc:
+            self._taken_over(exc)
+            log.error("checkout %s: compensation not recorded (%s); recovery will finish it", saga.id, exc)
+            return None
+
+    # ------------------------------------------------------------------ recovery
+
+    def recover(self, stale_after: float = 120.0, limit: int = 100) -> list[dict]:
+        """Finish or compensate the sagas that stopped between steps (their runner crashed), and
+        store the answer of their idempotency record. Returns what was done, one dict per saga."""
+
+        def claim(conn: psycopg.Connection) -> list[dict]:
+            conn.execute(
+                "select api.purge_idempotency_keys(make_interval(secs => %s))", [max(stale_after, 0)]
+            )
+            return (
+                conn.cursor(row_factory=dict_row)
+                .execute(
+                    "select * from api.claim_stalled_checkouts(make_interval(secs => %s), %s)",
+                    [stale_after, limit],
+                )
+                .fetchall()
+            )
+
+        claimed = self.db.run(None, claim)
+        done = []
+        for row in claimed:
+            try:
+                done.append(self._recover_one(row))
+            except Exception:  # one saga's trouble must not stop the others; it is claimed again later
+                log.exception("checkout %s: recovery failed", row["saga_id"])
+        return done
+
+    def _recover_one(self, row: dict) -> dict:
+        saga = SagaRef(
+            row["saga_id"], row["attempt"], Decimal(row["amount"]), row["currency"], preauth_tried=True
+        )
+        request_id = (row.get("request") or {}).get("request_id") or env.request_id_from(None)
+        if row["status"] == "running":
+            if row["error_code"] is None and row["step"] == "confirmed":
+                # a booking with an authorisation: finish it
+                try:
+                    capture_ref = self.gateway.capture(
+                        authorisation_ref=row["authorisation_ref"], amount=saga.amount, currency=saga.currency
+                    )
+                    self._row(
+                        None, "select api.checkout_captured(%s, %s, %s)", [saga.id, saga.attempt, capture_ref]
+                    )
+                except GatewayError as exc:
+                    self.compensate(None, saga, "PAYMENT_CAPTURE_FAILED", _describe(exc))
+            else:
+                saga.preauth_tried = row["step"] in ("held", "authorised", "confirmed")
+                self.compensate(
+                    None,
+                    saga,
+                    row["error_code"] or "INTERNAL_ERROR",
+                    row["error_detail"] or f"recovered after a stop at step {row['step']}",
+                )
+        doc = self._row(None, "select api.get_checkout(%s)", [saga.id])[0]
+        if row["idempotency_key_id"] is not None and doc["status"] != "running":
+            status, body = self.render(doc, request_id)
+            self._row(
+                None, "select api.complete_idempotent(%s, %s, %s)", [row["idempotency_key_id"], status, body]
+            )
+        return doc
+
+    def render(self, doc: dict, request_id: str) -> tuple[int, bytes]:
+        """The answer for a finished saga document (api.get_checkout)."""
+        if doc["status"] == "succeeded":
+            return 201, env.success_body(doc["result"], system="booking", request_id=request_id)
+        err = self.errors.error(
+            doc["errorCode"], details={"checkoutId": doc["checkoutId"], "detail": doc.get("errorDetail")}
+        )
+        return err.http_status, env.error_body(
+            err.code, err.message, system="booking", request_id=request_id, details=err.details
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    diag = getattr(exc, "diag", None)
+    if diag is not None and diag.message_primary:
+        return " - ".join(x for x in (diag.message_primary, diag.message_detail) if x)[:500]
+    return (str(exc) or type(exc).__name__)[:500]
