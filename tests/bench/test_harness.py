@@ -1,0 +1,191 @@
+"""The benchmark harness itself, on a tiny dataset: a deterministic generator, invariants after
+loading, the runner's figures, percentiles on known samples. No test asserts a time."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections import Counter
+from datetime import timedelta
+
+import psycopg
+import pytest
+
+from pyapi import bench, config, datagen
+
+TINY = datagen.DatasetSpec(hotels=2, room_types=3, rooms=6, days=30, members=20, audit_rooms=6, seed=7)
+
+
+@pytest.fixture
+def second_db(server_url: str, template_db: str):
+    """Another database cloned from the migrated template (to load the same seed twice)."""
+    name = f"{template_db}_bench2"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+        conn.execute(f'create database "{name}" template "{template_db}"')
+    yield config.with_database(server_url, name)
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def tiny_db(fresh_db: str) -> str:
+    datagen.load(fresh_db, datagen.make_plan(TINY))
+    return fresh_db
+
+
+# ---------------------------------------------------------------------------- statistics
+
+
+def test_percentiles_on_known_samples():
+    samples = list(range(1, 101))  # 1..100
+    random.Random(1).shuffle(samples)
+    assert bench.percentile(samples, 50) == pytest.approx(50.5)
+    assert bench.percentile(samples, 95) == pytest.approx(95.05)
+    assert bench.percentile(samples, 99) == pytest.approx(99.01)
+    assert bench.percentile(samples, 0) == 1
+    assert bench.percentile(samples, 100) == 100
+    assert bench.percentile([4.0], 99) == 4.0
+    assert bench.percentile([1.0, 3.0], 50) == 2.0
+    assert math.isnan(bench.percentile([], 50))
+    with pytest.raises(ValueError):
+        bench.percentile(samples, 101)
+
+
+def test_summarize_builds_the_figures_from_latencies():
+    res = bench.summarize(
+        "x", 2, [0.001, 0.002, 0.003, 0.004], 2.0, ok=3, refused=1, errors=5, codes={"HC201": 1}
+    )
+    assert (res.ops, res.ok, res.refused, res.errors) == (4, 3, 1, 5)
+    assert res.throughput == pytest.approx(2.0)
+    assert res.p50_ms == pytest.approx(2.5)
+    assert res.max_ms == pytest.approx(4.0)
+    assert res.mean_ms == pytest.approx(2.5)
+    doc = res.as_json()
+    assert doc["codes"] == {"HC201": 1} and doc["p95_ms"] == pytest.approx(3.85)
+
+
+def test_pgbench_log_lines_give_latencies(tmp_path):
+    # pgbench -l: client_id transaction_no time(µs) script_no time_epoch time_us
+    (tmp_path / "pgbench_log.123").write_text("0 1 1500 0 1700000000 1\n0 2 2500 0 1700000000 2\n")
+    (tmp_path / "pgbench_log.123.1").write_text("1 1 500 0 1700000000 3\n")
+    assert sorted(bench._pgbench_log_latencies(tmp_path)) == pytest.approx([0.0005, 0.0015, 0.0025])
+
+
+# ---------------------------------------------------------------------------- the generator
+
+
+def test_same_seed_same_plan_other_seed_other_plan():
+    a, b = datagen.make_plan(TINY), datagen.make_plan(TINY)
+    assert a == b
+    other = datagen.make_plan(datagen.DatasetSpec(**{**TINY.__dict__, "seed": 8}))
+    assert other.stays != a.stays
+    assert a.figures()["hotels"] == 3  # two chain hotels and the front-desk hotel
+
+
+def test_plan_never_puts_more_stays_on_a_night_than_rooms():
+    plan = datagen.make_plan(datagen.DatasetSpec(hotels=3, room_types=4, rooms=12, days=40, booked_share=0.8))
+    taken = Counter()
+    for s in plan.stays:
+        for night in range(s.first_night, s.first_night + s.nights):
+            taken[(s.hotel, s.room_type, night)] += 1
+    for (h, t, _night), n in taken.items():
+        assert n <= len(plan.hotels[h].room_types[t].rooms)
+    assert all(0 <= s.first_night and s.first_night + s.nights <= 40 for s in plan.stays)
+
+
+def test_members_have_names_in_their_hotel_locale_and_every_rank():
+    plan = datagen.make_plan(datagen.DatasetSpec(hotels=17, rooms=20, room_types=4, days=10, members=400))
+    assert {m.rank_code for m in plan.members} == {"bronze", "silver", "gold", "platinum"}
+    japanese = [m for m in plan.members if m.country_code == "JP"]
+    assert japanese and all(m.family_name_reading for m in japanese)
+    assert len({m.email for m in plan.members}) == len(plan.members)
+
+
+def test_loading_the_same_seed_twice_gives_the_same_figures_and_invariants_hold(fresh_db, second_db):
+    plan = datagen.make_plan(TINY)
+    datagen.load(fresh_db, plan)
+    datagen.load(second_db, datagen.make_plan(TINY))
+    with psycopg.connect(fresh_db) as a, psycopg.connect(second_db) as b:
+        fa, fb = datagen.figures(a), datagen.figures(b)
+        assert fa == fb
+        assert fa["hotels"] == 3 and fa["reservations"] == len(plan.stays)
+        assert fa["room_nights_booked"] == sum(s.nights for s in plan.stays)
+        inv = datagen.check_invariants(a)
+        assert datagen.invariants_hold(inv), inv
+        assert inv["nights_checked"] > 0
+
+
+# ---------------------------------------------------------------------------- the runner
+
+
+def test_runner_returns_the_figures_and_counts_refusals(tiny_db):
+    calls = itertools.count(1)
+
+    def op(conn, client, rng):
+        if next(calls) % 2 == 0:  # every second call in all is a documented refusal
+            conn.execute("select internal.raise_error('INVENTORY_UNAVAILABLE', 'night x')")
+        conn.execute("select 1").fetchone()
+
+    res = bench.run_workload(tiny_db, bench.Workload("probe", op), clients=2, ops=8)
+    assert (res.ops, res.ok, res.refused, res.errors) == (8, 4, 4, 0)
+    assert res.codes == {"HC201": 4}
+    assert res.clients == 2 and res.throughput > 0
+    assert res.p50_ms <= res.p95_ms <= res.p99_ms <= res.max_ms
+    assert res.client_rss_mb and res.client_rss_mb > 0
+
+
+def test_runner_stops_when_prepared_items_run_out(tiny_db):
+    items = bench.Items([1, 2, 3])
+    res = bench.run_workload(
+        tiny_db, bench.Workload("drain", lambda c, i, r: items.take()), clients=2, duration=30
+    )
+    assert res.ops == 3 and len(items) == 0
+
+
+def test_textbook_baseline_books_on_a_copy_of_the_calendar(tiny_db):
+    with psycopg.connect(tiny_db, autocommit=True) as conn:
+        copied = bench.textbook_setup(conn)
+        ctx = bench.Ctx.read(conn, TINY.days)
+        assert copied == conn.execute("select count(*) from core.inventory").fetchone()[0]
+        rng = random.Random(3)
+        booked = refused = 0
+        for _ in range(20):
+            try:
+                bench.textbook_book(conn, ctx.request(rng))
+                booked += 1
+            except bench.Refused:
+                refused += 1
+        assert booked + refused == 20 and booked > 0
+        assert bench.textbook_check(conn) == {"oversold_nights": 0, "counter_below_recount": 0}
+        # the ledger's own calendar is untouched by the baseline
+        assert datagen.invariants_hold(datagen.check_invariants(conn))
+
+
+def test_requests_fall_inside_the_calendar(tiny_db):
+    with psycopg.connect(tiny_db) as conn:
+        ctx = bench.Ctx.read(conn, TINY.days)
+    assert ctx.audit_hotel is not None and len(ctx.hotels) == 2
+    rng = random.Random(5)
+    for _ in range(200):
+        r = ctx.request(rng)
+        today = next(h.today for h in ctx.hotels if h.id == r.hotel_id)
+        assert today < r.check_in < r.check_out <= today + timedelta(days=TINY.days)
+
+
+def test_a_whole_run_on_the_tiny_dataset(server_url, template_db):
+    settings = bench.RunSettings(clients=1, duration=None, ops=3, seed=1, quick=True)
+    doc = bench.run(
+        server_url, TINY, settings, database=f"{template_db}_benchrun", pgbench=False, report_ops=1
+    )
+    results = doc["results"]
+    names = [r["name"] for r in results]
+    assert "textbook booking (seed 003)" in names and any(n.startswith("report.") for n in names)
+    assert datagen.invariants_hold(doc["dataset"]["invariants_after_load"])
+    for r in results:
+        assert {"throughput", "p50_ms", "p95_ms", "p99_ms", "client_rss_mb", "invariants"} <= r.keys()
+        if r["invariants"] is not None:
+            assert datagen.invariants_hold(r["invariants"]), (r["name"], r["invariants"])
+    ran = [r for r in results if not r["skipped"] and r["ops"]]
+    assert ran, "no workload ran"
