@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -182,20 +183,79 @@ def docs() -> None:
 
 @app.command()
 @friendly
-def demo() -> None:
-    """Start the database, migrate, and show what the migrated schema holds."""
-    from .catalog import object_summary
+def demo(
+    hotels: Annotated[int, typer.Option(help="Hotels in the chain (time zones and currencies differ).")] = 5,
+    days: Annotated[int, typer.Option(help="Nights of the season, simulated day by day.")] = 90,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same figures.")] = 42,
+    output: Annotated[Path, typer.Option(help="Where to write the HTML report (opens offline).")] = Path(
+        "demo-report.html"
+    ),
+) -> None:
+    """A season in a hotel chain, day by day through the api, then the reports a manager reads.
+
+    Runs in its own database (hotelcore_demo, recreated each time) on the embedded server, or on the server of DATABASE_URL. Fails (exit 1) if an invariant breaks.
+    """
+    from . import demo as season
+
+    server = ready_server()
+    result = season.main(server.url, season.DemoSpec(hotels=hotels, days=days, seed=seed), output, console)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+# ----------------------------------------------------------------------------- HTTP API (issue 8)
+
+apikey_app = typer.Typer(help="API keys of the client systems (member, pms, saas) for the HTTP API.")
+app.add_typer(apikey_app, name="apikey")
+
+
+@app.command()
+@friendly
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the HTTP API (seed 000 endpoints, seed 001 checkout) under uvicorn; OpenAPI at /docs."""
+    from .http.app import serve as run
 
     server = ready_server()
     mig.upgrade(server.url)
-    from rich.table import Table
+    console.print(f"hotelcore HTTP API on http://{host}:{port} (docs: /docs)", highlight=False)
+    run(host, port, database_url=server.url)
 
-    table = Table(title=f"hotelcore schema at revision {mig.current(server.url)}")
-    for col in ("schema", "kind", "name", "comment"):
-        table.add_column(col)
-    for row in object_summary(server.url):
-        table.add_row(*[str(v or "") for v in row])
-    console.print(table)
+
+@apikey_app.command("create")
+@friendly
+def apikey_create(
+    system: Annotated[str, typer.Option(help="member, pms or saas.")],
+    hotel: Annotated[list[int], typer.Option(help="A hotel id the key may see (repeat for several).")],
+    label: Annotated[str, typer.Option(help="What the key is for.")] = "",
+) -> None:
+    """Issue an API key; the token is shown once (only its sha256 is stored)."""
+    import psycopg
+
+    server = ready_server()
+    try:
+        with psycopg.connect(server.url, autocommit=True) as conn:
+            key_id, token = conn.execute(
+                "select api_key_id, token from api.issue_api_key(%s, %s, %s)", [system, hotel, label]
+            ).fetchone()
+    except psycopg.Error as exc:
+        err.print(
+            f"[red]error:[/red] {exc.diag.message_primary}: {exc.diag.message_detail or ''}", highlight=False
+        )
+        raise typer.Exit(1) from None
+    console.print(
+        f"api key {key_id} ({system}, hotels {', '.join(map(str, hotel))}); shown once:", highlight=False
+    )
+    console.print(token, highlight=False, soft_wrap=True)
+
+
+# ----------------------------------------------------------------------------- bench (issue 9)
+
+from .bench import bench_command  # noqa: E402
+
+app.command("bench")(friendly(bench_command))
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -42,6 +42,7 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC307', 'INVALID_PAYMENT_STATE',     409, 'The payment''s state does not allow this action.'),
     ('HC308', 'ROOM_TYPE_MISMATCH',        422, 'The room is not of the booked room type.'),
     ('HC309', 'BUSINESS_DATE_MISMATCH',    409, 'The night audit was asked for another date than the hotel''s business date.'),
+    ('HC310', 'ROOM_BLOCK_NOT_FOUND',      404, 'No room block with that id in that hotel.'),
     -- loyalty (issue: guests and loyalty)
     ('HC401', 'INSUFFICIENT_POINTS',       409, 'Redeeming more points than the balance.'),
     ('HC402', 'DUPLICATE_EMAIL',           409, 'Another customer already has this e-mail (case-insensitive).'),
@@ -58,6 +59,7 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC604', 'IDEMPOTENCY_IN_PROGRESS',   409, 'A request with this idempotency key is still running.'),
     ('HC605', 'SERVICE_DEGRADED',          503, 'Writes are paused (gateway circuit open or database read-only); reads go on.'),
     ('HC606', 'NOT_IMPLEMENTED',           501, 'This endpoint is reserved for a later release.'),
+    ('HC607', 'CHECKOUT_TAKEN_OVER',       409, 'Recovery took this checkout over; retry with the same Idempotency-Key to read its answer.'),
     ('HC699', 'INTERNAL_ERROR',            500, 'An unexpected error; nothing was written.');
 
 create function internal.raise_error(

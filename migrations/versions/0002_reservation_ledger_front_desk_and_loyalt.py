@@ -10,21 +10,45 @@ from alembic import op
 from pyapi.migrate import downgrade_step, upgrade_step
 
 revision = "0002"
-down_revision = '0001'
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    'schema/customer.sql': 'da024c6a329be0d4f750201cc048dd8be4c76733dfe5a1111392fc185218618b',
+    "schema/roles.sql": "3143a2a29ed22e2f653bf20d925fd47d7abcc7cb10835b8d73b8315cfe46d35c",
+    "schema/customer.sql": "62aff00ad2862b0ef0b55dc81badf13760c7aabda13d4883746c643dbad2b0a3",
+    "schema/property.sql": "0fbf6c5725ce6fd7f1d36363356a00a21d8b83e91a87d556773434f6a1ad395b",
+    "schema/reservation.sql": "2f8bdd7efecaf1f21efceefbb2db24382d2bea1e3ca234a464ea644be054cc61",
+    "schema/frontdesk.sql": "0e33bf52f808562f58d1db8430529eb915b5947642f350ce957a558aed0c406f",
+    "schema/loyalty.sql": "187595d240e419d9d2e8d85f4f3045f23a60bf24fe0bc81291a1f237be1b93c3",
+    "schema/checkout.sql": "7a6fe693037ba7619357d6915ff77e81f25d9296c0dae7e5faef6f17a0698619",
+    "schema/rights.sql": "bd20f6e29492efbb87ed0ce189fd255d21b312d9d3bf9bce9d7e1589993cf5bb",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
 # its snapshot under migrations/sql/.
 REPLACEABLE = {
-    'functions/errors.sql': '0001',
-    'functions/common.sql': '0001',
-    'views/errors.sql': '0001',
+    "functions/errors.sql": "0002",
+    "functions/common.sql": "0002",
+    "functions/rights.sql": "0002",
+    "functions/property.sql": "0002",
+    "functions/reservation.sql": "0002",
+    "functions/frontdesk.sql": "0002",
+    "functions/customer.sql": "0002",
+    "functions/loyalty.sql": "0002",
+    "functions/checkout.sql": "0002",
+    "functions/grants.sql": "0002",
+    "triggers/reservation.sql": "0002",
+    "triggers/frontdesk.sql": "0002",
+    "triggers/loyalty.sql": "0002",
+    "triggers/rights.sql": "0002",
+    "views/errors.sql": "0001",
+    "views/reservation.sql": "0002",
+    "views/frontdesk.sql": "0002",
+    "views/loyalty.sql": "0002",
+    "views/report.sql": "0002",
+    "views/grants.sql": "0002",
 }
 
 
