@@ -87,7 +87,9 @@ def run_until_killed(world, db, stage: str, wait_sql: str) -> None:
         deadline = time.monotonic() + 60
         while not db.execute(wait_sql).fetchone()[0]:
             assert child.poll() is None, "the API stopped by itself"
-            assert sender.is_alive() and time.monotonic() < deadline, "the checkout never reached the awaited step"
+            assert sender.is_alive() and time.monotonic() < deadline, (
+                "the checkout never reached the awaited step"
+            )
             time.sleep(0.02)
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)

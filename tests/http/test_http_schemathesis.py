@@ -32,7 +32,12 @@ def _fuzz(operation, headers: dict[str, str]):
     def run(case):
         case.call_and_validate(
             headers=headers,
-            checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
+            checks=[
+                not_a_server_error,
+                status_code_conformance,
+                content_type_conformance,
+                response_schema_conformance,
+            ],
         )
 
     return run
