@@ -41,6 +41,12 @@ def test_unreachable_database_url_gives_one_line_and_exit_1():
         ["migrations", "check"],
         ["migrations", "downgrade"],
         ["demo"],
+        ["bench"],
+        ["serve"],
+        ["docs"],
+        ["apikey"],
+        ["apikey", "create"],
+        ["migrations", "current"],
     ],
 )
 def test_every_command_has_help(command: list[str]):
