@@ -13,12 +13,16 @@ create function internal.lock_inventory(
     p_froms         date[],
     p_untils        date[]
 ) returns integer
-language sql
+language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+    v_locked integer;
+begin
     -- one ordered statement, so two writers wanting overlapping nights queue instead of deadlocking
-    select count(*)::integer
+    -- (PL/pgSQL keeps its plan; a SQL function with a SET clause is planned at every call)
+    select count(*)::integer into v_locked
     from (
         select 1
         from core.inventory i
@@ -27,7 +31,9 @@ as $$
         where i.hotel_id = p_hotel_id
         order by i.room_type_id, i.night
         for update of i
-    ) locked
+    ) locked;
+    return v_locked;
+end
 $$;
 comment on function internal.lock_inventory(bigint, bigint[], date[], date[]) is
     'Locks the inventory rows of the given (room type, [from, until)) ranges of a hotel in (room type, night) order; returns how many.';
@@ -413,17 +419,24 @@ begin
         from by_rate b
         group by b.hotel_id, b.room_type_id, b.max_occupancy
     ),
+    los as (
+        -- the length-of-stay rate of the stay per room type and hotel-wide (room_type_id null): the
+        -- largest min_nights not above the stay length; read once and hash-joined below
+        select distinct on (d.hotel_id, d.room_type_id) d.hotel_id, d.room_type_id, d.discount_rate
+        from core.length_of_stay_discounts d
+        where d.hotel_id = any(p_hotel_ids) and d.min_nights <= p_check_out - p_check_in
+        order by d.hotel_id, d.room_type_id, d.min_nights desc
+    ),
     typed as materialized (
-        -- per room type (once, not per rate plan): the hotel's money rules and the length-of-stay rate
+        -- per room type (once, not per rate plan): the hotel's money rules and the length-of-stay
+        -- rate (a room-type row beats a hotel-wide one)
         select inv.*, h.currency, h.prices_include_tax, h.tax_rate, cur.minor_units,
-               coalesce((select d.discount_rate from core.length_of_stay_discounts d
-                         where d.hotel_id = inv.hotel_id and (d.room_type_id is null or d.room_type_id = inv.room_type_id)
-                           and d.min_nights <= p_check_out - p_check_in
-                         order by (d.room_type_id is null), d.min_nights desc
-                         limit 1), 0) as los_rate
+               coalesce(ls.discount_rate, lh.discount_rate, 0) as los_rate
         from inv
         join core.hotels h on h.id = inv.hotel_id
         join core.currencies cur on cur.code = h.currency
+        left join los ls on ls.hotel_id = inv.hotel_id and ls.room_type_id = inv.room_type_id
+        left join los lh on lh.hotel_id = inv.hotel_id and lh.room_type_id is null
         where inv.open_nights > 0
     )
     select t.hotel_id, t.room_type_id, rp.id, t.max_occupancy, t.open_nights, t.available,
@@ -815,6 +828,7 @@ declare
     v_hold        core.holds;
     v_reservation core.reservations;
     v_lines       record;
+    v_now         timestamptz := internal.now();  -- read once: each call of it is a query
 begin
     -- seed 000's responsibility matrix (issue 7)
     perform internal.require_origin(p_origin);
@@ -848,7 +862,7 @@ begin
                      from core.reservations r where r.hold_id = p_hold_id;
         return;
     end if;
-    if v_hold.status = 'expired' or (v_hold.status = 'active' and v_hold.expires_at <= internal.now()) then
+    if v_hold.status = 'expired' or (v_hold.status = 'active' and v_hold.expires_at <= v_now) then
         perform internal.raise_error('HOLD_EXPIRED', format('hold %s expired at %s', p_hold_id, v_hold.expires_at),
             'create a new hold');
     end if;
@@ -856,7 +870,7 @@ begin
         perform internal.raise_error('HOLD_NOT_ACTIVE', format('hold %s is %s', p_hold_id, v_hold.status), 'create a new hold');
     end if;
 
-    update core.holds h set status = 'confirmed', ended_at = internal.now() where h.id = p_hold_id;
+    update core.holds h set status = 'confirmed', ended_at = v_now where h.id = p_hold_id;
     -- held becomes booked on every night of every line: one range update per (room type, stay),
     -- an index range scan of the stay's nights only (a join against per-night rows was planned as
     -- a scan of the hotel's whole calendar, so confirm slowed down as the calendar grew)
@@ -882,14 +896,14 @@ begin
            (coalesce((v_hold.quote ->> 'length_of_stay_discount')::numeric, 0)
             + coalesce((v_hold.quote ->> 'member_discount')::numeric, 0)) * q.lines,
            coalesce((v_hold.quote ->> 'tax')::numeric, 0) * q.lines,
-           v_hold.total_amount, p_hold_id, p_payment_authorisation, p_special_requests, internal.now(), internal.now()
+           v_hold.total_amount, p_hold_id, p_payment_authorisation, p_special_requests, v_now, v_now
     from (select count(*) as lines, range_merge(range_agg(l.stay)) as stay
           from core.hold_lines l where l.hold_id = p_hold_id) q
     returning * into v_reservation;
     insert into core.reservation_rooms (reservation_id, hotel_id, room_type_id, rate_plan_id, stay, adults, children,
                                         status, amount, nightly, created_at)
     select v_reservation.id, l.hotel_id, l.room_type_id, l.rate_plan_id, l.stay, l.adults, l.children, 'confirmed',
-           l.amount, l.nightly, internal.now()
+           l.amount, l.nightly, v_now
     from core.hold_lines l where l.hold_id = p_hold_id order by l.id;
     if v_hold.waitlist_entry_id is not null then
         update core.waitlist_entries w set status = 'booked' where w.id = v_hold.waitlist_entry_id;

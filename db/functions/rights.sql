@@ -14,37 +14,49 @@
 -- Hotel scope is separate (core.hotel_scope, row-level security): an unrestricted caller is still
 -- limited to the hotels of its login (core.login_hotels) and of the current request.
 
+-- The checks below are PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined and
+-- is planned again at every call, and these run several times per api call.
 create function internal.caller_role() returns text
-language sql
+language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select case when pg_catalog.current_setting('role') = 'none' then session_user::text
-                else pg_catalog.current_setting('role') end
+begin
+    return case when pg_catalog.current_setting('role') = 'none' then session_user::text
+                else pg_catalog.current_setting('role') end;
+end
 $$;
 comment on function internal.caller_role() is
     'The role the caller acts as: the SET ROLE of the session or transaction, else the login (session_user). Unlike current_user it is not the owner inside SECURITY DEFINER functions.';
 
 create function internal.caller_unrestricted() returns boolean
-language sql
+language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select coalesce((select r.rolsuper from pg_catalog.pg_roles r where r.rolname = internal.caller_role()), false)
-        or pg_catalog.pg_has_role(internal.caller_role(), 'hotelcore_owner', 'MEMBER')
-        or pg_catalog.pg_has_role(internal.caller_role(), 'hotelcore_admin', 'MEMBER')
+declare
+    v_role text := case when pg_catalog.current_setting('role') = 'none' then session_user::text
+                        else pg_catalog.current_setting('role') end;
+begin
+    -- one catalog read: the role's row, then its memberships by oid
+    return coalesce((select r.rolsuper
+                            or pg_catalog.pg_has_role(r.oid, 'hotelcore_owner', 'MEMBER')
+                            or pg_catalog.pg_has_role(r.oid, 'hotelcore_admin', 'MEMBER')
+                     from pg_catalog.pg_roles r where r.rolname = v_role), false);
+end
 $$;
 comment on function internal.caller_unrestricted() is
     'True for a superuser, hotelcore_owner or a member of hotelcore_admin: every right of the matrix (hotel scope still applies).';
 
 create function internal.rights()
 returns table (action text, data text, systems text[])
-language sql
+language plpgsql
 immutable
 set search_path = pg_catalog, pg_temp
 as $$
+begin
     -- seed 000, システム責任マトリックス: one row per (data, update or read) cell
-    values
+    return query values
         ('customer.read',         '顧客基本情報 read',           array['member', 'pms', 'saas']),
         ('customer.create',       '顧客基本情報 update',         array['member']),
         ('customer.update',       '顧客基本情報 update (all)',   array['member']),
@@ -66,31 +78,40 @@ as $$
         ('request.context',       'API key authentication and request scope', array['member', 'pms', 'saas']),
         ('hotel.create',          'chain administration',        array[]::text[]),
         ('api_keys.manage',       'chain administration',        array[]::text[]),
-        ('maintenance.run',       'scheduled jobs',              array[]::text[])
+        ('maintenance.run',       'scheduled jobs',              array[]::text[]);
+end
 $$;
 comment on function internal.rights() is
     'Seed 000''s responsibility matrix as actions: the systems (member, pms, saas, bi) that hold each one. Admin-only actions hold none. The one place the matrix is written.';
 
 create function internal.caller_systems() returns text[]
-language sql
+language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select coalesce(array_agg(s.system order by s.system), '{}')
-    from unnest(array['member', 'pms', 'saas', 'bi']) as s(system)
-    where pg_catalog.pg_has_role(internal.caller_role(), 'hotelcore_' || s.system, 'MEMBER')
+declare
+    v_role text := internal.caller_role();
+begin
+    return (select coalesce(array_agg(s.system order by s.system), '{}')
+            from unnest(array['member', 'pms', 'saas', 'bi']) as s(system)
+            where pg_catalog.pg_has_role(v_role, 'hotelcore_' || s.system, 'MEMBER'));
+end
 $$;
 comment on function internal.caller_systems() is
     'The systems whose group role (hotelcore_member, _pms, _saas, _bi) the caller is a member of.';
 
 create function internal.has_right(p_action text) returns boolean
-language sql
+language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select internal.caller_unrestricted()
-        or exists (select 1 from internal.rights() r
-                   where r.action = p_action and r.systems && internal.caller_systems())
+begin
+    if internal.caller_unrestricted() then
+        return true;
+    end if;
+    return exists (select 1 from internal.rights() r
+                   where r.action = p_action and r.systems && internal.caller_systems());
+end
 $$;
 comment on function internal.has_right(text) is
     'True when the caller holds p_action of the matrix (internal.rights) or is unrestricted.';

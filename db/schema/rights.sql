@@ -53,13 +53,15 @@ declare
     v_request text;
 begin
     -- the login's hotels, then those of the role it acts as: each one with rows narrows the scope
-    foreach v_request in array array[session_user::text, v_role] loop
-        select array_agg(l.hotel_id) into v_limit from core.login_hotels l where l.role_name = v_request;
-        if v_limit is not null then
-            v_scope := case when v_scope is null then v_limit
-                            else array(select unnest(v_scope) intersect select unnest(v_limit)) end;
-        end if;
-    end loop;
+    -- (one read for both: row-level security evaluates this once per statement of every api call)
+    select array_agg(l.hotel_id) filter (where l.role_name = session_user::text),
+           array_agg(l.hotel_id) filter (where l.role_name = v_role)
+    into v_scope, v_limit
+    from core.login_hotels l where l.role_name in (session_user::text, v_role);
+    if v_limit is not null then
+        v_scope := case when v_scope is null then v_limit
+                        else array(select unnest(v_scope) intersect select unnest(v_limit)) end;
+    end if;
     -- inside a request (api.authenticate ran in this transaction): the API key's hotels
     if nullif(pg_catalog.current_setting('hotelcore.system', true), '') is not null then
         v_request := coalesce(pg_catalog.current_setting('hotelcore.hotel_ids', true), '');

@@ -23,7 +23,7 @@ SCHEMA = {
     "schema/frontdesk.sql": "0e33bf52f808562f58d1db8430529eb915b5947642f350ce957a558aed0c406f",
     "schema/loyalty.sql": "187595d240e419d9d2e8d85f4f3045f23a60bf24fe0bc81291a1f237be1b93c3",
     "schema/checkout.sql": "7a6fe693037ba7619357d6915ff77e81f25d9296c0dae7e5faef6f17a0698619",
-    "schema/rights.sql": "bd20f6e29492efbb87ed0ce189fd255d21b312d9d3bf9bce9d7e1589993cf5bb",
+    "schema/rights.sql": "1a341fcf630cdd28146e1b852c1a4b9f082f6ee46ec3fdcc46a1cc611a69a599",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
