@@ -22,6 +22,20 @@ declare
 begin
     -- one ordered statement, so two writers wanting overlapping nights queue instead of deadlocking
     -- (PL/pgSQL keeps its plan; a SQL function with a SET clause is planned at every call)
+    if cardinality(p_room_type_ids) = 1 then
+        -- one range (almost every call): scalar parameters, so the cached generic plan is an
+        -- index range scan; the join below over arrays is planned again at every call
+        select count(*)::integer into v_locked
+        from (
+            select 1
+            from core.inventory i
+            where i.hotel_id = p_hotel_id and i.room_type_id = p_room_type_ids[1]
+              and i.night >= p_froms[1] and i.night < p_untils[1]
+            order by i.night
+            for update of i
+        ) locked;
+        return v_locked;
+    end if;
     select count(*)::integer into v_locked
     from (
         select 1
@@ -95,12 +109,25 @@ declare
 begin
     -- expired holds still active on these nights: their rows are locked too, then they end,
     -- so an expired hold never blocks a sale even before api.expire_holds runs
-    select coalesce(array_agg(distinct h.id), '{}') into v_stale
-    from core.holds h
-    join core.hold_lines l on l.hold_id = h.id
-    join unnest(p_room_type_ids, p_froms, p_untils) as r(room_type_id, night_from, night_until)
-      on l.room_type_id = r.room_type_id and l.stay && daterange(r.night_from, r.night_until)
-    where h.hotel_id = p_hotel_id and h.status = 'active' and h.expires_at <= internal.now();
+    if cardinality(p_room_type_ids) = 1 then
+        -- one range (almost every call): scalar parameters keep a cached plan (see lock_inventory)
+        select coalesce(array_agg(distinct h.id), '{}') into v_stale
+        from core.holds h
+        join core.hold_lines l on l.hold_id = h.id
+        where h.hotel_id = p_hotel_id and h.status = 'active' and h.expires_at <= internal.now()
+          and l.room_type_id = p_room_type_ids[1] and l.stay && daterange(p_froms[1], p_untils[1]);
+    else
+        select coalesce(array_agg(distinct h.id), '{}') into v_stale
+        from core.holds h
+        join core.hold_lines l on l.hold_id = h.id
+        join unnest(p_room_type_ids, p_froms, p_untils) as r(room_type_id, night_from, night_until)
+          on l.room_type_id = r.room_type_id and l.stay && daterange(r.night_from, r.night_until)
+        where h.hotel_id = p_hotel_id and h.status = 'active' and h.expires_at <= internal.now();
+    end if;
+    if cardinality(v_stale) = 0 then
+        perform internal.lock_inventory(p_hotel_id, p_room_type_ids, p_froms, p_untils);
+        return 0;
+    end if;
 
     select array_agg(x.room_type_id), array_agg(x.night_from), array_agg(x.night_until)
     into v_room_types, v_froms, v_untils
@@ -339,6 +366,8 @@ comment on function internal.require_customer(bigint) is 'The customer id, or CU
 -- few distinct rates, so the subtotal sums count * round(rate * multiplier + supplement) over those
 -- groups (equal to the per-night sum) instead of pricing every night of every rate plan. Searches
 -- pass p_with_nightly = false; the per-night array is then left null.
+-- Planned for each call's arguments (plan_cache_mode): a generic plan cannot tell one hotel from a
+-- hundred, and chose nested loops and a sort of every night for a chain-wide search.
 create function internal.stay_offers(
     p_hotel_ids    bigint[],
     p_check_in     date,
@@ -367,6 +396,7 @@ create function internal.stay_offers(
 language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
+set plan_cache_mode = force_custom_plan
 as $$
 #variable_conflict use_column
 declare
@@ -552,6 +582,7 @@ as $$
 #variable_conflict use_column
 declare
     v_hotel_ids bigint[];
+    v_now       timestamptz := internal.now();  -- read once, not once per hotel
 begin
     -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.read');
@@ -572,7 +603,7 @@ begin
     where h.active
       and (p_city is null or lower(h.city) = lower(p_city))
       and (p_hotel_ids is null or h.id = any(p_hotel_ids))
-      and p_check_in >= (internal.now() at time zone h.time_zone)::date
+      and p_check_in >= (v_now at time zone h.time_zone)::date
       and p_check_out - p_check_in <= h.max_stay_nights;
     return query
     select distinct on (o.hotel_id)

@@ -9,21 +9,28 @@ create function internal.audit_change(
     p_old      jsonb,
     p_new      jsonb
 ) returns void
-language sql
+language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+    v_changed text[] := '{}';
+begin
+    -- PL/pgSQL, not SQL: it runs once per changed row and keeps its plans (a SQL function with a
+    -- SET clause is planned again at every call)
+    if p_op = 'UPDATE' then
+        select coalesce(array_agg(n.key order by n.key), '{}') into v_changed
+        from jsonb_each(p_new) n
+        where n.key not in ('updated_at', 'version') and n.value is distinct from p_old -> n.key;
+        if cardinality(v_changed) = 0 then
+            return;  -- nothing but updated_at/version changed: not recorded
+        end if;
+    end if;
     insert into core.audit_log (at, entity, entity_id, hotel_id, action, changed, db_role, login_role, app_user)
-    select internal.now(), p_entity, (coalesce(p_new, p_old) ->> 'id')::bigint,
-           (coalesce(p_new, p_old) ->> 'hotel_id')::bigint, pg_catalog.lower(p_op),
-           coalesce((select array_agg(n.key order by n.key)
-                     from jsonb_each(p_new) n
-                     where p_op = 'UPDATE' and n.key not in ('updated_at', 'version')
-                       and n.value is distinct from p_old -> n.key), '{}'),
-           internal.caller_role(), session_user::text, internal.request_app_user()
-    where p_op <> 'UPDATE'
-       or exists (select 1 from jsonb_each(p_new) n
-                  where n.key not in ('updated_at', 'version') and n.value is distinct from p_old -> n.key)
+    values (internal.now(), p_entity, (coalesce(p_new, p_old) ->> 'id')::bigint,
+            (coalesce(p_new, p_old) ->> 'hotel_id')::bigint, pg_catalog.lower(p_op), v_changed,
+            internal.caller_role(), session_user::text, internal.request_app_user());
+end
 $$;
 comment on function internal.audit_change(text, text, jsonb, jsonb) is
     'Appends one core.audit_log row for a change of p_entity (an update that changed nothing but updated_at/version is not recorded).';

@@ -234,3 +234,80 @@ def test_quote_refusals(db, hotel):
             p_check_out=hotel.day(2),
         )
     assert excinfo.value.sqlstate == "HC102"
+
+
+def test_city_search_equals_the_one_hotel_search_of_every_hotel(db, make_hotel, make_customer, book):
+    """The chain-wide search (one set-based query over every hotel) answers, per hotel, what the
+    one-hotel search answers: the number of bookable offers and the first (cheapest) of them."""
+    hotels = [
+        make_hotel(city="Daegu"),
+        make_hotel(city="Daegu", base_prices=(50000, 90000), prices_include_tax=False),
+        make_hotel(city="Daegu", rooms=1, currency="JPY", time_zone="Asia/Tokyo", tax_rate=0.08),
+        make_hotel(city="Daegu", rooms=2, currency="USD", time_zone="Asia/Seoul", base_prices=(120, 250)),
+    ]
+    # sold-out nights, a restriction and a stop-sell, so hotels differ in what they can sell
+    book(hotels[2], 2, 3)
+    book(hotels[2], 3, 1, room_type="DLX", adults=3)
+    book(hotels[3], 1, 2, rooms=2)
+    scalar(
+        db,
+        "set_restrictions",
+        p_hotel_id=hotels[1].id,
+        p_room_type_id=hotels[1].room_types["STD"],
+        p_from=hotels[1].day(1),
+        p_until=hotels[1].day(2),
+        p_min_stay=3,
+    )
+    scalar(
+        db,
+        "set_restrictions",
+        p_hotel_id=hotels[0].id,
+        p_room_type_id=hotels[0].room_types["DLX"],
+        p_from=hotels[0].day(5),
+        p_until=hotels[0].day(6),
+        p_stop_sell=True,
+    )
+    gold = make_customer("gold")
+    day = hotels[0].day
+    for start, nights, kw in [
+        (1, 1, {}),
+        (1, 2, {}),
+        (2, 5, {"p_adults": 3}),
+        (1, 30, {}),
+        (4, 3, {"p_rooms": 2}),
+        (1, 7, {"p_customer_id": gold}),
+        (3, 2, {"p_adults": 1, "p_children": 1}),
+    ]:
+        city = call(
+            db,
+            "search_city_availability",
+            p_city="Daegu",
+            p_check_in=day(start),
+            p_check_out=day(start + nights),
+            **kw,
+        )
+        by_hotel = {r["hotel_id"]: r for r in city}
+        for h in hotels:
+            one = call(
+                db, "search_availability", p_hotel_id=h.id, p_check_in=day(start), p_check_out=day(start + nights), **kw
+            )
+            if not one:
+                assert h.id not in by_hotel, (start, nights, kw, h.id)
+                continue
+            got = by_hotel[h.id]
+            assert (
+                got["bookable_offers"],
+                got["room_type_id"],
+                got["rate_plan_id"],
+                got["available_rooms"],
+                got["currency"],
+                got["lowest_total"],
+            ) == (
+                len(one),
+                one[0]["room_type_id"],
+                one[0]["rate_plan_id"],
+                one[0]["available_rooms"],
+                one[0]["currency"],
+                one[0]["total"],
+            ), (start, nights, kw, h.id)
+        assert len(city) == len(by_hotel)
