@@ -289,7 +289,12 @@ def test_city_search_equals_the_one_hotel_search_of_every_hotel(db, make_hotel, 
         by_hotel = {r["hotel_id"]: r for r in city}
         for h in hotels:
             one = call(
-                db, "search_availability", p_hotel_id=h.id, p_check_in=day(start), p_check_out=day(start + nights), **kw
+                db,
+                "search_availability",
+                p_hotel_id=h.id,
+                p_check_in=day(start),
+                p_check_out=day(start + nights),
+                **kw,
             )
             if not one:
                 assert h.id not in by_hotel, (start, nights, kw, h.id)
