@@ -98,7 +98,8 @@ with line_nights as (
            l.status = 'checked_out'
            or (l.status = 'checked_in'
                and exists (select 1 from core.folio_lines fl
-                           where fl.folio_id = f.id and fl.reservation_room_id = l.id
+                           where fl.folio_id = (select f.id from core.folios f where f.reservation_id = l.reservation_id)
+                             and fl.reservation_room_id = l.id
                              and fl.night = lower(l.stay) + (u.ord - 1)::integer and fl.kind = 'room_night')) as posted,
            case when u.weight > 0 then
                round(l.amount * u.cum_to / u.weight, c.minor_units) - round(l.amount * u.cum_from / u.weight, c.minor_units)
@@ -110,7 +111,6 @@ with line_nights as (
     join core.reservations r on r.id = l.reservation_id
     join core.hotels h on h.id = l.hotel_id
     join core.currencies c on c.code = r.currency
-    left join core.folios f on f.reservation_id = l.reservation_id
     cross join lateral (select round(l.amount * h.tax_rate / (1 + h.tax_rate), c.minor_units) as tax) x
     cross join lateral (
         select n.ord,
@@ -308,15 +308,15 @@ comment on column report.revenue_by_origin_monthly.adr is 'room_revenue / room_n
 -- and nights given back by an early departure are not in the history.
 create materialized view report.booking_pace as
 with events as (
-    select l.hotel_id, (l.stay_night)::date as stay_date, v.as_of_date, v.picked_up, v.cancelled
+    select l.hotel_id, l.stay_night as stay_date, v.as_of_date, v.picked_up, v.cancelled
     from (
-        select l.hotel_id, n.night as stay_night, l.status,
+        select l.hotel_id, lower(l.stay) + n.k as stay_night, l.status,
                (l.created_at at time zone h.time_zone)::date as booked_on,
                (coalesce(r.cancelled_at, r.updated_at) at time zone h.time_zone)::date as cancelled_on
         from core.reservation_rooms l
         join core.reservations r on r.id = l.reservation_id
         join core.hotels h on h.id = l.hotel_id
-        cross join generate_series(lower(l.stay), upper(l.stay) - 1, interval '1 day') as n(night)
+        cross join generate_series(0, upper(l.stay) - lower(l.stay) - 1) as n(k)  -- nights as date + offset
     ) l
     cross join lateral (
         select l.booked_on, 1, 0
