@@ -124,7 +124,10 @@ with line_nights as (
 ledger as (
     select n.hotel_id, n.day, n.origin, n.currency,
            count(*)::integer as rooms_sold,
-           coalesce(sum(n.gross - n.tax) filter (where not n.posted), 0) as room_revenue_unposted,
+           -- sum(gross) - sum(tax), not sum(gross - tax): the tax of each night is computed once (the
+           -- two sum(n.tax) are one aggregate)
+           coalesce(sum(n.gross) filter (where not n.posted), 0) - coalesce(sum(n.tax) filter (where not n.posted), 0)
+               as room_revenue_unposted,
            coalesce(sum(n.tax) filter (where not n.posted), 0) as taxes_unposted
     from line_nights n
     group by n.hotel_id, n.day, n.origin, n.currency
