@@ -1021,20 +1021,63 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
     return wls
 
 
-def report_workloads(url: str, ops: int) -> list[Workload]:
-    """One workload per view of schema ``report`` (a full read); a refresh for materialized ones.
+# the issue's targets for a read of a report view (issue 6): a plain view in ≤ 1 s, a materialized one
+# (or the *_in_scope wrapper clients read it through) in ≤ 50 ms
+PLAIN_READ_MS, MATERIALIZED_READ_MS = 1000, 50
+DASHBOARD_OPS = 20
 
-    The materialized views are refreshed first, so their reads time a populated view (the data
-    load writes the ledger directly and does not refresh them)."""
+
+def _p95_under(ms: float) -> Callable[[Result], bool]:
+    return lambda r: r.p95_ms <= ms
+
+
+def report_workloads(url: str, ops: int, dashboard_ops: int = DASHBOARD_OPS) -> list[Workload]:
+    """The reads of schema ``report``, each view measured three ways, plus refreshes and dashboards.
+
+    For every view:
+
+    * ``report.<view>``: the full read as a Python client does it (``select *``, every value
+      parsed by psycopg into a Python object: ``numeric`` into ``Decimal``, ``date`` into
+      ``date``); the issue's target applies to this figure;
+    * ``… server + transfer (COPY)``: the same rows as ``COPY (select * …) TO STDOUT``, bytes
+      counted and not parsed: what a client that does not build Python objects waits for;
+    * ``… server, rows formatted (EXPLAIN ANALYZE SERIALIZE)``: the query executed on the server
+      and its rows formatted as text, nothing sent (``server only (EXPLAIN ANALYZE)`` before
+      PostgreSQL 17, which cannot format without sending).
+
+    So transfer ≈ COPY − server, and client-side parsing ≈ full read − COPY. The COPY figure still
+    has a Python loop over the rows (one message each), so it is an upper bound of what a client
+    written in C waits for. Each materialized view
+    gets a refresh (plain, not concurrent), and the materialized views clients read through their
+    ``*_in_scope`` wrappers get typical dashboard queries (one hotel over a year, the whole chain
+    over a month), read in full by Python. The materialized views are refreshed first, so their
+    reads time a populated view (the data load writes the ledger directly and refreshes nothing).
+    """
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("select * from api.refresh_reports()").fetchall()
         views = conn.execute(
             """select c.relname, c.relkind = 'm' from pg_class c
                where c.relnamespace = 'report'::regnamespace and c.relkind in ('v', 'm') order by c.relname"""
         ).fetchall()
+        hotels = [h for (h,) in conn.execute("select distinct hotel_id from report.revenue_daily order by 1")]
+        first, last = conn.execute("select min(day), max(day) from report.revenue_daily").fetchone()
+        # PostgreSQL 17+ can also format the rows for the wire without sending them
+        serialize = conn.info.server_version >= 170000
+    explain = (
+        "explain (analyze, timing off, serialize text, format json)"
+        if serialize
+        else ("explain (analyze, timing off, format json)")
+    )
+    server_label = (
+        "server, rows formatted (EXPLAIN ANALYZE SERIALIZE)" if serialize else "server only (EXPLAIN ANALYZE)"
+    )
     out = []
     for name, materialized in views:
+        # clients read a materialized view through its *_in_scope wrapper: the same target
+        read_materialized = materialized or name.endswith("_in_scope")
         ident = sql.Identifier("report", name)
+        limit_ms = MATERIALIZED_READ_MS if read_materialized else PLAIN_READ_MS
+        limit = f"≤ {limit_ms:,} ms" if limit_ms < 1000 else f"≤ {limit_ms // 1000} s"
 
         def read(conn, i, rng, ident=ident):
             with conn.cursor() as cur:
@@ -1042,13 +1085,107 @@ def report_workloads(url: str, ops: int) -> list[Workload]:
                 while cur.fetchmany(10000):
                     pass
 
-        out.append(Workload(f"report.{name}", read, clients=1, max_ops=ops, group="report"))
+        def copy(conn, i, rng, ident=ident):
+            size = 0
+            with (
+                conn.cursor() as cur,
+                cur.copy(sql.SQL("copy (select * from {}) to stdout").format(ident)) as cp,
+            ):
+                for row in cp:
+                    size += len(row)
+            return size
+
+        def server(conn, i, rng, ident=ident):
+            conn.execute(sql.SQL(explain + " select * from {}").format(ident))
+
+        out.append(
+            Workload(
+                f"report.{name}",
+                read,
+                clients=1,
+                max_ops=ops,
+                group="report",
+                target=f"p95 {limit} (full read, parsed in Python)",
+                target_fn=_p95_under(limit_ms),
+                note="select *, every value parsed by psycopg into a Python object",
+            )
+        )
+        out.append(
+            Workload(
+                f"report.{name}, server + transfer (COPY)",
+                copy,
+                clients=1,
+                max_ops=ops,
+                group="report",
+                note="copy (select *) to stdout, bytes counted, nothing parsed",
+            )
+        )
+        out.append(
+            Workload(
+                f"report.{name}, {server_label}",
+                server,
+                clients=1,
+                max_ops=ops,
+                group="report",
+                note=f"{explain}: executed on the server, no row sent",
+            )
+        )
         if materialized:
 
             def refresh(conn, i, rng, ident=ident):
                 conn.execute(sql.SQL("refresh materialized view {}").format(ident))
 
             out.append(Workload(f"refresh report.{name}", refresh, clients=1, max_ops=ops, group="report"))
+
+    # dashboards: what a BI tool asks of the materialized views, through the wrappers clients read
+    if hotels and first is not None:
+        months = sorted(
+            {
+                date(d.year, d.month, 1)
+                for d in (first + timedelta(days=k) for k in range((last - first).days + 1))
+            }
+        )
+        dashboards = {
+            "revenue_daily_in_scope": "day",
+            "revenue_daily_by_origin_in_scope": "day",
+            "booking_pace_in_scope": "stay_date",
+        }
+        for name, column in dashboards.items():
+            ident, col = sql.Identifier("report", name), sql.Identifier(column)
+
+            def one_hotel_year(conn, i, rng, ident=ident, col=col):
+                with conn.cursor() as cur:
+                    cur.execute(
+                        sql.SQL("select * from {} where hotel_id = %s and {} between %s and %s").format(
+                            ident, col, col
+                        ),
+                        (rng.choice(hotels), first, first + timedelta(days=364)),
+                    )
+                    cur.fetchall()
+
+            def chain_month(conn, i, rng, ident=ident, col=col):
+                month = rng.choice(months)
+                following = (month + timedelta(days=32)).replace(day=1)
+                with conn.cursor() as cur:
+                    cur.execute(
+                        sql.SQL("select * from {} where {} >= %s and {} < %s").format(ident, col, col),
+                        (month, following),
+                    )
+                    cur.fetchall()
+
+            for label, op in (("1 hotel × 1 year", one_hotel_year), ("whole chain × 1 month", chain_month)):
+                out.append(
+                    Workload(
+                        f"report.{name}, {label}",
+                        op,
+                        clients=1,
+                        max_ops=dashboard_ops,
+                        group="report",
+                        target=f"p95 ≤ {MATERIALIZED_READ_MS} ms (dashboard query, parsed in Python)",
+                        target_fn=_p95_under(MATERIALIZED_READ_MS),
+                        note="a dashboard's query, every value parsed in Python",
+                    )
+                )
     return out
 
 

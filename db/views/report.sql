@@ -98,7 +98,8 @@ with line_nights as (
            l.status = 'checked_out'
            or (l.status = 'checked_in'
                and exists (select 1 from core.folio_lines fl
-                           where fl.folio_id = f.id and fl.reservation_room_id = l.id
+                           where fl.folio_id = (select f.id from core.folios f where f.reservation_id = l.reservation_id)
+                             and fl.reservation_room_id = l.id
                              and fl.night = lower(l.stay) + (u.ord - 1)::integer and fl.kind = 'room_night')) as posted,
            case when u.weight > 0 then
                round(l.amount * u.cum_to / u.weight, c.minor_units) - round(l.amount * u.cum_from / u.weight, c.minor_units)
@@ -110,7 +111,6 @@ with line_nights as (
     join core.reservations r on r.id = l.reservation_id
     join core.hotels h on h.id = l.hotel_id
     join core.currencies c on c.code = r.currency
-    left join core.folios f on f.reservation_id = l.reservation_id
     cross join lateral (select round(l.amount * h.tax_rate / (1 + h.tax_rate), c.minor_units) as tax) x
     cross join lateral (
         select n.ord,
@@ -124,7 +124,10 @@ with line_nights as (
 ledger as (
     select n.hotel_id, n.day, n.origin, n.currency,
            count(*)::integer as rooms_sold,
-           coalesce(sum(n.gross - n.tax) filter (where not n.posted), 0) as room_revenue_unposted,
+           -- sum(gross) - sum(tax), not sum(gross - tax): the tax of each night is computed once (the
+           -- two sum(n.tax) are one aggregate)
+           coalesce(sum(n.gross) filter (where not n.posted), 0) - coalesce(sum(n.tax) filter (where not n.posted), 0)
+               as room_revenue_unposted,
            coalesce(sum(n.tax) filter (where not n.posted), 0) as taxes_unposted
     from line_nights n
     group by n.hotel_id, n.day, n.origin, n.currency
@@ -308,15 +311,15 @@ comment on column report.revenue_by_origin_monthly.adr is 'room_revenue / room_n
 -- and nights given back by an early departure are not in the history.
 create materialized view report.booking_pace as
 with events as (
-    select l.hotel_id, (l.stay_night)::date as stay_date, v.as_of_date, v.picked_up, v.cancelled
+    select l.hotel_id, l.stay_night as stay_date, v.as_of_date, v.picked_up, v.cancelled
     from (
-        select l.hotel_id, n.night as stay_night, l.status,
+        select l.hotel_id, lower(l.stay) + n.k as stay_night, l.status,
                (l.created_at at time zone h.time_zone)::date as booked_on,
                (coalesce(r.cancelled_at, r.updated_at) at time zone h.time_zone)::date as cancelled_on
         from core.reservation_rooms l
         join core.reservations r on r.id = l.reservation_id
         join core.hotels h on h.id = l.hotel_id
-        cross join generate_series(lower(l.stay), upper(l.stay) - 1, interval '1 day') as n(night)
+        cross join generate_series(0, upper(l.stay) - lower(l.stay) - 1) as n(k)  -- nights as date + offset
     ) l
     cross join lateral (
         select l.booked_on, 1, 0
@@ -350,23 +353,38 @@ comment on column report.booking_pace.rooms_on_books is 'Rooms on the books for 
 
 -- ============================================================================ cancellations, lead time, length of stay
 
+-- counted per hotel and arrival date first (the order of the index reservations_hotel_arrival), then
+-- per month over those few rows, so the month is not computed for each reservation; rates, fees and
+-- the average are the same sums and quotients as over the month's rows.
 create view report.cancellations_monthly with (security_invoker = false) as
-select r.hotel_id,
-       date_trunc('month', lower(r.stay)::timestamp)::date as arrival_month,
-       r.currency,
-       count(*)::integer as reservations,
-       (count(*) filter (where r.status = 'cancelled'))::integer as cancellations,
-       round((count(*) filter (where r.status = 'cancelled'))::numeric / count(*), 4) as cancellation_rate,
-       (count(*) filter (where r.status = 'no_show'))::integer as no_shows,
-       round((count(*) filter (where r.status = 'no_show'))::numeric
-             / nullif(count(*) filter (where r.status <> 'cancelled'), 0), 4) as no_show_rate,
-       coalesce(sum(c.fee_amount) filter (where c.kind = 'cancellation'), 0) as cancellation_fees,
-       coalesce(sum(c.fee_amount) filter (where c.kind = 'no_show'), 0) as no_show_fees,
-       coalesce(sum(c.refund_amount) filter (where c.kind = 'cancellation'), 0) as cancellation_refunds,
-       round(avg(c.days_before_arrival) filter (where c.kind = 'cancellation'), 1) as avg_days_before_arrival
-from core.reservations r
-left join core.cancellations c on c.reservation_id = r.id
-group by r.hotel_id, date_trunc('month', lower(r.stay)::timestamp), r.currency;
+with arrivals as (
+    select r.hotel_id, lower(r.stay) as arrival, r.currency,
+           count(*) as reservations,
+           count(*) filter (where r.status = 'cancelled') as cancellations,
+           count(*) filter (where r.status = 'no_show') as no_shows,
+           sum(c.fee_amount) filter (where c.kind = 'cancellation') as cancellation_fees,
+           sum(c.fee_amount) filter (where c.kind = 'no_show') as no_show_fees,
+           sum(c.refund_amount) filter (where c.kind = 'cancellation') as cancellation_refunds,
+           sum(c.days_before_arrival) filter (where c.kind = 'cancellation') as days_before_arrival,
+           count(c.days_before_arrival) filter (where c.kind = 'cancellation') as cancellations_timed
+    from core.reservations r
+    left join core.cancellations c on c.reservation_id = r.id
+    group by r.hotel_id, lower(r.stay), r.currency
+)
+select a.hotel_id,
+       date_trunc('month', a.arrival::timestamp)::date as arrival_month,
+       a.currency,
+       sum(a.reservations)::integer as reservations,
+       sum(a.cancellations)::integer as cancellations,
+       round(sum(a.cancellations) / sum(a.reservations), 4) as cancellation_rate,
+       sum(a.no_shows)::integer as no_shows,
+       round(sum(a.no_shows) / nullif(sum(a.reservations) - sum(a.cancellations), 0), 4) as no_show_rate,
+       coalesce(sum(a.cancellation_fees), 0) as cancellation_fees,
+       coalesce(sum(a.no_show_fees), 0) as no_show_fees,
+       coalesce(sum(a.cancellation_refunds), 0) as cancellation_refunds,
+       round(sum(a.days_before_arrival) / nullif(sum(a.cancellations_timed), 0), 1) as avg_days_before_arrival
+from arrivals a
+group by a.hotel_id, date_trunc('month', a.arrival::timestamp), a.currency;
 comment on view report.cancellations_monthly is
     'Cancellations and no-shows per hotel and arrival month in the hotel''s currency: counts, rates and the fees the policies charged (core.cancellations; a waived no-show fee shows as an adjustment in the revenue views). Grain: hotel x arrival month x currency.';
 comment on column report.cancellations_monthly.hotel_id is 'The hotel.';

@@ -189,3 +189,18 @@ def test_a_whole_run_on_the_tiny_dataset(server_url, template_db):
             assert datagen.invariants_hold(r["invariants"]), (r["name"], r["invariants"])
     ran = [r for r in results if not r["skipped"] and r["ops"]]
     assert ran, "no workload ran"
+    # every report view is read three ways (Python full read against the target, COPY,
+    # server only), materialized ones are refreshed, and dashboards read the *_in_scope wrappers
+    by_name = {r["name"]: r for r in results}
+    assert by_name["report.revenue_daily"]["target"].startswith("p95 ≤ 50 ms")
+    assert by_name["report.revenue_daily_in_scope"]["target"].startswith("p95 ≤ 50 ms")
+    assert by_name["report.occupancy_daily"]["target"].startswith("p95 ≤ 1 s")
+    assert by_name["report.occupancy_daily"]["target_met"] is not None
+    assert {
+        "report.occupancy_daily, server + transfer (COPY)",
+        "refresh report.revenue_daily",
+    } <= by_name.keys()
+    assert any(n.startswith("report.occupancy_daily, server") and "EXPLAIN ANALYZE" in n for n in by_name)
+    for dashboard in ("1 hotel × 1 year", "whole chain × 1 month"):
+        r = by_name[f"report.revenue_daily_in_scope, {dashboard}"]
+        assert r["ok"] and not r["errors"] and r["target"].startswith("p95 ≤ 50 ms")
