@@ -1,4 +1,4 @@
-"""ledger: cached plans for one-range locks, per-call plans for stay_offers, audit in PL/pgSQL
+"""Session 2 speed work: cached plans in the ledger, reports, checkout in three transactions
 
 Revision ID: 0003
 Revises: 0002
@@ -35,10 +35,10 @@ REPLACEABLE = {
     "triggers/loyalty.sql": "0002",
     "triggers/rights.sql": "0003",
     "views/errors.sql": "0001",
-    "views/reservation.sql": "0002",
+    "views/reservation.sql": "0003",
     "views/frontdesk.sql": "0002",
     "views/loyalty.sql": "0002",
-    "views/report.sql": "0002",
+    "views/report.sql": "0003",
     "views/grants.sql": "0002",
 }
 
