@@ -16,6 +16,7 @@ held, confirmed or cancelled is in the ``api`` functions. This module knows no r
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -63,6 +64,7 @@ class Outcome:
     body: bytes
     final: bool = True
     retry_after_ms: int | None = None
+    replayed: bool = False  # the stored answer of an earlier request with the same Idempotency-Key
 
 
 @dataclass
@@ -127,6 +129,48 @@ class CheckoutSaga:
             )
             return Outcome(stop.err.http_status, body, stop.final, stop.err.retry_after_ms)
         return Outcome(201, env.success_body(data, system="booking", request_id=request_id))
+
+    def run_idempotent(
+        self,
+        creds: Credentials | None,
+        order: Order,
+        *,
+        request_id: str,
+        key: str,
+        fingerprint: bytes,
+        wait: float = 10.0,
+    ) -> Outcome:
+        """:meth:`run` under an Idempotency-Key: the request is recorded first
+        (``api.begin_idempotent``) and its final answer stored (``api.complete_idempotent``); a retry
+        gets the stored answer (``replayed``), the same key with another request IDEMPOTENCY_MISMATCH.
+        A retry arriving while the first request runs waits up to ``wait`` seconds for its answer,
+        then gets IDEMPOTENCY_IN_PROGRESS (raised, as the database's refusals are)."""
+        deadline = time.monotonic() + wait
+        pause = 0.01
+        while True:
+            try:
+                key_id, replayed, status, stored = self._row(
+                    creds,
+                    "select idempotency_key_id, replayed, response_status, response_body"
+                    " from api.begin_idempotent(%s, %s)",
+                    [key, fingerprint],
+                )
+                break
+            except DB_ERRORS as exc:
+                if getattr(exc, "sqlstate", None) == "HC604" and time.monotonic() + pause < deadline:
+                    time.sleep(pause)
+                    pause = min(pause * 1.5, 0.2)
+                    continue
+                raise
+        if replayed:
+            return Outcome(status, bytes(stored), replayed=True)
+        # an unexpected exception leaves the record in progress: recovery stores the saga's answer
+        outcome = self.run(creds, order, request_id=request_id, idempotency_key_id=key_id)
+        if outcome.final:
+            self._row(
+                creds, "select api.complete_idempotent(%s, %s, %s)", [key_id, outcome.status, outcome.body]
+            )
+        return outcome
 
     def _run(self, creds, order: Order, request_id: str, idempotency_key_id: int | None) -> dict:
         # 1. inventory: every night sellable, the amount is the quote -> the saga row
