@@ -1116,6 +1116,24 @@ class _Load:
     codes: Counter = field(default_factory=Counter)
     seconds: float = 0.0
 
+    def record(self, status: int, raw: bytes, elapsed: float) -> None:
+        """One answer: 2xx ok, 4xx a documented refusal (completed), 5xx an error."""
+        if status < 400:
+            self.ok += 1
+            self.latencies.append(elapsed)
+            return
+        try:
+            name = json.loads(raw)["error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            name = str(status)
+        if status < 500:  # no rooms left, ...
+            self.refused += 1
+            self.latencies.append(elapsed)
+            self.codes[f"HC:{name}"] += 1
+        else:
+            self.errors += 1
+            self.codes[f"HTTP {status} {name}"] += 1
+
 
 async def _http_load(
     base: str,
@@ -1162,22 +1180,7 @@ async def _http_load(
                     load.errors += 1
                     load.codes[type(exc).__name__] += 1
                     continue
-                elapsed = time.perf_counter() - t
-                if status < 400:
-                    load.ok += 1
-                    load.latencies.append(elapsed)
-                    continue
-                try:
-                    name = json.loads(raw)["error"]["code"]
-                except (ValueError, KeyError, TypeError):
-                    name = str(status)
-                if status < 500:  # a documented refusal (no rooms left, ...): completed
-                    load.refused += 1
-                    load.latencies.append(elapsed)
-                    load.codes[f"HC:{name}"] += 1
-                else:
-                    load.errors += 1
-                    load.codes[f"HTTP {status} {name}"] += 1
+                load.record(status, raw, time.perf_counter() - t)
 
         await asyncio.gather(*(client() for _ in range(clients)))
         load.seconds = time.perf_counter() - t0
@@ -1192,6 +1195,91 @@ def _load_result(name: str, clients: int, load: _Load, note: str | None = None) 
     return res
 
 
+def _paired_one_client(
+    base: str,
+    token: str,
+    url: str,
+    items: Items,
+    direct_items: list[tuple[int, BookingRequest, dict[str, Any]]],
+    seed: int,
+    seconds: float | None,
+    ops: int | None,
+) -> tuple[Result, Result]:
+    """One client, alternating a checkout over HTTP and the same checkout without HTTP (the
+    saga's code and api functions called in this process), so both see the same moment of a
+    shared machine and the difference of their medians is the HTTP layer's overhead."""
+    import hashlib
+    import http.client
+    from urllib.parse import urlsplit
+
+    from .http.errors import ErrorMap
+    from .http.gateway import ResilientGateway, SimulatedGateway
+    from .http.pool import Credentials, Database
+    from .http.saga import CheckoutSaga, Order
+
+    where = urlsplit(base)
+    http_conn = http.client.HTTPConnection(where.hostname, where.port, timeout=120)
+    db = Database(url, min_size=1, max_size=1)
+    db.open()
+    over_http, direct = _Load(), _Load()
+    try:
+        with db.connection() as conn:
+            errors = ErrorMap.load(conn)
+        saga = CheckoutSaga(db, ResilientGateway(SimulatedGateway()), errors)
+        creds = Credentials(token, ("member", "pms"), None)
+        t_end = time.perf_counter() + (seconds if seconds is not None else 3600)
+        for i, (n, r, b) in enumerate(direct_items[: ops or len(direct_items)]):
+            if time.perf_counter() >= t_end:
+                break
+            try:
+                path, body, extra = items.take()
+            except Exhausted:
+                break
+            t = time.perf_counter()
+            http_conn.request("POST", path, body=body, headers={"X-API-Key": token, **extra})
+            answer = http_conn.getresponse()
+            over_http.record(answer.status, answer.read(), time.perf_counter() - t)
+            order = Order(
+                hotel_id=r.hotel_id,
+                room_type_id=r.room_type_id,
+                check_in=r.check_in,
+                check_out=r.check_out,
+                adults=r.adults,
+                children=0,
+                rooms=1,
+                rate_plan_id=r.rate_plan_id,
+                guest={
+                    "given_name": "Bench",
+                    "family_name": f"Guest{n}",
+                    "email": b["guestInfo"]["email"],
+                    "phone": None,
+                },
+                card_token="tok_bench",
+                amount=Decimal(b["payment"]["amount"]),
+                currency=b["payment"]["currency"],
+                request={k: v for k, v in b.items() if k != "payment"},
+            )
+            fingerprint = hashlib.sha256(json.dumps(b, sort_keys=True).encode()).digest()
+            t = time.perf_counter()
+            outcome = saga.run_idempotent(
+                creds,
+                order,
+                request_id=f"req-bench-{n}",
+                key=f"bench-direct-{seed}-{i}",
+                fingerprint=fingerprint,
+            )
+            direct.record(outcome.status, outcome.body, time.perf_counter() - t)
+    finally:
+        http_conn.close()
+        db.close()
+    # each one's time is its own operations' (they alternate)
+    over_http.seconds, direct.seconds = sum(over_http.latencies), sum(direct.latencies)
+    return (
+        _load_result("HTTP checkout (saga), 1 client", 1, over_http),
+        _load_result("checkout saga in-process (no HTTP), 1 client", 1, direct),
+    )
+
+
 def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = None) -> list[Result]:
     """Issue 8's HTTP figures, measured in one run:
 
@@ -1203,8 +1291,8 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
     * ``POST /api/booking/checkout`` (with an Idempotency-Key, as a real client sends it) at
       ``HTTP_CLIENTS`` clients and at 1 client;
     * the same checkout with the HTTP layer removed: the same saga code and api functions
-      called in this process by one client; the HTTP layer's median overhead is the 1-client
-      HTTP median minus this one;
+      called in this process, alternating with the 1-client HTTP checkouts so both see the same
+      moment of the machine; the HTTP layer's median overhead is the difference of the medians;
     * the API process's peak memory (VmHWM of its /proc status) over the whole run.
 
     Requests are quoted beforehand in one set-based statement (the saga refuses an amount that
@@ -1212,14 +1300,10 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
     """
     try:
         import asyncio
-        import hashlib
 
         import aiohttp  # noqa: F401
 
-        from .http.errors import ErrorMap
-        from .http.gateway import ResilientGateway, SimulatedGateway
-        from .http.pool import Credentials, Database
-        from .http.saga import CheckoutSaga, Order
+        from .http import floor as _floor  # noqa: F401
     except ImportError as exc:  # the HTTP layer is optional for the benchmark
         return [Result(name="HTTP checkout", clients=HTTP_CLIENTS, skipped=True, note=f"skipped: {exc}")]
     out = out or console
@@ -1311,9 +1395,9 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
         out.print(
             f"  checkout: {many.throughput:,.1f}/s, p50 {_fmt(many.p50_ms, 2)} ms, p99 {_fmt(many.p99_ms, 2)} ms"
         )
-        one_s = None if duration is None else max(2.0, duration / 2)
-        one = _load_result("HTTP checkout (saga), 1 client", 1, load(1, items.take, one_s, ops))
-        results.append(one)
+        one_s = duration  # both kinds alternate within it
+        one, direct = _paired_one_client(base, token, url, items, direct_items, settings.seed, one_s, ops)
+        results += [one, direct]
         status = _proc_status(child.pid)
     finally:
         child.terminate()
@@ -1323,66 +1407,6 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
             child.kill()
             child.wait()
     api_peak_mb = round(status.get("VmHWM", 0) / 1024, 1) if status else None
-
-    # the same checkout without HTTP: the saga's code and api functions, in this process, 1 client
-    db = Database(url, min_size=1, max_size=2)
-    db.open()
-    try:
-        with db.connection() as conn:
-            errors = ErrorMap.load(conn)
-        saga = CheckoutSaga(db, ResilientGateway(SimulatedGateway()), errors)
-        creds = Credentials(token, ("member", "pms"), None)
-        lat: list[float] = []
-        done = Counter()
-        budget = ops if ops else len(direct_items)
-        t_end = time.perf_counter() + (one_s or 3600)
-        t0 = time.perf_counter()
-        for n, r, b in direct_items[:budget]:
-            if time.perf_counter() >= t_end:
-                break
-            order = Order(
-                hotel_id=r.hotel_id,
-                room_type_id=r.room_type_id,
-                check_in=r.check_in,
-                check_out=r.check_out,
-                adults=r.adults,
-                children=0,
-                rooms=1,
-                rate_plan_id=r.rate_plan_id,
-                guest={
-                    "given_name": "Bench",
-                    "family_name": f"Guest{n}",
-                    "email": b["guestInfo"]["email"],
-                    "phone": None,
-                },
-                card_token="tok_bench",
-                amount=Decimal(b["payment"]["amount"]),
-                currency=b["payment"]["currency"],
-                request={k: v for k, v in b.items() if k != "payment"},
-            )
-            fingerprint = hashlib.sha256(json.dumps(b, sort_keys=True).encode()).digest()
-            t = time.perf_counter()
-            outcome = saga.run_idempotent(
-                creds,
-                order,
-                request_id=f"req-bench-{n}",
-                key=f"bench-direct-{settings.seed}-{n}",
-                fingerprint=fingerprint,
-            )
-            lat.append(time.perf_counter() - t)
-            done["ok" if outcome.status < 400 else ("refused" if outcome.status < 500 else "errors")] += 1
-        direct = summarize(
-            "checkout saga in-process (no HTTP), 1 client",
-            1,
-            lat,
-            time.perf_counter() - t0,
-            done["ok"],
-            done["refused"],
-            done["errors"],
-        )
-    finally:
-        db.close()
-    results.append(direct)
 
     overhead_1 = one.p50_ms - direct.p50_ms
     overhead_n = many.p50_ms - direct.p50_ms
