@@ -4,10 +4,12 @@ Every unit of work is one transaction that starts with ``api.authenticate``: it 
 key (sha256 in ``core.api_keys``) and the system the endpoint belongs to, and sets the
 transaction-scoped settings ``hotelcore.system``, ``hotelcore.hotel_ids``, ``hotelcore.app_user``
 and ``hotelcore.api_key_id`` with ``set_config(..., true)``, so nothing leaks to the next request
-served by the same pooled connection. Transactions run through :class:`pyapi.client.Client`, which
-retries the whole unit on 40001 / 40P01 and maps project SQLSTATEs to ``HotelcoreError``. When the database names a role for the key's system (the
-data-rights matrix), the transaction runs ``SET LOCAL ROLE`` to it (``set_config('role', ..., true)`` in the same statement), so the database enforces
-what that system may do. This module knows no HTTP.
+served by the same pooled connection. Transactions run through :class:`pyapi.client.Client`,
+which retries the whole unit on 40001 / 40P01 and maps project SQLSTATEs to ``HotelcoreError``.
+When the database names a role for the key's system (the data-rights matrix), the transaction
+runs as that role (``set_config('role', ..., true)``, i.e. ``SET LOCAL ROLE``, in the same
+statement as the authentication), so the database enforces what that system may do. This
+module knows no HTTP.
 """
 
 from __future__ import annotations
