@@ -37,6 +37,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -96,6 +97,7 @@ class Result:
     max_ms: float = math.nan
     client_rss_mb: float | None = None
     server_rss_mb: float | None = None
+    api_rss_mb: float | None = None  # peak RSS of the HTTP API process (HTTP workloads)
     codes: dict[str, int] = field(default_factory=dict)
     target: str | None = None
     target_met: bool | None = None
@@ -1189,34 +1191,265 @@ def report_workloads(url: str, ops: int, dashboard_ops: int = DASHBOARD_OPS) -> 
     return out
 
 
-class HttpRefused(psycopg.Error):
-    """A 4xx answer of the HTTP API: counted as a refusal, with the error name as its code."""
-
-    def __init__(self, status: int, name: str):
-        super().__init__(f"{status} {name}")
-        self.sqlstate = f"HC:{name}" if status < 500 else f"HTTP {status}"
+HTTP_CLIENTS = 32  # issue 8's load: checkout p99 <= 50 ms at 32 concurrent clients
+HTTP_API_RSS_LIMIT_MB = 200.0
 
 
-def http_checkout_workloads(
-    url: str, ctx: Ctx, settings: RunSettings
-) -> tuple[list[Workload], Callable[[], None]]:
-    """Seed 001's ``POST /api/booking/checkout`` over real HTTP: the app under uvicorn in this
-    process (simulated payment gateway, no latency), one keep-alive HTTP connection per client.
+def _serve_bench_api(url: str, port: int) -> None:
+    """The API process of the HTTP benchmark: ``hotelcore serve``'s app and uvicorn settings (the
+    simulated gateway, no latency), plus the floor endpoint of :mod:`pyapi.http.floor`."""
+    from .http import floor
+    from .http.app import serve
+
+    serve(
+        "127.0.0.1",
+        port,
+        database_url=url,
+        log_level="warning",
+        customize=lambda app: app.include_router(floor.router),
+    )
+
+
+def _start_bench_api(url: str) -> tuple[subprocess.Popen, str]:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pyapi.bench import _serve_bench_api as s; s(sys.argv[1], int(sys.argv[2]))",
+            url,
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        cwd=str(config.PROJECT_ROOT),
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    import urllib.request
+
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=1) as r:
+                if r.status == 200:
+                    return child, base
+        except OSError:
+            pass
+        if child.poll() is not None or time.monotonic() > deadline:
+            child.kill()
+            raise RuntimeError("the benchmark's API process did not start")
+        time.sleep(0.05)
+
+
+@dataclass
+class _Load:
+    latencies: list[float] = field(default_factory=list)
+    ok: int = 0
+    refused: int = 0
+    errors: int = 0
+    codes: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def record(self, status: int, raw: bytes, elapsed: float) -> None:
+        """One answer: 2xx ok, 4xx a documented refusal (completed), 5xx an error."""
+        if status < 400:
+            self.ok += 1
+            self.latencies.append(elapsed)
+            return
+        try:
+            name = json.loads(raw)["error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            name = str(status)
+        if status < 500:  # no rooms left, ...
+            self.refused += 1
+            self.latencies.append(elapsed)
+            self.codes[f"HC:{name}"] += 1
+        else:
+            self.errors += 1
+            self.codes[f"HTTP {status} {name}"] += 1
+
+
+async def _http_load(
+    base: str,
+    headers: dict[str, str],
+    clients: int,
+    next_request: Callable[[], tuple[str, bytes, dict[str, str]]],
+    duration: float | None,
+    budget: int | None,
+) -> _Load:
+    """``clients`` concurrent keep-alive clients on one event loop (aiohttp: cheap per request, so
+    the load generator takes little of the CPU it shares with the API and the database), each
+    sending the next prepared request as soon as it has the previous answer."""
+    import asyncio
+
+    import aiohttp
+
+    load = _Load()
+    issued = [0]
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(
+        base, connector=connector, headers=headers, timeout=aiohttp.ClientTimeout(total=120)
+    ) as session:
+        t0 = time.perf_counter()
+        deadline = t0 + duration if duration is not None else None
+
+        async def client() -> None:
+            while True:
+                if budget is not None:
+                    if issued[0] >= budget:
+                        return
+                    issued[0] += 1
+                elif time.perf_counter() >= deadline:  # type: ignore[operator]
+                    return
+                try:
+                    path, body, extra = next_request()
+                except Exhausted:
+                    return
+                t = time.perf_counter()
+                try:
+                    async with session.post(path, data=body, headers=extra) as answer:
+                        raw = await answer.read()
+                        status = answer.status
+                except Exception as exc:  # a transport error: counted, the client goes on
+                    load.errors += 1
+                    load.codes[type(exc).__name__] += 1
+                    continue
+                load.record(status, raw, time.perf_counter() - t)
+
+        await asyncio.gather(*(client() for _ in range(clients)))
+        load.seconds = time.perf_counter() - t0
+    return load
+
+
+def _load_result(name: str, clients: int, load: _Load, note: str | None = None) -> Result:
+    res = summarize(
+        name, clients, load.latencies, load.seconds, load.ok, load.refused, load.errors, load.codes
+    )
+    res.note = note
+    return res
+
+
+def _paired_one_client(
+    base: str,
+    token: str,
+    url: str,
+    items: Items,
+    direct_items: list[tuple[int, BookingRequest, dict[str, Any]]],
+    seed: int,
+    seconds: float | None,
+    ops: int | None,
+) -> tuple[Result, Result]:
+    """One client, alternating a checkout over HTTP and the same checkout without HTTP (the
+    saga's code and api functions called in this process), so both see the same moment of a
+    shared machine and the difference of their medians is the HTTP layer's overhead."""
+    import hashlib
+    import http.client
+    from urllib.parse import urlsplit
+
+    from .http.errors import ErrorMap
+    from .http.gateway import ResilientGateway, SimulatedGateway
+    from .http.pool import Credentials, Database
+    from .http.saga import CheckoutSaga, Order
+
+    where = urlsplit(base)
+    http_conn = http.client.HTTPConnection(where.hostname, where.port, timeout=120)
+    db = Database(url, min_size=1, max_size=1)
+    db.open()
+    over_http, direct = _Load(), _Load()
+    try:
+        with db.connection() as conn:
+            errors = ErrorMap.load(conn)
+        saga = CheckoutSaga(db, ResilientGateway(SimulatedGateway()), errors)
+        creds = Credentials(token, ("member", "pms"), None)
+        t_end = time.perf_counter() + (seconds if seconds is not None else 3600)
+        for i, (n, r, b) in enumerate(direct_items[: ops or len(direct_items)]):
+            if time.perf_counter() >= t_end:
+                break
+            try:
+                path, body, extra = items.take()
+            except Exhausted:
+                break
+            t = time.perf_counter()
+            http_conn.request("POST", path, body=body, headers={"X-API-Key": token, **extra})
+            answer = http_conn.getresponse()
+            over_http.record(answer.status, answer.read(), time.perf_counter() - t)
+            order = Order(
+                hotel_id=r.hotel_id,
+                room_type_id=r.room_type_id,
+                check_in=r.check_in,
+                check_out=r.check_out,
+                adults=r.adults,
+                children=0,
+                rooms=1,
+                rate_plan_id=r.rate_plan_id,
+                guest={
+                    "given_name": "Bench",
+                    "family_name": f"Guest{n}",
+                    "email": b["guestInfo"]["email"],
+                    "phone": None,
+                },
+                card_token="tok_bench",
+                amount=Decimal(b["payment"]["amount"]),
+                currency=b["payment"]["currency"],
+                request={k: v for k, v in b.items() if k != "payment"},
+            )
+            fingerprint = hashlib.sha256(json.dumps(b, sort_keys=True).encode()).digest()
+            t = time.perf_counter()
+            outcome = saga.run_idempotent(
+                creds,
+                order,
+                request_id=f"req-bench-{n}",
+                key=f"bench-direct-{seed}-{i}",
+                fingerprint=fingerprint,
+            )
+            direct.record(outcome.status, outcome.body, time.perf_counter() - t)
+    finally:
+        http_conn.close()
+        db.close()
+    # each one's time is its own operations' (they alternate)
+    over_http.seconds, direct.seconds = sum(over_http.latencies), sum(direct.latencies)
+    return (
+        _load_result("HTTP checkout (saga), 1 client", 1, over_http),
+        _load_result("checkout saga in-process (no HTTP), 1 client", 1, direct),
+    )
+
+
+def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = None) -> list[Result]:
+    """Issue 8's HTTP figures, measured in one run:
+
+    * the API in a process of its own, started as ``hotelcore serve`` runs it (uvicorn, the
+      simulated payment gateway with no latency), loaded from this process by
+      ``HTTP_CLIENTS`` concurrent clients (one keep-alive connection each);
+    * the floor: a bare endpoint doing one authenticated insert through the same stack, at the
+      same concurrency — the least a write request costs on this machine;
+    * ``POST /api/booking/checkout`` (with an Idempotency-Key, as a real client sends it) at
+      ``HTTP_CLIENTS`` clients and at 1 client;
+    * the same checkout with the HTTP layer removed: the same saga code and api functions
+      called in this process, alternating with the 1-client HTTP checkouts so both see the same
+      moment of the machine; the HTTP layer's median overhead is the difference of the medians;
+    * the API process's peak memory (VmHWM of its /proc status) over the whole run.
 
     Requests are quoted beforehand in one set-based statement (the saga refuses an amount that
-    is not the quoted total), so the timing is the checkout alone. Returns the workloads and a
-    function that stops the server.
+    is not the quoted total), so the timing is the checkout alone.
     """
     try:
-        import httpx
+        import asyncio
 
-        from .http.app import start_server
+        import aiohttp  # noqa: F401
+
+        from .http import floor as _floor  # noqa: F401
     except ImportError as exc:  # the HTTP layer is optional for the benchmark
-        note = f"HTTP checkout skipped: {exc}"
-        return [Workload("HTTP checkout", lambda *_: None, skip=note, group="http")], lambda: None
-
+        return [Result(name="HTTP checkout", clients=HTTP_CLIENTS, skipped=True, note=f"skipped: {exc}")]
+    out = out or console
+    clients = HTTP_CLIENTS if settings.clients > 1 else 1
+    duration = settings.duration
+    ops = settings.ops
     rng = random.Random(f"{settings.seed}/http")
-    count = settings.ops or int(max(200, (settings.duration or 5) * 200))
+    # enough for the three checkout runs even at a high rate
+    count = 3 * ops if ops else int(max(300, (duration or 5) * 400))
     reqs = [ctx.request(rng) for _ in range(count)]
     with psycopg.connect(url, autocommit=True) as conn:
         token = conn.execute(
@@ -1237,52 +1470,101 @@ def http_checkout_workloads(
                 [r.adults for r in reqs],
             ),
         ).fetchall()
-    items = Items([(n, r, q) for n, (r, q) in enumerate(zip(reqs, quotes, strict=True)) if q[2]])
-    running = start_server(url)
-    clients: dict[int, Any] = {}
+        # the floor's scratch table: the benchmark's, not the schema's
+        conn.execute("drop table if exists public.bench_http_floor")
+        conn.execute("create table public.bench_http_floor (at timestamptz not null)")
+        conn.execute("grant insert on public.bench_http_floor to public")
 
-    def op(conn, i, rng):
-        http = clients.get(i)
-        if http is None:
-            http = clients[i] = httpx.Client(base_url=running.url, headers={"X-API-Key": token}, timeout=60)
-        n, r, (total, currency, _) = items.take()
-        answer = http.post(
-            "/api/booking/checkout",
-            json={
-                "hotelId": r.hotel_id,
-                "roomTypeId": r.room_type_id,
-                "ratePlanId": r.rate_plan_id,
-                "checkIn": r.check_in.isoformat(),
-                "checkOut": r.check_out.isoformat(),
-                "adults": r.adults,
-                "guestInfo": {
-                    "firstName": "Bench",
-                    "lastName": f"Guest{n}",
-                    "email": f"guest{n}.{settings.seed}@bench.example",
-                },
-                "payment": {"cardToken": "tok_bench", "amount": str(total), "currency": currency},
+    def body_of(n: int, r: BookingRequest, total: Any, currency: str) -> dict[str, Any]:
+        return {
+            "hotelId": r.hotel_id,
+            "roomTypeId": r.room_type_id,
+            "ratePlanId": r.rate_plan_id,
+            "checkIn": r.check_in.isoformat(),
+            "checkOut": r.check_out.isoformat(),
+            "adults": r.adults,
+            "guestInfo": {
+                "firstName": "Bench",
+                "lastName": f"Guest{n}",
+                "email": f"guest{n}.{settings.seed}@bench.example",
             },
-        )
-        if answer.status_code >= 400:
-            try:
-                name = answer.json()["error"]["code"]
-            except (ValueError, KeyError, TypeError):
-                name = str(answer.status_code)
-            raise HttpRefused(answer.status_code, str(name))
+            "payment": {"cardToken": "tok_bench", "amount": str(total), "currency": currency},
+        }
 
-    def stop() -> None:
-        for http in clients.values():
-            http.close()
-        running.stop()
-
-    wl = Workload(
-        "HTTP checkout (saga)",
-        op,
-        check=_invariants,
-        group="hotelcore",
-        note="uvicorn in the bench process, simulated gateway; client RSS includes the server",
+    bodies = [
+        (n, r, body_of(n, r, q[0], q[1])) for n, (r, q) in enumerate(zip(reqs, quotes, strict=True)) if q[2]
+    ]
+    # encoded beforehand: the load generator only sends
+    items = Items(
+        [
+            (
+                "/api/booking/checkout",
+                json.dumps(b).encode(),
+                {"Content-Type": "application/json", "Idempotency-Key": f"bench-{settings.seed}-{n}"},
+            )
+            for n, _r, b in bodies[: 2 * len(bodies) // 3]
+        ]
     )
-    return [wl], stop
+    direct_items = bodies[2 * len(bodies) // 3 :]
+    floor_req = ("/bench/floor", b"", {})
+
+    def floor_next() -> tuple[str, bytes, dict[str, str]]:
+        return floor_req
+
+    results: list[Result] = []
+    child, base = _start_bench_api(url)
+    headers = {"X-API-Key": token}
+    try:
+
+        def load(n_clients: int, next_request, seconds: float | None, budget: int | None) -> _Load:
+            return asyncio.run(_http_load(base, headers, n_clients, next_request, seconds, budget))
+
+        # warm-up: every client's connection, the pool's connections, the plans
+        load(clients, floor_next, None, clients * 4)
+        floor_load = load(clients, floor_next, duration, ops)
+        floor = _load_result("HTTP floor (auth + one insert)", clients, floor_load)
+        results.append(floor)
+        out.print(
+            f"  floor: {floor.throughput:,.1f}/s, p50 {_fmt(floor.p50_ms, 2)} ms, p99 {_fmt(floor.p99_ms, 2)} ms"
+        )
+        many = _load_result("HTTP checkout (saga)", clients, load(clients, items.take, duration, ops))
+        results.append(many)
+        out.print(
+            f"  checkout: {many.throughput:,.1f}/s, p50 {_fmt(many.p50_ms, 2)} ms, p99 {_fmt(many.p99_ms, 2)} ms"
+        )
+        one_s = duration  # both kinds alternate within it
+        one, direct = _paired_one_client(base, token, url, items, direct_items, settings.seed, one_s, ops)
+        results += [one, direct]
+        status = _proc_status(child.pid)
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    api_peak_mb = round(status.get("VmHWM", 0) / 1024, 1) if status else None
+
+    overhead_1 = one.p50_ms - direct.p50_ms
+    overhead_n = many.p50_ms - direct.p50_ms
+    ratio = many.p99_ms / floor.p99_ms if floor.p99_ms else math.nan
+    many.api_rss_mb = floor.api_rss_mb = one.api_rss_mb = api_peak_mb
+    many.target = f"p99 <= 50 ms at {HTTP_CLIENTS} clients; API peak RSS <= {HTTP_API_RSS_LIMIT_MB:.0f} MB"
+    many.target_fn = None
+    many.target_met = bool(
+        many.ops and many.p99_ms <= 50.0 and api_peak_mb is not None and api_peak_mb <= HTTP_API_RSS_LIMIT_MB
+    )
+    many.note = (
+        f"API in its own process (uvicorn, simulated gateway, no latency), peak RSS {_fmt(api_peak_mb)} MB; "
+        f"floor p99 {_fmt(floor.p99_ms, 2)} ms, checkout/floor p99 x{_fmt(ratio, 1)}; "
+        f"HTTP median overhead {_fmt(overhead_1, 2)} ms at 1 client, {_fmt(overhead_n, 2)} ms at {clients}"
+    )
+    one.note = f"HTTP median overhead over the in-process saga: {_fmt(overhead_1, 2)} ms"
+    floor.note = (
+        "POST /bench/floor: api.authenticate + one insert + commit, same stack; mounted by the bench only"
+    )
+    out.print(f"  {many.note}")
+    return results
 
 
 # ============================================================================ the command
@@ -1349,6 +1631,8 @@ def render(results: list[Result], title: str) -> Table:
             mark = {True: "[green]met[/green]", False: "[red]missed[/red]", None: ""}[r.target_met]
             target = f"{r.target} {mark}".strip()
         mem = f"{_fmt(r.client_rss_mb, 0)}/{_fmt(r.server_rss_mb, 0)}"
+        if r.api_rss_mb is not None:
+            mem += f" (API {_fmt(r.api_rss_mb, 0)})"
         table.add_row(
             r.name,
             str(r.clients),
@@ -1439,10 +1723,6 @@ def run(
 
         workloads = build_workloads(url, ctx, settings)
         workloads += report_workloads(url, report_ops)
-        http_workloads, stop_http = (
-            http_checkout_workloads(url, ctx, settings) if wanted("http") else ([], lambda: None)
-        )
-        workloads += http_workloads
         for wl in workloads:
             if not wanted(wl.name) and not (wl.group == "baseline" and wanted("confirm")):
                 continue
@@ -1468,7 +1748,9 @@ def run(
                 else f"{res.ops} ops, {res.throughput:,.1f}/s, p95 {_fmt(res.p95_ms, 2)} ms"
             )
             results.append(res)
-        stop_http()
+        if wanted("HTTP checkout"):
+            out.print("[bold]HTTP checkout[/bold] (API process, floor, 1 client, in-process) ...")
+            results += http_bench(url, ctx, settings, out)
     finally:
         if not keep:
             srv.drop_database(server_url, database)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -305,10 +305,14 @@ def serve(
     database_url: str,
     log_level: str = "info",
     gateway=None,
+    customize: Callable[[FastAPI], None] | None = None,
     **settings: Any,
 ) -> None:
-    """Run the API under uvicorn until interrupted (``hotelcore serve``)."""
+    """Run the API under uvicorn until interrupted (``hotelcore serve``). ``customize(app)`` may
+    mount more routes first (the benchmark's floor endpoint)."""
     app = create_app(Settings(database_url=database_url, **settings), gateway=gateway)
+    if customize is not None:
+        customize(app)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +23,6 @@ from starlette.responses import Response
 from . import envelope as env
 from .common import Body, Day, Id, PathId, answers, text
 from .context import Call, caller
-from .pool import DB_ERRORS
 from .saga import Order
 
 router = APIRouter(prefix="/api/booking", tags=["booking"])
@@ -78,29 +76,25 @@ def checkout(
     order = _order(body)
     if idempotency_key is None:
         outcome = hc.saga.run(call.creds, order, request_id=call.rid)
-        return env.response(
-            outcome.body, outcome.status, request_id=call.rid, retry_after_ms=outcome.retry_after_ms
+    else:
+        fingerprint = hashlib.sha256(
+            b"POST /api/booking/checkout\n"
+            + json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
+        ).digest()
+        outcome = hc.saga.run_idempotent(
+            call.creds,
+            order,
+            request_id=call.rid,
+            key=idempotency_key,
+            fingerprint=fingerprint,
+            wait=hc.idempotency_wait,
         )
-
-    fingerprint = hashlib.sha256(
-        b"POST /api/booking/checkout\n" + json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
-    ).digest()
-    key_id, replay = _begin(call, idempotency_key, fingerprint)
-    if replay is not None:
-        status, stored = replay
+    if outcome.replayed:
         return Response(
-            stored,
-            status,
+            outcome.body,
+            outcome.status,
             media_type="application/json",
             headers={"X-Request-ID": call.rid, "Idempotent-Replayed": "true"},
-        )
-    # an unexpected exception leaves the record in progress: recovery stores the saga's answer
-    outcome = hc.saga.run(call.creds, order, request_id=call.rid, idempotency_key_id=key_id)
-    if outcome.final:
-        call.run(
-            lambda conn: conn.execute(
-                "select api.complete_idempotent(%s, %s, %s)", [key_id, outcome.status, outcome.body]
-            )
         )
     return env.response(
         outcome.body, outcome.status, request_id=call.rid, retry_after_ms=outcome.retry_after_ms
@@ -111,29 +105,6 @@ def checkout(
 def get_checkout(checkout_id: PathId, call: Call = Depends(booker)) -> Response:
     """The state of a checkout: its last step, what it holds, and its answer once done."""
     return call.ok(call.one("select api.get_checkout(%s)", [checkout_id]))
-
-
-def _begin(call: Call, key: str, fingerprint: bytes) -> tuple[int, tuple[int, bytes] | None]:
-    """Record the key, or the stored answer; wait for a running first request up to the limit."""
-    deadline = time.monotonic() + call.hc.idempotency_wait
-    pause = 0.01
-    while True:
-        try:
-            row = call.run(
-                lambda conn: conn.execute(
-                    "select idempotency_key_id, replayed, response_status, response_body"
-                    " from api.begin_idempotent(%s, %s)",
-                    [key, fingerprint],
-                ).fetchone()
-            )
-        except DB_ERRORS as exc:
-            if getattr(exc, "sqlstate", None) == "HC604" and time.monotonic() + pause < deadline:
-                time.sleep(pause)
-                pause = min(pause * 1.5, 0.2)
-                continue
-            raise
-        key_id, replayed, status, stored = row
-        return key_id, ((status, bytes(stored)) if replayed else None)
 
 
 def _order(body: CheckoutRequest) -> Order:

@@ -4,10 +4,12 @@ Every unit of work is one transaction that starts with ``api.authenticate``: it 
 key (sha256 in ``core.api_keys``) and the system the endpoint belongs to, and sets the
 transaction-scoped settings ``hotelcore.system``, ``hotelcore.hotel_ids``, ``hotelcore.app_user``
 and ``hotelcore.api_key_id`` with ``set_config(..., true)``, so nothing leaks to the next request
-served by the same pooled connection. Transactions run through :class:`pyapi.client.Client`, which
-retries the whole unit on 40001 / 40P01 and maps project SQLSTATEs to ``HotelcoreError``. When the database names a role for the key's system (the
-data-rights matrix), the transaction runs ``SET LOCAL ROLE`` to it, so the database enforces
-what that system may do. This module knows no HTTP.
+served by the same pooled connection. Transactions run through :class:`pyapi.client.Client`,
+which retries the whole unit on 40001 / 40P01 and maps project SQLSTATEs to ``HotelcoreError``.
+When the database names a role for the key's system (the data-rights matrix), the transaction
+runs as that role (``set_config('role', ..., true)``, i.e. ``SET LOCAL ROLE``, in the same
+statement as the authentication), so the database enforces what that system may do. This
+module knows no HTTP.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from decimal import Decimal
 from typing import TypeVar
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import tuple_row
 from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
@@ -101,15 +102,19 @@ def _configure(conn: psycopg.Connection) -> None:
 
 
 def authenticate(conn: psycopg.Connection, creds: Credentials) -> Principal:
+    # one round trip: the key's check and settings, then the system's role for the transaction
+    # (set_config('role', ..., true) is SET LOCAL ROLE, run by this statement, not inside the
+    # security-definer function, where changing the role is refused)
     row = (
         conn.cursor(row_factory=tuple_row)
-        .execute(
-            "select api_key_id, system, hotel_ids, db_role from api.authenticate(%s, %s, %s)",
-            [creds.token, list(creds.systems) or None, creds.app_user],
-        )
+        .execute(_AUTHENTICATE, [creds.token, list(creds.systems) or None, creds.app_user])
         .fetchone()
     )
-    principal = Principal(row[0], row[1], tuple(row[2] or ()), row[3])
-    if principal.db_role:
-        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(principal.db_role)))
-    return principal
+    return Principal(row[0], row[1], tuple(row[2] or ()), row[3])
+
+
+_AUTHENTICATE = (
+    "select a.api_key_id, a.system, a.hotel_ids, a.db_role,"
+    " case when a.db_role is not null then pg_catalog.set_config('role', a.db_role, true) end"
+    " from api.authenticate(%s, %s, %s) a"
+)

@@ -3,8 +3,10 @@ pre-authorisation -> confirm -> capture, compensating on failure (release the ho
 pre-authorisation, cancel the booking) and answering with seed 001's codes.
 
 Each step that touches the ledger is one ``api.checkout_*`` function, which does the ledger work
-and records the step in ``core.checkout_sagas`` in the same transaction; the gateway calls
-happen between them. So after a crash the saga row says exactly what exists, and
+and records the step in ``core.checkout_sagas`` in the same transaction. The steps between two
+gateway calls share one transaction (three in all: idempotency record + inventory check + hold;
+authorisation + confirmation; capture + stored answer), each committed before the next gateway
+call or the answer. So after a crash the saga row says exactly what exists, and
 :meth:`CheckoutSaga.recover` finishes it (a confirmed booking is captured) or compensates it
 (anything earlier). A saga taken over by recovery refuses further steps from its first runner
 (CHECKOUT_TAKEN_OVER), so the two never both act.
@@ -16,6 +18,7 @@ held, confirmed or cancelled is in the ``api`` functions. This module knows no r
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,6 +29,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from ..client import RETRYABLE_SQLSTATES
 from . import envelope as env
 from .errors import ApiError, ErrorMap
 from .gateway import CircuitOpen, GatewayError, ResilientGateway
@@ -63,6 +67,9 @@ class Outcome:
     body: bytes
     final: bool = True
     retry_after_ms: int | None = None
+    replayed: bool = False  # the stored answer of an earlier request with the same Idempotency-Key
+    stored: bool = False  # already stored in the idempotency record
+    key_id: int | None = None  # the idempotency record
 
 
 @dataclass
@@ -72,6 +79,7 @@ class SagaRef:
     amount: Decimal
     currency: str
     preauth_tried: bool = False
+    key_id: int | None = None  # the idempotency record, when the request has one
 
     @property
     def reference(self) -> str:
@@ -105,6 +113,12 @@ class CheckoutSaga:
         return self.db.run(creds, lambda conn: conn.execute(query, params).fetchone())
 
     # ------------------------------------------------------------------ the happy path
+    #
+    # Three transactions, each ending before something the database cannot undo: the start
+    # (idempotency record, inventory check and saga row, hold) before the pre-authorisation; the
+    # authorisation and the confirmation before the capture; the capture with the stored answer
+    # before the answer leaves. So a crash anywhere leaves a saga row that says what exists, and
+    # only three commits wait for the disk.
 
     def run(
         self,
@@ -114,60 +128,166 @@ class CheckoutSaga:
         request_id: str,
         idempotency_key_id: int | None = None,
     ) -> Outcome:
-        try:
-            data = self._run(creds, order, request_id, idempotency_key_id)
-        except _Stop as stop:
-            body = env.error_body(
-                stop.err.code,
-                stop.err.message,
-                system="booking",
-                request_id=request_id,
-                details=stop.err.details,
-                retry_after_ms=stop.err.retry_after_ms,
-            )
-            return Outcome(stop.err.http_status, body, stop.final, stop.err.retry_after_ms)
-        return Outcome(201, env.success_body(data, system="booking", request_id=request_id))
+        """The checkout; with ``idempotency_key_id`` (a record :meth:`run_idempotent` or the
+        caller started) its final answer is stored with the last step."""
+        state: dict[str, Any] = {"key_id": idempotency_key_id}
+        return self._store(creds, self._outcome(creds, order, request_id, state))
 
-    def _run(self, creds, order: Order, request_id: str, idempotency_key_id: int | None) -> dict:
-        # 1. inventory: every night sellable, the amount is the quote -> the saga row
-        try:
-            row = self._row(
+    def run_idempotent(
+        self,
+        creds: Credentials | None,
+        order: Order,
+        *,
+        request_id: str,
+        key: str,
+        fingerprint: bytes,
+        wait: float = 10.0,
+    ) -> Outcome:
+        """:meth:`run` under an Idempotency-Key: the request is recorded (``api.begin_idempotent``)
+        in the saga's first transaction and its final answer stored (``api.complete_idempotent``)
+        in its last; a retry gets the stored answer (``replayed``), the same key with another
+        request IDEMPOTENCY_MISMATCH. A retry arriving while the first request runs waits up to
+        ``wait`` seconds for its answer, then gets IDEMPOTENCY_IN_PROGRESS (raised, as the
+        database's refusals are)."""
+        deadline = time.monotonic() + wait
+        pause = 0.01
+        while True:
+            try:
+                state: dict[str, Any] = {"key_id": None, "idempotency": (key, fingerprint)}
+                outcome = self._outcome(creds, order, request_id, state)
+                break
+            except DB_ERRORS as exc:
+                if getattr(exc, "sqlstate", None) == "HC604" and time.monotonic() + pause < deadline:
+                    time.sleep(pause)
+                    pause = min(pause * 1.5, 0.2)
+                    continue
+                raise
+        return self._store(creds, outcome)
+
+    def _store(self, creds: Credentials | None, outcome: Outcome) -> Outcome:
+        """A final answer not stored yet goes to its idempotency record (failures end here)."""
+        if outcome.final and not outcome.stored and outcome.key_id is not None:
+            self._row(
                 creds,
-                "select saga_id, attempt, amount, currency from api.checkout_begin("
-                "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    idempotency_key_id,
-                    order.hotel_id,
-                    order.room_type_id,
-                    order.rate_plan_id,
-                    order.check_in,
-                    order.check_out,
-                    order.rooms,
-                    order.adults,
-                    order.children,
-                    order.amount,
-                    order.currency,
-                    Jsonb(
-                        {
-                            **order.request,
-                            "request_id": request_id,
-                            "guest": order.guest,
-                            "special_requests": order.special_requests,
-                        }
-                    ),
-                ],
+                "select api.complete_idempotent(%s, %s, %s)",
+                [outcome.key_id, outcome.status, outcome.body],
             )
-        except DB_ERRORS as exc:
-            raise _Stop(self.errors.from_db(exc)) from None  # nothing was written
-        saga = SagaRef(row[0], row[1], Decimal(row[2]), row[3])
+            outcome.stored = True
+        return outcome
 
-        # 2. hold 180 s
-        self._hook("hold", saga)
+    def _outcome(self, creds, order: Order, request_id: str, state: dict[str, Any]) -> Outcome:
         try:
-            self._row(creds, "select * from api.checkout_hold(%s, %s)", [saga.id, saga.attempt])
+            return self._run(creds, order, request_id, state)
+        except _Stop as stop:
+            outcome = self._stopped(stop, request_id)
+            outcome.key_id = state["key_id"]  # the record the answer goes to (None: not recorded)
+            return outcome
+
+    def _stopped(self, stop: _Stop, request_id: str) -> Outcome:
+        body = env.error_body(
+            stop.err.code,
+            stop.err.message,
+            system="booking",
+            request_id=request_id,
+            details=stop.err.details,
+            retry_after_ms=stop.err.retry_after_ms,
+        )
+        return Outcome(stop.err.http_status, body, stop.final, stop.err.retry_after_ms)
+
+    def _begin_params(self, order: Order, request_id: str, key_id) -> list:
+        return [
+            key_id,
+            order.hotel_id,
+            order.room_type_id,
+            order.rate_plan_id,
+            order.check_in,
+            order.check_out,
+            order.rooms,
+            order.adults,
+            order.children,
+            order.amount,
+            order.currency,
+            Jsonb(
+                {
+                    **order.request,
+                    "request_id": request_id,
+                    "guest": order.guest,
+                    "special_requests": order.special_requests,
+                }
+            ),
+        ]
+
+    def _run(
+        self,
+        creds,
+        order: Order,
+        request_id: str,
+        state: dict[str, Any],
+    ) -> Outcome:
+        """``state``: ``key_id`` (the idempotency record, set once it exists) and, to start the
+        record here, ``idempotency`` (key, fingerprint)."""
+        idempotency = state.get("idempotency")
+
+        # 1. in one transaction: the idempotency record, the inventory check (every night
+        # sellable, the amount is the quote) -> the saga row, and the 180 s hold
+        def start(conn: psycopg.Connection):
+            key_id = state["key_id"] if idempotency is None else None
+            if idempotency is not None:
+                key_id, replayed, status, stored = conn.execute(
+                    "select idempotency_key_id, replayed, response_status, response_body"
+                    " from api.begin_idempotent(%s, %s)",
+                    list(idempotency),
+                ).fetchone()
+                if replayed:
+                    return Outcome(status, bytes(stored), replayed=True, stored=True, key_id=key_id)
+            begin = (
+                "select saga_id, attempt, amount, currency from api.checkout_begin("
+                "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            )
+            params = self._begin_params(order, request_id, key_id)
+            if key_id is None:  # a refusal writes nothing
+                row = conn.execute(begin, params).fetchone()
+            else:
+                try:
+                    with conn.transaction():  # a savepoint: a refusal still records its answer
+                        row = conn.execute(begin, params).fetchone()
+                except psycopg.Error as exc:
+                    if _retryable(exc):
+                        raise
+                    # nothing was written but the record: its answer is this refusal
+                    outcome = self._stopped(_Stop(self.errors.from_db(exc)), request_id)
+                    conn.execute(
+                        "select api.complete_idempotent(%s, %s, %s)", [key_id, outcome.status, outcome.body]
+                    )
+                    outcome.key_id, outcome.stored = key_id, True
+                    return outcome
+            saga = SagaRef(row[0], row[1], Decimal(row[2]), row[3], key_id=key_id)
+            # 2. hold 180 s
+            self._hook("hold", saga)
+            try:
+                with conn.transaction():
+                    conn.execute(
+                        "select * from api.checkout_hold(%s, %s)", [saga.id, saga.attempt]
+                    ).fetchone()
+            except psycopg.Error as exc:
+                if _retryable(exc):
+                    raise
+                return saga, exc  # the saga row stays (inventory checked); compensated below
+            return saga, None
+
+        try:
+            started = self.db.run(creds, start)
         except DB_ERRORS as exc:
-            code = "INVENTORY_UNAVAILABLE" if exc.sqlstate == "HC201" else "HOLD_FAILED"
-            self._fail(creds, saga, code, exc)
+            if idempotency is not None and getattr(exc, "sqlstate", None) in _IDEMPOTENCY_STATES:
+                raise  # mismatch, or the first request still runs: not an answer of this checkout
+            raise _Stop(self.errors.from_db(exc)) from None  # nothing was written
+        if isinstance(started, Outcome):
+            return started
+        saga, hold_error = started
+        state["key_id"] = saga.key_id
+        if hold_error is not None:
+            code = "INVENTORY_UNAVAILABLE" if hold_error.sqlstate == "HC201" else "HOLD_FAILED"
+            self._fail(creds, saga, code, hold_error)
 
         # 3. payment pre-authorisation
         self._hook("preauthorise", saga)
@@ -185,18 +305,23 @@ class CheckoutSaga:
             )
         except GatewayError as exc:
             self._fail(creds, saga, "PAYMENT_PREAUTH_FAILED", exc)
-        self._hook("authorised", saga)
-        try:
-            self._row(creds, "select api.checkout_authorised(%s, %s, %s)", [saga.id, saga.attempt, auth_ref])
-        except DB_ERRORS as exc:
-            self._fail(creds, saga, "PAYMENT_PREAUTH_FAILED", exc)
 
-        # 4. confirm the hold into a booking
+        # 4. in one transaction: the authorisation recorded, the hold confirmed into a booking
+        self._hook("authorised", saga)
         self._hook("confirm", saga)
+        stage = ["authorised"]
+
+        def confirm(conn: psycopg.Connection) -> None:
+            stage[0] = "authorised"
+            conn.execute("select api.checkout_authorised(%s, %s, %s)", [saga.id, saga.attempt, auth_ref])
+            stage[0] = "confirm"
+            conn.execute("select * from api.checkout_confirm(%s, %s)", [saga.id, saga.attempt]).fetchone()
+
         try:
-            self._row(creds, "select * from api.checkout_confirm(%s, %s)", [saga.id, saga.attempt])
+            self.db.run(creds, confirm)
         except DB_ERRORS as exc:
-            self._fail(creds, saga, "BOOKING_CONFIRM_FAILED", exc)
+            failed = "PAYMENT_PREAUTH_FAILED" if stage[0] == "authorised" else "BOOKING_CONFIRM_FAILED"
+            self._fail(creds, saga, failed, exc)
 
         # 5. capture
         self._hook("capture", saga)
@@ -207,10 +332,19 @@ class CheckoutSaga:
         except GatewayError as exc:
             self._fail(creds, saga, "PAYMENT_CAPTURE_FAILED", exc)
         self._hook("captured", saga)
+
+        # in one transaction: the capture recorded and the answer stored for replay
+        def captured(conn: psycopg.Connection) -> bytes:
+            result = conn.execute(
+                "select api.checkout_captured(%s, %s, %s)", [saga.id, saga.attempt, capture_ref]
+            ).fetchone()[0]
+            body = env.success_body(result, system="booking", request_id=request_id)
+            if saga.key_id is not None:
+                conn.execute("select api.complete_idempotent(%s, %s, %s)", [saga.key_id, 201, body])
+            return body
+
         try:
-            return self._row(
-                creds, "select api.checkout_captured(%s, %s, %s)", [saga.id, saga.attempt, capture_ref]
-            )[0]
+            body = self.db.run(creds, captured)
         except DB_ERRORS as exc:
             self._taken_over(exc)
             # captured at the gateway but not recorded: recovery records it (capture is
@@ -225,6 +359,7 @@ class CheckoutSaga:
                 ),
                 final=False,
             ) from None
+        return Outcome(201, body, stored=saga.key_id is not None, key_id=saga.key_id)
 
     # ------------------------------------------------------------------ compensation
 
@@ -339,6 +474,15 @@ class CheckoutSaga:
         return err.http_status, env.error_body(
             err.code, err.message, system="booking", request_id=request_id, details=err.details
         )
+
+
+# the idempotency refusals of api.begin_idempotent: IDEMPOTENCY_MISMATCH, IDEMPOTENCY_IN_PROGRESS
+_IDEMPOTENCY_STATES = frozenset({"HC208", "HC604"})
+
+
+def _retryable(exc: BaseException) -> bool:
+    """A conflict the whole transaction is retried on (the client's rule)."""
+    return getattr(exc, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 def _describe(exc: BaseException) -> str:

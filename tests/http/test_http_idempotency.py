@@ -102,3 +102,55 @@ def test_one_hundred_identical_requests_at_once_capture_once(make_client, world,
     assert db.execute("select count(*) from core.payments where status = 'captured'").fetchone()[0] == 1
     assert db.execute("select count(*) from core.reservations").fetchone()[0] == 1
     assert_clean(db)
+
+
+def test_a_refusal_at_the_inventory_check_is_stored_and_replayed(client, world, db):
+    # the amount is not the quote: refused before any saga exists, in the transaction that
+    # recorded the key, whose answer is the refusal
+    headers = world.headers("pms_a", **{"Idempotency-Key": "wrong-amount-1"})
+    body = checkout_body(world.a, amount=1)
+    first = client.post("/api/booking/checkout", json=body, headers=headers)
+    again = client.post("/api/booking/checkout", json=body, headers=headers)
+    assert (first.status_code, first.json()["error"]["code"]) == (400, "INVALID_ARGUMENT")
+    assert again.content == first.content and again.headers["Idempotent-Replayed"] == "true"
+    assert db.execute("select count(*) from core.checkout_sagas").fetchone()[0] == 0
+    assert db.execute("select status, response_status from core.idempotency_keys").fetchone() == (
+        "completed",
+        400,
+    )
+
+
+def test_a_hold_failure_is_stored_and_replayed(client, world, db):
+    def race(_saga):  # the rooms go between the inventory check and the hold
+        db.execute(
+            "update core.inventory set overbooking_allowance = 0, capacity = booked + held where hotel_id = %s",
+            [world.a.id],
+        )
+
+    client.app.state.hc.saga.hooks["hold"] = race
+    headers = world.headers("pms_a", **{"Idempotency-Key": "hold-race-1"})
+    first = client.post("/api/booking/checkout", json=checkout_body(world.a), headers=headers)
+    again = client.post("/api/booking/checkout", json=checkout_body(world.a), headers=headers)
+    assert (first.status_code, first.json()["error"]["code"]) == (409, "INVENTORY_UNAVAILABLE")
+    assert again.content == first.content and again.headers["Idempotent-Replayed"] == "true"
+    assert db.execute("select status, step from core.checkout_sagas").fetchone() == ("failed", "compensated")
+    assert_clean(db)
+
+
+def test_a_checkout_commits_three_times(client, world, db):
+    # the steps between two gateway calls share a transaction (so its start time): key + check +
+    # hold, authorisation + confirmation, capture + the stored answer
+    headers = world.headers("member_a", **{"Idempotency-Key": "three-commits"})
+    r = client.post("/api/booking/checkout", json=checkout_body(world.a), headers=headers)
+    assert r.status_code == 201
+    at = dict(
+        db.execute(
+            "select step, at from core.checkout_saga_steps where saga_id = %s and outcome = 'done'",
+            [r.json()["data"]["checkoutId"]],
+        ).fetchall()
+    )
+    assert at["inventory_checked"] == at["held"]
+    assert at["authorised"] == at["confirmed"]
+    assert len(set(at.values())) == 3
+    created, completed = db.execute("select created_at, completed_at from core.idempotency_keys").fetchone()
+    assert (created, completed) == (at["held"], at["captured"])
