@@ -1652,6 +1652,37 @@ def render(results: list[Result], title: str) -> Table:
     return table
 
 
+def markdown(doc: dict[str, Any]) -> str:
+    """The README's table for a saved results document (``bench/results/*.json``)."""
+    head = (
+        "| workload | clients | ops/s | p50 ms | p95 ms | p99 ms | × textbook | × pgbench "
+        "| RSS client/server MiB | target | invariants |\n"
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n"
+    )
+    rows = []
+    for r in doc.get("results", []):
+        name = r["name"] + (f" ({r['refused']} refused)" if r.get("refused") else "")
+        if r.get("skipped"):
+            rows.append(f"| {name} | {r['clients']} | | | | | | | | skipped: {r.get('note') or ''} | |")
+            continue
+        num = {k: (math.nan if r.get(k) is None else float(r[k])) for k in r if k.endswith(("_ms", "_mb"))}
+        mem = f"{_fmt(r.get('client_rss_mb'), 0)}/{_fmt(r.get('server_rss_mb'), 0)}"
+        if r.get("api_rss_mb") is not None:
+            mem += f" (API {_fmt(r['api_rss_mb'], 0)})"
+        target = ""
+        if r.get("target"):
+            target = f"{r['target']} " + {True: "✅", False: "❌", None: ""}[r.get("target_met")]
+        inv = ""
+        if r.get("invariants") is not None:
+            inv = "ok" if datagen.invariants_hold(r["invariants"]) else "FAILED"
+        rows.append(
+            f"| {name} | {r['clients']} | {_fmt(r.get('throughput'))} | {_fmt(num.get('p50_ms'), 2)} "
+            f"| {_fmt(num.get('p95_ms'), 2)} | {_fmt(num.get('p99_ms'), 2)} | {_fmt(r.get('vs_textbook'), 2)} "
+            f"| {_fmt(r.get('vs_pgbench'), 3)} | {mem} | {target.strip()} | {inv} |"
+        )
+    return head + "\n".join(rows) + "\n"
+
+
 def run(
     server_url: str,
     spec: datagen.DatasetSpec,
@@ -1798,8 +1829,23 @@ def bench_command(
     ] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the benchmark database afterwards.")] = False,
     no_pgbench: Annotated[bool, typer.Option("--no-pgbench", help="Skip the pgbench baseline.")] = False,
+    markdown_of: Annotated[
+        Path | None,
+        typer.Option(
+            "--markdown",
+            help="Print the README's table for a saved results file and exit (no database needed).",
+        ),
+    ] = None,
 ) -> None:
     """Benchmarks on a dataset of its own (database hotelcore_bench), with baselines in the same run."""
+    if markdown_of is not None:
+        try:
+            saved = json.loads(markdown_of.read_text())
+        except (OSError, ValueError) as exc:
+            console.print(f"[red]error:[/red] cannot read {markdown_of}: {exc}", highlight=False)
+            raise typer.Exit(1) from None
+        sys.stdout.write(markdown(saved))
+        return
     server = srv.get_server()
     server.check()
     if duration is None and ops is None:

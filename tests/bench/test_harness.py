@@ -204,3 +204,34 @@ def test_a_whole_run_on_the_tiny_dataset(server_url, template_db):
     for dashboard in ("1 hotel × 1 year", "whole chain × 1 month"):
         r = by_name[f"report.revenue_daily_in_scope, {dashboard}"]
         assert r["ok"] and not r["errors"] and r["target"].startswith("p95 ≤ 50 ms")
+
+
+# ---------------------------------------------------------------------------- README table
+
+
+def test_markdown_table_of_saved_results(tmp_path):
+    ok = bench.Result(name="confirm_booking", clients=16, ops=10, ok=8, refused=2, throughput=1234.5)
+    ok.p50_ms, ok.p95_ms, ok.p99_ms = 1.0, 2.5, 3.25
+    ok.target, ok.target_met, ok.vs_textbook = "≥ 0.5 × textbook", False, 0.42
+    ok.invariants = {"oversold_nights": 0}
+    ok.api_rss_mb = 73.0
+    skipped = bench.Result(name="HTTP checkout", clients=32, skipped=True, note="no aiohttp")
+    doc = {"results": [ok.as_json(), skipped.as_json()]}
+    text = bench.markdown(doc)
+    lines = text.splitlines()
+    assert lines[0].startswith("| workload | clients | ops/s")
+    assert len(lines) == 4
+    row = lines[2]
+    assert row.startswith("| confirm_booking (2 refused) | 16 | 1,234.5 | 1.00 | 2.50 | 3.25 | 0.42 |")
+    assert "(API 73)" in row and "≥ 0.5 × textbook ❌" in row
+    assert row.endswith("| ok |") == datagen.invariants_hold(ok.invariants)
+    assert "skipped: no aiohttp" in lines[3]
+    saved = tmp_path / "run.json"
+    saved.write_text(__import__("json").dumps(doc))
+    from typer.testing import CliRunner
+
+    from pyapi.cli import app
+
+    result = CliRunner().invoke(app, ["bench", "--markdown", str(saved)])
+    assert result.exit_code == 0, result.output
+    assert result.output == text

@@ -366,8 +366,9 @@ comment on function internal.require_customer(bigint) is 'The customer id, or CU
 -- few distinct rates, so the subtotal sums count * round(rate * multiplier + supplement) over those
 -- groups (equal to the per-night sum) instead of pricing every night of every rate plan. Searches
 -- pass p_with_nightly = false; the per-night array is then left null.
--- Planned for each call's arguments (plan_cache_mode): a generic plan cannot tell one hotel from a
--- hundred, and chose nested loops and a sort of every night for a chain-wide search.
+-- Its cached plan serves the one-hotel callers (search, quote, hold, modify, waitlist); the chain
+-- search sets plan_cache_mode = force_custom_plan for its call, because a generic plan cannot tell
+-- one hotel from a hundred (it chose nested loops and a sort of every night of a chain).
 create function internal.stay_offers(
     p_hotel_ids    bigint[],
     p_check_in     date,
@@ -396,7 +397,6 @@ create function internal.stay_offers(
 language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
-set plan_cache_mode = force_custom_plan
 as $$
 #variable_conflict use_column
 declare
@@ -578,6 +578,7 @@ language plpgsql
 stable
 security definer
 set search_path = pg_catalog, pg_temp
+set plan_cache_mode = force_custom_plan  -- internal.stay_offers is planned for this call's hotels
 as $$
 #variable_conflict use_column
 declare

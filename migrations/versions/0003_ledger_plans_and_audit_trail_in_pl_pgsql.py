@@ -1,4 +1,4 @@
-"""Session 2 speed work: cached plans in the ledger, reports, checkout in three transactions
+"""Ledger plans and audit trail in PL/pgSQL, cheaper report views
 
 Revision ID: 0003
 Revises: 0002
