@@ -701,6 +701,10 @@ class RunSettings:
     quick: bool
 
 
+def _p95_under(ms: float) -> Callable[[Result], bool]:
+    return lambda r: r.p95_ms <= ms
+
+
 def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]:
     """Every workload of the run, in order; later ones consume what earlier ones produced."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -889,9 +893,6 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
 
         return fn
 
-    def p95_under(ms):
-        return lambda r: r.p95_ms <= ms
-
     def missing(*names):
         gone = [n for n in names if not have.get(n)]
         return f"api.{', api.'.join(gone)} not found: skipped" if gone else None
@@ -911,7 +912,7 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
                 search_one,
                 clients=clients,
                 target="p95 ≤ 5 ms" if one else None,
-                target_fn=p95_under(5) if one else None,
+                target_fn=_p95_under(5) if one else None,
                 skip=missing("search_availability"),
             )
         )
@@ -922,7 +923,7 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
                     search_city(nights),
                     clients=clients,
                     target="p95 ≤ 50 ms" if one else None,
-                    target_fn=p95_under(50) if one else None,
+                    target_fn=_p95_under(50) if one else None,
                     skip=missing("search_city_availability"),
                 )
             )
@@ -1027,10 +1028,6 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
 # (or the *_in_scope wrapper clients read it through) in ≤ 50 ms
 PLAIN_READ_MS, MATERIALIZED_READ_MS = 1000, 50
 DASHBOARD_OPS = 20
-
-
-def _p95_under(ms: float) -> Callable[[Result], bool]:
-    return lambda r: r.p95_ms <= ms
 
 
 def report_workloads(url: str, ops: int, dashboard_ops: int = DASHBOARD_OPS) -> list[Workload]:
@@ -1598,6 +1595,27 @@ def _fmt(x: float | None, digits: int = 1) -> str:
     return f"{x:,.{digits}f}"
 
 
+def _cells(r: Result, marks: dict[bool | None, str]) -> dict[str, str]:
+    """The figures of one result as text, shared by the terminal table and the README's."""
+    mem = f"{_fmt(r.client_rss_mb, 0)}/{_fmt(r.server_rss_mb, 0)}"
+    if r.api_rss_mb is not None:
+        mem += f" (API {_fmt(r.api_rss_mb, 0)})"
+    inv = ""
+    if r.invariants is not None:
+        inv = "ok" if datagen.invariants_hold(r.invariants) else "FAILED"
+    return {
+        "ops/s": _fmt(r.throughput),
+        "p50": _fmt(r.p50_ms, 2),
+        "p95": _fmt(r.p95_ms, 2),
+        "p99": _fmt(r.p99_ms, 2),
+        "textbook": _fmt(r.vs_textbook, 2),
+        "pgbench": _fmt(r.vs_pgbench, 3),
+        "mem": mem,
+        "invariants": inv,
+        "target": f"{r.target} {marks[r.target_met]}".strip() if r.target else "",
+    }
+
+
 def render(results: list[Result], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for col, just in (
@@ -1623,31 +1641,19 @@ def render(results: list[Result], title: str) -> Table:
                 r.name, str(r.clients), "", "", "", "", "", "", "", "", "", "", "", f"skipped: {r.note}"
             )
             continue
-        inv = ""
-        if r.invariants is not None:
-            inv = "ok" if datagen.invariants_hold(r.invariants) else f"[red]FAIL {r.invariants}[/red]"
-        target = ""
-        if r.target:
-            mark = {True: "[green]met[/green]", False: "[red]missed[/red]", None: ""}[r.target_met]
-            target = f"{r.target} {mark}".strip()
-        mem = f"{_fmt(r.client_rss_mb, 0)}/{_fmt(r.server_rss_mb, 0)}"
-        if r.api_rss_mb is not None:
-            mem += f" (API {_fmt(r.api_rss_mb, 0)})"
+        cells = _cells(r, {True: "[green]met[/green]", False: "[red]missed[/red]", None: ""})
+        if cells["invariants"] not in ("", "ok"):
+            cells["invariants"] = f"[red]FAIL {r.invariants}[/red]"
         table.add_row(
             r.name,
             str(r.clients),
             str(r.ops),
             str(r.refused),
             str(r.errors),
-            _fmt(r.throughput),
-            _fmt(r.p50_ms, 2),
-            _fmt(r.p95_ms, 2),
-            _fmt(r.p99_ms, 2),
-            _fmt(r.vs_textbook, 2),
-            _fmt(r.vs_pgbench, 3),
-            mem,
-            inv,
-            target,
+            *(
+                cells[k]
+                for k in ("ops/s", "p50", "p95", "p99", "textbook", "pgbench", "mem", "invariants", "target")
+            ),
         )
     return table
 
@@ -1660,25 +1666,16 @@ def markdown(doc: dict[str, Any]) -> str:
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n"
     )
     rows = []
-    for r in doc.get("results", []):
-        name = r["name"] + (f" ({r['refused']} refused)" if r.get("refused") else "")
-        if r.get("skipped"):
-            rows.append(f"| {name} | {r['clients']} | | | | | | | | skipped: {r.get('note') or ''} | |")
+    for saved in doc.get("results", []):
+        r = Result(**saved)
+        name = r.name + (f" ({r.refused} refused)" if r.refused else "")
+        if r.skipped:
+            rows.append(f"| {name} | {r.clients} | | | | | | | | skipped: {r.note or ''} | |")
             continue
-        num = {k: (math.nan if r.get(k) is None else float(r[k])) for k in r if k.endswith(("_ms", "_mb"))}
-        mem = f"{_fmt(r.get('client_rss_mb'), 0)}/{_fmt(r.get('server_rss_mb'), 0)}"
-        if r.get("api_rss_mb") is not None:
-            mem += f" (API {_fmt(r['api_rss_mb'], 0)})"
-        target = ""
-        if r.get("target"):
-            target = f"{r['target']} " + {True: "✅", False: "❌", None: ""}[r.get("target_met")]
-        inv = ""
-        if r.get("invariants") is not None:
-            inv = "ok" if datagen.invariants_hold(r["invariants"]) else "FAILED"
+        c = _cells(r, {True: "✅", False: "❌", None: ""})
         rows.append(
-            f"| {name} | {r['clients']} | {_fmt(r.get('throughput'))} | {_fmt(num.get('p50_ms'), 2)} "
-            f"| {_fmt(num.get('p95_ms'), 2)} | {_fmt(num.get('p99_ms'), 2)} | {_fmt(r.get('vs_textbook'), 2)} "
-            f"| {_fmt(r.get('vs_pgbench'), 3)} | {mem} | {target.strip()} | {inv} |"
+            f"| {name} | {r.clients} | {c['ops/s']} | {c['p50']} | {c['p95']} | {c['p99']} | {c['textbook']} "
+            f"| {c['pgbench']} | {c['mem']} | {c['target']} | {c['invariants']} |"
         )
     return head + "\n".join(rows) + "\n"
 

@@ -60,7 +60,8 @@ class HotelcoreError(Exception):
         self.hint = hint or None
 
 
-def _is_retryable(exc: BaseException) -> bool:
+def is_retryable(exc: BaseException) -> bool:
+    """A conflict (40001, 40P01) on which the whole transaction is retried."""
     return isinstance(exc, psycopg.Error) and getattr(exc, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
@@ -156,7 +157,7 @@ class Client:
     def transaction(self, work: Callable[[psycopg.Connection], T]) -> T:
         """Runs ``work(conn)`` in one transaction, retrying it whole on 40001 / 40P01."""
         retrying = Retrying(
-            retry=retry_if_exception(_is_retryable),
+            retry=retry_if_exception(is_retryable),
             stop=stop_after_attempt(self.attempts),
             wait=self._wait,
             reraise=False,

@@ -29,7 +29,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from ..client import RETRYABLE_SQLSTATES
+from ..client import is_retryable
 from . import envelope as env
 from .errors import ApiError, ErrorMap
 from .gateway import CircuitOpen, GatewayError, ResilientGateway
@@ -169,7 +169,7 @@ class CheckoutSaga:
         if outcome.final and not outcome.stored and outcome.key_id is not None:
             self._row(
                 creds,
-                "select api.complete_idempotent(%s, %s, %s)",
+                _COMPLETE_IDEMPOTENT,
                 [outcome.key_id, outcome.status, outcome.body],
             )
             outcome.stored = True
@@ -252,13 +252,11 @@ class CheckoutSaga:
                     with conn.transaction():  # a savepoint: a refusal still records its answer
                         row = conn.execute(begin, params).fetchone()
                 except psycopg.Error as exc:
-                    if _retryable(exc):
+                    if is_retryable(exc):
                         raise
                     # nothing was written but the record: its answer is this refusal
                     outcome = self._stopped(_Stop(self.errors.from_db(exc)), request_id)
-                    conn.execute(
-                        "select api.complete_idempotent(%s, %s, %s)", [key_id, outcome.status, outcome.body]
-                    )
+                    conn.execute(_COMPLETE_IDEMPOTENT, [key_id, outcome.status, outcome.body])
                     outcome.key_id, outcome.stored = key_id, True
                     return outcome
             saga = SagaRef(row[0], row[1], Decimal(row[2]), row[3], key_id=key_id)
@@ -270,7 +268,7 @@ class CheckoutSaga:
                         "select * from api.checkout_hold(%s, %s)", [saga.id, saga.attempt]
                     ).fetchone()
             except psycopg.Error as exc:
-                if _retryable(exc):
+                if is_retryable(exc):
                     raise
                 return saga, exc  # the saga row stays (inventory checked); compensated below
             return saga, None
@@ -340,7 +338,7 @@ class CheckoutSaga:
             ).fetchone()[0]
             body = env.success_body(result, system="booking", request_id=request_id)
             if saga.key_id is not None:
-                conn.execute("select api.complete_idempotent(%s, %s, %s)", [saga.key_id, 201, body])
+                conn.execute(_COMPLETE_IDEMPOTENT, [saga.key_id, 201, body])
             return body
 
         try:
@@ -459,9 +457,7 @@ class CheckoutSaga:
         doc = self._row(None, "select api.get_checkout(%s)", [saga.id])[0]
         if row["idempotency_key_id"] is not None and doc["status"] != "running":
             status, body = self.render(doc, request_id)
-            self._row(
-                None, "select api.complete_idempotent(%s, %s, %s)", [row["idempotency_key_id"], status, body]
-            )
+            self._row(None, _COMPLETE_IDEMPOTENT, [row["idempotency_key_id"], status, body])
         return doc
 
     def render(self, doc: dict, request_id: str) -> tuple[int, bytes]:
@@ -476,13 +472,11 @@ class CheckoutSaga:
         )
 
 
+# stores a final answer (status, body) in its idempotency record
+_COMPLETE_IDEMPOTENT = "select api.complete_idempotent(%s, %s, %s)"
+
 # the idempotency refusals of api.begin_idempotent: IDEMPOTENCY_MISMATCH, IDEMPOTENCY_IN_PROGRESS
 _IDEMPOTENCY_STATES = frozenset({"HC208", "HC604"})
-
-
-def _retryable(exc: BaseException) -> bool:
-    """A conflict the whole transaction is retried on (the client's rule)."""
-    return getattr(exc, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 def _describe(exc: BaseException) -> str:
