@@ -749,6 +749,23 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
 
         return op
 
+    def search_city_floor(nights):
+        # the least any chain search does: read every night of the stay of every active room type of
+        # the hotels (counters, restrictions and rates live on those rows); no aggregation, no prices
+        def op(conn, i, rng):
+            ci = max(h.today for h in ctx.hotels) + timedelta(
+                days=rng.randrange(1, max(2, ctx.days - nights - 1))
+            )
+            conn.execute(
+                """select count(*) from core.room_types rt
+                   join core.inventory i on i.hotel_id = rt.hotel_id and i.room_type_id = rt.id
+                                        and i.night >= %s and i.night <= %s
+                   where rt.hotel_id = any(%s) and rt.active""",
+                (ci, ci + timedelta(days=nights), chain_ids),
+            ).fetchall()
+
+        return op
+
     def quote(conn, i, rng):
         r = ctx.request(rng)
         conn.execute(
@@ -927,6 +944,16 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
                     skip=missing("search_city_availability"),
                 )
             )
+            if one:
+                wls.append(
+                    W(
+                        f"search floor, {n} hotels, {nights} nights{suffix}",
+                        search_city_floor(nights),
+                        clients=clients,
+                        group="baseline",
+                        note="the stay's inventory rows of every room type read, nothing computed",
+                    )
+                )
     wls.append(W("quote", quote, skip=missing("quote")))
     wls.append(
         W(

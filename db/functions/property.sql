@@ -129,6 +129,41 @@ comment on function internal.require_range(bigint, date, date) is 'Refuses a mis
 -- The nightly rack rate of every room type and night of a hotel: base price, overridden by the
 -- highest-precedence rule that matches the night (season > holiday > weekday/weekend; a
 -- room-type rule beats a hotel-wide one; then the newest). Set-based, one statement.
+create function internal.nightly_rates(p_hotel_id bigint, p_from date, p_until date, p_room_type_id bigint default null)
+returns table (room_type_id bigint, night date, rate numeric, source text)
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select rt.id, n.night::date,
+           coalesce(r.fixed_price, round(rt.base_price * r.multiplier, 2), rt.base_price),
+           coalesce(r.source, 'base')
+    from core.room_types rt
+    join core.hotels h on h.id = rt.hotel_id
+    cross join generate_series(p_from, p_until - 1, interval '1 day') as n(night)
+    left join lateral (
+        select pr.fixed_price, pr.multiplier,
+               pr.kind::text || coalesce(':' || s.code, '') || coalesce(':' || hd.name, '') as source
+        from core.pricing_rules pr
+        left join core.seasons s on s.hotel_id = pr.hotel_id and s.id = pr.season_id
+        left join core.holidays hd on pr.kind = 'holiday' and hd.hotel_id = pr.hotel_id and hd.day = n.night::date
+        where pr.hotel_id = rt.hotel_id
+          and pr.active
+          and (pr.room_type_id is null or pr.room_type_id = rt.id)
+          and case pr.kind
+                  when 'season' then s.during @> n.night::date
+                  when 'holiday' then hd.day is not null
+                  when 'weekend' then extract(isodow from n.night)::smallint = any(h.weekend_days)
+                  else not (extract(isodow from n.night)::smallint = any(h.weekend_days))
+              end
+        order by pr.kind desc, (pr.room_type_id is not null) desc, pr.id desc
+        limit 1
+    ) r on true
+    where rt.hotel_id = p_hotel_id and (p_room_type_id is null or rt.id = p_room_type_id)
+$$;
+comment on function internal.nightly_rates(bigint, date, date, bigint) is
+    'The rack rate and its source for every room type (or one) of a hotel and night of [p_from, p_until): the highest-precedence pricing rule (season > holiday > weekday/weekend; a room-type rule beats a hotel-wide one), else the base price.';
+
 create function internal.refresh_rates(p_hotel_id bigint, p_from date default null, p_until date default null)
 returns integer
 language plpgsql
@@ -136,40 +171,20 @@ volatile
 set search_path = pg_catalog, pg_temp
 as $$
 declare
+    v_from  date := p_from;
+    v_until date := p_until;
     v_count integer;
 begin
-    with priced as (
-        select i.room_type_id, i.night,
-               coalesce(r.fixed_price, round(rt.base_price * r.multiplier, 2), rt.base_price) as rate,
-               coalesce(r.source, 'base') as source
-        from core.inventory i
-        join core.room_types rt on rt.hotel_id = i.hotel_id and rt.id = i.room_type_id
-        join core.hotels h on h.id = i.hotel_id
-        left join lateral (
-            select pr.fixed_price, pr.multiplier,
-                   pr.kind::text || coalesce(':' || s.code, '') || coalesce(':' || hd.name, '') as source
-            from core.pricing_rules pr
-            left join core.seasons s on s.hotel_id = pr.hotel_id and s.id = pr.season_id
-            left join core.holidays hd on pr.kind = 'holiday' and hd.hotel_id = pr.hotel_id and hd.day = i.night
-            where pr.hotel_id = i.hotel_id
-              and pr.active
-              and (pr.room_type_id is null or pr.room_type_id = i.room_type_id)
-              and case pr.kind
-                      when 'season' then s.during @> i.night
-                      when 'holiday' then hd.day is not null
-                      when 'weekend' then extract(isodow from i.night)::smallint = any(h.weekend_days)
-                      else not (extract(isodow from i.night)::smallint = any(h.weekend_days))
-                  end
-            order by pr.kind desc, (pr.room_type_id is not null) desc, pr.id desc
-            limit 1
-        ) r on true
-        where i.hotel_id = p_hotel_id
-          and (p_from is null or i.night >= p_from)
-          and (p_until is null or i.night < p_until)
-    )
+    if v_from is null or v_until is null then
+        select coalesce(v_from, min(i.night)), coalesce(v_until, max(i.night) + 1) into v_from, v_until
+        from core.inventory i where i.hotel_id = p_hotel_id;
+    end if;
+    if v_from is null or v_until is null or v_until <= v_from then
+        return 0;  -- no calendar yet, or an empty range
+    end if;
     update core.inventory i
     set rack_rate = p.rate, rate_source = p.source
-    from priced p
+    from internal.nightly_rates(p_hotel_id, v_from, v_until) p
     where i.hotel_id = p_hotel_id and i.room_type_id = p.room_type_id and i.night = p.night
       and (i.rack_rate, i.rate_source) is distinct from (p.rate, p.source);
     get diagnostics v_count = row_count;
@@ -177,7 +192,7 @@ begin
 end
 $$;
 comment on function internal.refresh_rates(bigint, date, date) is
-    'Recomputes core.inventory.rack_rate / rate_source of a hotel from base prices, seasons, holidays and pricing rules; returns the rows changed.';
+    'Recomputes core.inventory.rack_rate / rate_source of a hotel from base prices, seasons, holidays and pricing rules (internal.nightly_rates); returns the rows changed.';
 
 -- ---------------------------------------------------------------- hotels
 
@@ -664,15 +679,20 @@ begin
     if p_room_type_id is not null then
         perform internal.require_room_type(p_hotel_id, p_room_type_id);
     end if;
-    insert into core.inventory (hotel_id, room_type_id, night, capacity)
-    select rt.hotel_id, rt.id, n.night::date,
-           (select count(*) from core.rooms r where r.hotel_id = rt.hotel_id and r.room_type_id = rt.id and r.active)
+    -- born priced and in (room type, night) order: a room type's nights share a few pages, which
+    -- is what searches read; pricing them after the insert would move most rows off their page
+    insert into core.inventory (hotel_id, room_type_id, night, capacity, rack_rate, rate_source)
+    select rt.hotel_id, rt.id, p.night,
+           (select count(*) from core.rooms r where r.hotel_id = rt.hotel_id and r.room_type_id = rt.id and r.active),
+           p.rate, p.source
     from core.room_types rt
-    cross join generate_series(p_from, p_until - 1, interval '1 day') as n(night)
+    join internal.nightly_rates(p_hotel_id, p_from, p_until, p_room_type_id) p on p.room_type_id = rt.id
     where rt.hotel_id = p_hotel_id and rt.active and (p_room_type_id is null or rt.id = p_room_type_id)
-    order by rt.id, n.night
+    order by rt.id, p.night
     on conflict (hotel_id, room_type_id, night) do nothing;
     get diagnostics v_count = row_count;
+    -- nights that were already open keep their counters; their price is brought up to date (a no-op
+    -- for the nights just inserted)
     perform internal.refresh_rates(p_hotel_id, p_from, p_until);
     return v_count;
 end

@@ -227,6 +227,56 @@ def test_open_inventory_extends_without_touching_existing_nights(db, hotel, book
     assert excinfo.value.sqlstate == "HC002"
 
 
+def test_open_inventory_writes_nights_priced_and_in_night_order(db, hotel):
+    # rules first, then the calendar: its nights are born with the rack rate a refresh would give
+    days = [hotel.day(i) for i in range(70, 84)]
+    scalar(db, "set_pricing_rule", p_hotel_id=hotel.id, p_kind="weekend", p_multiplier=1.25)
+    scalar(db, "add_holidays", p_hotel_id=hotel.id, p_days=[days[3]], p_names=["Test day"])
+    scalar(db, "set_pricing_rule", p_hotel_id=hotel.id, p_kind="holiday", p_multiplier=1.5)
+    scalar(
+        db, "create_season", p_hotel_id=hotel.id, p_code="peak", p_name="Peak", p_from=days[8], p_until=days[11]
+    )
+    season = db.execute("select id from core.seasons where hotel_id = %s and code = 'peak'", (hotel.id,)).fetchone()[0]
+    scalar(
+        db,
+        "set_pricing_rule",
+        p_hotel_id=hotel.id,
+        p_kind="season",
+        p_fixed_price=77777,
+        p_season_id=season,
+        p_room_type_id=hotel.room_types["DLX"],
+    )
+    until = hotel.day(400)  # a year: the nights fill many heap pages
+    updated = "select pg_stat_get_xact_tuples_updated('core.inventory'::regclass)"
+    with db.transaction():
+        before = db.execute(updated).fetchone()[0]
+        added = scalar(db, "open_inventory", p_hotel_id=hotel.id, p_from=days[0], p_until=until)
+        assert db.execute(updated).fetchone()[0] == before  # written once, never rewritten
+    assert added == 2 * (until - days[0]).days
+    sources = {
+        r[0]
+        for r in db.execute(
+            "select rate_source from core.inventory where hotel_id = %s and night >= %s", (hotel.id, days[0])
+        )
+    }
+    assert {"base", "weekend", "holiday:Test day", "season:peak"} <= sources
+    # nothing left for a refresh to change: the insert priced every night
+    assert scalar(db, "refresh_rates", p_hotel_id=hotel.id, p_from=days[0], p_until=until) == 0
+    assert rack(db, hotel, "DLX", days[9]) == (77777, "season:peak")
+    assert rack(db, hotel, "STD", days[3]) == (150000, "holiday:Test day")
+    # each room type's nights lie in night order on consecutive slots of the heap (what a search reads)
+    for code, type_id in hotel.room_types.items():
+        ctids = [
+            r[0]
+            for r in db.execute(
+                """select (ctid::text::point)[0] * 1000 + (ctid::text::point)[1] from core.inventory
+                   where hotel_id = %s and room_type_id = %s and night >= %s order by night""",
+                (hotel.id, type_id, days[0]),
+            )
+        ]
+        assert ctids == sorted(ctids), code
+
+
 def test_set_restrictions_and_refusals(db, hotel, book):
     std = hotel.room_types["STD"]
     n = scalar(
