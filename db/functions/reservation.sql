@@ -723,8 +723,8 @@ begin
     if p_client_key is not null then
         v_hash := md5(concat_ws('|', p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out, p_rooms,
                                 p_adults, p_children, p_customer_id));
-        perform pg_advisory_xact_lock(hashtextextended('hotelcore.hold:' || p_client_key, 0));
-        select * into v_existing from core.holds h where h.client_key = p_client_key;
+        perform pg_advisory_xact_lock(hashtextextended('hotelcore.hold:' || p_hotel_id || ':' || p_client_key, 0));
+        select * into v_existing from core.holds h where h.hotel_id = p_hotel_id and h.client_key = p_client_key;
         if found then
             if v_existing.request_hash is distinct from v_hash then
                 perform internal.raise_error('IDEMPOTENCY_MISMATCH',
@@ -768,7 +768,7 @@ begin
 end
 $$;
 comment on function api.create_hold(bigint, bigint, bigint, date, date, integer, integer, integer, bigint, text, integer) is
-    'Holds p_rooms rooms of a room type on a rate plan for every night of the stay for 180 s (the hotel''s hold TTL, or p_ttl_seconds) at the quoted price (seed 001). Idempotent per p_client_key. Refuses with INVENTORY_UNAVAILABLE / RESTRICTION_VIOLATED naming the night.';
+    'Holds p_rooms rooms of a room type on a rate plan for every night of the stay for 180 s (the hotel''s hold TTL, or p_ttl_seconds) at the quoted price (seed 001). Idempotent per p_client_key within the hotel. Refuses with INVENTORY_UNAVAILABLE / RESTRICTION_VIOLATED naming the night.';
 
 create function api.release_hold(p_hold_id bigint) returns core.hold_status
 language plpgsql

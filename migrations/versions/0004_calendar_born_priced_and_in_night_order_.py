@@ -15,7 +15,9 @@ branch_labels = None
 depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
-SCHEMA = {}
+SCHEMA = {
+    "schema/reservation--hold-client-key-per-hotel.sql": "639c8c126096ddb09c337a2c260e81243450ec96587ddf8cab519e49d1d64809",
+}
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
 # its snapshot under migrations/sql/.
@@ -24,7 +26,7 @@ REPLACEABLE = {
     "functions/common.sql": "0002",
     "functions/rights.sql": "0002",
     "functions/property.sql": "0004",
-    "functions/reservation.sql": "0003",
+    "functions/reservation.sql": "0004",
     "functions/frontdesk.sql": "0002",
     "functions/customer.sql": "0002",
     "functions/loyalty.sql": "0002",

@@ -110,3 +110,27 @@ def test_a_spoofed_request_scope_only_narrows(db: psycopg.Connection, world: Wor
     }
     assert hotels == {world.a.id}
     scoped_admin.rollback()
+
+
+def test_a_hold_client_key_used_in_another_hotel_is_a_new_key_here(
+    db: psycopg.Connection, world: World, scoped_admin
+) -> None:
+    """Client keys are unique per hotel: hotel B's key is free in hotel A, a repeat in A answers with
+    A's hold, and nothing about B's hold shows (before, the chain-wide unique key made the insert
+    fail)."""
+
+    def hold(conn, h, key):
+        (row,) = conn.execute(
+            """select * from api.create_hold(%s, %s, %s, %s, %s, p_client_key => %s)""",
+            (h.id, h.room_type, h.rate_plan, h.day(20), h.day(22), key),
+        ).fetchall()
+        conn.commit()
+        return row
+
+    theirs = hold(db, world.b, "same-key")
+    mine = hold(scoped_admin, world.a, "same-key")
+    assert mine[0] != theirs[0]
+    assert hold(scoped_admin, world.a, "same-key") == mine
+    assert db.execute(
+        "select array_agg(hotel_id order by hotel_id) from core.holds where client_key = 'same-key'"
+    ).fetchone()[0] == sorted([world.a.id, world.b.id])
