@@ -737,14 +737,14 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
             "select * from api.search_availability(%s, %s, %s, 2)", (h.id, ci, ci + timedelta(days=30))
         ).fetchall()
 
-    def search_city(nights):
+    def search_city(nights, rooms=1):
         def op(conn, i, rng):
             ci = max(h.today for h in ctx.hotels) + timedelta(
                 days=rng.randrange(1, max(2, ctx.days - nights - 1))
             )
             conn.execute(
-                "select * from api.search_city_availability(null, %s, %s, 2, p_hotel_ids => %s)",
-                (ci, ci + timedelta(days=nights), chain_ids),
+                "select * from api.search_city_availability(null, %s, %s, 2, p_rooms => %s, p_hotel_ids => %s)",
+                (ci, ci + timedelta(days=nights), rooms, chain_ids),
             ).fetchall()
 
         return op
@@ -944,6 +944,16 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
                     skip=missing("search_city_availability"),
                 )
             )
+            if one and nights == 2:
+                # several rooms: not answered from the exception nights, every night of the stay is read
+                wls.append(
+                    W(
+                        f"search, {n} hotels, {nights} nights, 2 rooms{suffix}",
+                        search_city(nights, rooms=2),
+                        clients=clients,
+                        skip=missing("search_city_availability"),
+                    )
+                )
             if one:
                 wls.append(
                     W(

@@ -164,6 +164,70 @@ $$;
 comment on function internal.nightly_rates(bigint, date, date, bigint) is
     'The rack rate and its source for every room type (or one) of a hotel and night of [p_from, p_until): the highest-precedence pricing rule (season > holiday > weekday/weekend; a room-type rule beats a hotel-wide one), else the base price.';
 
+create function internal.rebuild_rate_calendar(
+    p_hotel_id     bigint,
+    p_from         date default null,
+    p_until        date default null,
+    p_rate_plan_id bigint default null
+) returns integer
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_first date;
+    v_end   date;
+    v_count integer;
+begin
+    -- one writer per hotel at a time (rate changes are rare, and two would clash on the same rows)
+    perform pg_advisory_xact_lock(hashtextextended('hotelcore.rate_calendar:' || p_hotel_id, 0));
+    select date_trunc('month', coalesce(p_from, min(i.night)))::date,
+           (date_trunc('month', coalesce(p_until, max(i.night) + 1) - 1) + interval '1 month')::date
+    into v_first, v_end
+    from core.inventory i where i.hotel_id = p_hotel_id;
+    if v_first is null or v_end is null or v_end <= v_first then
+        return 0;
+    end if;
+    delete from core.rate_calendar c
+    where c.hotel_id = p_hotel_id and c.month >= v_first and c.month < v_end
+      and (p_rate_plan_id is null or c.rate_plan_id = p_rate_plan_id);
+    with nights as (
+        select rp.room_type_id, rp.id as rate_plan_id, date_trunc('month', i.night)::date as month,
+               i.night - date_trunc('month', i.night)::date as k,
+               (round(i.rack_rate * rp.price_multiplier + rp.price_supplement, cur.minor_units)
+                * power(10::numeric, cur.minor_units))::bigint as price
+        from core.rate_plans rp
+        join core.hotels h on h.id = rp.hotel_id
+        join core.currencies cur on cur.code = h.currency
+        join core.inventory i on i.hotel_id = rp.hotel_id and i.room_type_id = rp.room_type_id
+                             and i.night >= v_first and i.night < v_end
+        where rp.hotel_id = p_hotel_id and (p_rate_plan_id is null or rp.id = p_rate_plan_id)
+    ),
+    days as (
+        select m.room_type_id, m.rate_plan_id, m.month, g.k
+        from (select distinct n.room_type_id, n.rate_plan_id, n.month from nights n) m
+        cross join generate_series(0, (m.month + interval '1 month')::date - m.month) as g(k)
+    ),
+    sums as (
+        -- element k + 1 sums the nights before day k of the month
+        select d.room_type_id, d.rate_plan_id, d.month, d.k,
+               coalesce(sum(n.price) over w, 0) as price_sum, count(n.price) over w as open_sum
+        from days d
+        left join nights n on n.rate_plan_id = d.rate_plan_id and n.month = d.month and n.k = d.k
+        window w as (partition by d.rate_plan_id, d.month order by d.k rows between unbounded preceding and 1 preceding)
+    )
+    insert into core.rate_calendar (hotel_id, month, room_type_id, rate_plan_id, price_sums, open_sums)
+    select p_hotel_id, s.month, s.room_type_id, s.rate_plan_id,
+           array_agg(s.price_sum::bigint order by s.k), array_agg(s.open_sum::integer order by s.k)
+    from sums s
+    group by s.month, s.room_type_id, s.rate_plan_id;
+    get diagnostics v_count = row_count;
+    return v_count;
+end
+$$;
+comment on function internal.rebuild_rate_calendar(bigint, date, date, bigint) is
+    'Rewrites core.rate_calendar for the months of [p_from, p_until) (default: the whole calendar) of a hotel, or of one rate plan: running sums of the nightly price in minor units and of the open nights. Called by whatever writes rates, opens nights or adds a rate plan; returns the rows written.';
+
 create function internal.refresh_rates(p_hotel_id bigint, p_from date default null, p_until date default null)
 returns integer
 language plpgsql
@@ -188,11 +252,13 @@ begin
     where i.hotel_id = p_hotel_id and i.room_type_id = p.room_type_id and i.night = p.night
       and (i.rack_rate, i.rate_source) is distinct from (p.rate, p.source);
     get diagnostics v_count = row_count;
+    -- the chain search's running sums follow (also for nights just opened at their price)
+    perform internal.rebuild_rate_calendar(p_hotel_id, v_from, v_until);
     return v_count;
 end
 $$;
 comment on function internal.refresh_rates(bigint, date, date) is
-    'Recomputes core.inventory.rack_rate / rate_source of a hotel from base prices, seasons, holidays and pricing rules (internal.nightly_rates); returns the rows changed.';
+    'Recomputes core.inventory.rack_rate / rate_source of a hotel from base prices, seasons, holidays and pricing rules (internal.nightly_rates), then the months of core.rate_calendar concerned; returns the nights changed.';
 
 -- ---------------------------------------------------------------- hotels
 
@@ -507,6 +573,7 @@ begin
     values (p_hotel_id, p_room_type_id, p_code, p_name, coalesce(p_includes_breakfast, false), p_price_multiplier,
             p_price_supplement, v_policy_id, internal.now())
     returning id into v_id;
+    perform internal.rebuild_rate_calendar(p_hotel_id, p_rate_plan_id => v_id);
     return v_id;
 end
 $$;

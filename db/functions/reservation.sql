@@ -578,12 +578,18 @@ language plpgsql
 stable
 security definer
 set search_path = pg_catalog, pg_temp
-set plan_cache_mode = force_custom_plan  -- internal.stay_offers is planned for this call's hotels
+set plan_cache_mode = force_custom_plan  -- each query is planned for this call's hotels and dates
 as $$
 #variable_conflict use_column
 declare
-    v_hotel_ids bigint[];
-    v_now       timestamptz := internal.now();  -- read once, not once per hotel
+    v_hotel_ids   bigint[];
+    v_now         timestamptz := internal.now();  -- read once, not once per hotel
+    v_nights      integer;
+    v_month       date;  -- the month of the arrival
+    v_next        date;  -- the month after
+    v_member_rate numeric := coalesce((select mr.discount_rate from core.customers c
+                                       join core.membership_ranks mr on mr.code = c.rank_code
+                                       where c.id = p_customer_id), 0);
 begin
     -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.read');
@@ -598,6 +604,7 @@ begin
     perform internal.require_count('p_rooms', p_rooms, 1, 10);
     perform internal.require_count('p_adults', p_adults, 1, 20);
     perform internal.require_count('p_children', p_children, 0, 20);
+    v_nights := p_check_out - p_check_in;
     -- hotels of the city (or the list) for which the stay is not in the past and not too long
     select coalesce(array_agg(h.id), '{}') into v_hotel_ids
     from core.hotels h
@@ -606,19 +613,134 @@ begin
       and (p_hotel_ids is null or h.id = any(p_hotel_ids))
       and p_check_in >= (v_now at time zone h.time_zone)::date
       and p_check_out - p_check_in <= h.max_stay_nights;
+    v_month := date_trunc('month', p_check_in)::date;
+    v_next  := (v_month + interval '1 month')::date;
+    if p_rooms > 1 or p_check_out > (v_next + interval '1 month')::date then
+        -- several rooms (the exception nights only know sold-out ones), or a stay over more than
+        -- two months: every night of the stay
+        return query
+        select distinct on (o.hotel_id)
+               o.hotel_id, h.code, h.name, o.currency,
+               (count(*) over (partition by o.hotel_id))::integer,
+               o.room_type_id, o.rate_plan_id, o.available, o.total * p_rooms
+        from internal.stay_offers(v_hotel_ids, p_check_in, p_check_out, p_customer_id, p_with_nightly => false) o
+        join core.hotels h on h.id = o.hotel_id
+        where o.open_nights = p_check_out - p_check_in
+          and o.available >= p_rooms
+          and not o.stop_sold
+          and not o.restricted
+          and o.max_occupancy >= p_adults + p_children
+        order by o.hotel_id, o.total, o.room_type_id, o.rate_plan_id;
+        return;
+    end if;
+    -- one room, a stay within two months: prices and open nights from the running sums of
+    -- core.rate_calendar, and only the exception nights of the stay looked at (any other night has
+    -- a room and no rule against the stay); the money rules are internal.stay_offers' (length-of-
+    -- stay discount, member discount, tax, each rounded to the currency)
     return query
-    select distinct on (o.hotel_id)
-           o.hotel_id, h.code, h.name, o.currency,
-           (count(*) over (partition by o.hotel_id))::integer,
-           o.room_type_id, o.rate_plan_id, o.available, o.total * p_rooms
-    from internal.stay_offers(v_hotel_ids, p_check_in, p_check_out, p_customer_id, p_with_nightly => false) o
-    join core.hotels h on h.id = o.hotel_id
-    where o.open_nights = p_check_out - p_check_in
-      and o.available >= p_rooms
-      and not o.stop_sold
-      and not o.restricted
-      and o.max_occupancy >= p_adults + p_children
-    order by o.hotel_id, o.total, o.room_type_id, o.rate_plan_id;
+    with stale as (
+        -- nights of active holds that expired but were not reclaimed yet: they count as free
+        select l.hotel_id, l.room_type_id, n.night::date as night, count(*)::integer as n
+        from core.holds h
+        join core.hold_lines l on l.hold_id = h.id
+        cross join generate_series(greatest(lower(l.stay), p_check_in), least(upper(l.stay), p_check_out) - 1,
+                                   interval '1 day') as n(night)
+        where h.hotel_id = any(v_hotel_ids) and h.status = 'active' and h.expires_at <= v_now
+          and l.stay && daterange(p_check_in, p_check_out)
+        group by 1, 2, 3
+    ),
+    stopped as (
+        -- room types an exception night of the stay rules out: stop-sell, closed to departure, or
+        -- (read from the calendar) the arrival rules and a sold-out night no expired hold frees
+        select x.hotel_id, x.room_type_id
+        from core.inventory_exceptions x
+        left join core.inventory i on (x.sold_out and x.night < p_check_out or x.arrival_rules and x.night = p_check_in)
+                                  and i.hotel_id = x.hotel_id and i.room_type_id = x.room_type_id and i.night = x.night
+        where x.hotel_id = any(v_hotel_ids) and x.night >= p_check_in and x.night <= p_check_out
+          and case when x.night = p_check_out then x.closed_to_departure
+                   else x.stop_sell
+                        or x.sold_out and i.capacity + i.overbooking_allowance - i.blocked - i.booked - i.held
+                                          + coalesce((select s.n from stale s where s.hotel_id = i.hotel_id
+                                                      and s.room_type_id = i.room_type_id and s.night = i.night), 0) < 1
+                        or x.night = p_check_in and x.arrival_rules
+                           and (i.closed_to_arrival or v_nights < coalesce(i.min_stay, 0)
+                                or v_nights > coalesce(i.max_stay, 2147483647))
+              end
+        group by x.hotel_id, x.room_type_id
+    ),
+    plans as (
+        -- per rate plan: the stay's subtotal (minor units) and open nights from the arrival's month
+        -- and, when the stay runs into it, the next
+        select c.hotel_id, c.room_type_id, c.rate_plan_id,
+               c.price_sums[least(p_check_out, v_next) - v_month + 1] - c.price_sums[p_check_in - v_month + 1]
+                   + coalesce(n.price_sums[p_check_out - v_next + 1] - n.price_sums[1], 0) as subtotal_minor,
+               c.open_sums[least(p_check_out, v_next) - v_month + 1] - c.open_sums[p_check_in - v_month + 1]
+                   + coalesce(n.open_sums[p_check_out - v_next + 1] - n.open_sums[1], 0) as open_nights
+        from core.rate_calendar c
+        left join core.rate_calendar n on p_check_out > v_next and n.hotel_id = c.hotel_id and n.month = v_next
+                                      and n.room_type_id = c.room_type_id and n.rate_plan_id = c.rate_plan_id
+        where c.hotel_id = any(v_hotel_ids) and c.month = v_month
+    ),
+    money as materialized (
+        -- per hotel (once): the money rules and the hotel-wide length-of-stay rate
+        select h.id as hotel_id, h.currency, h.prices_include_tax, h.tax_rate, cur.minor_units,
+               power(10::numeric, -cur.minor_units) as minor_unit,
+               (select d.discount_rate from core.length_of_stay_discounts d
+                where d.hotel_id = h.id and d.room_type_id is null and d.min_nights <= v_nights
+                order by d.min_nights desc limit 1) as los_rate
+        from core.hotels h
+        join core.currencies cur on cur.code = h.currency
+        where h.id = any(v_hotel_ids)
+    ),
+    los as (
+        -- room-type length-of-stay rates (they beat the hotel-wide one)
+        select distinct on (d.hotel_id, d.room_type_id) d.hotel_id, d.room_type_id, d.discount_rate
+        from core.length_of_stay_discounts d
+        where d.hotel_id = any(v_hotel_ids) and d.room_type_id is not null and d.min_nights <= v_nights
+        order by d.hotel_id, d.room_type_id, d.min_nights desc
+    ),
+    offers as (
+        select p.hotel_id, p.room_type_id, p.rate_plan_id, m.currency, m.prices_include_tax, m.tax_rate,
+               m.minor_units, coalesce(ls.discount_rate, m.los_rate, 0) as los_rate,
+               round(p.subtotal_minor * m.minor_unit, m.minor_units) as subtotal
+        from plans p
+        join money m on m.hotel_id = p.hotel_id
+        -- joined on their ids alone (unique), which the planner estimates right
+        join core.room_types rt on rt.id = p.room_type_id and rt.active and rt.max_occupancy >= p_adults + p_children
+        join core.rate_plans rp on rp.id = p.rate_plan_id and rp.active
+        left join los ls on ls.room_type_id = p.room_type_id
+        where p.open_nights = v_nights
+          and (p.hotel_id, p.room_type_id) not in (select st.hotel_id, st.room_type_id from stopped st)
+    ),
+    priced as (
+        select o.hotel_id, o.room_type_id, o.rate_plan_id, o.currency,
+               case when o.prices_include_tax then net.amount else net.amount + tx.tax end as total
+        from offers o
+        cross join lateral (select round(o.subtotal * o.los_rate, o.minor_units) as los_discount) d1
+        cross join lateral (select round((o.subtotal - d1.los_discount) * v_member_rate, o.minor_units) as member_discount) d2
+        cross join lateral (select o.subtotal - d1.los_discount - d2.member_discount as amount) net
+        cross join lateral (
+            select case when o.prices_include_tax then net.amount - round(net.amount / (1 + o.tax_rate), o.minor_units)
+                        else round(net.amount * o.tax_rate, o.minor_units) end as tax
+        ) tx
+    ),
+    best as (
+        select distinct on (pr.hotel_id) pr.*, (count(*) over (partition by pr.hotel_id))::integer as offers
+        from priced pr
+        order by pr.hotel_id, pr.total, pr.room_type_id, pr.rate_plan_id
+    )
+    select b.hotel_id, h.code, h.name, b.currency, b.offers, b.room_type_id, b.rate_plan_id,
+           -- the exact rooms left of the offer shown (live holds only)
+           (select min(i.capacity + i.overbooking_allowance - i.blocked - i.booked - i.held
+                       + coalesce((select s.n from stale s where s.hotel_id = i.hotel_id
+                                   and s.room_type_id = i.room_type_id and s.night = i.night), 0))::integer
+            from core.inventory i
+            where i.hotel_id = b.hotel_id and i.room_type_id = b.room_type_id
+              and i.night >= p_check_in and i.night < p_check_out),
+           b.total * p_rooms
+    from best b
+    join core.hotels h on h.id = b.hotel_id
+    order by b.hotel_id;
 end
 $$;
 comment on function api.search_city_availability(text, date, date, integer, integer, integer, bigint, bigint[]) is

@@ -68,3 +68,46 @@ comment on function internal.tg_rooms__sync_capacity() is 'Keeps core.inventory.
 create trigger _100_sync_capacity
 after insert or delete or update of active, room_type_id on core.rooms
 for each row execute function internal.tg_rooms__sync_capacity();
+
+-- The chain search's exception nights (core.inventory_exceptions) follow the calendar. The WHEN
+-- clauses (core.inventory_exception_flags is inlined into them) let the triggers fire only when a
+-- night's flags change: a booking that does not sell the last room runs no trigger.
+create function internal.tg_inventory__track_exceptions() returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_flags boolean[];
+begin
+    if tg_op in ('UPDATE', 'DELETE') then
+        delete from core.inventory_exceptions x
+        where x.hotel_id = old.hotel_id and x.night = old.night and x.room_type_id = old.room_type_id;
+    end if;
+    if tg_op in ('INSERT', 'UPDATE') then
+        v_flags := core.inventory_exception_flags(new);
+        if true = any(v_flags) then
+            insert into core.inventory_exceptions
+                (hotel_id, night, room_type_id, sold_out, stop_sell, arrival_rules, closed_to_departure)
+            values (new.hotel_id, new.night, new.room_type_id, v_flags[1], v_flags[2], v_flags[3], v_flags[4]);
+        end if;
+    end if;
+    return null;
+end
+$$;
+comment on function internal.tg_inventory__track_exceptions() is
+    'Writes a night''s row of core.inventory_exceptions again when its flags (core.inventory_exception_flags) change: listed while one is true, gone when none is or the night is deleted.';
+
+create trigger _200_track_exceptions_insert
+after insert on core.inventory
+for each row when (true = any(core.inventory_exception_flags(new)))
+execute function internal.tg_inventory__track_exceptions();
+
+create trigger _200_track_exceptions_update
+after update on core.inventory
+for each row when (core.inventory_exception_flags(old) is distinct from core.inventory_exception_flags(new))
+execute function internal.tg_inventory__track_exceptions();
+
+create trigger _200_track_exceptions_delete
+after delete on core.inventory
+for each row when (true = any(core.inventory_exception_flags(old)))
+execute function internal.tg_inventory__track_exceptions();

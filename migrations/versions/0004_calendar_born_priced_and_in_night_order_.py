@@ -17,6 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
     "schema/reservation--hold-client-key-per-hotel.sql": "639c8c126096ddb09c337a2c260e81243450ec96587ddf8cab519e49d1d64809",
+    "schema/reservation--search-calendar.sql": "e1d2bc7bda5e0f4cd32c488aa69f45f136979b6af03deb447034ff369bef0726",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
@@ -32,7 +33,7 @@ REPLACEABLE = {
     "functions/loyalty.sql": "0002",
     "functions/checkout.sql": "0002",
     "functions/grants.sql": "0002",
-    "triggers/reservation.sql": "0002",
+    "triggers/reservation.sql": "0004",
     "triggers/frontdesk.sql": "0002",
     "triggers/loyalty.sql": "0002",
     "triggers/rights.sql": "0003",

@@ -28,11 +28,42 @@ def sqlstate_of(excinfo) -> str:
 
 
 def recount_problems(db: psycopg.Connection) -> list[tuple]:
-    """Nights whose counters differ from the recount, or that are oversold: none expected."""
-    return db.execute(
-        "select hotel_id, room_type_id, night, held, held_recount, booked, booked_recount, oversold "
-        "from report.inventory_recount where drifted or oversold order by 1, 2, 3"
+    """Nights whose counters differ from the recount, or that are oversold, and any drift of the
+    chain search's tables (search_calendar_problems): none expected."""
+    return (
+        db.execute(
+            "select hotel_id, room_type_id, night, held, held_recount, booked, booked_recount, oversold "
+            "from report.inventory_recount where drifted or oversold order by 1, 2, 3"
+        ).fetchall()
+        + search_calendar_problems(db)
+    )
+
+
+def search_calendar_problems(db: psycopg.Connection) -> list[tuple]:
+    """core.inventory_exceptions against the nights and flags core.inventory_exception_flags()
+    gives, and core.rate_calendar against a rebuild from the calendar (rolled back): each
+    difference."""
+    expected = """select i.hotel_id, i.room_type_id, i.night::text, f[1], f[2], f[3], f[4]
+                  from core.inventory i cross join lateral (select core.inventory_exception_flags(i) as f) x
+                  where true = any(x.f)"""
+    listed = """select hotel_id, room_type_id, night::text, sold_out, stop_sell, arrival_rules, closed_to_departure
+                from core.inventory_exceptions"""
+    problems = db.execute(
+        f"""(select 'exception missing', e.* from ({expected} except {listed}) e)
+            union all
+            (select 'exception extra', e.* from ({listed} except {expected}) e)
+            order by 2, 3, 4"""
     ).fetchall()
+    with db.transaction(force_rollback=True):
+        db.execute("create temp table rate_calendar_kept as select * from core.rate_calendar")
+        db.execute("select internal.rebuild_rate_calendar(h.id) from core.hotels h")
+        problems += db.execute(
+            """select 'rate sums differ', c.hotel_id, c.rate_plan_id, c.month::text
+               from ((table core.rate_calendar except table rate_calendar_kept)
+                     union (table rate_calendar_kept except table core.rate_calendar)) c
+               order by 2, 3, 4"""
+        ).fetchall()
+    return problems
 
 
 @dataclass
