@@ -83,7 +83,8 @@ $$;
 -- an existing calendar: its exceptions and rate sums (new ones are kept by the functions)
 insert into core.inventory_exceptions
     (hotel_id, night, room_type_id, sold_out, stop_sell, arrival_rules, closed_to_departure)
-select i.hotel_id, i.night, i.room_type_id, f[1], f[2], f[3], f[4]
+select i.hotel_id, i.night, i.room_type_id, x.f[1] as sold_out, x.f[2] as stop_sell, x.f[3] as arrival_rules,
+       x.f[4] as closed_to_departure
 from core.inventory i
 cross join lateral (select core.inventory_exception_flags(i) as f) x
 where true = any(x.f);
@@ -94,9 +95,9 @@ with nights as (
            (round(i.rack_rate * rp.price_multiplier + rp.price_supplement, cur.minor_units)
             * power(10::numeric, cur.minor_units))::bigint as price
     from core.rate_plans rp
-    join core.hotels h on h.id = rp.hotel_id
-    join core.currencies cur on cur.code = h.currency
-    join core.inventory i on i.hotel_id = rp.hotel_id and i.room_type_id = rp.room_type_id
+    inner join core.hotels h on rp.hotel_id = h.id
+    inner join core.currencies cur on h.currency = cur.code
+    inner join core.inventory i on rp.hotel_id = i.hotel_id and rp.room_type_id = i.room_type_id
 ),
 days as (
     select m.hotel_id, m.room_type_id, m.rate_plan_id, m.month, g.k
@@ -107,12 +108,13 @@ sums as (
     select d.hotel_id, d.room_type_id, d.rate_plan_id, d.month, d.k,
            coalesce(sum(n.price) over w, 0) as price_sum, count(n.price) over w as open_sum
     from days d
-    left join nights n on n.rate_plan_id = d.rate_plan_id and n.month = d.month and n.k = d.k
+    left join nights n on d.rate_plan_id = n.rate_plan_id and d.month = n.month and d.k = n.k
     window w as (partition by d.rate_plan_id, d.month order by d.k rows between unbounded preceding and 1 preceding)
 )
 insert into core.rate_calendar (hotel_id, month, room_type_id, rate_plan_id, price_sums, open_sums)
 select s.hotel_id, s.month, s.room_type_id, s.rate_plan_id,
-       array_agg(s.price_sum::bigint order by s.k), array_agg(s.open_sum::integer order by s.k)
+       array_agg(s.price_sum::bigint order by s.k) as price_sums,
+       array_agg(s.open_sum::integer order by s.k) as open_sums
 from sums s
 group by s.hotel_id, s.month, s.room_type_id, s.rate_plan_id;
 

@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
     "schema/reservation--hold-client-key-per-hotel.sql": "639c8c126096ddb09c337a2c260e81243450ec96587ddf8cab519e49d1d64809",
-    "schema/reservation--search-calendar.sql": "e1d2bc7bda5e0f4cd32c488aa69f45f136979b6af03deb447034ff369bef0726",
+    "schema/reservation--search-calendar.sql": "c2edb027becda80c030913f52f4def37e3706dce3d978a58a2ec5885f762572c",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding

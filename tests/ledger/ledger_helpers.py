@@ -30,13 +30,10 @@ def sqlstate_of(excinfo) -> str:
 def recount_problems(db: psycopg.Connection) -> list[tuple]:
     """Nights whose counters differ from the recount, or that are oversold, and any drift of the
     chain search's tables (search_calendar_problems): none expected."""
-    return (
-        db.execute(
-            "select hotel_id, room_type_id, night, held, held_recount, booked, booked_recount, oversold "
-            "from report.inventory_recount where drifted or oversold order by 1, 2, 3"
-        ).fetchall()
-        + search_calendar_problems(db)
-    )
+    return db.execute(
+        "select hotel_id, room_type_id, night, held, held_recount, booked, booked_recount, oversold "
+        "from report.inventory_recount where drifted or oversold order by 1, 2, 3"
+    ).fetchall() + search_calendar_problems(db)
 
 
 def search_calendar_problems(db: psycopg.Connection) -> list[tuple]:
@@ -80,3 +77,46 @@ class Hotel:
 
     def plan(self, room_type: str = "STD", plan: str = "flex") -> int:
         return self.rate_plans[f"{room_type}/{plan}"]
+
+
+def chain_search_mismatches(db: psycopg.Connection, hotels, city: str, check_in, check_out, **kw) -> list:
+    """api.search_city_availability against api.search_availability of each hotel for the same stay:
+    per hotel the number of bookable offers and the first (cheapest) of them, and no hotel listed
+    that has none. Returns the hotels that differ (empty when the two agree); also how many hotels
+    had an offer, so a caller can see the check was not vacuous."""
+    city_rows = call(
+        db, "search_city_availability", p_city=city, p_check_in=check_in, p_check_out=check_out, **kw
+    )
+    by_hotel = {r["hotel_id"]: r for r in city_rows}
+    mismatches, offered = [], 0
+    for h in hotels:
+        one = call(
+            db, "search_availability", p_hotel_id=h.id, p_check_in=check_in, p_check_out=check_out, **kw
+        )
+        if not one:
+            if h.id in by_hotel:
+                mismatches.append((h.id, "listed without an offer", by_hotel[h.id]))
+            continue
+        offered += 1
+        got = by_hotel.get(h.id)
+        want = (
+            len(one),
+            one[0]["room_type_id"],
+            one[0]["rate_plan_id"],
+            one[0]["available_rooms"],
+            one[0]["currency"],
+            one[0]["total"],
+        )
+        have = got and (
+            got["bookable_offers"],
+            got["room_type_id"],
+            got["rate_plan_id"],
+            got["available_rooms"],
+            got["currency"],
+            got["lowest_total"],
+        )
+        if have != want:
+            mismatches.append((h.id, have, want))
+    if len(city_rows) != len(by_hotel):
+        mismatches.append(("a hotel listed twice", len(city_rows), len(by_hotel)))
+    return mismatches, offered

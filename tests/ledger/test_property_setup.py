@@ -234,9 +234,17 @@ def test_open_inventory_writes_nights_priced_and_in_night_order(db, hotel):
     scalar(db, "add_holidays", p_hotel_id=hotel.id, p_days=[days[3]], p_names=["Test day"])
     scalar(db, "set_pricing_rule", p_hotel_id=hotel.id, p_kind="holiday", p_multiplier=1.5)
     scalar(
-        db, "create_season", p_hotel_id=hotel.id, p_code="peak", p_name="Peak", p_from=days[8], p_until=days[11]
+        db,
+        "create_season",
+        p_hotel_id=hotel.id,
+        p_code="peak",
+        p_name="Peak",
+        p_from=days[8],
+        p_until=days[11],
     )
-    season = db.execute("select id from core.seasons where hotel_id = %s and code = 'peak'", (hotel.id,)).fetchone()[0]
+    season = db.execute(
+        "select id from core.seasons where hotel_id = %s and code = 'peak'", (hotel.id,)
+    ).fetchone()[0]
     scalar(
         db,
         "set_pricing_rule",

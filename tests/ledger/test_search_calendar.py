@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 
-from ledger_helpers import call, recount_problems, scalar
+from ledger_helpers import call, chain_search_mismatches, recount_problems, scalar
 
 
 def exceptions(db, hotel, room_type="STD"):
@@ -107,12 +107,16 @@ def test_chain_search_equals_one_hotel_search_across_month_ends_room_counts_and_
 ):
     hotels = [
         make_hotel(city="Jeju", rooms=5, days=75),
-        make_hotel(city="Jeju", rooms=2, days=75, currency="USD", base_prices=(99.99, 150), prices_include_tax=False),
+        make_hotel(
+            city="Jeju", rooms=2, days=75, currency="USD", base_prices=(99.99, 150), prices_include_tax=False
+        ),
         make_hotel(city="Jeju", rooms=4, days=40, currency="JPY", time_zone="Asia/Tokyo"),
     ]
     scalar(db, "set_pricing_rule", p_hotel_id=hotels[0].id, p_kind="weekend", p_multiplier=1.3)
     scalar(db, "set_length_of_stay_discount", p_hotel_id=hotels[0].id, p_min_nights=7, p_discount_rate=0.15)
-    for h, (start, nights, rooms) in itertools.product(hotels, [(3, 4, 1), (10, 2, 2), (25, 6, 1), (30, 3, 1)]):
+    for h, (start, nights, rooms) in itertools.product(
+        hotels, [(3, 4, 1), (10, 2, 2), (25, 6, 1), (30, 3, 1)]
+    ):
         book(h, start, nights, rooms=min(rooms, 2))
     scalar(
         db,
@@ -140,41 +144,10 @@ def test_chain_search_equals_one_hotel_search_across_month_ends_room_counts_and_
     checked = 0
     for start in range(0, 45, 3):
         for nights, rooms in ((1, 1), (2, 3), (5, 2), (9, 4), (30, 1)):
-            city = call(
-                db,
-                "search_city_availability",
-                p_city="Jeju",
-                p_check_in=day(start),
-                p_check_out=day(start + nights),
-                p_rooms=rooms,
+            mismatches, offered = chain_search_mismatches(
+                db, hotels, "Jeju", day(start), day(start + nights), p_rooms=rooms
             )
-            by_hotel = {r["hotel_id"]: r for r in city}
-            for h in hotels:
-                one = call(
-                    db,
-                    "search_availability",
-                    p_hotel_id=h.id,
-                    p_check_in=day(start),
-                    p_check_out=day(start + nights),
-                    p_rooms=rooms,
-                )
-                checked += 1
-                if not one:
-                    assert h.id not in by_hotel, (start, nights, rooms, h.id)
-                    continue
-                got = by_hotel[h.id]
-                assert (
-                    got["bookable_offers"],
-                    got["room_type_id"],
-                    got["rate_plan_id"],
-                    got["available_rooms"],
-                    got["lowest_total"],
-                ) == (
-                    len(one),
-                    one[0]["room_type_id"],
-                    one[0]["rate_plan_id"],
-                    one[0]["available_rooms"],
-                    one[0]["total"],
-                ), (start, nights, rooms, h.id)
-    assert checked == 15 * 5 * 3
+            assert mismatches == [], (start, nights, rooms)
+            checked += offered
+    assert checked > 100  # most of the 15 x 5 x 3 searches found an offer
     assert recount_problems(db) == []
