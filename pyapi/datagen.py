@@ -638,6 +638,19 @@ def check_invariants(conn: psycopg.Connection) -> dict[str, int]:
            from report.inventory_recount"""
     ).fetchone()
     out = {"oversold_nights": row[0], "drifted_nights": row[1], "nights_checked": row[2]}
+    if conn.execute("select to_regclass('core.inventory_exceptions') is not null").fetchone()[0]:
+        # the chain search's exception nights against the flags the calendar gives now
+        out["exceptions_drifted"] = conn.execute(
+            """select count(*)
+               from (select i.hotel_id, i.room_type_id, i.night, core.inventory_exception_flags(i) as f
+                     from core.inventory i) e
+               full join core.inventory_exceptions x
+                 on x.hotel_id = e.hotel_id and x.room_type_id = e.room_type_id and x.night = e.night
+               where (case when true = any(e.f) then e.f end)
+                     is distinct from
+                     (case when x.hotel_id is not null
+                           then array[x.sold_out, x.stop_sell, x.arrival_rules, x.closed_to_departure] end)"""
+        ).fetchone()[0]
     if conn.execute("select to_regclass('report.room_block_recount') is not null").fetchone()[0]:
         out["blocked_drifted"] = conn.execute(
             "select count(*) from report.room_block_recount where drifted"
