@@ -37,7 +37,7 @@ REPLACEABLE = {
     "triggers/loyalty.sql": "0002",
     "triggers/rights.sql": "0003",
     "views/errors.sql": "0001",
-    "views/reservation.sql": "0004",
+    "views/reservation.sql": "0003",
     "views/frontdesk.sql": "0002",
     "views/loyalty.sql": "0002",
     "views/report.sql": "0004",
