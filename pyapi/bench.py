@@ -52,6 +52,7 @@ from . import migrate as mig
 from . import server as srv
 
 BENCH_DB = "hotelcore_bench"
+FLOOR_SCHEMA = "bench_floor"  # plain tables of the report views' rows: each read's floor
 PGBENCH_DB = "hotelcore_bench_pgbench"
 RESULTS_DIR = config.PROJECT_ROOT / "bench" / "results"
 
@@ -103,6 +104,7 @@ class Result:
     target_met: bool | None = None
     vs_textbook: float | None = None
     vs_pgbench: float | None = None
+    vs_floor: float | None = None  # p50 / the p50 of the same read of a plain table of the same rows
     invariants: dict[str, Any] | None = None
     note: str | None = None
     skipped: bool = False
@@ -239,6 +241,7 @@ class Workload:
     note: str | None = None
     skip: str | None = None
     group: str = "hotelcore"
+    floor_of: str | None = None  # the workload this one is the floor of (same read, plain table)
 
 
 def run_workload(
@@ -1134,6 +1137,23 @@ def report_workloads(url: str, ops: int, dashboard_ops: int = DASHBOARD_OPS) -> 
         def server(conn, i, rng, ident=ident):
             conn.execute(sql.SQL(explain + " select * from {}").format(ident))
 
+        # the floor: the same rows in a plain table (no row-level security, nothing computed), read
+        # the same ways in the same run; a view's read cannot beat it on this machine
+        floor_ident = sql.Identifier(FLOOR_SCHEMA, name)
+
+        def floor_setup(conn, ident=ident, floor_ident=floor_ident):
+            conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(FLOOR_SCHEMA)))
+            conn.execute(
+                sql.SQL("create table if not exists {} as select * from {}").format(floor_ident, ident)
+            )
+            conn.execute(sql.SQL("vacuum analyze {}").format(floor_ident))
+
+        def floor_read(conn, i, rng, floor_ident=floor_ident):
+            read(conn, i, rng, ident=floor_ident)
+
+        def floor_server(conn, i, rng, floor_ident=floor_ident):
+            server(conn, i, rng, ident=floor_ident)
+
         out.append(
             Workload(
                 f"report.{name}",
@@ -1166,6 +1186,26 @@ def report_workloads(url: str, ops: int, dashboard_ops: int = DASHBOARD_OPS) -> 
                 note=f"{explain}: executed on the server, no row sent",
             )
         )
+        for label, op, of in (
+            ("floor: a plain table of its rows", floor_read, f"report.{name}"),
+            (
+                f"floor: a plain table of its rows, {server_label}",
+                floor_server,
+                f"report.{name}, {server_label}",
+            ),
+        ):
+            out.append(
+                Workload(
+                    f"report.{name}, {label}",
+                    op,
+                    clients=1,
+                    max_ops=ops,
+                    group="report",
+                    setup=floor_setup,
+                    floor_of=of,
+                    note="the same read of a plain table holding the view's rows (created before the timing)",
+                )
+            )
         if materialized:
 
             def refresh(conn, i, rng, ident=ident):
@@ -1649,7 +1689,14 @@ def _cells(r: Result, marks: dict[bool | None, str]) -> dict[str, str]:
         "pgbench": _fmt(r.vs_pgbench, 3),
         "mem": mem,
         "invariants": inv,
-        "target": f"{r.target} {marks[r.target_met]}".strip() if r.target else "",
+        "target": " ".join(
+            x
+            for x in (
+                f"{r.target} {marks[r.target_met]}".strip() if r.target else "",
+                f"(p50 {r.vs_floor:.2f}× its floor)" if r.vs_floor is not None else "",
+            )
+            if x
+        ),
     }
 
 
@@ -1749,6 +1796,7 @@ def run(
     results: list[Result] = []
     textbook: Result | None = None
     targets: dict[str, Callable[[Result], bool] | None] = {}
+    floors: dict[str, str] = {}  # floor workload -> the workload it is the floor of
 
     def wanted(name: str) -> bool:
         return not only or any(o.lower() in name.lower() for o in only)
@@ -1807,6 +1855,8 @@ def run(
             if wl.target_fn is not None and res.ops:
                 res.target_met = bool(wl.target_fn(res))
             targets[res.name] = wl.target_fn
+            if wl.floor_of is not None:
+                floors[res.name] = wl.floor_of
             out.print(
                 "skipped"
                 if res.skipped
@@ -1819,6 +1869,15 @@ def run(
     finally:
         if not keep:
             srv.drop_database(server_url, database)
+
+    # each view's read against its floor (the same read of a plain table of the same rows)
+    by_name = {r.name: r for r in results}
+    for floor_name, of in floors.items():
+        floor, view = by_name.get(floor_name), by_name.get(of)
+        if floor is None or view is None or floor.skipped or view.skipped or not floor.ops or not view.ops:
+            continue
+        if floor.p50_ms > 0:
+            view.vs_floor = view.p50_ms / floor.p50_ms
 
     # every workload's ratio to both baselines, once both are known
     pgb = next((r for r in results if r.name.startswith("pgbench") and not r.skipped), None)

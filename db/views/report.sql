@@ -310,27 +310,45 @@ comment on column report.revenue_by_origin_monthly.adr is 'room_revenue / room_n
 -- no journal of date changes: a modified stay counts with its current nights from its creation,
 -- and nights given back by an early departure are not in the history.
 create materialized view report.booking_pace as
-with events as (
-    select l.hotel_id, l.stay_night as stay_date, v.as_of_date, v.picked_up, v.cancelled
+-- Room lines alike for the pace (same hotel, nights, booking date and cancellation date) are counted
+-- first and their nights expanded once (a group booking, the same stay sold twice a day): the
+-- per-night rows, the costly part, are as many as distinct stays, not as room lines.
+with lines as (
+    select l.hotel_id, l.stay,
+           (l.created_at at time zone h.time_zone)::date as booked_on,
+           l.status = 'cancelled' as cancelled,
+           case when l.status = 'cancelled'
+                then (coalesce(r.cancelled_at, r.updated_at) at time zone h.time_zone)::date end as cancelled_on,
+           count(*)::integer as lines
+    from core.reservation_rooms l
+    join core.reservations r on r.id = l.reservation_id
+    join core.hotels h on h.id = l.hotel_id
+    group by 1, 2, 3, 4, 5
+),
+changes as (
+    -- every line puts its nights on the books on its booking date; a cancelled one takes them off
+    select c.hotel_id, c.stay, c.as_of_date,
+           sum(c.picked_up)::integer as picked_up, sum(c.cancelled)::integer as cancelled
     from (
-        select l.hotel_id, lower(l.stay) + n.k as stay_night, l.status,
-               (l.created_at at time zone h.time_zone)::date as booked_on,
-               (coalesce(r.cancelled_at, r.updated_at) at time zone h.time_zone)::date as cancelled_on
-        from core.reservation_rooms l
-        join core.reservations r on r.id = l.reservation_id
-        join core.hotels h on h.id = l.hotel_id
-        cross join generate_series(0, upper(l.stay) - lower(l.stay) - 1) as n(k)  -- nights as date + offset
-    ) l
-    cross join lateral (
-        select l.booked_on, 1, 0
+        select s.hotel_id, s.stay, s.booked_on as as_of_date, s.lines as picked_up, 0 as cancelled
+        from lines s
         union all
-        select l.cancelled_on, 0, 1 where l.status = 'cancelled'
-    ) as v(as_of_date, picked_up, cancelled)
+        select s.hotel_id, s.stay, s.cancelled_on, 0, s.lines
+        from lines s
+        where s.cancelled
+    ) c
+    group by c.hotel_id, c.stay, c.as_of_date
 ),
 daily as (
     select e.hotel_id, e.stay_date, e.as_of_date,
            sum(e.picked_up)::integer as rooms_picked_up, sum(e.cancelled)::integer as rooms_cancelled
-    from events e
+    from (
+        -- the nights as date + offset, the series in the select list (one row per night, no
+        -- function scan per stay)
+        select c.hotel_id, lower(c.stay) + generate_series(0, upper(c.stay) - lower(c.stay) - 1) as stay_date,
+               c.as_of_date, c.picked_up, c.cancelled
+        from changes c
+    ) e
     group by e.hotel_id, e.stay_date, e.as_of_date
 )
 select d.hotel_id, d.stay_date, d.as_of_date, d.stay_date - d.as_of_date as days_before_arrival,

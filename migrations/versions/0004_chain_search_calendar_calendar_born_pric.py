@@ -1,4 +1,4 @@
-"""Calendar born priced and in night order (open_inventory), internal.nightly_rates shared with refresh_rates
+"""Chain search calendar, calendar born priced, hold keys per hotel, reports in parallel
 
 Revision ID: 0004
 Revises: 0003
@@ -18,13 +18,14 @@ depends_on = None
 SCHEMA = {
     "schema/reservation--hold-client-key-per-hotel.sql": "639c8c126096ddb09c337a2c260e81243450ec96587ddf8cab519e49d1d64809",
     "schema/reservation--search-calendar.sql": "c2edb027becda80c030913f52f4def37e3706dce3d978a58a2ec5885f762572c",
+    "schema/rights--hotel-scope-parallel-safe.sql": "f051bda6da77fa3e511d97529ce4953a9f373630da264dc306a869f60fba22ba",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
 # its snapshot under migrations/sql/.
 REPLACEABLE = {
     "functions/errors.sql": "0002",
-    "functions/common.sql": "0002",
+    "functions/common.sql": "0004",
     "functions/rights.sql": "0002",
     "functions/property.sql": "0004",
     "functions/reservation.sql": "0004",
@@ -41,7 +42,7 @@ REPLACEABLE = {
     "views/reservation.sql": "0003",
     "views/frontdesk.sql": "0002",
     "views/loyalty.sql": "0002",
-    "views/report.sql": "0003",
+    "views/report.sql": "0004",
     "views/grants.sql": "0002",
 }
 
