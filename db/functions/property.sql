@@ -220,7 +220,9 @@ begin
     select p_hotel_id, s.month, s.room_type_id, s.rate_plan_id,
            array_agg(s.price_sum::bigint order by s.k), array_agg(s.open_sum::integer order by s.k)
     from sums s
-    group by s.month, s.room_type_id, s.rate_plan_id;
+    group by s.month, s.room_type_id, s.rate_plan_id
+    -- in key order: a hotel's month (what a chain search reads of it) lies on a few adjacent pages
+    order by s.month, s.room_type_id, s.rate_plan_id;
     get diagnostics v_count = row_count;
     return v_count;
 end

@@ -116,7 +116,8 @@ select s.hotel_id, s.month, s.room_type_id, s.rate_plan_id,
        array_agg(s.price_sum::bigint order by s.k) as price_sums,
        array_agg(s.open_sum::integer order by s.k) as open_sums
 from sums s
-group by s.hotel_id, s.month, s.room_type_id, s.rate_plan_id;
+group by s.hotel_id, s.month, s.room_type_id, s.rate_plan_id
+order by s.hotel_id, s.month, s.room_type_id, s.rate_plan_id;
 
 -- migrate:down
 drop table if exists core.rate_calendar;

@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
     "schema/reservation--hold-client-key-per-hotel.sql": "639c8c126096ddb09c337a2c260e81243450ec96587ddf8cab519e49d1d64809",
-    "schema/reservation--search-calendar.sql": "c2edb027becda80c030913f52f4def37e3706dce3d978a58a2ec5885f762572c",
+    "schema/reservation--search-calendar.sql": "bb5c86a71f290b962af9a1a2023c3509c006e36d7fc5223efc7c0b4b3064e3ff",
     "schema/rights--hotel-scope-parallel-safe.sql": "f051bda6da77fa3e511d97529ce4953a9f373630da264dc306a869f60fba22ba",
 }
 
