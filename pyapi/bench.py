@@ -740,11 +740,15 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
             "select * from api.search_availability(%s, %s, %s, 2)", (h.id, ci, ci + timedelta(days=30))
         ).fetchall()
 
+    def chain_check_in(rng, nights):
+        # an arrival every hotel of the chain still sells, with the stay inside the calendar
+        return max(h.today for h in ctx.hotels) + timedelta(
+            days=rng.randrange(1, max(2, ctx.days - nights - 1))
+        )
+
     def search_city(nights, rooms=1):
         def op(conn, i, rng):
-            ci = max(h.today for h in ctx.hotels) + timedelta(
-                days=rng.randrange(1, max(2, ctx.days - nights - 1))
-            )
+            ci = chain_check_in(rng, nights)
             conn.execute(
                 "select * from api.search_city_availability(null, %s, %s, 2, p_rooms => %s, p_hotel_ids => %s)",
                 (ci, ci + timedelta(days=nights), rooms, chain_ids),
@@ -756,9 +760,7 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
         # the least any chain search does: read every night of the stay of every active room type of
         # the hotels (counters, restrictions and rates live on those rows); no aggregation, no prices
         def op(conn, i, rng):
-            ci = max(h.today for h in ctx.hotels) + timedelta(
-                days=rng.randrange(1, max(2, ctx.days - nights - 1))
-            )
+            ci = chain_check_in(rng, nights)
             conn.execute(
                 """select count(*) from core.room_types rt
                    join core.inventory i on i.hotel_id = rt.hotel_id and i.room_type_id = rt.id

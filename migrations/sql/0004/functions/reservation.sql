@@ -612,7 +612,7 @@ begin
       and (p_city is null or lower(h.city) = lower(p_city))
       and (p_hotel_ids is null or h.id = any(p_hotel_ids))
       and p_check_in >= (v_now at time zone h.time_zone)::date
-      and p_check_out - p_check_in <= h.max_stay_nights;
+      and v_nights <= h.max_stay_nights;
     v_month := date_trunc('month', p_check_in)::date;
     v_next  := (v_month + interval '1 month')::date;
     if p_rooms > 1 or p_check_out > (v_next + interval '1 month')::date then
@@ -625,7 +625,7 @@ begin
                o.room_type_id, o.rate_plan_id, o.available, o.total * p_rooms
         from internal.stay_offers(v_hotel_ids, p_check_in, p_check_out, p_customer_id, p_with_nightly => false) o
         join core.hotels h on h.id = o.hotel_id
-        where o.open_nights = p_check_out - p_check_in
+        where o.open_nights = v_nights
           and o.available >= p_rooms
           and not o.stop_sold
           and not o.restricted
