@@ -630,26 +630,18 @@ def _load_stays(conn: psycopg.Connection, plan: Plan, loaded: Loaded, progress: 
 def check_invariants(conn: psycopg.Connection) -> dict[str, int]:
     """The ledger's promises, recounted from the rows: no oversold night, counters = recount.
 
-    Reads the ledger's audit views (``report.inventory_recount``, and ``report.room_block_recount``
-    when the front desk ships it): ``oversold_nights`` and ``drifted_nights`` must be zero.
+    Reads the ledger's audit views (``report.inventory_recount``, ``report.inventory_exception_recount``
+    and ``report.room_block_recount`` when they exist): ``oversold_nights`` and ``drifted_nights`` must be zero.
     """
     row = conn.execute(
         """select count(*) filter (where oversold), count(*) filter (where drifted), count(*)
            from report.inventory_recount"""
     ).fetchone()
     out = {"oversold_nights": row[0], "drifted_nights": row[1], "nights_checked": row[2]}
-    if conn.execute("select to_regclass('core.inventory_exceptions') is not null").fetchone()[0]:
+    if conn.execute("select to_regclass('report.inventory_exception_recount') is not null").fetchone()[0]:
         # the chain search's exception nights against the flags the calendar gives now
         out["exceptions_drifted"] = conn.execute(
-            """select count(*)
-               from (select i.hotel_id, i.room_type_id, i.night, core.inventory_exception_flags(i) as f
-                     from core.inventory i) e
-               full join core.inventory_exceptions x
-                 on x.hotel_id = e.hotel_id and x.room_type_id = e.room_type_id and x.night = e.night
-               where (case when true = any(e.f) then e.f end)
-                     is distinct from
-                     (case when x.hotel_id is not null
-                           then array[x.sold_out, x.stop_sell, x.arrival_rules, x.closed_to_departure] end)"""
+            "select count(*) from report.inventory_exception_recount where drifted"
         ).fetchone()[0]
     if conn.execute("select to_regclass('report.room_block_recount') is not null").fetchone()[0]:
         out["blocked_drifted"] = conn.execute(

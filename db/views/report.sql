@@ -169,6 +169,9 @@ from ledger l
 full join folio p on p.hotel_id = l.hotel_id and p.day = l.day and p.origin = l.origin and p.currency = l.currency
 with data;
 create unique index revenue_daily_by_origin_key on report.revenue_daily_by_origin (hotel_id, day, origin, currency);
+-- the whole chain over a period (a dashboard's "this month, every hotel"): the unique index leads on
+-- hotel_id and would be skipped through once per hotel
+create index revenue_daily_by_origin_day on report.revenue_daily_by_origin (day);
 comment on materialized view report.revenue_daily_by_origin is
     'Materialized (api.refresh_reports). Revenue per hotel, day and booking origin (member, pms, ota, direct) in the hotel''s currency: folio lines posted, plus the ledger''s booked amount for nights not posted yet (future stays, in-house nights before the audit). Grain: hotel x day x origin x currency.';
 comment on column report.revenue_daily_by_origin.hotel_id is 'The hotel.';
@@ -223,6 +226,7 @@ from (
 join core.currencies c on c.code = d.currency
 with data;
 create unique index revenue_daily_key on report.revenue_daily (hotel_id, day, currency);
+create index revenue_daily_day on report.revenue_daily (day);
 comment on materialized view report.revenue_daily is
     'Materialized (api.refresh_reports; refresh after report.revenue_daily_by_origin, which it reads). Seed 000''s daily analytics per hotel and day in the hotel''s currency: occupancy, ADR, RevPAR, room, service, fee and tax revenue (definitions as in report.revenue_daily_by_origin). Grain: hotel x day x currency.';
 comment on column report.revenue_daily.hotel_id is 'The hotel.';

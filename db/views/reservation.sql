@@ -48,6 +48,44 @@ comment on column report.inventory_recount.sellable is 'Rooms that can still be 
 comment on column report.inventory_recount.oversold is 'True when blocked + held + booked exceed capacity + allowance (never, by constraint).';
 comment on column report.inventory_recount.drifted is 'True when held or booked differs from its recount.';
 
+-- The chain search's exception nights (core.inventory_exceptions, kept by triggers) recounted from
+-- the calendar: every night listed or flagged now, the flags side by side.
+create view report.inventory_exception_recount with (security_invoker = false) as
+with flagged as (
+    select i.hotel_id, i.room_type_id, i.night, x.f
+    from core.inventory i
+    cross join lateral (select core.inventory_exception_flags(i) as f) x
+    where true = any(x.f)
+)
+select coalesce(e.hotel_id, f.hotel_id) as hotel_id,
+       coalesce(e.room_type_id, f.room_type_id) as room_type_id,
+       coalesce(e.night, f.night) as night,
+       e.hotel_id is not null as listed,
+       e.sold_out, e.stop_sell, e.arrival_rules, e.closed_to_departure,
+       coalesce(f.f[1], false) as sold_out_recount,
+       coalesce(f.f[2], false) as stop_sell_recount,
+       coalesce(f.f[3], false) as arrival_rules_recount,
+       coalesce(f.f[4], false) as closed_to_departure_recount,
+       array[e.sold_out, e.stop_sell, e.arrival_rules, e.closed_to_departure]
+           is distinct from array[f.f[1], f.f[2], f.f[3], f.f[4]] as drifted
+from core.inventory_exceptions e
+full join flagged f on e.hotel_id = f.hotel_id and e.room_type_id = f.room_type_id and e.night = f.night;
+comment on view report.inventory_exception_recount is
+    'The nights the chain search treats as exceptions (core.inventory_exceptions) next to the flags the calendar gives now: every night listed there or flagged now. Audits expect no row with drifted.';
+comment on column report.inventory_exception_recount.hotel_id is 'The hotel.';
+comment on column report.inventory_exception_recount.room_type_id is 'The room type.';
+comment on column report.inventory_exception_recount.night is 'The night.';
+comment on column report.inventory_exception_recount.listed is 'True when the night is in core.inventory_exceptions.';
+comment on column report.inventory_exception_recount.sold_out is 'Listed: no room sellable by the counters (null when not listed).';
+comment on column report.inventory_exception_recount.stop_sell is 'Listed: stop-sell (null when not listed).';
+comment on column report.inventory_exception_recount.arrival_rules is 'Listed: closed to arrival, or a minimum or maximum stay (null when not listed).';
+comment on column report.inventory_exception_recount.closed_to_departure is 'Listed: closed to departure (null when not listed).';
+comment on column report.inventory_exception_recount.sold_out_recount is 'From the calendar now: capacity + allowance - blocked - booked - held < 1.';
+comment on column report.inventory_exception_recount.stop_sell_recount is 'From the calendar now: stop-sell.';
+comment on column report.inventory_exception_recount.arrival_rules_recount is 'From the calendar now: closed to arrival, or a minimum or maximum stay.';
+comment on column report.inventory_exception_recount.closed_to_departure_recount is 'From the calendar now: closed to departure.';
+comment on column report.inventory_exception_recount.drifted is 'True when the listed flags differ from the calendar''s (a night listed but no longer flagged, or flagged but not listed, included).';
+
 -- What a client sees of the calendar: sellable rooms (live holds only), restrictions and the rack rate.
 create view api.inventory_calendar with (security_invoker = false) as
 select i.hotel_id, i.room_type_id, i.night, i.capacity, i.blocked, i.booked,

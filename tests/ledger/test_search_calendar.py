@@ -3,6 +3,7 @@ reads them: kept exact by the calendar's writers, and the same answers as the on
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 from ledger_helpers import call, chain_search_mismatches, recount_problems, scalar
@@ -61,6 +62,59 @@ def test_exception_nights_enter_and_leave_with_the_calendar(db, make_hotel, book
     assert flags == (True, False, False, False)
     assert exceptions(db, hotel, "DLX") == []
     assert recount_problems(db) == []
+
+
+def test_the_exception_audit_view_reports_every_kind_of_drift(db, make_hotel, book):
+    """report.inventory_exception_recount, the operators' check of the table the triggers keep: each
+    way the table can disagree with the calendar shows as one drifted row of that night."""
+    hotel = make_hotel(rooms=1)
+    book(hotel, 5, 2)  # nights 5 and 6 sold out
+    std = hotel.room_types["STD"]
+
+    def drifted():
+        return [
+            (kind, (dt.date.fromisoformat(night) - hotel.today).days)
+            for kind, _h, _t, night, *_ in recount_problems(db)
+        ]
+
+    def drifted_rows():
+        return db.execute(
+            "select night from report.inventory_exception_recount where drifted and hotel_id = %s",
+            (hotel.id,),
+        ).fetchall()
+
+    assert drifted() == [] and drifted_rows() == []
+    listed = db.execute(
+        "select count(*) from report.inventory_exception_recount where hotel_id = %s and listed and not drifted",
+        (hotel.id,),
+    ).fetchone()[0]
+    assert listed == 2
+    # the table edited behind the triggers' back, and the calendar edited with the triggers off
+    db.execute(
+        "delete from core.inventory_exceptions where hotel_id = %s and room_type_id = %s and night = %s",
+        (hotel.id, std, hotel.day(5)),
+    )
+    db.execute(
+        "update core.inventory_exceptions set closed_to_departure = true "
+        "where hotel_id = %s and room_type_id = %s and night = %s",
+        (hotel.id, std, hotel.day(6)),
+    )
+    db.execute(
+        "insert into core.inventory_exceptions values (%s, %s, %s, false, true, false, false)",
+        (hotel.id, hotel.day(30), std),
+    )
+    db.execute("set session_replication_role = replica")
+    db.execute(
+        "update core.inventory set closed_to_arrival = true where hotel_id = %s and room_type_id = %s and night = %s",
+        (hotel.id, std, hotel.day(40)),
+    )
+    db.execute("reset session_replication_role")
+    assert drifted() == [
+        ("exception missing", 5),
+        ("exception flags differ", 6),
+        ("exception extra", 30),
+        ("exception missing", 40),
+    ]
 
 
 def test_rate_sums_follow_rules_and_new_rate_plans(db, make_hotel):
