@@ -52,24 +52,28 @@ comment on column report.inventory_recount.drifted is 'True when held or booked 
 -- the calendar: every night listed or flagged now, the flags side by side.
 create view report.inventory_exception_recount with (security_invoker = false) as
 with flagged as (
-    select i.hotel_id, i.room_type_id, i.night, x.f
-    from core.inventory i
-    cross join lateral (select core.inventory_exception_flags(i) as f) x
-    where true = any(x.f)
+    select i.hotel_id, i.room_type_id, i.night, x.flags
+    from core.inventory as i
+    cross join lateral (select core.inventory_exception_flags(i) as flags) as x
+    where true = any(x.flags)
 )
+-- a listed night has a flag set (inventory_exceptions_flag_set), a flagged one too: comparing the
+-- flags with a missing side read as false also finds a night on one side only
 select coalesce(e.hotel_id, f.hotel_id) as hotel_id,
        coalesce(e.room_type_id, f.room_type_id) as room_type_id,
        coalesce(e.night, f.night) as night,
        e.hotel_id is not null as listed,
        e.sold_out, e.stop_sell, e.arrival_rules, e.closed_to_departure,
-       coalesce(f.f[1], false) as sold_out_recount,
-       coalesce(f.f[2], false) as stop_sell_recount,
-       coalesce(f.f[3], false) as arrival_rules_recount,
-       coalesce(f.f[4], false) as closed_to_departure_recount,
-       array[e.sold_out, e.stop_sell, e.arrival_rules, e.closed_to_departure]
-           is distinct from array[f.f[1], f.f[2], f.f[3], f.f[4]] as drifted
-from core.inventory_exceptions e
-full join flagged f on e.hotel_id = f.hotel_id and e.room_type_id = f.room_type_id and e.night = f.night;
+       coalesce(f.flags[1], false) as sold_out_recount,
+       coalesce(f.flags[2], false) as stop_sell_recount,
+       coalesce(f.flags[3], false) as arrival_rules_recount,
+       coalesce(f.flags[4], false) as closed_to_departure_recount,
+       coalesce(e.sold_out, false) <> coalesce(f.flags[1], false)
+       or coalesce(e.stop_sell, false) <> coalesce(f.flags[2], false)
+       or coalesce(e.arrival_rules, false) <> coalesce(f.flags[3], false)
+       or coalesce(e.closed_to_departure, false) <> coalesce(f.flags[4], false) as drifted
+from core.inventory_exceptions as e
+full join flagged as f on e.hotel_id = f.hotel_id and e.room_type_id = f.room_type_id and e.night = f.night;
 comment on view report.inventory_exception_recount is
     'The nights the chain search treats as exceptions (core.inventory_exceptions) next to the flags the calendar gives now: every night listed there or flagged now. Audits expect no row with drifted.';
 comment on column report.inventory_exception_recount.hotel_id is 'The hotel.';
