@@ -55,6 +55,7 @@ begin
             ('report.occupancy_daily',                'rooms.read'),
             ('report.occupancy_monthly',              'rooms.read'),
             ('report.inventory_recount',              'rooms.read'),
+            ('report.inventory_exception_recount',    'rooms.read'),
             ('report.room_block_recount',             'rooms.read'),
             ('report.revenue_monthly',                'billing.read'),
             ('report.revenue_by_origin_monthly',      'billing.read'),

@@ -15,7 +15,9 @@ branch_labels = None
 depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
-SCHEMA = {}
+SCHEMA = {
+    "schema/reservation--exception-flags-for-readers.sql": "a1de4cc8efcd2edcb30f8e84310ff7952e09fb4c25eaaa3c19885f8a103fbab9",
+}
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
 # its snapshot under migrations/sql/.
@@ -39,7 +41,7 @@ REPLACEABLE = {
     "views/frontdesk.sql": "0002",
     "views/loyalty.sql": "0002",
     "views/report.sql": "0005",
-    "views/grants.sql": "0002",
+    "views/grants.sql": "0005",
 }
 
 
