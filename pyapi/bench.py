@@ -1251,6 +1251,27 @@ def report_workloads(url: str, ops: int, dashboard_ops: int = DASHBOARD_OPS) -> 
                     )
                     cur.fetchall()
 
+            # each query's floor: a plain table holding the rows of one such query (the first hotel's
+            # year, the longest month), read whole the same way
+            longest = max(months, key=lambda m: ((m + timedelta(days=32)).replace(day=1) - m).days)
+            floor_rows = {
+                "1 hotel × 1 year": sql.SQL(
+                    "select * from {} where hotel_id = {} and {} between {} and {}"
+                ).format(
+                    ident,
+                    sql.Literal(hotels[0]),
+                    col,
+                    sql.Literal(first),
+                    sql.Literal(first + timedelta(days=364)),
+                ),
+                "whole chain × 1 month": sql.SQL("select * from {} where {} >= {} and {} < {}").format(
+                    ident,
+                    col,
+                    sql.Literal(longest),
+                    col,
+                    sql.Literal((longest + timedelta(days=32)).replace(day=1)),
+                ),
+            }
             for label, op in (("1 hotel × 1 year", one_hotel_year), ("whole chain × 1 month", chain_month)):
                 out.append(
                     Workload(
@@ -1262,6 +1283,33 @@ def report_workloads(url: str, ops: int, dashboard_ops: int = DASHBOARD_OPS) -> 
                         target=f"p95 ≤ {MATERIALIZED_READ_MS} ms (dashboard query, parsed in Python)",
                         target_fn=_p95_under(MATERIALIZED_READ_MS),
                         note="a dashboard's query, every value parsed in Python",
+                    )
+                )
+                floor_ident = sql.Identifier(FLOOR_SCHEMA, f"{name}, {label}")
+
+                def dashboard_floor_setup(conn, floor_ident=floor_ident, rows=floor_rows[label]):
+                    conn.execute(
+                        sql.SQL("create schema if not exists {}").format(sql.Identifier(FLOOR_SCHEMA))
+                    )
+                    conn.execute(sql.SQL("create table if not exists {} as {}").format(floor_ident, rows))
+                    conn.execute(sql.SQL("vacuum analyze {}").format(floor_ident))
+
+                def dashboard_floor(conn, i, rng, floor_ident=floor_ident):
+                    with conn.cursor() as cur:
+                        cur.execute(sql.SQL("select * from {}").format(floor_ident))
+                        cur.fetchall()
+
+                out.append(
+                    Workload(
+                        f"report.{name}, {label}, floor: a plain table of one answer's rows",
+                        dashboard_floor,
+                        clients=1,
+                        max_ops=dashboard_ops,
+                        group="report",
+                        setup=dashboard_floor_setup,
+                        floor_of=f"report.{name}, {label}",
+                        note="a plain table holding the rows of one such query (the longest month, the first hotel), "
+                        "read whole and parsed the same way",
                     )
                 )
     return out
