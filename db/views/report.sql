@@ -25,6 +25,70 @@
 --     granted to clients, who read them through the *_in_scope views and the monthly views, which
 --     filter by core.hotel_scope() behind a security barrier.
 
+-- ============================================================================ dimensions
+
+-- What a BI tool joins the facts to: every view names its hotel and room type by these ids
+-- (hotel_id, room_type_id), and readers hold no right on core.
+create view report.hotels with (security_invoker = false) as
+select h.id as hotel_id,
+       h.code as hotel_code,
+       h.name as hotel_name,
+       h.city,
+       h.country_code,
+       h.time_zone,
+       h.currency,
+       h.tax_rate,
+       h.prices_include_tax,
+       h.business_date,
+       h.active
+from core.hotels h;
+comment on view report.hotels is
+    'The hotels the reader may see, one row each: the dimension every report view''s hotel_id refers to.';
+comment on column report.hotels.hotel_id is 'The hotel (hotel_id in every report view).';
+comment on column report.hotels.hotel_code is 'The hotel''s code, unique in the chain.';
+comment on column report.hotels.hotel_name is 'The hotel''s name.';
+comment on column report.hotels.city is 'City (the chain search''s city).';
+comment on column report.hotels.country_code is 'ISO 3166-1 alpha-2 country code.';
+comment on column report.hotels.time_zone is 'IANA time zone: every hotel-local date in the report views is in it.';
+comment on column report.hotels.currency is 'ISO currency of the hotel''s prices and folios.';
+comment on column report.hotels.tax_rate is 'Tax rate on room nights (0.1 = 10 %).';
+comment on column report.hotels.prices_include_tax is 'True when prices and room revenue are quoted tax included.';
+comment on column report.hotels.business_date is 'Date of the last night audit''s business day; null before the first.';
+comment on column report.hotels.active is 'False for a hotel taken out of sale.';
+
+create view report.room_types with (security_invoker = false) as
+select t.hotel_id,
+       t.id as room_type_id,
+       t.code as room_type_code,
+       t.name as room_type_name,
+       t.max_occupancy,
+       t.base_price,
+       h.currency,
+       t.size_sqm,
+       coalesce(r.rooms, 0)::integer as rooms,
+       coalesce(r.active_rooms, 0)::integer as active_rooms,
+       t.active
+from core.room_types t
+join core.hotels h on h.id = t.hotel_id
+left join (
+    select m.room_type_id, count(*) as rooms, count(*) filter (where m.active) as active_rooms
+    from core.rooms m
+    group by m.room_type_id
+) r on r.room_type_id = t.id;
+comment on view report.room_types is
+    'The room types the reader may see, with their rooms: the dimension every report view''s room_type_id refers to.';
+comment on column report.room_types.hotel_id is 'The hotel.';
+comment on column report.room_types.room_type_id is 'The room type (room_type_id in the report views).';
+comment on column report.room_types.room_type_code is 'The room type''s code, unique in its hotel.';
+comment on column report.room_types.room_type_name is 'The room type''s name.';
+comment on column report.room_types.max_occupancy is 'Guests a room of the type takes.';
+comment on column report.room_types.base_price is 'Base nightly price, before pricing rules and rate plans.';
+comment on column report.room_types.currency is 'ISO currency of base_price (the hotel''s).';
+comment on column report.room_types.size_sqm is 'Room size in square metres, when known.';
+comment on column report.room_types.rooms is 'Rooms of the type.';
+comment on column report.room_types.active_rooms is 'Of them, active (in the calendar''s capacity).';
+comment on column report.room_types.active is 'False for a room type no longer sold.';
+
 -- ============================================================================ occupancy
 
 create view report.occupancy_daily with (security_invoker = false) as

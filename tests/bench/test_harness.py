@@ -205,7 +205,9 @@ def test_a_whole_run_on_the_tiny_dataset(server_url, template_db):
         r = by_name[f"report.revenue_daily_in_scope, {dashboard}"]
         assert r["ok"] and not r["errors"] and r["target"].startswith("p95 ≤ 50 ms")
         # and its floor, a plain table of one answer's rows, gives the query's ratio to it
-        floor = by_name[f"report.revenue_daily_in_scope, {dashboard}, floor: a plain table of one answer's rows"]
+        floor = by_name[
+            f"report.revenue_daily_in_scope, {dashboard}, floor: a plain table of one answer's rows"
+        ]
         assert floor["ok"] and not floor["errors"] and r["vs_floor"] is not None
 
 

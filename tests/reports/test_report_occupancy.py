@@ -66,3 +66,33 @@ def test_monthly_counts_each_night_of_a_stay_in_its_own_month(fx):
     # May: nights 05-01..05-04, nothing sold
     assert got[("STD", d("2030-05-01"))]["room_nights_total"] == 4 * 3
     assert got[("DLX", d("2030-05-01"))]["occupancy"] == Decimal("0.0000")
+
+
+def test_dimensions_name_the_ids_of_the_facts(fx):
+    """report.hotels and report.room_types: what a BI tool joins hotel_id and room_type_id to."""
+    (hotel,) = rows(fx.db, "select * from report.hotels where hotel_id = %s", (fx.hotel_id,))
+    assert (hotel["hotel_code"], hotel["hotel_name"], hotel["time_zone"], hotel["currency"]) == (
+        "RPT",
+        "Report Hotel",
+        "Asia/Tokyo",
+        "JPY",
+    )
+    assert hotel["tax_rate"] == Decimal("0.1000") and hotel["prices_include_tax"] and hotel["active"]
+    types = {
+        r["room_type_code"]: r
+        for r in rows(fx.db, "select * from report.room_types where hotel_id = %s", (fx.hotel_id,))
+    }
+    assert {code: (r["rooms"], r["active_rooms"], r["currency"]) for code, r in types.items()} == {
+        "STD": (3, 3, "JPY"),
+        "DLX": (2, 2, "JPY"),
+    }
+    assert types["STD"]["room_type_id"] == fx.room_types["STD"]
+    # every fact row finds its names, the same as occupancy_daily's own codes
+    unmatched = rows(
+        fx.db,
+        """select o.hotel_code, o.room_type_code from report.occupancy_daily o
+           left join report.hotels h on h.hotel_id = o.hotel_id
+           left join report.room_types t on t.room_type_id = o.room_type_id
+           where h.hotel_code is distinct from o.hotel_code or t.room_type_code is distinct from o.room_type_code""",
+    )
+    assert unmatched == []

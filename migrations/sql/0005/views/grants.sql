@@ -52,6 +52,8 @@ begin
             ('api.folio_balances',                    'billing.read'),
             ('api.points_balances',                   'loyalty.read'),
             ('api.points_history',                    'loyalty.read'),
+            ('report.hotels',                         'rooms.read'),
+            ('report.room_types',                     'rooms.read'),
             ('report.occupancy_daily',                'rooms.read'),
             ('report.occupancy_monthly',              'rooms.read'),
             ('report.inventory_recount',              'rooms.read'),
