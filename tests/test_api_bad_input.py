@@ -280,6 +280,8 @@ def build_fixture(db: psycopg.Connection) -> dict[str, object]:
             total,
             request,
         )
+    # points to redeem
+    db.execute("select api.adjust_points(%s, 100, 'fuzz')", (customers[0],))
     version = one(db, "select version from core.reservations where id = %s", reservation)
     customer_version = one(db, "select version from core.customers where id = %s", customers[0])
     return {
@@ -365,6 +367,7 @@ VALID_BY_NAME = {
 VALID_BY_FUNCTION = {
     ("post_charge", "p_kind"): "service",
     ("set_pricing_rule", "p_kind"): "weekend",
+    ("authorise_payment", "p_processor_reference"): "pre-fuzz-2",
     ("set_pricing_rule", "p_multiplier"): "1.1",
     ("block_room", "p_kind"): "maintenance",
     ("set_room_status", "p_status"): "dirty",

@@ -27,7 +27,7 @@ REPLACEABLE = {
     "functions/reservation.sql": "0004",
     "functions/frontdesk.sql": "0005",
     "functions/customer.sql": "0002",
-    "functions/loyalty.sql": "0002",
+    "functions/loyalty.sql": "0005",
     "functions/checkout.sql": "0005",
     "functions/grants.sql": "0002",
     "triggers/reservation.sql": "0004",
