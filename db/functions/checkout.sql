@@ -280,7 +280,10 @@ begin
     -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.create');
     if p_response_status is null or p_response_status not between 200 and 599 or p_response_body is null then
-        perform internal.raise_error('INVALID_ARGUMENT', 'response status and body are required', null);
+        perform internal.raise_error('INVALID_ARGUMENT',
+            format('response status %s (200 to 599) and a body are required',
+                   coalesce(p_response_status::text, 'null')),
+            'pass the HTTP status and the body to replay');
     end if;
     -- "try again later" answers are not kept: the record goes, so a retry with the key runs anew
     if p_response_status = 503 then
@@ -371,6 +374,10 @@ begin
     if not found or not internal.in_request_scope(v_saga.hotel_id) then
         perform internal.raise_error('RESERVATION_NOT_FOUND', format('checkout %s', p_saga_id), 'check the checkout id');
     end if;
+    if p_attempt is null then
+        perform internal.raise_error('INVALID_ARGUMENT', 'p_attempt is null',
+            'pass the attempt api.checkout_begin returned');
+    end if;
     -- recovery took the saga over: its first runner must stop
     if v_saga.attempt <> p_attempt then
         perform internal.raise_error('CHECKOUT_TAKEN_OVER',
@@ -382,7 +389,7 @@ begin
         perform internal.raise_error('INVALID_STATE_TRANSITION',
             format('checkout %s is %s at step %s; this step needs step %s', p_saga_id, v_saga.status, v_saga.step,
                    array_to_string(p_steps, ' or ')),
-            null);
+            'read the checkout (api.get_checkout) and run the step it is at');
     end if;
     return v_saga;
 end
@@ -438,6 +445,15 @@ begin
     end if;
     if p_amount is null or p_amount < 0 then
         perform internal.raise_error('INVALID_ARGUMENT', format('payment.amount %s', p_amount), 'pass the quoted total');
+    end if;
+    -- the saga answers its idempotency record: one of the calling API key's
+    if p_idempotency_key_id is not null
+       and not exists (select 1 from core.idempotency_keys k
+                       where k.id = p_idempotency_key_id
+                         and (internal.request_api_key_id() is null
+                              or k.api_key_id = internal.request_api_key_id())) then
+        perform internal.raise_error('INVALID_ARGUMENT', format('idempotency_key_id %s is not a record of this API key',
+            p_idempotency_key_id), 'pass the id api.begin_idempotent returned');
     end if;
     -- the booker: an existing customer by e-mail / phone, else a guest profile
     v_customer_id := api.find_or_create_guest(v_guest ->> 'given_name', v_guest ->> 'family_name',
@@ -625,6 +641,10 @@ begin
     if not found or not internal.in_request_scope(v_saga.hotel_id) then
         perform internal.raise_error('RESERVATION_NOT_FOUND', format('checkout %s', p_saga_id), 'check the checkout id');
     end if;
+    if p_attempt is null then
+        perform internal.raise_error('INVALID_ARGUMENT', 'p_attempt is null',
+            'pass the attempt api.checkout_begin returned');
+    end if;
     if v_saga.attempt <> p_attempt then
         perform internal.raise_error('CHECKOUT_TAKEN_OVER',
             format('checkout %s is at attempt %s, caller is attempt %s', p_saga_id, v_saga.attempt, p_attempt),
@@ -634,7 +654,8 @@ begin
         return internal.checkout_document(p_saga_id);
     end if;
     if p_error_code is null or not exists (select 1 from core.error_codes e where e.name = p_error_code) then
-        perform internal.raise_error('INVALID_ARGUMENT', format('error code %L is not registered', p_error_code), null);
+        perform internal.raise_error('INVALID_ARGUMENT', format('error code %L is not registered', p_error_code),
+            'pass a name from api.error_codes, e.g. PAYMENT_PREAUTH_FAILED');
     end if;
     -- the folio's pre-authorisation is voided with the gateway's one
     if v_saga.payment_id is not null and coalesce(p_authorisation_voided, false)
@@ -692,8 +713,11 @@ begin
     -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('maintenance.run');
     if p_stale_after is null or p_stale_after < interval '0' then
-        perform internal.raise_error('INVALID_ARGUMENT', 'p_stale_after must be zero or more', null);
+        perform internal.raise_error('INVALID_ARGUMENT',
+            format('p_stale_after = %s, expected zero or more', coalesce(p_stale_after::text, 'null')),
+            'pass an interval such as ''2 minutes''');
     end if;
+    perform internal.require_count('p_limit', p_limit, 1, 100000);
     -- running sagas untouched for p_stale_after (their runner died), and finished ones whose
     -- idempotency record was never completed; each claimed one moves to the next attempt, so
     -- the first runner's later steps are refused
@@ -888,7 +912,7 @@ begin
     -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('customer.update_basic');
     if p_changes is null or jsonb_typeof(p_changes) <> 'object' then
-        perform internal.raise_error('INVALID_ARGUMENT', 'changes must be a JSON object', null);
+        perform internal.raise_error('INVALID_ARGUMENT', 'changes must be a JSON object', 'e.g. {"city": "Osaka"}');
     end if;
     -- seed 000: the PMS may change names, phone and address only
     select k into v_key from jsonb_object_keys(p_changes) k where not (k = any (v_allowed)) limit 1;

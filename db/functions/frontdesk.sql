@@ -63,10 +63,11 @@ stable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    if p_amount is null or p_amount <= 0 then
+    -- folio amounts are numeric(14, 2): below 10^12 (NaN and infinity sort above every number)
+    if p_amount is null or p_amount <= 0 or p_amount >= 1000000000000 then
         perform internal.raise_error('INVALID_ARGUMENT',
-            format('%s = %s, expected an amount > 0', p_name, coalesce(p_amount::text, 'null')),
-            format('pass %s > 0', p_name));
+            format('%s = %s, expected an amount > 0 and below 10^12', p_name, coalesce(p_amount::text, 'null')),
+            format('pass %s > 0 and below 10^12', p_name));
     end if;
     if p_amount <> internal.round_money(p_amount, p_currency) then
         perform internal.raise_error('INVALID_ARGUMENT',
@@ -77,7 +78,7 @@ begin
 end
 $$;
 comment on function internal.require_money(text, numeric, char) is
-    'Refuses a null, non-positive or over-precise amount (KRW and JPY have no minor units) with INVALID_ARGUMENT.';
+    'Refuses a null, non-positive, NaN, 10^12+ or over-precise amount (KRW, JPY: no minor unit) with INVALID_ARGUMENT.';
 
 create function internal.require_currency(p_folio core.folios, p_currency char(3)) returns void
 language plpgsql

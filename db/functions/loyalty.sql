@@ -313,8 +313,11 @@ as $$
 begin
     -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('loyalty.update');
-    if p_points is null or p_points = 0 then
-        perform internal.raise_error('INVALID_ARGUMENT', 'points must be a non-zero number', 'pass +n or -n');
+    -- balances are integers: one adjustment moves at most ten million points
+    if p_points is null or p_points = 0 or p_points not between -10000000 and 10000000 then
+        perform internal.raise_error('INVALID_ARGUMENT',
+            format('points %s: adjust by a non-zero number up to 10000000 either way', coalesce(p_points::text, 'null')),
+            'pass +n or -n');
     end if;
     if nullif(btrim(p_reason), '') is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'reason is required for an adjustment',

@@ -99,14 +99,17 @@ immutable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    if p_value is null or p_value < 0 then
-        perform internal.raise_error('INVALID_ARGUMENT', format('%s = %s, expected an amount >= 0', p_name,
-            coalesce(p_value::text, 'null')), format('pass %s >= 0', p_name));
+    -- prices are numeric(12, 2): below 10^10 (NaN and infinity sort above every number)
+    if p_value is null or p_value < 0 or p_value >= 10000000000 then
+        perform internal.raise_error('INVALID_ARGUMENT',
+            format('%s = %s, expected an amount from 0 to 9999999999.99', p_name, coalesce(p_value::text, 'null')),
+            format('pass %s >= 0 and below 10^10', p_name));
     end if;
     return p_value;
 end
 $$;
-comment on function internal.require_amount(text, numeric) is 'Refuses a null or negative amount with INVALID_ARGUMENT naming the field.';
+comment on function internal.require_amount(text, numeric) is
+    'Refuses a null, negative, NaN or 10^10 or more amount with INVALID_ARGUMENT naming the field.';
 
 create function internal.require_range(p_hotel_id bigint, p_from date, p_until date) returns void
 language plpgsql
@@ -237,16 +240,19 @@ volatile
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_from  date := p_from;
-    v_until date := p_until;
+    v_from  date;
+    v_until date;
     v_count integer;
 begin
-    if v_from is null or v_until is null then
-        select coalesce(v_from, min(i.night)), coalesce(v_until, max(i.night) + 1) into v_from, v_until
-        from core.inventory i where i.hotel_id = p_hotel_id;
+    -- only the open calendar has nights to price: a range beyond it (or none given) is cut to it
+    select min(i.night), max(i.night) + 1 into v_from, v_until from core.inventory i where i.hotel_id = p_hotel_id;
+    if v_from is null then
+        return 0;  -- no calendar yet
     end if;
+    v_from := greatest(p_from, v_from);
+    v_until := least(p_until, v_until);
     if v_from is null or v_until is null or v_until <= v_from then
-        return 0;  -- no calendar yet, or an empty range
+        return 0;  -- an empty range
     end if;
     update core.inventory i
     set rack_rate = p.rate, rate_source = p.source
@@ -300,6 +306,10 @@ begin
     if p_currency is null or not exists (select 1 from core.currencies c where c.code = upper(p_currency)) then
         perform internal.raise_error('INVALID_ARGUMENT', format('p_currency %L is not a supported currency', p_currency),
             'use an ISO 4217 code such as KRW, JPY, USD');
+    end if;
+    if p_country_code is not null and upper(p_country_code) !~ '^[A-Z]{2}$' then
+        perform internal.raise_error('INVALID_ARGUMENT',
+            format('p_country_code %L is not ISO 3166 alpha-2', left(p_country_code, 20)), 'e.g. JP, KR');
     end if;
     if p_tax_rate is null or p_tax_rate < 0 or p_tax_rate >= 1 then
         perform internal.raise_error('INVALID_ARGUMENT', format('p_tax_rate = %s, expected a fraction in [0, 1)', p_tax_rate),
@@ -363,7 +373,8 @@ begin
     if p_amenities is not null and jsonb_typeof(p_amenities) <> 'object' then
         perform internal.raise_error('INVALID_ARGUMENT', 'p_amenities is not a JSON object', 'pass e.g. {"wifi": true}');
     end if;
-    if p_size_sqm is not null and p_size_sqm <= 0 then
+    -- numeric(6, 1); NaN sorts above every number
+    if p_size_sqm is not null and (p_size_sqm <= 0 or p_size_sqm >= 100000) then
         perform internal.raise_error('INVALID_ARGUMENT', format('p_size_sqm = %s', p_size_sqm), 'pass a positive size');
     end if;
     if exists (select 1 from core.room_types rt where rt.hotel_id = p_hotel_id and rt.code = p_code) then
@@ -663,8 +674,13 @@ begin
     if p_kind is null or p_kind not in ('weekday', 'weekend', 'holiday', 'season') then
         perform internal.raise_error('INVALID_ARGUMENT', format('p_kind %L', p_kind), 'use weekday, weekend, holiday or season');
     end if;
-    if num_nonnulls(p_multiplier, p_fixed_price) <> 1 or p_multiplier <= 0 or p_fixed_price < 0 then
-        perform internal.raise_error('INVALID_ARGUMENT', 'pass exactly one of p_multiplier (> 0) and p_fixed_price (>= 0)',
+    -- multiplier numeric(6, 4), fixed price numeric(12, 2); NaN and infinity sort above every number
+    if num_nonnulls(p_multiplier, p_fixed_price) <> 1 or p_multiplier <= 0 or p_multiplier >= 100
+       or p_fixed_price < 0 or p_fixed_price >= 10000000000 then
+        perform internal.raise_error('INVALID_ARGUMENT',
+            format('p_multiplier = %s, p_fixed_price = %s: pass exactly one of p_multiplier (> 0, < 100) '
+                   || 'and p_fixed_price (>= 0, < 10^10)', coalesce(p_multiplier::text, 'null'),
+                   coalesce(p_fixed_price::text, 'null')),
             'a rule is a multiplier of the base price or a fixed price');
     end if;
     if p_room_type_id is not null then
