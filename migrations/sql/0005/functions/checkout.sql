@@ -361,7 +361,7 @@ $$;
 comment on function internal.checkout_document(bigint) is
     'A checkout saga as the API returns it; result holds seed 001''s answer (bookingId, confirmationNumber, ...) once it succeeded.';
 
-create function internal.checkout_for_step(p_saga_id bigint, p_attempt integer, p_steps text[])
+create function internal.checkout_of_attempt(p_saga_id bigint, p_attempt integer)
 returns core.checkout_sagas
 language plpgsql
 volatile
@@ -384,6 +384,21 @@ begin
             format('checkout %s is at attempt %s, caller is attempt %s', p_saga_id, v_saga.attempt, p_attempt),
             'retry with the same Idempotency-Key to read the answer');
     end if;
+    return v_saga;
+end
+$$;
+comment on function internal.checkout_of_attempt(bigint, integer) is
+    'Locks a saga in the caller''s scope run by the caller''s attempt; RESERVATION_NOT_FOUND, INVALID_ARGUMENT or CHECKOUT_TAKEN_OVER otherwise.';
+
+create function internal.checkout_for_step(p_saga_id bigint, p_attempt integer, p_steps text[])
+returns core.checkout_sagas
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_saga core.checkout_sagas := internal.checkout_of_attempt(p_saga_id, p_attempt);
+begin
     -- steps happen in order, once
     if v_saga.status <> 'running' or v_saga.error_code is not null or not (v_saga.step = any (p_steps)) then
         perform internal.raise_error('INVALID_STATE_TRANSITION',
@@ -637,19 +652,7 @@ declare
 begin
     -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.create');
-    select * into v_saga from core.checkout_sagas s where s.id = p_saga_id for update;
-    if not found or not internal.in_request_scope(v_saga.hotel_id) then
-        perform internal.raise_error('RESERVATION_NOT_FOUND', format('checkout %s', p_saga_id), 'check the checkout id');
-    end if;
-    if p_attempt is null then
-        perform internal.raise_error('INVALID_ARGUMENT', 'p_attempt is null',
-            'pass the attempt api.checkout_begin returned');
-    end if;
-    if v_saga.attempt <> p_attempt then
-        perform internal.raise_error('CHECKOUT_TAKEN_OVER',
-            format('checkout %s is at attempt %s, caller is attempt %s', p_saga_id, v_saga.attempt, p_attempt),
-            'retry with the same Idempotency-Key to read the answer');
-    end if;
+    v_saga := internal.checkout_of_attempt(p_saga_id, p_attempt);
     if v_saga.status <> 'running' then
         return internal.checkout_document(p_saga_id);
     end if;
