@@ -1072,6 +1072,18 @@ PLAIN_READ_MS, MATERIALIZED_READ_MS = 1000, 50
 DASHBOARD_OPS = 20
 
 
+def _floor_table(conn: psycopg.Connection, table: sql.Identifier, rows: sql.Composable) -> None:
+    """A plain table of ``rows`` in schema FLOOR_SCHEMA (kept if it exists), vacuumed and analysed:
+    a read's floor."""
+    conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(FLOOR_SCHEMA)))
+    conn.execute(sql.SQL("create table if not exists {} as {}").format(table, rows))
+    conn.execute(sql.SQL("vacuum analyze {}").format(table))
+
+
+def _month_after(month: date) -> date:
+    return (month + timedelta(days=32)).replace(day=1)
+
+
 def report_workloads(url: str, ops: int, dashboard_ops: int = DASHBOARD_OPS) -> list[Workload]:
     """The reads of schema ``report``, each view measured three ways, plus refreshes and dashboards.
 
@@ -1144,11 +1156,7 @@ def report_workloads(url: str, ops: int, dashboard_ops: int = DASHBOARD_OPS) -> 
         floor_ident = sql.Identifier(FLOOR_SCHEMA, name)
 
         def floor_setup(conn, ident=ident, floor_ident=floor_ident):
-            conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(FLOOR_SCHEMA)))
-            conn.execute(
-                sql.SQL("create table if not exists {} as select * from {}").format(floor_ident, ident)
-            )
-            conn.execute(sql.SQL("vacuum analyze {}").format(floor_ident))
+            _floor_table(conn, floor_ident, sql.SQL("select * from {}").format(ident))
 
         def floor_read(conn, i, rng, floor_ident=floor_ident):
             read(conn, i, rng, ident=floor_ident)
@@ -1243,7 +1251,7 @@ def report_workloads(url: str, ops: int, dashboard_ops: int = DASHBOARD_OPS) -> 
 
             def chain_month(conn, i, rng, ident=ident, col=col):
                 month = rng.choice(months)
-                following = (month + timedelta(days=32)).replace(day=1)
+                following = _month_after(month)
                 with conn.cursor() as cur:
                     cur.execute(
                         sql.SQL("select * from {} where {} >= %s and {} < %s").format(ident, col, col),
@@ -1253,7 +1261,7 @@ def report_workloads(url: str, ops: int, dashboard_ops: int = DASHBOARD_OPS) -> 
 
             # each query's floor: a plain table holding the rows of one such query (the first hotel's
             # year, the longest month), read whole the same way
-            longest = max(months, key=lambda m: ((m + timedelta(days=32)).replace(day=1) - m).days)
+            longest = max(months, key=lambda m: (_month_after(m) - m).days)
             floor_rows = {
                 "1 hotel × 1 year": sql.SQL(
                     "select * from {} where hotel_id = {} and {} between {} and {}"
@@ -1269,7 +1277,7 @@ def report_workloads(url: str, ops: int, dashboard_ops: int = DASHBOARD_OPS) -> 
                     col,
                     sql.Literal(longest),
                     col,
-                    sql.Literal((longest + timedelta(days=32)).replace(day=1)),
+                    sql.Literal(_month_after(longest)),
                 ),
             }
             for label, op in (("1 hotel × 1 year", one_hotel_year), ("whole chain × 1 month", chain_month)):
@@ -1288,11 +1296,7 @@ def report_workloads(url: str, ops: int, dashboard_ops: int = DASHBOARD_OPS) -> 
                 floor_ident = sql.Identifier(FLOOR_SCHEMA, f"{name}, {label}")
 
                 def dashboard_floor_setup(conn, floor_ident=floor_ident, rows=floor_rows[label]):
-                    conn.execute(
-                        sql.SQL("create schema if not exists {}").format(sql.Identifier(FLOOR_SCHEMA))
-                    )
-                    conn.execute(sql.SQL("create table if not exists {} as {}").format(floor_ident, rows))
-                    conn.execute(sql.SQL("vacuum analyze {}").format(floor_ident))
+                    _floor_table(conn, floor_ident, rows)
 
                 def dashboard_floor(conn, i, rng, floor_ident=floor_ident):
                     with conn.cursor() as cur:
