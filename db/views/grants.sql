@@ -71,7 +71,12 @@ begin
             ('report.rank_changes_monthly',           'loyalty.read'),
             ('report.points_outstanding',             'loyalty.read'),
             ('report.review_averages_by_hotel',       'reservation.read'),
-            ('report.review_averages_by_room_type',   'reservation.read')
+            ('report.review_averages_by_room_type',   'reservation.read'),
+            ('report.event_consumer_lag',             'reports.read'),
+            ('report.webhook_delivery_log',           'reports.read'),
+            ('report.webhook_dead_letters',           'reports.read'),
+            ('report.webhook_delivery_stats',         'reports.read'),
+            ('report.events_per_type',                'reports.read')
         ) as m(name, action)
     loop
         if to_regclass(v_entry.name) is null then
