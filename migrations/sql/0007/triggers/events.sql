@@ -227,10 +227,12 @@ declare
     v_payload        jsonb;
 begin
     select l.reservation_id into v_reservation_id from core.reservation_rooms l where l.id = new.reservation_room_id;
-    -- the check-in, check-out or cancellation that moved the room publishes its own event
+    -- a change of the reservation row in this same transaction (check-in, check-out, a
+    -- cancellation) publishes its own event, whose payload has the room numbers already
     if v_reservation_id is null
        or exists (select 1 from core.reservations r where r.id = v_reservation_id
-                  and r.status not in ('pending', 'confirmed', 'checked_in')) then
+                  and (r.status not in ('pending', 'confirmed', 'checked_in')
+                       or r.xmin = (pg_current_xact_id()::text::bigint % 4294967296)::text::xid)) then
         return null;
     end if;
     v_payload := internal.reservation_event_payload(v_reservation_id);
