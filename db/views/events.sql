@@ -159,3 +159,6 @@ comment on column report.events_per_type.publisher is 'The system that publishes
 comment on column report.events_per_type.events is 'Events of this type kept in the log.';
 comment on column report.events_per_type.first_at is 'The first one''s business time.';
 comment on column report.events_per_type.last_at is 'The last one''s business time.';
+
+-- functions a view calls run as its reader
+grant execute on function internal.event_type_wanted(text, text[]) to hotelcore_bi, hotelcore_admin;
