@@ -227,8 +227,9 @@ class Dispatcher:
 
     def record(self, conn: psycopg.Connection, delivery: Delivery, outcome: Outcome) -> str:
         return conn.execute(
-            "select api.record_webhook_attempt(p_delivery_id => %s, p_dispatcher => %s, p_started_at => %s,"
-            " p_latency_ms => %s, p_status_code => %s, p_error => %s, p_retry_in => %s)",
+            "select api.record_webhook_attempt(p_delivery_id => %s::bigint, p_dispatcher => %s::text,"
+            " p_started_at => %s::timestamptz, p_latency_ms => %s::numeric, p_status_code => %s::integer,"
+            " p_error => %s::text, p_retry_in => %s::interval)",
             (
                 delivery.delivery_id,
                 self.name,
