@@ -64,18 +64,33 @@ def outbox_cost(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
         try:
             for on in (True, False, True, False):
                 _switch_events(admin, on)
-                wl = Workload(f"hold + confirm, outbox {'on' if on else 'off'}", hold_and_confirm, check=_invariants)
-                runs[on].append(run_workload(url, wl, settings.clients, duration=duration, seed=settings.seed + len(runs[on])))
+                wl = Workload(
+                    f"hold + confirm, outbox {'on' if on else 'off'}", hold_and_confirm, check=_invariants
+                )
+                runs[on].append(
+                    run_workload(
+                        url, wl, settings.clients, duration=duration, seed=settings.seed + len(runs[on])
+                    )
+                )
         finally:
             _switch_events(admin, True)
     merged = []
     for on in (True, False):
         a, b = runs[on]
         r = a
-        r.ops, r.ok, r.refused, r.errors = a.ops + b.ops, a.ok + b.ok, a.refused + b.refused, a.errors + b.errors
+        r.ops, r.ok, r.refused, r.errors = (
+            a.ops + b.ops,
+            a.ok + b.ok,
+            a.refused + b.refused,
+            a.errors + b.errors,
+        )
         r.seconds = a.seconds + b.seconds
         r.throughput = r.ops / r.seconds if r.seconds else 0.0
-        r.p50_ms, r.p95_ms, r.p99_ms = (a.p50_ms + b.p50_ms) / 2, (a.p95_ms + b.p95_ms) / 2, (a.p99_ms + b.p99_ms) / 2
+        r.p50_ms, r.p95_ms, r.p99_ms = (
+            (a.p50_ms + b.p50_ms) / 2,
+            (a.p95_ms + b.p95_ms) / 2,
+            (a.p99_ms + b.p99_ms) / 2,
+        )
         r.note = "two alternated runs summed (ON, OFF, ON, OFF); p-values averaged"
         merged.append(r)
     on_r, off_r = merged
@@ -88,11 +103,16 @@ def outbox_cost(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
 
 
 def _room_ids(conn: psycopg.Connection, hotel_id: int, n: int) -> list[int]:
-    return [r[0] for r in conn.execute("select id from core.rooms where hotel_id = %s order by id limit %s", (hotel_id, n))]
+    return [
+        r[0]
+        for r in conn.execute(
+            "select id from core.rooms where hotel_id = %s order by id limit %s", (hotel_id, n)
+        )
+    ]
 
 
 def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
-    from .bench import Result, summarize
+    from .bench import summarize
 
     seconds = 5.0 if settings.quick else 20.0
     hotel = ctx.audit_hotel or ctx.hotels[0]
@@ -117,7 +137,9 @@ def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
                     while written < due:
                         room = rng.choice(rooms)
                         status[room] = "dirty" if status[room] != "dirty" else "clean"
-                        writer.execute("select api.set_room_status(%s, %s, %s)", (hotel.id, room, status[room]))
+                        writer.execute(
+                            "select api.set_room_status(%s, %s, %s)", (hotel.id, room, status[room])
+                        )
                         written += 1
                     time.sleep(max(0.0, (written / RATE) - (time.perf_counter() - t0)))
             offered = written / (time.perf_counter() - t0)
@@ -133,7 +155,15 @@ def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
         ).fetchall()
         conn.execute("select api.disable_webhook(%s, 'bench done')", (webhook,))
     latencies = [arrived[e] - float(start) for e, start in rows]
-    res = summarize(f"webhook commit → delivered at {RATE} events/s", 1, latencies, seconds, len(latencies), 0, written - len(latencies))
+    res = summarize(
+        f"webhook commit → delivered at {RATE} events/s",
+        1,
+        latencies,
+        seconds,
+        len(latencies),
+        0,
+        written - len(latencies),
+    )
     res.throughput = offered
     res.target = "p95 ≤ 1 s (seed 000 allows 10 s); every event delivered and verified"
     res.target_met = bool(latencies) and res.p95_ms <= 1000 and len(latencies) == written and not rx.rejected
@@ -165,14 +195,26 @@ def dispatcher_throughput(url: str, ctx: Any, settings: Any, out: Any) -> list[A
                 d.run_once()
             seconds = time.perf_counter() - t0
         conn.execute("select api.disable_webhook(%s, 'bench done')", (webhook,))
-    res = summarize("webhook deliveries, one dispatcher (8 in flight)", 8, [], seconds, len(rx.received), 0, backlog - len(rx.received))
+    res = summarize(
+        "webhook deliveries, one dispatcher (8 in flight)",
+        8,
+        [],
+        seconds,
+        len(rx.received),
+        0,
+        backlog - len(rx.received),
+    )
     res.throughput = len(rx.received) / seconds if seconds else 0.0
-    res.note = f"a backlog of {backlog} events drained to a local verifying receiver ({len(rx.rejected)} rejected)"
+    res.note = (
+        f"a backlog of {backlog} events drained to a local verifying receiver ({len(rx.rejected)} rejected)"
+    )
     out.print(f"{res.name}: {res.throughput:,.0f} events/s")
     return [res]
 
 
 def events_bench(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
-    return outbox_cost(url, ctx, settings, out) + delivery_latency(url, ctx, settings, out) + dispatcher_throughput(
-        url, ctx, settings, out
+    return (
+        outbox_cost(url, ctx, settings, out)
+        + delivery_latency(url, ctx, settings, out)
+        + dispatcher_throughput(url, ctx, settings, out)
     )

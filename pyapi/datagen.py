@@ -21,8 +21,6 @@ hotel's time zone), read at load time, so a booking on night 0 is tonight wherev
 
 from __future__ import annotations
 
-import contextlib
-
 import hashlib
 import math
 import random
@@ -489,7 +487,7 @@ def load(url: str, plan: Plan, progress: Any = None) -> Loaded:
     return loaded
 
 
-@contextlib.contextmanager
+@contextmanager
 def _history_unpublished(conn: psycopg.Connection):
     """The bulk load writes history, not news: the event triggers of the customers and
     reservations it copies in are switched off meanwhile (ALTER TABLE, as the owner: no client

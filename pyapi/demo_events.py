@@ -51,7 +51,9 @@ class EventFlow:
             while not self.dispatcher.stop.is_set():
                 busy = False
                 for consumer in ("hotel-member", "hotel-pms", "hotel-saas"):
-                    rows = conn.execute("select event_id from api.read_events(%s, 500)", (consumer,)).fetchall()
+                    rows = conn.execute(
+                        "select event_id from api.read_events(%s, 500)", (consumer,)
+                    ).fetchall()
                     if rows:
                         busy = True
                         conn.execute("select api.ack_events(%s, %s)", (consumer, rows[-1][0]))
@@ -114,7 +116,13 @@ class EventFlow:
             str(p50), f"{p95} {'✅' if ok_delay else '❌'}", str(p99),
         )  # fmt: skip
         lag = Table(
-            "consumer", "kind", "read", "unread", "lag s", "≤ 10 s", title="Consumers' lag (seed 000: sync delay ≤ 10 s)"
+            "consumer",
+            "kind",
+            "read",
+            "unread",
+            "lag s",
+            "≤ 10 s",
+            title="Consumers' lag (seed 000: sync delay ≤ 10 s)",
         )
         for consumer, kind, unread, seconds, ok in self.lag:
             read = self.pulled.get(consumer, delivered if kind == "webhook" else 0)

@@ -50,9 +50,9 @@ MAX_RETRY_AFTER = dt.timedelta(days=1)
 def default_wait() -> tenacity.wait.wait_base:
     """Exponential backoff with equal jitter: 2.5 * 4^(n-1) s fixed plus as much at random, each
     half capped at 6 h."""
-    return tenacity.wait_exponential(multiplier=2.5, exp_base=4, max=6 * 3600) + tenacity.wait_random_exponential(
+    return tenacity.wait_exponential(
         multiplier=2.5, exp_base=4, max=6 * 3600
-    )
+    ) + tenacity.wait_random_exponential(multiplier=2.5, exp_base=4, max=6 * 3600)
 
 
 @dataclass
@@ -209,7 +209,9 @@ class Dispatcher:
         t0 = time.perf_counter()
         status, error, header = None, None, None
         try:
-            response = self._client.post(delivery.url, content=delivery.body.encode(), headers=sign(delivery, started))
+            response = self._client.post(
+                delivery.url, content=delivery.body.encode(), headers=sign(delivery, started)
+            )
             status = response.status_code
             header = response.headers.get("retry-after")
             if not 200 <= status < 300:

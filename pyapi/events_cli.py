@@ -49,9 +49,14 @@ def _run(query: str, params: dict) -> list[tuple]:
 def add(
     url: Annotated[str, typer.Argument(help="The receiver's URL (http or https).")],
     events: Annotated[
-        list[str], typer.Option("--events", help="Event types or patterns, e.g. 'reservation.*' (repeat or comma-separate).")
+        list[str],
+        typer.Option(
+            "--events", help="Event types or patterns, e.g. 'reservation.*' (repeat or comma-separate)."
+        ),
     ],
-    hotel: Annotated[list[int] | None, typer.Option("--hotel", help="Limit to a hotel (repeat for several).")] = None,
+    hotel: Annotated[
+        list[int] | None, typer.Option("--hotel", help="Limit to a hotel (repeat for several).")
+    ] = None,
     system: Annotated[
         str, typer.Option(help="Whose rights filter the events: member, pms, saas, or admin (every field).")
     ] = "admin",
@@ -92,21 +97,25 @@ def disable(
     reason: Annotated[str | None, typer.Option(help="Why.")] = None,
 ) -> None:
     """Stop deliveries to an endpoint (its events keep queuing)."""
-    (changed,), = _run("select api.disable_webhook(%(id)s, %(reason)s)", {"id": webhook_id, "reason": reason})
+    ((changed,),) = _run(
+        "select api.disable_webhook(%(id)s, %(reason)s)", {"id": webhook_id, "reason": reason}
+    )
     console.print(f"webhook {webhook_id} {'disabled' if changed else 'was already disabled'}")
 
 
 @webhooks_app.command("enable")
 def enable(webhook_id: Annotated[int, typer.Argument(help="The endpoint's id.")]) -> None:
     """Resume deliveries to a disabled endpoint (after a 410 or a disable)."""
-    (changed,), = _run("select api.enable_webhook(%(id)s)", {"id": webhook_id})
+    ((changed,),) = _run("select api.enable_webhook(%(id)s)", {"id": webhook_id})
     console.print(f"webhook {webhook_id} {'enabled' if changed else 'was already enabled'}")
 
 
 @webhooks_app.command("rotate-secret")
 def rotate_secret(
     webhook_id: Annotated[int, typer.Argument(help="The endpoint's id.")],
-    overlap_hours: Annotated[float, typer.Option(help="Hours during which the old secret also signs.")] = 24.0,
+    overlap_hours: Annotated[
+        float, typer.Option(help="Hours during which the old secret also signs.")
+    ] = 24.0,
 ) -> None:
     """Give an endpoint a new secret; both sign until the overlap ends."""
     (secret, until), = _run(
@@ -114,14 +123,18 @@ def rotate_secret(
         {"id": webhook_id, "s": overlap_hours * 3600},
     )  # fmt: skip
     console.print(f"new secret (shown once): {secret}", highlight=False, soft_wrap=True)
-    console.print(f"the previous secret also signs until {until}" if until else "the previous secret no longer signs")
+    console.print(
+        f"the previous secret also signs until {until}" if until else "the previous secret no longer signs"
+    )
 
 
 @webhooks_app.command("replay")
 def replay(
     webhook_id: Annotated[int, typer.Argument(help="The endpoint's id.")],
     event: Annotated[str | None, typer.Option(help="One event id (evt_...).")] = None,
-    since: Annotated[dt.datetime | None, typer.Option("--from", help="Start of a time range (occurred_at).")] = None,
+    since: Annotated[
+        dt.datetime | None, typer.Option("--from", help="Start of a time range (occurred_at).")
+    ] = None,
     until: Annotated[dt.datetime | None, typer.Option("--until", help="End of the range (excluded).")] = None,
 ) -> None:
     """Send events again (same webhook-id): one by id, or those that occurred in a time range."""
@@ -153,7 +166,8 @@ def dispatch(
     batch: Annotated[int, typer.Option(help="Deliveries leased per round.")] = 64,
     timeout: Annotated[float, typer.Option(help="Seconds before a request is given up.")] = 15.0,
     lease: Annotated[
-        float | None, typer.Option(help="Seconds a lease lasts (default: timeout + 15): after a crash, the wait.")
+        float | None,
+        typer.Option(help="Seconds a lease lasts (default: timeout + 15): after a crash, the wait."),
     ] = None,
     poll: Annotated[float, typer.Option(help="Safety poll in seconds (NOTIFY wakes it sooner).")] = 1.0,
 ) -> None:
@@ -164,12 +178,16 @@ def dispatch(
     from .cli import ready_server
 
     server = ready_server()
-    with d.Dispatcher(server.url, workers=workers, batch=batch, timeout=timeout, lease=lease, poll=poll) as dispatcher:
+    with d.Dispatcher(
+        server.url, workers=workers, batch=batch, timeout=timeout, lease=lease, poll=poll
+    ) as dispatcher:
         if once:
             console.print(f"{dispatcher.run_once()} delivery attempts")
             return
         signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop.set())
-        console.print(f"dispatcher {dispatcher.name}: {d.schedule_summary(dispatcher.schedule)}", highlight=False)
+        console.print(
+            f"dispatcher {dispatcher.name}: {d.schedule_summary(dispatcher.schedule)}", highlight=False
+        )
         try:
             dispatcher.run()
         except KeyboardInterrupt:

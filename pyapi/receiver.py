@@ -40,7 +40,9 @@ class Answer:
 class Receiver:
     """A real HTTP endpoint on 127.0.0.1 that verifies Standard Webhooks signatures."""
 
-    def __init__(self, secrets: list[str] | str, port: int = 0, script: Callable[[Received], Answer] | None = None):
+    def __init__(
+        self, secrets: list[str] | str, port: int = 0, script: Callable[[Received], Answer] | None = None
+    ):
         self.secrets = [secrets] if isinstance(secrets, str) else list(secrets)
         self.script = script
         self.received: list[Received] = []
@@ -59,7 +61,9 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 item = receiver.verify(body, headers)
-                answer = Answer(400) if item is None else (receiver.script(item) if receiver.script else Answer())
+                answer = (
+                    Answer(400) if item is None else (receiver.script(item) if receiver.script else Answer())
+                )
                 if answer.delay:
                     time.sleep(answer.delay)
                 self.send_response(answer.status)

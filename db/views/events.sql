@@ -20,9 +20,9 @@ cross join lateral (
         select e.recorded_at from core.events e
         where (e.order_xid, e.id) > (c.cursor_order_xid, c.cursor_id)
           and internal.event_type_wanted(e.type, c.event_types)
-          and (c.hotel_ids is null or e.hotel_id is null or e.hotel_id = any (c.hotel_ids))
+          and (c.hotel_ids is null or e.hotel_id is null or e.hotel_id = any(c.hotel_ids))
         union all
-        select e.recorded_at from core.webhook_deliveries d join core.events e on e.id = d.event_pk
+        select e.recorded_at from core.webhook_deliveries d inner join core.events e on d.event_pk = e.id
         where d.consumer_id = c.id and d.status = 'pending'
     ) x
 ) u;
@@ -55,9 +55,9 @@ select a.id as attempt_id,
        case when a.status_code between 200 and 299 then 'delivered'
             when a.status_code = 410 then 'gone' else 'failed' end as outcome
 from core.webhook_attempts a
-join core.webhook_deliveries d on d.id = a.delivery_id
-join core.event_consumers c on c.id = d.consumer_id
-join core.events e on e.id = d.event_pk;
+inner join core.webhook_deliveries d on a.delivery_id = d.id
+inner join core.event_consumers c on d.consumer_id = c.id
+inner join core.events e on d.event_pk = e.id;
 comment on view report.webhook_delivery_log is
     'The delivery log: every attempt to send an event to a webhook endpoint, with its status code or error and the request''s latency. Grain: attempt.';
 comment on column report.webhook_delivery_log.attempt_id is 'Attempt id, increasing in time.';
@@ -89,8 +89,8 @@ select d.id as delivery_id,
        d.created_at,
        d.finished_at
 from core.webhook_deliveries d
-join core.event_consumers c on c.id = d.consumer_id
-join core.events e on e.id = d.event_pk
+inner join core.event_consumers c on d.consumer_id = c.id
+inner join core.events e on d.event_pk = e.id
 where d.status = 'dead';
 comment on view report.webhook_dead_letters is
     'Dead letters: deliveries that failed their last attempt or met a 410; replay them with hotelcore webhooks replay. Grain: delivery.';
@@ -126,8 +126,8 @@ select c.id as webhook_id,
        coalesce((percentile_cont(0.95) within group (order by extract(epoch from d.finished_at - e.recorded_at))
            filter (where d.status = 'delivered' and d.replay_of is null)) <= 10, true) as meets_delay_target
 from core.event_consumers c
-left join core.webhook_deliveries d on d.consumer_id = c.id
-left join core.events e on e.id = d.event_pk
+left join core.webhook_deliveries d on c.id = d.consumer_id
+left join core.events e on d.event_pk = e.id
 where c.kind = 'webhook'
 group by c.id;
 comment on view report.webhook_delivery_stats is
@@ -151,7 +151,7 @@ select e.type as event_type,
        min(e.occurred_at) as first_at,
        max(e.occurred_at) as last_at
 from core.events e
-join core.event_types t on t.name = e.type
+inner join core.event_types t on e.type = t.name
 group by e.type, t.publisher;
 comment on view report.events_per_type is 'Events in the log per type (in the reader''s hotels, and the chain-wide customer events). Grain: event type.';
 comment on column report.events_per_type.event_type is 'The event type.';

@@ -20,7 +20,9 @@ from pyapi.receiver import Answer, Receiver
 
 
 @pytest.mark.slow
-def test_kill_9_mid_delivery_redelivers_with_the_same_webhook_id(db: psycopg.Connection, fresh_db: str) -> None:
+def test_kill_9_mid_delivery_redelivers_with_the_same_webhook_id(
+    db: psycopg.Connection, fresh_db: str
+) -> None:
     hanging = threading.Event()
     first: list[str] = []
 
@@ -38,13 +40,28 @@ def test_kill_9_mid_delivery_redelivers_with_the_same_webhook_id(db: psycopg.Con
             create_customer(db, i)
         env = os.environ | {"DATABASE_URL": fresh_db}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pyapi.cli", "dispatch", "--timeout", "3", "--lease", "4", "--poll", "0.2", "--workers", "1"],
+            [
+                sys.executable,
+                "-m",
+                "pyapi.cli",
+                "dispatch",
+                "--timeout",
+                "3",
+                "--lease",
+                "4",
+                "--poll",
+                "0.2",
+                "--workers",
+                "1",
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
         try:
-            assert hanging.wait(60), proc.stderr.read1().decode() if proc.poll() is not None else "no delivery"
+            assert hanging.wait(60), (
+                proc.stderr.read1().decode() if proc.poll() is not None else "no delivery"
+            )
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(10)
         finally:
@@ -55,13 +72,18 @@ def test_kill_9_mid_delivery_redelivers_with_the_same_webhook_id(db: psycopg.Con
             " where e.event_id = %s",
             (first[0],),
         ).fetchone()
-        assert leased == ("pending", True), "the killed dispatcher's delivery is still pending under its lease"
+        assert leased == ("pending", True), (
+            "the killed dispatcher's delivery is still pending under its lease"
+        )
         with Dispatcher(fresh_db, name="survivor", schedule=Schedule(tenacity.wait_fixed(0.2), 4)) as d:
             deadline = time.monotonic() + 30
-            while db.execute(
-                "select count(*) filter (where status = 'delivered') from core.webhook_deliveries where consumer_id = %s",
-                (webhook,),
-            ).fetchone()[0] < 5:
+            while (
+                db.execute(
+                    "select count(*) filter (where status = 'delivered') from core.webhook_deliveries where consumer_id = %s",
+                    (webhook,),
+                ).fetchone()[0]
+                < 5
+            ):
                 assert time.monotonic() < deadline, "not redelivered"
                 d.run_once()
                 time.sleep(0.2)
@@ -71,6 +93,7 @@ def test_kill_9_mid_delivery_redelivers_with_the_same_webhook_id(db: psycopg.Con
     assert set(ids) == events, "no event lost"
     # the killed attempt left no log row; the survivor's is there
     log = db.execute(
-        "select dispatcher, attempt, status_code from report.webhook_delivery_log where event_id = %s", (first[0],)
+        "select dispatcher, attempt, status_code from report.webhook_delivery_log where event_id = %s",
+        (first[0],),
     ).fetchall()
     assert log == [("survivor", 2, 204)]

@@ -100,9 +100,7 @@ def _setup(db: psycopg.Connection, fixture: dict) -> dict[str, dict[str, str]]:
         " where id = (select customer_id from core.reservations where id = %s)",
         (int(fixture["departed"]),),
     )
-    webhook = one(
-        "select webhook_id from api.add_webhook('http://127.0.0.1:9/hook', array['reservation.*'])"
-    )
+    webhook = one("select webhook_id from api.add_webhook('http://127.0.0.1:9/hook', array['reservation.*'])")
     event = one("select event_id from core.events where type = 'reservation.created' order by id limit 1")
     one("select api.replay_webhook(%s, %s)", webhook, event)
     db.execute("select * from api.claim_webhook_deliveries('test')")
@@ -162,7 +160,9 @@ def test_every_state_changing_api_function_publishes_its_event_types(db: psycopg
             got = _types_written(db, call_sql(function, args), args)
         except psycopg.Error as exc:
             if function.name not in REFUSED_HERE:
-                refused.append(f"{function.name}: {exc.sqlstate} {exc.diag.message_primary} {exc.diag.message_detail}")
+                refused.append(
+                    f"{function.name}: {exc.sqlstate} {exc.diag.message_primary} {exc.diag.message_detail}"
+                )
             continue
         checked += 1
         assert got <= types_in_registry
@@ -199,7 +199,9 @@ def test_every_registered_type_but_guest_services_has_a_function_that_publishes_
     ],
 )
 def test_customer_updated_names_the_fields_that_changed(db: psycopg.Connection, changes, fields) -> None:
-    customer = db.execute("select (api.create_customer('Hana', 'Sato', 'hana@example.com'))->>'id'").fetchone()[0]
+    customer = db.execute(
+        "select (api.create_customer('Hana', 'Sato', 'hana@example.com'))->>'id'"
+    ).fetchone()[0]
     db.execute(
         "select api.update_customer(%s, 1, %s::jsonb)", (int(customer), psycopg.types.json.Jsonb(changes))
     )

@@ -16,7 +16,8 @@ from psycopg.types.json import Jsonb
 
 def read(conn: psycopg.Connection, consumer: str, limit: int = 100) -> list[tuple]:
     return conn.execute(
-        "select event_id, type, aggregate_id, aggregate_seq, payload from api.read_events(%s, %s)", (consumer, limit)
+        "select event_id, type, aggregate_id, aggregate_seq, payload from api.read_events(%s, %s)",
+        (consumer, limit),
     ).fetchall()
 
 
@@ -67,7 +68,9 @@ def test_a_consumer_gets_the_types_it_wants_and_passes_the_others(db: psycopg.Co
     assert [r[1] for r in got] == ["room.status_changed"]
     # the unwanted events before it were passed: the cursor moved up to the last one of them
     cursor = db.execute("select cursor_id from core.event_consumers where name = 'pms-rooms'").fetchone()[0]
-    assert cursor == db.execute("select max(id) from core.events where type = 'customer.created'").fetchone()[0]
+    assert (
+        cursor == db.execute("select max(id) from core.events where type = 'customer.created'").fetchone()[0]
+    )
     with pytest.raises(psycopg.Error) as exc:
         db.execute("select api.subscribe_events('pms-x', array['rooms.*'], 'pms')")
     assert code_of(exc) == "EVENT_TYPE_UNKNOWN"
@@ -132,7 +135,10 @@ def test_a_consumer_reading_and_acknowledging_under_8_writers_gets_every_event_i
                         time.sleep(rnd.random() * 0.01)
                         conn.execute(
                             "select internal.emit_event('customer.updated', %s, null, %s)",
-                            (str(rnd.randrange(aggregates)), Jsonb({"changed_fields": ["city"], "changes": {"city": "x"}})),
+                            (
+                                str(rnd.randrange(aggregates)),
+                                Jsonb({"changed_fields": ["city"], "changes": {"city": "x"}}),
+                            ),
                         )
                         time.sleep(rnd.random() * 0.02)
         except BaseException as exc:
@@ -176,13 +182,17 @@ def test_retention_purges_old_events_every_consumer_passed_in_batches(db: psycop
     while n := db.execute("select api.purge_events()").fetchone()[0]:
         batches.append(n)
     assert batches == [4, 4, 2]
-    left = db.execute("select e.type, d.status from core.events e join core.webhook_deliveries d on d.event_pk = e.id").fetchall()
+    left = db.execute(
+        "select e.type, d.status from core.events e join core.webhook_deliveries d on d.event_pk = e.id"
+    ).fetchall()
     assert left == [("customer.updated", "pending")], "the pending delivery keeps its event"
     db.execute("update core.event_settings set retention = interval '40 days'")
     assert db.execute("select count(*) from core.events").fetchone()[0] == 1
 
 
-def test_check_out_publishes_the_final_folio_and_a_rank_change_is_recorded_and_published(db: psycopg.Connection) -> None:
+def test_check_out_publishes_the_final_folio_and_a_rank_change_is_recorded_and_published(
+    db: psycopg.Connection,
+) -> None:
     from test_api_bad_input import build_fixture
 
     fixture = build_fixture(db)
@@ -200,12 +210,15 @@ def test_check_out_publishes_the_final_folio_and_a_rank_change_is_recorded_and_p
     ).fetchone()[0]
     assert folio["balance"] == 0 and folio["settled_at"] is not None and folio["charges"] > 0
     checked_in = db.execute(
-        "select count(*) from core.events where type = 'checkin_checkout.checked_in' and aggregate_id = %s", (str(in_house),)
+        "select count(*) from core.events where type = 'checkin_checkout.checked_in' and aggregate_id = %s",
+        (str(in_house),),
     ).fetchone()[0]
     assert checked_in == 1  # published for guest services
     customer = int(fixture["p_customer_id"])
     db.execute("select api.set_customer_rank(%s, 'gold', 'vip')", (customer,))
-    history = db.execute("select from_rank, to_rank from core.rank_history where customer_id = %s", (customer,)).fetchall()
+    history = db.execute(
+        "select from_rank, to_rank from core.rank_history where customer_id = %s", (customer,)
+    ).fetchall()
     event = db.execute(
         "select payload ->> 'from_rank', payload ->> 'to_rank', payload ->> 'source' from core.events"
         " where type = 'customer.rank_changed' and aggregate_id = %s",

@@ -51,13 +51,22 @@ def test_events_arrive_signed_with_the_event_id_and_verify(db: psycopg.Connectio
             drain(d, lambda: len(rx.received) >= 2)
         got = rx.wait_for(2)
     assert rx.rejected == []
-    events = dict(db.execute("select type, event_id from core.events where type in ('room.status_changed', 'customer.created')").fetchall())
+    events = dict(
+        db.execute(
+            "select type, event_id from core.events where type in ('room.status_changed', 'customer.created')"
+        ).fetchall()
+    )
     assert {g.event_type: g.webhook_id for g in got} == events
     room = next(g for g in got if g.event_type == "room.status_changed")
     assert room.body["data"]["data"]["to_status"] == "dirty"
     assert room.body["data"]["hotel_id"] == hotel.id
-    assert status_of(db, webhook) == [(events["room.status_changed"], "delivered", 1), (events["customer.created"], "delivered", 1)]
-    log = db.execute("select outcome, status_code, latency_ms > 0 from report.webhook_delivery_log").fetchall()
+    assert status_of(db, webhook) == [
+        (events["room.status_changed"], "delivered", 1),
+        (events["customer.created"], "delivered", 1),
+    ]
+    log = db.execute(
+        "select outcome, status_code, latency_ms > 0 from report.webhook_delivery_log"
+    ).fetchall()
     assert log == [("delivered", 204, True)] * 2
     stats = db.execute(
         "select delivered, dead, success_rate, latency_p95_ms is not null, meets_success_target"
@@ -69,7 +78,9 @@ def test_events_arrive_signed_with_the_event_id_and_verify(db: psycopg.Connectio
 
 def test_a_receiver_on_the_library_rejects_a_tampered_body_and_an_old_timestamp() -> None:
     secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-    delivery = Delivery(1, 1, "http://x", [secret], "evt_" + "0" * 32, "room.status_changed", '{"type":"room.status_changed"}')
+    delivery = Delivery(
+        1, 1, "http://x", [secret], "evt_" + "0" * 32, "room.status_changed", '{"type":"room.status_changed"}'
+    )
     now = dt.datetime.now(dt.UTC)
     hook = Webhook(secret)
     assert hook.verify(delivery.body, sign(delivery, now)) == {"type": "room.status_changed"}
@@ -87,7 +98,9 @@ def test_a_receiver_on_the_library_rejects_a_tampered_body_and_an_old_timestamp(
         assert len(rx.received) == 1 and len(rx.rejected) == 2
 
 
-def test_during_a_rotation_both_secrets_sign_then_only_the_new_one(db: psycopg.Connection, fresh_db: str) -> None:
+def test_during_a_rotation_both_secrets_sign_then_only_the_new_one(
+    db: psycopg.Connection, fresh_db: str
+) -> None:
     hotel = make_hotel(db)
     with Receiver([]) as old_rx, Receiver([]) as new_rx:
         webhook, old_secret = add_webhook(db, old_rx.url, ["room.*"])
@@ -101,23 +114,31 @@ def test_during_a_rotation_both_secrets_sign_then_only_the_new_one(db: psycopg.C
             got = old_rx.wait_for(1)
             assert len(got[0].signatures.split(" ")) == 2
             # the new receiver accepts the same delivery: point the endpoint at it and replay
-            db.execute("update core.webhook_endpoints set url = %s where consumer_id = %s", (new_rx.url, webhook))
+            db.execute(
+                "update core.webhook_endpoints set url = %s where consumer_id = %s", (new_rx.url, webhook)
+            )
             event = got[0].webhook_id
             assert db.execute("select api.replay_webhook(%s, %s)", (webhook, event)).fetchone()[0] == 1
             drain(d, lambda: len(new_rx.received) >= 1)
             assert new_rx.wait_for(1)[0].webhook_id == event
             # the overlap ends: only the new secret signs, the old receiver rejects
             db.execute("select * from api.rotate_webhook_secret(%s, interval '0')", (webhook,))
-            newest = db.execute("select secret from core.webhook_endpoints where consumer_id = %s", (webhook,)).fetchone()[0]
+            newest = db.execute(
+                "select secret from core.webhook_endpoints where consumer_id = %s", (webhook,)
+            ).fetchone()[0]
             new_rx.secrets[:] = [newest]
             old_rx.secrets[:] = [old_secret, new_secret]
-            db.execute("update core.webhook_endpoints set url = %s where consumer_id = %s", (old_rx.url, webhook))
+            db.execute(
+                "update core.webhook_endpoints set url = %s where consumer_id = %s", (old_rx.url, webhook)
+            )
             set_status(db, hotel, hotel.rooms[0], "clean")
             drain(d, lambda: len(old_rx.rejected) >= 1)
     assert len(old_rx.received) == 1 and len(old_rx.rejected) == 1
 
 
-def test_failures_are_retried_with_the_same_webhook_id_until_delivered(db: psycopg.Connection, fresh_db: str) -> None:
+def test_failures_are_retried_with_the_same_webhook_id_until_delivered(
+    db: psycopg.Connection, fresh_db: str
+) -> None:
     answers = iter([Answer(500), Answer(502), Answer(204)])
     with Receiver([], script=lambda item: next(answers)) as rx:
         webhook, secret = add_webhook(db, rx.url, ["customer.*"])
@@ -128,7 +149,9 @@ def test_failures_are_retried_with_the_same_webhook_id_until_delivered(db: psyco
         ids = {r.webhook_id for r in rx.received}
         stamps = [r.timestamp for r in rx.received]
     assert len(rx.received) == 3 and len(ids) == 1 and stamps == sorted(stamps)
-    log = db.execute("select attempt, status_code, outcome from report.webhook_delivery_log order by attempt_id").fetchall()
+    log = db.execute(
+        "select attempt, status_code, outcome from report.webhook_delivery_log order by attempt_id"
+    ).fetchall()
     assert log == [(1, 500, "failed"), (2, 502, "failed"), (3, 204, "delivered")]
 
 
@@ -150,7 +173,9 @@ def test_retry_after_is_honoured(db: psycopg.Connection, fresh_db: str) -> None:
     assert retry_after("soon", now) is None
 
 
-def test_the_last_failure_is_a_dead_letter_and_replay_sends_it_again(db: psycopg.Connection, fresh_db: str) -> None:
+def test_the_last_failure_is_a_dead_letter_and_replay_sends_it_again(
+    db: psycopg.Connection, fresh_db: str
+) -> None:
     healthy = threading.Event()
     with Receiver([], script=lambda item: Answer(204 if healthy.is_set() else 500)) as rx:
         webhook, secret = add_webhook(db, rx.url, ["customer.*"])
@@ -158,7 +183,9 @@ def test_the_last_failure_is_a_dead_letter_and_replay_sends_it_again(db: psycopg
         create_customer(db, 1)
         with Dispatcher(fresh_db, schedule=FAST) as d:
             drain(d, lambda: [s for _, s, _ in status_of(db, webhook)] == ["dead"])
-            dead = db.execute("select event_id, attempts, last_status from report.webhook_dead_letters").fetchall()
+            dead = db.execute(
+                "select event_id, attempts, last_status from report.webhook_dead_letters"
+            ).fetchall()
             assert len(dead) == 1 and dead[0][1:] == (4, 500)
             healthy.set()
             assert db.execute("select api.replay_webhook(%s, %s)", (webhook, dead[0][0])).fetchone()[0] == 1
@@ -178,7 +205,9 @@ def test_410_gone_disables_the_endpoint(db: psycopg.Connection, fresh_db: str) -
             drain(d, lambda: len(status_of(db, webhook)) == 2)
             d.run_once()
     assert len(rx.received) == 1
-    reason = db.execute("select disabled_reason from api.list_webhooks() where webhook_id = %s", (webhook,)).fetchone()[0]
+    reason = db.execute(
+        "select disabled_reason from api.list_webhooks() where webhook_id = %s", (webhook,)
+    ).fetchone()[0]
     assert "410" in reason
     assert [s for _, s, _ in status_of(db, webhook)] == ["dead", "pending"]
 
@@ -202,7 +231,13 @@ def test_an_aggregates_events_wait_behind_its_failing_one(db: psycopg.Connection
         touch_customer(db, slow, "Kobe")
         other = create_customer(db, 2)
         with Dispatcher(fresh_db, schedule=FAST) as d:
-            drain(d, lambda: bool(status_of(db, webhook)) and all(s == "delivered" for _, s, _ in status_of(db, webhook)))
+            drain(
+                d,
+                lambda: (
+                    bool(status_of(db, webhook))
+                    and all(s == "delivered" for _, s, _ in status_of(db, webhook))
+                ),
+            )
     order = [(r.body["data"]["aggregate"]["id"], r.body["data"]["aggregate"]["seq"]) for r in rx.received]
     mine = [seq for agg, seq in order if agg == str(slow)]
     assert mine == [1, 1, 1, 2]  # two failures of seq 1, then 1, then 2
@@ -236,8 +271,11 @@ def test_several_dispatchers_never_send_one_delivery_twice_and_keep_aggregate_or
             for c in customers:
                 touch_customer(db, c, f"City {round_}")
         total = db.execute("select count(*) from core.events where type like 'customer.%'").fetchone()[0]
-        dispatchers = [Dispatcher(fresh_db, name=f"d{i}", schedule=FAST, workers=4, batch=8) for i in range(3)]
+        dispatchers = [
+            Dispatcher(fresh_db, name=f"d{i}", schedule=FAST, workers=4, batch=8) for i in range(3)
+        ]
         try:
+
             def done() -> bool:
                 with psycopg.connect(fresh_db) as conn:
                     states = [s for _, s, _ in status_of(conn, webhook)]

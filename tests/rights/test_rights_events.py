@@ -25,7 +25,10 @@ def events_world(shared_db: str, shared_world: World) -> World:
     """The rights world, plus two customer updates: one of preferences only, one of the city and
     the marketing consent."""
     with psycopg.connect(shared_db, autocommit=True) as db:
-        for changes in ({"preferences": {"pillow": "feather"}}, {"city": "Kyoto", "marketing_consent": False}):
+        for changes in (
+            {"preferences": {"pillow": "feather"}},
+            {"city": "Kyoto", "marketing_consent": False},
+        ):
             version = scalar(db, "get_customer", p_customer_id=shared_world.customer)["version"]
             scalar(
                 db,
@@ -86,13 +89,21 @@ def test_pms_gets_customer_events_without_preferences_or_marketing_consent(
     as_system, events_world: World
 ) -> None:
     events = by_type(read_all(as_system("pms"), "hotel-pms"), "customer.")
-    created = [e for e in events if e["type"] == "customer.created" and e["aggregate_id"] == str(events_world.customer)]
+    created = [
+        e
+        for e in events
+        if e["type"] == "customer.created" and e["aggregate_id"] == str(events_world.customer)
+    ]
     assert created and created[0]["payload"]["family_name"] == "Sato"
     for e in events:
         assert "preferences" not in e["payload"] and "marketing_consent" not in e["payload"], e
         assert "preferences" not in e["payload"].get("changes", {})
         assert "marketing_consent" not in e["payload"].get("changed_fields", [])
-    updates = [e for e in events if e["type"] == "customer.updated" and e["aggregate_id"] == str(events_world.customer)]
+    updates = [
+        e
+        for e in events
+        if e["type"] == "customer.updated" and e["aggregate_id"] == str(events_world.customer)
+    ]
     # the preferences-only update is not news for the PMS; the other names only the city
     assert [u["payload"]["changed_fields"] for u in updates] == [["city"]]
     # pms reads rooms
@@ -102,7 +113,9 @@ def test_pms_gets_customer_events_without_preferences_or_marketing_consent(
 def test_saas_and_member_get_customer_events_with_preferences(as_system, events_world: World) -> None:
     for system in ("saas", "member"):
         events = by_type(read_all(as_system(system), f"hotel-{system}"), "customer.updated")
-        mine = [e["payload"]["changed_fields"] for e in events if e["aggregate_id"] == str(events_world.customer)]
+        mine = [
+            e["payload"]["changed_fields"] for e in events if e["aggregate_id"] == str(events_world.customer)
+        ]
         assert mine == [["preferences"], ["city", "marketing_consent"]], system
 
 
@@ -120,7 +133,8 @@ def test_a_consumer_sees_only_the_hotels_of_its_login(
 ) -> None:
     with psycopg.connect(shared_db, autocommit=True) as owner:
         owner.execute(
-            "insert into core.login_hotels (role_name, hotel_id) values (%s, %s)", (logins[system], events_world.a.id)
+            "insert into core.login_hotels (role_name, hotel_id) values (%s, %s)",
+            (logins[system], events_world.a.id),
         )
     conn = shared_connect_as(system)
     try:
@@ -137,7 +151,9 @@ def test_a_consumer_sees_only_the_hotels_of_its_login(
                     owner,
                     "modify_reservation",
                     p_reservation_id=events_world.future[h.id],
-                    p_version=scalar(owner, "get_reservation", p_reservation_id=events_world.future[h.id])["version"],
+                    p_version=scalar(owner, "get_reservation", p_reservation_id=events_world.future[h.id])[
+                        "version"
+                    ],
                     p_special_requests=f"quiet room {system}",
                 )
         events = read_all(conn, f"{system}-a")
@@ -155,7 +171,9 @@ def test_a_consumer_sees_only_the_hotels_of_its_login(
 
 
 @pytest.mark.parametrize(("system", "other"), [("saas", "pms"), ("pms", "member"), ("member", "saas")])
-def test_a_system_cannot_read_or_acknowledge_another_systems_consumer(system: str, other: str, as_system) -> None:
+def test_a_system_cannot_read_or_acknowledge_another_systems_consumer(
+    system: str, other: str, as_system
+) -> None:
     conn = as_system(system)
     for fn, extra in (("read_events", {}), ("ack_events", {"p_up_to": "evt_x"})):
         with pytest.raises(psycopg.Error) as exc:
