@@ -14,15 +14,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
-import threading
+import signal
+import subprocess
+import sys
 import time
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from .dispatch import Dispatcher
 from .receiver import Receiver
 
 RATE = 200  # events per second offered by the paced writer
@@ -102,6 +105,30 @@ def outbox_cost(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
     return merged
 
 
+@contextlib.contextmanager
+def _dispatcher_process(url: str):
+    """``hotelcore dispatch`` in a process of its own, as it runs in production (the receiver stays
+    in the bench process); started, ready, then stopped with SIGTERM."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pyapi.cli", "dispatch", "--poll", "0.5"],
+        env=os.environ | {"DATABASE_URL": url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        if not line.startswith("dispatcher"):
+            raise RuntimeError(f"the dispatcher did not start: {line}{proc.stdout.read()}")
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def _room_ids(conn: psycopg.Connection, hotel_id: int, n: int) -> list[int]:
     return [
         r[0]
@@ -123,10 +150,7 @@ def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
         ).fetchone()
         rx.secrets.append(secret)
         rooms = _room_ids(conn, hotel.id, 100)
-        dispatcher = Dispatcher(url, name="bench-dispatcher", poll=0.2)
-        runner = threading.Thread(target=dispatcher.run, daemon=True)
-        runner.start()
-        try:
+        with _dispatcher_process(url):
             # the paced writer: one room status change per transaction, RATE per second
             status = {r: "clean" for r in rooms}
             rng = random.Random(settings.seed)
@@ -144,10 +168,6 @@ def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
                     time.sleep(max(0.0, (written / RATE) - (time.perf_counter() - t0)))
             offered = written / (time.perf_counter() - t0)
             rx.wait_for(written, timeout=60)
-        finally:
-            dispatcher.stop.set()
-            runner.join(30)
-            dispatcher.close()
         arrived = {r.webhook_id: r.arrived for r in rx.received}
         rows = conn.execute(
             "select event_id, extract(epoch from recorded_at) from core.events e where e.event_id = any(%s)",
@@ -181,18 +201,17 @@ def dispatcher_throughput(url: str, ctx: Any, settings: Any, out: Any) -> list[A
             "select webhook_id, secret from api.add_webhook(%s, array['customer.updated'])", (rx.url,)
         ).fetchone()
         rx.secrets.append(secret)
-        # a backlog of real events of the log, written the way the triggers write them
-        conn.execute(
-            "select internal.emit_event('customer.updated', (i % 500)::text, null,"
-            " jsonb_build_object('changed_fields', jsonb_build_array('city'), 'changes', jsonb_build_object('city', 'Bench')))"
-            " from generate_series(1, %s) i",
-            (backlog,),
-        )
-        with Dispatcher(url, name="bench-throughput") as d:
+        with _dispatcher_process(url):
+            # a backlog of real events of the log, written the way the triggers write them, in one
+            # transaction: from its commit until the receiver verified the last one
             t0 = time.perf_counter()
-            deadline = t0 + 300
-            while len(rx.received) < backlog and time.perf_counter() < deadline:
-                d.run_once()
+            conn.execute(
+                "select internal.emit_event('customer.updated', (i %% 500)::text, null,"
+                " jsonb_build_object('changed_fields', jsonb_build_array('city'), 'changes', jsonb_build_object('city', 'Bench')))"
+                " from generate_series(1, %s) i",
+                (backlog,),
+            )
+            rx.wait_for(backlog, timeout=300)
             seconds = time.perf_counter() - t0
         conn.execute("select api.disable_webhook(%s, 'bench done')", (webhook,))
     res = summarize(

@@ -161,7 +161,7 @@ class Dispatcher:
         timeout: float = TIMEOUT_SECONDS,
         lease: float | None = None,
         schedule: Schedule | None = None,
-        poll: float = 1.0,
+        poll: float = 0.5,
     ):
         self.database_url = database_url
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
@@ -227,8 +227,8 @@ class Dispatcher:
             retry_in = asked if (asked is not None and backoff is not None) else backoff
         return Outcome(status, error, started, latency, retry_in)
 
-    def record(self, conn: psycopg.Connection, delivery: Delivery, outcome: Outcome) -> str:
-        return conn.execute(
+    def record(self, conn: psycopg.Connection, delivery: Delivery, outcome: Outcome) -> None:
+        conn.execute(
             "select api.record_webhook_attempt(p_delivery_id => %s::bigint, p_dispatcher => %s::text,"
             " p_started_at => %s::timestamptz, p_latency_ms => %s::numeric, p_status_code => %s::integer,"
             " p_error => %s::text, p_retry_in => %s::interval)",
@@ -241,11 +241,15 @@ class Dispatcher:
                 outcome.error,
                 outcome.retry_in,
             ),
-        ).fetchone()[0]
+        )
 
-    def deliver(self, deliveries: list[Delivery]) -> list[str]:
+    def deliver(self, deliveries: list[Delivery]) -> int:
+        """Send a leased batch concurrently, then record every attempt in one round trip."""
         outcomes = list(self._pool.map(self.send, deliveries))
-        return [self.record(self._conn, d, o) for d, o in zip(deliveries, outcomes, strict=True)]
+        with self._conn.pipeline():
+            for d, o in zip(deliveries, outcomes, strict=True):
+                self.record(self._conn, d, o)
+        return len(deliveries)
 
     def run_once(self) -> int:
         """Fan out, then send what is due until nothing is; returns the attempts made."""
@@ -255,7 +259,7 @@ class Dispatcher:
             deliveries = self.claim()
             if not deliveries:
                 return attempts
-            attempts += len(self.deliver(deliveries))
+            attempts += self.deliver(deliveries)
 
     # ------------------------------------------------------------------ the loop
     def run(self, purge_every: float = 3600.0) -> None:

@@ -169,7 +169,7 @@ def dispatch(
         float | None,
         typer.Option(help="Seconds a lease lasts (default: timeout + 15): after a crash, the wait."),
     ] = None,
-    poll: Annotated[float, typer.Option(help="Safety poll in seconds (NOTIFY wakes it sooner).")] = 1.0,
+    poll: Annotated[float, typer.Option(help="Safety poll in seconds (NOTIFY wakes it sooner).")] = 0.5,
 ) -> None:
     """Run the webhook dispatcher: fan events out, sign (Standard Webhooks) and send, retry with
     backoff. Several may run at once (SKIP LOCKED); a killed one's deliveries are sent again by another,

@@ -64,3 +64,17 @@ def add_webhook(db: psycopg.Connection, url: str, types: list[str], **kw) -> tup
         f"{', ' + params if params else ''})",
         {"url": url, "types": types, **kw},
     ).fetchone()
+
+
+def wait_readable(db: psycopg.Connection, timeout: float = 30.0) -> None:
+    """Wait until every committed event is readable: below the xmin of every snapshot, which a
+    transaction elsewhere in the cluster (the harness drops the previous test's database in the
+    background) may hold back for a moment."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while db.execute(
+        "select exists (select 1 from core.events where order_xid >= pg_snapshot_xmin(pg_current_snapshot()))"
+    ).fetchone()[0]:
+        assert time.monotonic() < deadline, "events stayed unreadable"
+        time.sleep(0.05)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from events_helpers import wait_readable
 from test_api_bad_input import STATEMENT_TIMEOUT, api_functions, baseline, build_fixture, call_sql
 
 # name -> the event types one valid call writes
@@ -100,6 +101,7 @@ def _setup(db: psycopg.Connection, fixture: dict) -> dict[str, dict[str, str]]:
         " where id = (select customer_id from core.reservations where id = %s)",
         (int(fixture["departed"]),),
     )
+    wait_readable(db)
     webhook = one("select webhook_id from api.add_webhook('http://127.0.0.1:9/hook', array['reservation.*'])")
     event = one("select event_id from core.events where type = 'reservation.created' order by id limit 1")
     one("select api.replay_webhook(%s, %s)", webhook, event)

@@ -10,7 +10,7 @@ import time
 
 import psycopg
 import pytest
-from events_helpers import add_webhook, create_customer, make_hotel, set_status, touch_customer
+from events_helpers import add_webhook, create_customer, make_hotel, set_status, touch_customer, wait_readable
 from psycopg.types.json import Jsonb
 
 
@@ -170,6 +170,7 @@ def test_retention_purges_old_events_every_consumer_passed_in_batches(db: psycop
         touch_customer(db, c, "Sendai")
     webhook, _ = add_webhook(db, "http://127.0.0.1:9/h", ["customer.*"])
     touch_customer(db, customers[0], "Akita")  # fanned out below, left pending
+    wait_readable(db)
     db.execute("select api.fanout_webhook_events()")
     db.execute("update core.events set recorded_at = recorded_at - interval '31 days'")
     # nobody acknowledged: nothing goes

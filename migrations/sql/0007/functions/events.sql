@@ -95,9 +95,14 @@ comment on function internal.events_after(xid8, bigint, integer) is
     'The next p_limit events after reading position (p_order_xid, p_id) that no running transaction can precede: the one safe way to walk the event log.';
 
 -- ------------------------------------------------------------------ NOTIFY
--- Every statement that writes events wakes the waiting consumers at commit (channel
--- hotelcore_events). A notification may be lost (a consumer reconnecting), so consumers also poll
--- now and then: a lost notification only delays. Statement-level, so a bulk write notifies once.
+-- Writers wake waiting consumers at commit (channel hotelcore_events); consumers also poll now
+-- and then, so a lost notification only delays. PostgreSQL serialises the commits of every
+-- transaction that sent a NOTIFY (one lock, held through the commit's WAL flush): if every
+-- booking notified, concurrent bookings would commit one at a time. So of the transactions
+-- committing at the same moment one notifies (it holds a transaction-level advisory lock; the
+-- others' try fails and they skip it, never waiting): the consumer it wakes reads what has
+-- committed by then, the next notification or the poll brings the rest. The trigger is deferred
+-- to commit, so the lock is held only while committing.
 create function internal.tg_events__notify()
 returns trigger
 language plpgsql
@@ -105,12 +110,14 @@ volatile
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    perform pg_notify('hotelcore_events', '');
+    if pg_try_advisory_xact_lock('core.events'::regclass::oid::integer, 0) then
+        perform pg_notify('hotelcore_events', '');
+    end if;
     return null;
 end
 $$;
 comment on function internal.tg_events__notify() is
-    'NOTIFY hotelcore_events (delivered at commit, once per transaction): wakes pull consumers and dispatchers.';
+    'NOTIFY hotelcore_events at commit, by one of the transactions committing at the same moment (a try of a transaction-level advisory lock; the others skip it without waiting).';
 
 -- ------------------------------------------------------------------ what a consumer may see
 create function internal.event_type_wanted(p_type text, p_patterns text[]) returns boolean

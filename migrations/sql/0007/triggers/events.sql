@@ -307,7 +307,9 @@ comment on trigger _900_publish_changed on core.room_blocks is
     'Events: room.maintenance_updated when a block is released or changed (internal.tg_room_blocks__publish).';
 
 -- ---------------------------------------------------------------- wake-up
-create trigger _900_notify
+create constraint trigger _900_notify
 after insert on core.events
-for each statement execute function internal.tg_events__notify();
-comment on trigger _900_notify on core.events is 'NOTIFY hotelcore_events at commit (internal.tg_events__notify).';
+deferrable initially deferred
+for each row execute function internal.tg_events__notify();
+comment on trigger _900_notify on core.events is
+    'NOTIFY hotelcore_events at commit, coalesced across concurrent commits (internal.tg_events__notify).';
