@@ -1,7 +1,7 @@
 """Benchmarks of the events between the systems, with their baselines in the same run:
 
 - the outbox's cost on booking: ``create_hold`` + ``confirm_booking`` with the event triggers on
-  and off (ALTER TABLE ... DISABLE TRIGGER), alternated ON, OFF, ON, OFF so that drift hits both;
+  and off (ALTER TABLE ... DISABLE TRIGGER), after a warm-up ON, OFF, OFF, ON so that drift hits both;
   the ratio on/off is the figure (goal >= 0.9);
 - commit -> delivered latency at 200 events/s: four paced writers change room statuses (one event
   per transaction) while a dispatcher delivers them to a local verifying receiver; latency =

@@ -468,8 +468,11 @@ begin
         select e.id from core.events e
         where e.recorded_at < clock_timestamp() - v_settings.retention
           and (v_floor.id is null or (e.order_xid, e.id) <= (v_floor.cursor_order_xid, v_floor.cursor_id))
-          and not exists (select 1 from core.webhook_deliveries d where d.event_pk = e.id and d.status = 'pending')
-        order by e.recorded_at
+          and not exists (select 1 from core.webhook_deliveries d
+                          join core.event_consumers c on c.id = d.consumer_id and c.disabled_at is null
+                          where d.event_pk = e.id and d.status = 'pending')
+        -- oldest first along the primary key: the old rows lead it, no index on recorded_at needed
+        order by e.id
         limit coalesce(p_batch, v_settings.purge_batch)
         for update skip locked
     )
@@ -479,4 +482,4 @@ begin
 end
 $$;
 comment on function api.purge_events(integer) is
-    'Deletes one batch (p_batch, default core.event_settings.purge_batch) of events older than the retention (default 30 days) that every enabled consumer has passed and no webhook delivery still waits for, with their delivery log; returns how many. Call until it returns 0: each batch is its own short transaction and never blocks writers.';
+    'Deletes one batch (p_batch, default core.event_settings.purge_batch) of events older than the retention (default 30 days) that every enabled consumer has passed and no enabled webhook endpoint''s delivery still waits for, with their delivery log; returns how many. Call until it returns 0: each batch is its own short transaction and never blocks writers.';

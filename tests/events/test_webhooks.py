@@ -11,7 +11,7 @@ import httpx
 import psycopg
 import pytest
 import tenacity
-from events_helpers import add_webhook, create_customer, make_hotel, set_status, touch_customer
+from events_helpers import add_webhook, create_customer, make_hotel, set_status, touch_customer, wait_readable
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from pyapi.dispatch import Delivery, Dispatcher, Schedule, retry_after, sign
@@ -202,14 +202,15 @@ def test_410_gone_disables_the_endpoint(db: psycopg.Connection, fresh_db: str) -
         with Dispatcher(fresh_db, schedule=FAST) as d:
             drain(d, lambda: len(rx.received) >= 1)
             create_customer(db, 2)
-            drain(d, lambda: len(status_of(db, webhook)) == 2)
+            wait_readable(db)
             d.run_once()
     assert len(rx.received) == 1
     reason = db.execute(
         "select disabled_reason from api.list_webhooks() where webhook_id = %s", (webhook,)
     ).fetchone()[0]
     assert "410" in reason
-    assert [s for _, s, _ in status_of(db, webhook)] == ["dead", "pending"]
+    # a disabled endpoint's cursor waits: the second event is not queued until it is enabled
+    assert [s for _, s, _ in status_of(db, webhook)] == ["dead"]
 
 
 def test_an_aggregates_events_wait_behind_its_failing_one(db: psycopg.Connection, fresh_db: str) -> None:

@@ -146,7 +146,7 @@ begin
 end
 $$;
 comment on function api.disable_webhook(bigint, text) is
-    'Stops deliveries to a webhook endpoint (its events keep queuing as deliveries until api.enable_webhook or deletion). True when it was enabled.';
+    'Stops deliveries to a webhook endpoint: its cursor waits, and api.enable_webhook sends what it missed (the events the retention still keeps). True when it was enabled.';
 
 create function api.enable_webhook(p_webhook_id bigint) returns boolean
 language plpgsql
@@ -163,7 +163,7 @@ begin
 end
 $$;
 comment on function api.enable_webhook(bigint) is
-    'Resumes deliveries to a disabled webhook endpoint (after a 410 or api.disable_webhook); what queued meanwhile goes out in order. True when it was disabled.';
+    'Resumes deliveries to a disabled webhook endpoint (after a 410 or api.disable_webhook): pending deliveries and the events since its cursor go out in order. True when it was disabled.';
 
 create function api.rotate_webhook_secret(p_webhook_id bigint, p_overlap interval default '24 hours')
 returns table (secret text, previous_secret_until timestamptz)
@@ -256,7 +256,7 @@ begin
     end if;
     -- each endpoint's cursor under its row lock: another dispatcher fans out the other endpoints
     for v_consumer in
-        select c.* from core.event_consumers c where c.kind = 'webhook'
+        select c.* from core.event_consumers c where c.kind = 'webhook' and c.disabled_at is null
         order by c.id for update skip locked
     loop
         for v_event in select e.* from internal.events_after(v_consumer.cursor_order_xid, v_consumer.cursor_id, p_limit) e loop
@@ -278,7 +278,7 @@ begin
 end
 $$;
 comment on function api.fanout_webhook_events(integer) is
-    'Turns the events committed since each webhook endpoint''s cursor (at most p_limit per endpoint) into pending deliveries of the ones it wants and may see, and moves its cursor; endpoints another dispatcher is fanning out are skipped. Returns the deliveries created.';
+    'Turns the events committed since each enabled webhook endpoint''s cursor (at most p_limit per endpoint) into pending deliveries of the ones it wants and may see, and moves its cursor; endpoints another dispatcher is fanning out are skipped. Returns the deliveries created.';
 
 create function api.claim_webhook_deliveries(
     p_dispatcher text,
