@@ -182,7 +182,13 @@ def test_retention_purges_old_events_every_consumer_passed_in_batches(db: psycop
     batches = []
     while n := db.execute("select api.purge_events()").fetchone()[0]:
         batches.append(n)
-    assert batches == [4, 4, 2]
+    state = db.execute(
+        "select name, cursor_order_xid::text, cursor_id, disabled_at is null from core.event_consumers order by id"
+    ).fetchall()
+    events = db.execute(
+        "select id, order_xid::text, recorded_at < clock_timestamp() - interval '30 days' from core.events order by id"
+    ).fetchall()
+    assert batches == [4, 4, 2], (state, events)
     left = db.execute(
         "select e.type, d.status from core.events e join core.webhook_deliveries d on d.event_pk = e.id"
     ).fetchall()
