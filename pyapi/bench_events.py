@@ -14,12 +14,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
 from typing import Any
@@ -27,6 +22,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from .dispatch import dispatcher_process
 from .receiver import Receiver
 
 RATE = 200  # events per second offered by the paced writers
@@ -110,30 +106,6 @@ def outbox_cost(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
     return merged
 
 
-@contextlib.contextmanager
-def _dispatcher_process(url: str):
-    """``hotelcore dispatch`` in a process of its own, as it runs in production (the receiver stays
-    in the bench process); started, ready, then stopped with SIGTERM."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pyapi.cli", "dispatch", "--poll", "0.5"],
-        env=os.environ | {"DATABASE_URL": url},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        line = proc.stdout.readline()
-        if not line.startswith("dispatcher"):
-            raise RuntimeError(f"the dispatcher did not start: {line}{proc.stdout.read()}")
-        yield proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 def _room_ids(conn: psycopg.Connection, hotel_id: int, n: int) -> list[int]:
     return [
         r[0]
@@ -155,7 +127,7 @@ def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
         ).fetchone()
         rx.secrets.append(secret)
         rooms = _room_ids(conn, hotel.id, 100)
-        with _dispatcher_process(url):
+        with dispatcher_process(url):
             # paced writers: one room status change per transaction, RATE per second in all, each
             # writer on rooms of its own
             counts = [0] * WRITERS
@@ -218,7 +190,7 @@ def dispatcher_throughput(url: str, ctx: Any, settings: Any, out: Any) -> list[A
             "select webhook_id, secret from api.add_webhook(%s, array['customer.updated'])", (rx.url,)
         ).fetchone()
         rx.secrets.append(secret)
-        with _dispatcher_process(url):
+        with dispatcher_process(url):
             # a backlog of real events of the log, written the way the triggers write them, in one
             # transaction: from its commit until the receiver verified the last one
             t0 = time.perf_counter()

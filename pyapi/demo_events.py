@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 from rich.table import Table
 
-from .dispatch import Dispatcher
+from .dispatch import dispatcher_process
 from .receiver import Receiver
 
 
@@ -33,9 +33,10 @@ class EventFlow:
                 (self.receiver.url,),
             ).fetchone()
         self.receiver.secrets.append(secret)
-        self.dispatcher = Dispatcher(self.url, name="demo-dispatcher", poll=0.5)
-        self.thread = threading.Thread(target=self.dispatcher.run, name="dispatcher", daemon=True)
-        self.thread.start()
+        # the dispatcher in a process of its own, as it runs in production
+        self.stop = threading.Event()
+        self.dispatcher = dispatcher_process(self.url)
+        self.dispatcher.__enter__()
         self.pulled: dict[str, int] = {}
         self.puller = threading.Thread(target=self._pull, name="pull-consumers", daemon=True)
         self.puller.start()
@@ -48,7 +49,7 @@ class EventFlow:
 
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute("listen hotelcore_events")
-            while not self.dispatcher.stop.is_set():
+            while not self.stop.is_set():
                 busy = False
                 for consumer in ("hotel-member", "hotel-pms", "hotel-saas"):
                     rows = conn.execute(
@@ -72,8 +73,8 @@ class EventFlow:
                 if left == 0:
                     break
                 time.sleep(0.5)
-            self.dispatcher.stop.set()
-            self.thread.join(30)
+            self.stop.set()
+            self.dispatcher.__exit__(None, None, None)
             self.puller.join(30)
             self.per_type = conn.execute(
                 "select event_type, events from report.events_per_type order by events desc, event_type"
@@ -87,7 +88,6 @@ class EventFlow:
                 "select consumer, kind, unread, lag_seconds, meets_target from report.event_consumer_lag order by consumer"
             ).fetchall()
             committed = conn.execute("select count(*) from core.events").fetchone()[0]
-        self.dispatcher.close()
         received = {r.webhook_id for r in self.receiver.received}
         self.invariants = {
             "webhook_signatures_rejected": len(self.receiver.rejected),
@@ -96,9 +96,9 @@ class EventFlow:
         self.summary = {"events": committed, "received": len(received)}
 
     def __exit__(self, *exc) -> None:
-        if self.thread.is_alive():
-            self.dispatcher.stop.set()
-            self.thread.join(30)
+        if not self.stop.is_set():
+            self.stop.set()
+            self.dispatcher.__exit__(None, None, None)
         self.receiver.__exit__(*exc)
 
     def tables(self) -> list[Table]:

@@ -24,12 +24,16 @@ with the same webhook-id.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import logging
 import os
 import select
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -288,3 +292,28 @@ class Dispatcher:
                     pass
         finally:
             listener.close()
+
+
+@contextlib.contextmanager
+def dispatcher_process(url: str, poll: float = 0.5):
+    """``hotelcore dispatch`` in a process of its own, as it runs in production (the demo's and the
+    bench's); started, ready, then stopped with SIGTERM. Its output is read and dropped."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pyapi.cli", "dispatch", "--poll", str(poll)],
+        env=os.environ | {"DATABASE_URL": url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        if not line.startswith("dispatcher"):
+            raise RuntimeError(f"the dispatcher did not start: {line}{proc.stdout.read()}")
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
