@@ -204,7 +204,7 @@ def dispatcher_throughput(url: str, ctx: Any, settings: Any, out: Any) -> list[A
             seconds = time.perf_counter() - t0
         conn.execute("select api.disable_webhook(%s, 'bench done')", (webhook,))
     res = summarize(
-        "webhook deliveries, one dispatcher (8 in flight)",
+        "webhook deliveries, one dispatcher process (8 in flight)",
         8,
         [],
         seconds,
