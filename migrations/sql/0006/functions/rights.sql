@@ -99,13 +99,13 @@ as $$
 declare
     v_role text := internal.caller_role();
 begin
-    -- the HTTP service acting for a request holds the rights of the request's system only
-    if pg_catalog.pg_has_role(v_role, 'hotelcore_service', 'MEMBER') then
-        return coalesce(array[(core.request_identity()).system], '{}');
-    end if;
+    -- the systems of the caller's group roles; the HTTP service (hotelcore_service, which is a
+    -- member of none) acting for a request holds the rights of the request's system
     return (select coalesce(array_agg(s.system order by s.system), '{}')
             from unnest(array['member', 'pms', 'saas', 'bi']) as s(system)
-            where pg_catalog.pg_has_role(v_role, 'hotelcore_' || s.system, 'MEMBER'));
+            where pg_catalog.pg_has_role(v_role, 'hotelcore_' || s.system, 'MEMBER')
+               or (pg_catalog.pg_has_role(v_role, 'hotelcore_service', 'MEMBER')
+                   and s.system = (core.request_identity()).system));
 end
 $$;
 comment on function internal.caller_systems() is
