@@ -94,7 +94,9 @@ def test_a_pooled_request_reads_only_its_api_keys_hotels_in_parallel(
     identity it signs, which the workers inherit) and SET LOCAL ROLE."""
     conn = connect_as("pool", autocommit=False)
     hotel_id = getattr(world, hotel).id
-    token = db.execute("select token from api.issue_api_key('pms', %s, 'parallel')", ([hotel_id],)).fetchone()[0]
+    token = db.execute(
+        "select token from api.issue_api_key('pms', %s, 'parallel')", ([hotel_id],)
+    ).fetchone()[0]
     with conn.transaction():
         force_parallel(conn, local=True)
         conn.execute("select set_config('role', a.db_role, true) from api.authenticate(%s) a", (token,))
