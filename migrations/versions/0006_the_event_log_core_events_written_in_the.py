@@ -1,4 +1,4 @@
-"""Rights: request identity signed by api.authenticate, hotelcore_service runs the checkout saga, owners of holds and checkouts, API key expiry and rotation, audit names the API key
+"""The event log: core.events written in the transaction of each change, per-aggregate sequences, and a reading order below the snapshot xmin that never skips a late commit
 
 Revision ID: 0006
 Revises: 0005
@@ -16,26 +16,27 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/rights--request-identity.sql": "d0448443e1d94391242155437404a9d633ce97759ceda60c5eeabbfdbd623b66",
+    "schema/events.sql": "987c895736247b3d5638e733c66f5f395d81ca7276d6d4c20ef5e97ff8e6c1cc",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
 # its snapshot under migrations/sql/.
 REPLACEABLE = {
-    "functions/errors.sql": "0006",
+    "functions/errors.sql": "0002",
     "functions/common.sql": "0004",
-    "functions/rights.sql": "0006",
+    "functions/rights.sql": "0002",
     "functions/property.sql": "0005",
-    "functions/reservation.sql": "0006",
-    "functions/frontdesk.sql": "0006",
-    "functions/customer.sql": "0006",
+    "functions/reservation.sql": "0004",
+    "functions/frontdesk.sql": "0005",
+    "functions/customer.sql": "0002",
     "functions/loyalty.sql": "0005",
-    "functions/checkout.sql": "0006",
-    "functions/grants.sql": "0006",
+    "functions/checkout.sql": "0005",
+    "functions/events.sql": "0006",
+    "functions/grants.sql": "0002",
     "triggers/reservation.sql": "0004",
     "triggers/frontdesk.sql": "0002",
     "triggers/loyalty.sql": "0002",
-    "triggers/rights.sql": "0006",
+    "triggers/rights.sql": "0003",
     "views/errors.sql": "0001",
     "views/reservation.sql": "0005",
     "views/frontdesk.sql": "0002",
