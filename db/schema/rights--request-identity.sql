@@ -60,19 +60,25 @@ select (select string_agg(pg_catalog.decode(replace(pg_catalog.gen_random_uuid()
        (select string_agg(pg_catalog.decode(replace(pg_catalog.gen_random_uuid()::text, '-', ''), 'hex'), ''::bytea)
         from generate_series(1, 4));
 
+-- The two functions below are neither SECURITY DEFINER nor carry a SET clause: both would cost a
+-- context switch at every call, and core.hotel_scope() calls one for every statement of a request.
+-- Only hotelcore_owner executes them (PUBLIC's right is revoked), from functions that run as the
+-- owner with search_path pinned, which they inherit; every name in them is schema-qualified.
 create function core.request_mac(p_payload text) returns bytea
-language sql
+language plpgsql
 stable
 parallel safe
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
+declare
+    v_key core.request_signing_keys;
+begin
+    select * into v_key from core.request_signing_keys k where k.id;
     -- bound to the login and to the transaction: its start instant in microseconds (no time zone
     -- or date style in the text, which the client could change)
-    select pg_catalog.sha256(k.outer_key || pg_catalog.sha256(k.inner_key || pg_catalog.convert_to(
+    return pg_catalog.sha256(v_key.outer_key || pg_catalog.sha256(v_key.inner_key || pg_catalog.convert_to(
                p_payload || '/' || session_user::text || '/'
-               || (extract(epoch from pg_catalog.now()) * 1000000)::bigint::text, 'UTF8')))
-    from core.request_signing_keys k where k.id
+               || (extract(epoch from pg_catalog.now()) * 1000000)::bigint::text, 'UTF8')));
+end
 $$;
 comment on function core.request_mac(text) is
     'The signature of a request identity for this login and this transaction. Owner only.';
@@ -87,8 +93,6 @@ create function core.request_identity(
 language plpgsql
 stable
 parallel safe
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_value   text := pg_catalog.current_setting('hotelcore.request', true);
@@ -98,12 +102,15 @@ begin
     if v_value is null or v_value = '' then
         return;  -- no request: every field null
     end if;
-    -- '<mac hex>:<api key id>/<system>/<hotel ids>/<application user, hex of its UTF-8>'
-    v_payload := substr(v_value, 66);
-    if substr(v_value, 65, 1) <> ':' or left(v_value, 64) !~ '^[0-9a-f]{64}$'
-       or v_payload !~ '^[0-9]+/(member|pms|saas)/[0-9]+(,[0-9]+)*/([0-9a-f]{2})*$'
-       or pg_catalog.sha256(pg_catalog.decode(left(v_value, 64), 'hex'))
-          <> pg_catalog.sha256(core.request_mac(v_payload)) then
+    -- '<mac hex>:<api key id>/<system>/<hotel ids>/<application user, hex of its UTF-8>'; the
+    -- signature is checked first, on the text as given (no parsing of what a client wrote), and
+    -- only a payload api.authenticate wrote is parsed
+    v_payload := pg_catalog.substr(v_value, 66);
+    if pg_catalog.substr(v_value, 65, 1) is distinct from ':'
+       or pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.left(v_value, 64), 'UTF8'))
+          <> pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.encode(core.request_mac(v_payload), 'hex'), 'UTF8')) then
+        -- (a literal SQLSTATE: core depends on nothing in the replaceable schemas; HC502 is the
+        -- registry's AUTHENTICATION_FAILED)
         raise exception using errcode = 'HC502', message = 'AUTHENTICATION_FAILED',
             detail = 'the request identity (hotelcore.request) was not recorded by api.authenticate in this transaction',
             hint = 'call api.authenticate in the transaction; the setting cannot be written or carried over';
@@ -116,7 +123,7 @@ begin
 end
 $$;
 comment on function core.request_identity() is
-    'Who the current transaction acts for, as api.authenticate recorded and signed it: API key, system, hotels, application user as given. All null outside a request; AUTHENTICATION_FAILED when the recorded identity is forged, altered or from another transaction.';
+    'Who the current transaction acts for, as api.authenticate recorded and signed it: API key, system, hotels, application user as given. All null outside a request; AUTHENTICATION_FAILED when the recorded identity is forged, altered or from another transaction. Owner only.';
 revoke all on function core.request_identity() from public;
 
 create or replace function core.hotel_scope() returns bigint[]
@@ -142,9 +149,10 @@ begin
         v_scope := case when v_scope is null then v_limit
                         else array(select unnest(v_scope) intersect select unnest(v_limit)) end;
     end if;
-    -- inside a request: the API key's hotels, from the identity api.authenticate signed
-    v_limit := (core.request_identity()).hotel_ids;
-    if v_limit is not null then
+    -- inside a request: the API key's hotels, from the identity api.authenticate signed (the
+    -- setting's presence is only a shortcut: without it there is no identity to read)
+    if pg_catalog.current_setting('hotelcore.request', true) <> '' then
+        v_limit := (core.request_identity()).hotel_ids;
         v_scope := case when v_scope is null then v_limit
                         else array(select unnest(v_scope) intersect select unnest(v_limit)) end;
     end if;

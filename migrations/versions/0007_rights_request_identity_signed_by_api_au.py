@@ -16,7 +16,7 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/rights--request-identity.sql": "d0448443e1d94391242155437404a9d633ce97759ceda60c5eeabbfdbd623b66",
+    "schema/rights--request-identity.sql": "dbc7a30fdb4f302f7f6cf1c58845e11fef66acf71a8af9b08978858f9d6bc2a0",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding

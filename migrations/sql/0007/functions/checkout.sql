@@ -4,14 +4,17 @@
 
 -- ---------------------------------------------------------------------------- request context
 -- Every reader below takes the request's identity from core.request_identity(): what
--- api.authenticate signed for this transaction, never a setting a client can write.
+-- api.authenticate signed for this transaction, never a setting a client can write. PL/pgSQL,
+-- not SQL: a SQL function with a SET clause is planned again at every call.
 
 create function internal.request_system() returns text
-language sql
+language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select (core.request_identity()).system
+begin
+    return (core.request_identity()).system;
+end
 $$;
 comment on function internal.request_system() is
     'The client system of the current request (member, pms, saas), as api.authenticate recorded it for the transaction; null outside a request.';
@@ -27,6 +30,22 @@ $$;
 comment on function internal.in_request_scope(bigint) is
     'True when p_hotel_id is in the caller''s hotel scope: the request''s API key''s hotels (every hotel outside a request), narrowed by the login''s (core.hotel_scope).';
 
+create function internal.vouched_app_user(p_api_key_id bigint, p_given text) returns text
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- as given, prefixed by who vouched for it: the API key of the request, else the login
+    if p_api_key_id is not null then
+        return 'key-' || p_api_key_id || coalesce(':' || nullif(p_given, ''), '');
+    end if;
+    return case when nullif(p_given, '') is not null then 'login-' || session_user::text || ':' || p_given end;
+end
+$$;
+comment on function internal.vouched_app_user(bigint, text) is
+    'An application user as given, prefixed by who vouched for it: key-<id>: for a request''s API key, login-<login>: outside a request (null when nobody was named).';
+
 create function internal.request_app_user() returns text
 language plpgsql
 stable
@@ -34,35 +53,36 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_identity record := core.request_identity();
-    v_given    text;
 begin
-    -- as given, prefixed by who vouched for it: the API key of the request, else the login
     if v_identity.api_key_id is not null then
-        return 'key-' || v_identity.api_key_id || coalesce(':' || v_identity.app_user, '');
+        return internal.vouched_app_user(v_identity.api_key_id, v_identity.app_user);
     end if;
-    v_given := nullif(pg_catalog.current_setting('hotelcore.app_user', true), '');
-    return case when v_given is not null then 'login-' || session_user::text || ':' || v_given end;
+    return internal.vouched_app_user(null, pg_catalog.current_setting('hotelcore.app_user', true));
 end
 $$;
 comment on function internal.request_app_user() is
     'Who the current request acts for, for the logs: key-<id>:<user> inside a request (the user the API key''s caller named, X-App-User), login-<login>:<user> outside one (hotelcore.app_user as the SQL client set it), null when nobody was named outside a request.';
 
 create function internal.request_api_key_id() returns bigint
-language sql
+language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select (core.request_identity()).api_key_id
+begin
+    return (core.request_identity()).api_key_id;
+end
 $$;
 comment on function internal.request_api_key_id() is
     'The API key of the current request, as api.authenticate recorded it for the transaction; null outside a request.';
 
 create function internal.request_owner() returns text
-language sql
+language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select coalesce('key:' || (core.request_identity()).api_key_id, 'login:' || session_user::text)
+begin
+    return coalesce('key:' || (core.request_identity()).api_key_id, 'login:' || session_user::text);
+end
 $$;
 comment on function internal.request_owner() is
     'Who owns what the caller starts (a hold, a checkout): key:<api key id> inside a request, login:<login> outside one.';
@@ -306,7 +326,7 @@ begin
     perform pg_catalog.set_config('hotelcore.request',
         pg_catalog.encode(core.request_mac(v_payload), 'hex') || ':' || v_payload, true);
     -- a label for the triggers and routes that pass it on (never used for rights)
-    perform pg_catalog.set_config('hotelcore.app_user', internal.request_app_user(), true);
+    perform pg_catalog.set_config('hotelcore.app_user', internal.vouched_app_user(v_key.id, left(p_app_user, 200)), true);
     -- last use, to the minute: never waits for a concurrent request's lock, never written read-only
     if (v_key.last_used_at is null or v_key.last_used_at < internal.now() - interval '1 minute')
        and pg_catalog.current_setting('transaction_read_only') = 'off' then
