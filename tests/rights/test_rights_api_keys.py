@@ -93,3 +93,20 @@ def test_a_systems_login_cannot_rotate_or_list_keys(
             conn.execute(query, (key_id,))
         assert refused.value.sqlstate in {"HC501", "42501"}
         conn.rollback()
+
+
+def test_recording_the_last_use_never_waits_for_another_request(
+    db: psycopg.Connection, world: World, connect_as
+) -> None:
+    """Every request of a key may record its use; one whose transaction is still open holds the
+    key's row, and the next request of the same key goes on without waiting for it."""
+    key_id, token = issue_key(db, "pms", [world.a.id])
+    first, second = connect_as("pool"), connect_as("pool")
+    request(first, token)  # records the first use and keeps the row locked until commit
+    second.execute("set lock_timeout = '500ms'")
+    request(second, token)  # would wait (and time out, 55P03) if it queued behind the first
+    second.commit()
+    first.commit()
+    assert db.execute(
+        "select last_used_at is not null from core.api_keys where id = %s", (key_id,)
+    ).fetchone()[0]
