@@ -7,7 +7,8 @@
 -- covers the identity, the login (session_user) and the transaction's start (now()), so a client
 -- can neither write an identity nor carry one into another transaction or session: an unsigned,
 -- altered or replayed value is refused (AUTHENTICATION_FAILED), and clearing the setting only
--- leaves the caller with its login's own rights. core.request_identity() is the one reader.
+-- leaves the caller with its login's own rights. core.request_identity() reads it; core.hotel_scope()
+-- reads the hotels with the same check (core.request_signed) in its own query.
 -- Why a signed setting and not a row in an owner-only table: reads must go on while the database
 -- is read-only (the HTTP layer's degraded mode), where no table can be written; parallel workers
 -- inherit the leader's settings but not its backend id; and a GET request then writes nothing.
@@ -60,28 +61,50 @@ select (select string_agg(pg_catalog.decode(replace(pg_catalog.gen_random_uuid()
        (select string_agg(pg_catalog.decode(replace(pg_catalog.gen_random_uuid()::text, '-', ''), 'hex'), ''::bytea)
         from generate_series(1, 4));
 
--- The two functions below are neither SECURITY DEFINER nor carry a SET clause: both would cost a
--- context switch at every call, and core.hotel_scope() calls one for every statement of a request.
--- Only hotelcore_owner executes them (PUBLIC's right is revoked), from functions that run as the
--- owner with search_path pinned, which they inherit; every name in them is schema-qualified.
-create function core.request_mac(p_payload text) returns bytea
-language plpgsql
+-- The functions below are neither SECURITY DEFINER nor carry a SET clause: either would cost a
+-- context switch at every call, and core.hotel_scope() checks the identity for every statement of
+-- a request (the two SQL ones are inlined into their callers' queries). Only hotelcore_owner
+-- executes them (PUBLIC's right is revoked), from functions that run as the owner with
+-- search_path pinned; every name in them is schema-qualified.
+create function core.request_mac_with(p_inner_key bytea, p_outer_key bytea, p_payload text) returns bytea
+language sql
 stable
 parallel safe
 as $$
-declare
-    v_key core.request_signing_keys;
-begin
-    select * into v_key from core.request_signing_keys k where k.id;
     -- bound to the login and to the transaction: its start instant in microseconds (no time zone
     -- or date style in the text, which the client could change)
-    return pg_catalog.sha256(v_key.outer_key || pg_catalog.sha256(v_key.inner_key || pg_catalog.convert_to(
+    select pg_catalog.sha256(p_outer_key || pg_catalog.sha256(p_inner_key || pg_catalog.convert_to(
                p_payload || '/' || session_user::text || '/'
-               || (extract(epoch from pg_catalog.now()) * 1000000)::bigint::text, 'UTF8')));
-end
+               || (extract(epoch from pg_catalog.now()) * 1000000)::bigint::text, 'UTF8')))
+$$;
+comment on function core.request_mac_with(bytea, bytea, text) is
+    'The signature formula of a request identity (NMAC over SHA-256) for this login and this transaction. Owner only.';
+revoke all on function core.request_mac_with(bytea, bytea, text) from public;
+
+create function core.request_signed(p_value text, p_inner_key bytea, p_outer_key bytea) returns boolean
+language sql
+stable
+parallel safe
+as $$
+    -- '<mac hex>:<payload>'; compared through a second hash so the comparison's timing says nothing
+    select pg_catalog.substr(p_value, 65, 1) = ':'
+       and pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.left(p_value, 64), 'UTF8'))
+         = pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.encode(
+               core.request_mac_with(p_inner_key, p_outer_key, pg_catalog.substr(p_value, 66)), 'hex'), 'UTF8'))
+$$;
+comment on function core.request_signed(text, bytea, bytea) is
+    'True when a recorded request identity (hotelcore.request) carries the signature api.authenticate gave it in this transaction. Owner only.';
+revoke all on function core.request_signed(text, bytea, bytea) from public;
+
+create function core.request_mac(p_payload text) returns bytea
+language sql
+stable
+parallel safe
+as $$
+    select core.request_mac_with(k.inner_key, k.outer_key, p_payload) from core.request_signing_keys k where k.id
 $$;
 comment on function core.request_mac(text) is
-    'The signature of a request identity for this login and this transaction. Owner only.';
+    'The signature of a request identity for this login and this transaction (api.authenticate signs with it). Owner only.';
 revoke all on function core.request_mac(text) from public;
 
 create function core.request_identity(
@@ -95,27 +118,25 @@ stable
 parallel safe
 as $$
 declare
-    v_value   text := pg_catalog.current_setting('hotelcore.request', true);
-    v_payload text;
-    v_fields  text[];
+    v_value  text := pg_catalog.current_setting('hotelcore.request', true);
+    v_fields text[];
 begin
     if v_value is null or v_value = '' then
         return;  -- no request: every field null
     end if;
-    -- '<mac hex>:<api key id>/<system>/<hotel ids>/<application user, hex of its UTF-8>'; the
-    -- signature is checked first, on the text as given (no parsing of what a client wrote), and
-    -- only a payload api.authenticate wrote is parsed
-    v_payload := pg_catalog.substr(v_value, 66);
-    if pg_catalog.substr(v_value, 65, 1) is distinct from ':'
-       or pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.left(v_value, 64), 'UTF8'))
-          <> pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.encode(core.request_mac(v_payload), 'hex'), 'UTF8')) then
+    -- '<mac hex>:<api key id>/<system>/<hotel ids>/<application user, hex of its UTF-8>': the
+    -- signature is checked first, on the text as given; only a payload api.authenticate wrote is
+    -- then parsed
+    select pg_catalog.string_to_array(pg_catalog.substr(v_value, 66), '/') into v_fields
+    from core.request_signing_keys k
+    where k.id and core.request_signed(v_value, k.inner_key, k.outer_key);
+    if v_fields is null then
         -- (a literal SQLSTATE: core depends on nothing in the replaceable schemas; HC502 is the
         -- registry's AUTHENTICATION_FAILED)
         raise exception using errcode = 'HC502', message = 'AUTHENTICATION_FAILED',
             detail = 'the request identity (hotelcore.request) was not recorded by api.authenticate in this transaction',
             hint = 'call api.authenticate in the transaction; the setting cannot be written or carried over';
     end if;
-    v_fields := pg_catalog.string_to_array(v_payload, '/');
     api_key_id := v_fields[1]::bigint;
     system := v_fields[2];
     hotel_ids := pg_catalog.string_to_array(v_fields[3], ',')::bigint[];
@@ -136,25 +157,33 @@ as $$
 declare
     v_role    text := case when pg_catalog.current_setting('role') = 'none' then session_user::text
                            else pg_catalog.current_setting('role') end;
+    v_request text := pg_catalog.current_setting('hotelcore.request', true);
     v_scope   bigint[];
     v_limit   bigint[];
+    v_keyed   bigint[];
 begin
-    -- the login's hotels, then those of the role it acts as: each one with rows narrows the scope
-    -- (one read for both: row-level security evaluates this once per statement of every api call)
+    -- the login's hotels, then those of the role it acts as: each one with rows narrows the scope;
+    -- inside a request, the API key's hotels from the identity api.authenticate signed (checked as
+    -- core.request_identity checks it, whose refusal a bad signature gets). One statement for all
+    -- three: row-level security evaluates this once per statement of every api call.
     select array_agg(l.hotel_id) filter (where l.role_name = session_user::text),
-           array_agg(l.hotel_id) filter (where l.role_name = v_role)
-    into v_scope, v_limit
+           array_agg(l.hotel_id) filter (where l.role_name = v_role),
+           case when v_request <> '' then
+               (select pg_catalog.string_to_array(pg_catalog.split_part(pg_catalog.substr(v_request, 66), '/', 3), ',')::bigint[]
+                from core.request_signing_keys k
+                where k.id and core.request_signed(v_request, k.inner_key, k.outer_key)) end
+    into v_scope, v_limit, v_keyed
     from core.login_hotels l where l.role_name in (session_user::text, v_role);
+    if v_request <> '' and v_keyed is null then
+        perform core.request_identity();  -- raises AUTHENTICATION_FAILED: the one place that says why
+    end if;
     if v_limit is not null then
         v_scope := case when v_scope is null then v_limit
                         else array(select unnest(v_scope) intersect select unnest(v_limit)) end;
     end if;
-    -- inside a request: the API key's hotels, from the identity api.authenticate signed (the
-    -- setting's presence is only a shortcut: without it there is no identity to read)
-    if pg_catalog.current_setting('hotelcore.request', true) <> '' then
-        v_limit := (core.request_identity()).hotel_ids;
-        v_scope := case when v_scope is null then v_limit
-                        else array(select unnest(v_scope) intersect select unnest(v_limit)) end;
+    if v_keyed is not null then
+        v_scope := case when v_scope is null then v_keyed
+                        else array(select unnest(v_scope) intersect select unnest(v_keyed)) end;
     end if;
     return v_scope;
 end
@@ -241,4 +270,6 @@ comment on function core.hotel_scope() is
     'The hotel ids the caller may see: core.login_hotels of the login and of its SET ROLE, intersected with the request''s hotelcore.hotel_ids. Null: every hotel. Used by the row-level security policies; SECURITY DEFINER so that readers of report views need no right on core.login_hotels.';
 drop function if exists core.request_identity();
 drop function if exists core.request_mac(text);
+drop function if exists core.request_signed(text, bytea, bytea);
+drop function if exists core.request_mac_with(bytea, bytea, text);
 drop table if exists core.request_signing_keys;

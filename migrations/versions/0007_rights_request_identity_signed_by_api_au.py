@@ -16,7 +16,7 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/rights--request-identity.sql": "dbc7a30fdb4f302f7f6cf1c58845e11fef66acf71a8af9b08978858f9d6bc2a0",
+    "schema/rights--request-identity.sql": "1d5282072f54cb106d44d7b848ddef58f8690bc410955421f4eba35c95e22cd8",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding

@@ -97,15 +97,17 @@ stable
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_role text := internal.caller_role();
+    v_role    text := internal.caller_role();
+    v_request text;
 begin
     -- the systems of the caller's group roles; the HTTP service (hotelcore_service, which is a
     -- member of none) acting for a request holds the rights of the request's system
+    if pg_catalog.pg_has_role(v_role, 'hotelcore_service', 'MEMBER') then
+        v_request := (core.request_identity()).system;
+    end if;
     return (select coalesce(array_agg(s.system order by s.system), '{}')
             from unnest(array['member', 'pms', 'saas', 'bi']) as s(system)
-            where pg_catalog.pg_has_role(v_role, 'hotelcore_' || s.system, 'MEMBER')
-               or (pg_catalog.pg_has_role(v_role, 'hotelcore_service', 'MEMBER')
-                   and s.system = (core.request_identity()).system));
+            where pg_catalog.pg_has_role(v_role, 'hotelcore_' || s.system, 'MEMBER') or s.system = v_request);
 end
 $$;
 comment on function internal.caller_systems() is
