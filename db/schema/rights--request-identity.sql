@@ -57,9 +57,9 @@ comment on table core.request_signing_keys is
 -- 64 random bytes each: four v4 UUIDs (gen_random_uuid draws from the strong random source)
 insert into core.request_signing_keys (inner_key, outer_key)
 select (select string_agg(pg_catalog.decode(replace(pg_catalog.gen_random_uuid()::text, '-', ''), 'hex'), ''::bytea)
-        from generate_series(1, 4)),
+        from generate_series(1, 4)) as inner_key,
        (select string_agg(pg_catalog.decode(replace(pg_catalog.gen_random_uuid()::text, '-', ''), 'hex'), ''::bytea)
-        from generate_series(1, 4));
+        from generate_series(1, 4)) as outer_key;
 
 -- The functions below are neither SECURITY DEFINER nor carry a SET clause: either would cost a
 -- context switch at every call, and core.hotel_scope() checks the identity for every statement of

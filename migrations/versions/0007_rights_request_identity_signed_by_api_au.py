@@ -16,7 +16,7 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/rights--request-identity.sql": "1d5282072f54cb106d44d7b848ddef58f8690bc410955421f4eba35c95e22cd8",
+    "schema/rights--request-identity.sql": "c1b753115edccca5b1ca889fae9f19c35c584b77ebc66464a50b7d3896a9fa7b",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
