@@ -338,7 +338,7 @@ begin
 end
 $$;
 comment on function api.subscribe_events(text, text[], text) is
-    'Creates (or changes the wanted types of) pull consumer p_consumer, reading with the caller''s system''s rights and hotel scope; a new one starts after the events already committed. The systems'' own consumers hotel-member, hotel-pms and hotel-saas exist from the start.';
+    'Creates (or changes the wanted types of) pull consumer p_consumer, reading with the caller''s system''s rights and hotel scope; a new one starts after the events readable when it subscribes (at least once: those a running transaction still hides come too). The systems'' own consumers hotel-member, hotel-pms and hotel-saas exist from the start.';
 
 create function api.read_events(
     p_consumer text,

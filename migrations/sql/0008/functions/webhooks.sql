@@ -86,7 +86,7 @@ begin
 end
 $$;
 comment on function api.add_webhook(text, text[], bigint[], text, text) is
-    'Registers a webhook endpoint for the event types p_event_types (''reservation.*''), limited to p_hotel_ids (null: every hotel), filtered by the rights of p_system (admin: every field). It receives the events committed from now on. Returns its id and its whsec_ secret, shown only here.';
+    'Registers a webhook endpoint for the event types p_event_types (''reservation.*''), limited to p_hotel_ids (null: every hotel), filtered by the rights of p_system (admin: every field). It receives the events after those readable now (at least once: those a running transaction still hides come too). Returns its id and its whsec_ secret, shown only here.';
 
 create function api.list_webhooks()
 returns table (
