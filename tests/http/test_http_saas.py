@@ -175,16 +175,18 @@ def test_every_saas_route_answers_bad_input_with_a_4xx_envelope(client, world, s
 
 @pytest.mark.parametrize("who", ["pms_a", "member_a"])
 def test_other_systems_keys_are_refused_on_every_saas_route(client, world, stay, who):
-    for method, path in [
-        ("post", f"{SAAS}/orders"),
-        ("get", f"{SAAS}/orders/customer/{stay['customer']}"),
-        ("put", f"{SAAS}/orders/1/status"),
-        ("post", f"{SAAS}/concierge/requests"),
-        ("get", f"{SAAS}/concierge/services?hotel_id={world.a.id}"),
-        ("post", f"{SAAS}/feedback"),
-        ("get", f"{SAAS}/feedback/summary/{stay['customer']}"),
+    r_id = stay["reservation"]
+    for method, path, body in [
+        ("post", f"{SAAS}/orders", {"reservation_id": r_id, "client_order_key": "k",
+                                    "items": [{"service_item_id": stay["bibimbap_a"]}]}),
+        ("get", f"{SAAS}/orders/customer/{stay['customer']}", None),
+        ("put", f"{SAAS}/orders/1/status", {"status": "accepted"}),
+        ("post", f"{SAAS}/concierge/requests", {"reservation_id": r_id, "request_type": "taxi"}),
+        ("get", f"{SAAS}/concierge/services?hotel_id={world.a.id}", None),
+        ("post", f"{SAAS}/feedback", {"reservation_id": r_id, "scores": {"overall": 4}}),
+        ("get", f"{SAAS}/feedback/summary/{stay['customer']}", None),
     ]:
-        r = client.request(method, path, headers=world.headers(who), json={})
+        r = client.request(method, path, headers=world.headers(who), json=body)
         assert r.status_code in (401, 403), (who, method, path, r.status_code, r.text)
 
 
