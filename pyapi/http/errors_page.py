@@ -44,7 +44,9 @@ _WHAT_TO_DO = {
 
 def entries(request: Request) -> list[tuple[str, int, str]]:
     """(name, HTTP status, meaning) of every code an answer may carry, by name."""
-    codes = {name: (code.http_status, code.meaning) for name, code in request.app.state.hc.errors.by_name.items()}
+    codes = {
+        name: (code.http_status, code.meaning) for name, code in request.app.state.hc.errors.by_name.items()
+    }
     codes |= {name: spec for name, spec in HTTP_ONLY.items() if name not in codes}
     return sorted((name, status, meaning) for name, (status, meaning) in codes.items())
 

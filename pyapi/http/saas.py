@@ -37,7 +37,9 @@ RequestType = Literal[
     "amenity",
     "other",
 ]
-Aspect = Literal["overall", "food", "service", "timeliness", "cleanliness", "comfort", "staff", "facilities", "value"]
+Aspect = Literal[
+    "overall", "food", "service", "timeliness", "cleanliness", "comfort", "staff", "facilities", "value"
+]
 Money = float | int
 
 
@@ -83,8 +85,12 @@ class ConciergeRequestCreate(Body):
 
 class FeedbackCreate(Body):
     reservation_id: Id = Field(description="The stay the feedback is about (checked in or out).")
-    order_id: Id | None = Field(default=None, description="A delivered order of that stay, when the feedback is about it.")
-    scores: dict[Aspect, Annotated[int, Field(ge=1, le=5)]] = Field(min_length=1, description="Score 1 to 5 per aspect.")
+    order_id: Id | None = Field(
+        default=None, description="A delivered order of that stay, when the feedback is about it."
+    )
+    scores: dict[Aspect, Annotated[int, Field(ge=1, le=5)]] = Field(
+        min_length=1, description="Score 1 to 5 per aspect."
+    )
     comment: text(5000) | None = None
 
 
@@ -125,7 +131,9 @@ class Order(BaseModel):
     cancel_reason: str | None
     reversed: bool = Field(description="A delivered order cancelled: its charges were credited back.")
     lines: list[OrderLine]
-    replayed: bool | None = Field(default=None, description="On POST: true when the client order key answered an existing order.")
+    replayed: bool | None = Field(
+        default=None, description="On POST: true when the client order key answered an existing order."
+    )
 
 
 class ServiceItem(BaseModel):
@@ -249,7 +257,9 @@ def order_status(order_id: PathId, body: OrderStatusChange, call: Call = Depends
 # ----------------------------------------------------------------------------- concierge
 
 
-@router.post("/concierge/requests", status_code=201, responses=answers(404, 409, data=ConciergeRequest, success=201))
+@router.post(
+    "/concierge/requests", status_code=201, responses=answers(404, 409, data=ConciergeRequest, success=201)
+)
 def concierge_request(body: ConciergeRequestCreate, call: Call = Depends(saas)):
     """コンシェルジュ依頼 — a guest's request for a confirmed or in-house stay."""
     return call.ok(

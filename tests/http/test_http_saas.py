@@ -26,7 +26,14 @@ def stay(db: psycopg.Connection, world) -> dict:
     customer = db.execute("select (api.create_customer('Mina', 'Kim')) ->> 'id'").fetchone()[0]
     reservation = db.execute(
         "select (api.book_reservation(%s, %s, %s, %s, %s, %s::bigint)) ->> 'id'",
-        [world.a.id, world.a.room_type, world.a.rate_plan, world.a.today, world.a.today + dt.timedelta(days=2), customer],
+        [
+            world.a.id,
+            world.a.room_type,
+            world.a.rate_plan,
+            world.a.today,
+            world.a.today + dt.timedelta(days=2),
+            customer,
+        ],
     ).fetchone()[0]
     db.execute("select * from api.check_in(%s)", [int(reservation)])
     items = {}
@@ -83,7 +90,11 @@ def test_concierge_services_and_requests(client, world, stay):
     services = ok(client.get(f"{SAAS}/concierge/services", headers=h, params={"hotel_id": world.a.id}))
     assert {s["code"] for s in services} == {"bibimbap", "massage"}
     assert all(s["currency"] == "KRW" and s["time_zone"] == "Asia/Seoul" for s in services)
-    spa = ok(client.get(f"{SAAS}/concierge/services", headers=h, params={"hotel_id": world.a.id, "category": "spa"}))
+    spa = ok(
+        client.get(
+            f"{SAAS}/concierge/services", headers=h, params={"hotel_id": world.a.id, "category": "spa"}
+        )
+    )
     assert [s["code"] for s in spa] == ["massage"]
     when = dt.datetime.combine(world.a.today + dt.timedelta(days=1), dt.time(8, 0)).isoformat() + "+09:00"
     req = ok(
@@ -100,13 +111,23 @@ def test_concierge_services_and_requests(client, world, stay):
 def test_an_order_for_a_guest_not_in_house_is_refused(client, world, stay, db):
     arriving = db.execute(
         "select (api.book_reservation(%s, %s, %s, %s, %s, %s::bigint)) ->> 'id'",
-        [world.a.id, world.a.room_type, world.a.rate_plan, world.a.today + dt.timedelta(days=5),
-         world.a.today + dt.timedelta(days=6), stay["customer"]],
+        [
+            world.a.id,
+            world.a.room_type,
+            world.a.rate_plan,
+            world.a.today + dt.timedelta(days=5),
+            world.a.today + dt.timedelta(days=6),
+            stay["customer"],
+        ],
     ).fetchone()[0]
     r = client.post(
         f"{SAAS}/orders",
         headers=world.headers("saas_a"),
-        json={"reservation_id": int(arriving), "client_order_key": "k1", "items": [{"service_item_id": stay["bibimbap_a"]}]},
+        json={
+            "reservation_id": int(arriving),
+            "client_order_key": "k1",
+            "items": [{"service_item_id": stay["bibimbap_a"]}],
+        },
     )
     assert r.status_code == 409 and r.json()["error"]["code"] == "STAY_NOT_IN_HOUSE"
     assert r.json()["error"]["documentation_url"] == "/docs/errors#STAY_NOT_IN_HOUSE"
@@ -119,15 +140,67 @@ def bad_requests(world, stay) -> list[tuple[str, str, object]]:
         ("post", f"{SAAS}/orders", None),
         ("post", f"{SAAS}/orders", "not json"),
         ("post", f"{SAAS}/orders", {"reservation_id": r, "client_order_key": "k", "items": []}),
-        ("post", f"{SAAS}/orders", {"reservation_id": r, "client_order_key": "", "items": [{"service_item_id": item}]}),
-        ("post", f"{SAAS}/orders", {"reservation_id": r, "client_order_key": "k", "items": [{"service_item_id": item, "quantity": 0}]}),
-        ("post", f"{SAAS}/orders", {"reservation_id": r, "client_order_key": "k", "items": [{"service_item_id": item}, {"service_item_id": item}]}),
-        ("post", f"{SAAS}/orders", {"reservation_id": r, "client_order_key": "k", "items": [{"service_item_id": 987654321}]}),
-        ("post", f"{SAAS}/orders", {"reservation_id": -1, "client_order_key": "k", "items": [{"service_item_id": item}]}),
-        ("post", f"{SAAS}/orders", {"reservation_id": 987654321, "client_order_key": "k", "items": [{"service_item_id": item}]}),
-        ("post", f"{SAAS}/orders", {"reservation_id": r, "client_order_key": "k", "items": [{"service_item_id": stay["bibimbap_b"]}]}),
-        ("post", f"{SAAS}/orders", {"reservation_id": r, "client_order_key": "k", "items": [{"service_item_id": stay["spa_a"], "quantity": 4}]}),
-        ("post", f"{SAAS}/orders", {"reservation_id": r, "client_order_key": "k", "items": [{"service_item_id": item}], "extra": 1}),
+        (
+            "post",
+            f"{SAAS}/orders",
+            {"reservation_id": r, "client_order_key": "", "items": [{"service_item_id": item}]},
+        ),
+        (
+            "post",
+            f"{SAAS}/orders",
+            {
+                "reservation_id": r,
+                "client_order_key": "k",
+                "items": [{"service_item_id": item, "quantity": 0}],
+            },
+        ),
+        (
+            "post",
+            f"{SAAS}/orders",
+            {
+                "reservation_id": r,
+                "client_order_key": "k",
+                "items": [{"service_item_id": item}, {"service_item_id": item}],
+            },
+        ),
+        (
+            "post",
+            f"{SAAS}/orders",
+            {"reservation_id": r, "client_order_key": "k", "items": [{"service_item_id": 987654321}]},
+        ),
+        (
+            "post",
+            f"{SAAS}/orders",
+            {"reservation_id": -1, "client_order_key": "k", "items": [{"service_item_id": item}]},
+        ),
+        (
+            "post",
+            f"{SAAS}/orders",
+            {"reservation_id": 987654321, "client_order_key": "k", "items": [{"service_item_id": item}]},
+        ),
+        (
+            "post",
+            f"{SAAS}/orders",
+            {
+                "reservation_id": r,
+                "client_order_key": "k",
+                "items": [{"service_item_id": stay["bibimbap_b"]}],
+            },
+        ),
+        (
+            "post",
+            f"{SAAS}/orders",
+            {
+                "reservation_id": r,
+                "client_order_key": "k",
+                "items": [{"service_item_id": stay["spa_a"], "quantity": 4}],
+            },
+        ),
+        (
+            "post",
+            f"{SAAS}/orders",
+            {"reservation_id": r, "client_order_key": "k", "items": [{"service_item_id": item}], "extra": 1},
+        ),
         ("get", f"{SAAS}/orders/customer/0", None),
         ("get", f"{SAAS}/orders/customer/abc", None),
         ("get", f"{SAAS}/orders/customer/987654321", None),
@@ -137,10 +210,22 @@ def bad_requests(world, stay) -> list[tuple[str, str, object]]:
         ("put", f"{SAAS}/orders/1/status", {}),
         ("put", f"{SAAS}/orders/-5/status", {"status": "accepted"}),
         ("post", f"{SAAS}/concierge/requests", {"reservation_id": r, "request_type": "teleport"}),
-        ("post", f"{SAAS}/concierge/requests", {"reservation_id": r, "request_type": "taxi", "requested_for": "1900-01-01T00:00:00Z"}),
-        ("post", f"{SAAS}/concierge/requests", {"reservation_id": r, "request_type": "taxi", "requested_for": "tomorrow"}),
+        (
+            "post",
+            f"{SAAS}/concierge/requests",
+            {"reservation_id": r, "request_type": "taxi", "requested_for": "1900-01-01T00:00:00Z"},
+        ),
+        (
+            "post",
+            f"{SAAS}/concierge/requests",
+            {"reservation_id": r, "request_type": "taxi", "requested_for": "tomorrow"},
+        ),
         ("post", f"{SAAS}/concierge/requests", {"reservation_id": 987654321, "request_type": "taxi"}),
-        ("post", f"{SAAS}/concierge/requests", {"reservation_id": r, "request_type": "taxi", "details": "x" * 2001}),
+        (
+            "post",
+            f"{SAAS}/concierge/requests",
+            {"reservation_id": r, "request_type": "taxi", "details": "x" * 2001},
+        ),
         ("get", f"{SAAS}/concierge/services", None),
         ("get", f"{SAAS}/concierge/services?hotel_id=0", None),
         ("get", f"{SAAS}/concierge/services?hotel_id={world.b.id}", None),
@@ -177,8 +262,15 @@ def test_every_saas_route_answers_bad_input_with_a_4xx_envelope(client, world, s
 def test_other_systems_keys_are_refused_on_every_saas_route(client, world, stay, who):
     r_id = stay["reservation"]
     for method, path, body in [
-        ("post", f"{SAAS}/orders", {"reservation_id": r_id, "client_order_key": "k",
-                                    "items": [{"service_item_id": stay["bibimbap_a"]}]}),
+        (
+            "post",
+            f"{SAAS}/orders",
+            {
+                "reservation_id": r_id,
+                "client_order_key": "k",
+                "items": [{"service_item_id": stay["bibimbap_a"]}],
+            },
+        ),
         ("get", f"{SAAS}/orders/customer/{stay['customer']}", None),
         ("put", f"{SAAS}/orders/1/status", {"status": "accepted"}),
         ("post", f"{SAAS}/concierge/requests", {"reservation_id": r_id, "request_type": "taxi"}),
@@ -196,12 +288,17 @@ def test_another_hotels_order_reads_as_not_found(client, world, stay, db):
         client.post(
             f"{SAAS}/orders",
             headers=world.headers("saas_a"),
-            json={"reservation_id": stay["reservation"], "client_order_key": "x",
-                  "items": [{"service_item_id": stay["bibimbap_a"]}]},
+            json={
+                "reservation_id": stay["reservation"],
+                "client_order_key": "x",
+                "items": [{"service_item_id": stay["bibimbap_a"]}],
+            },
         ),
         201,
     )
-    r = client.put(f"{SAAS}/orders/{order['id']}/status", headers={"X-API-Key": key_b}, json={"status": "accepted"})
+    r = client.put(
+        f"{SAAS}/orders/{order['id']}/status", headers={"X-API-Key": key_b}, json={"status": "accepted"}
+    )
     assert r.status_code == 404 and r.json()["error"]["code"] == "ORDER_NOT_FOUND"
     history = ok(client.get(f"{SAAS}/orders/customer/{stay['customer']}", headers={"X-API-Key": key_b}))
     assert history == []

@@ -206,7 +206,13 @@ def build_world(db: psycopg.Connection) -> World:
     w.item, w.order, w.facility, w.booking, w.request = {}, {}, {}, {}, {}
     for h in (a, b):
         w.item[h.id] = scalar(
-            db, "create_service_item", p_hotel_id=h.id, p_category="room_service", p_code="tea", p_name="Tea", p_price=500
+            db,
+            "create_service_item",
+            p_hotel_id=h.id,
+            p_category="room_service",
+            p_code="tea",
+            p_name="Tea",
+            p_price=500,
         )
         w.order[h.id] = scalar(
             db,
@@ -216,9 +222,17 @@ def build_world(db: psycopg.Connection) -> World:
             p_items=Jsonb([{"service_item_id": w.item[h.id], "quantity": 1}]),
         )["id"]
         w.facility[h.id] = scalar(
-            db, "create_facility", p_hotel_id=h.id, p_code="spa", p_name="Spa room", p_kind="spa_room", p_capacity=2
+            db,
+            "create_facility",
+            p_hotel_id=h.id,
+            p_code="spa",
+            p_name="Spa room",
+            p_kind="spa_room",
+            p_capacity=2,
         )
-        tomorrow_ten = dt.datetime.combine(h.day(1), dt.time(10, 0), tzinfo=dt.timezone(dt.timedelta(hours=9)))
+        tomorrow_ten = dt.datetime.combine(
+            h.day(1), dt.time(10, 0), tzinfo=dt.timezone(dt.timedelta(hours=9))
+        )
         w.booking[h.id] = scalar(
             db,
             "book_facility",

@@ -211,7 +211,10 @@ ACTIONS: dict[tuple[str, str], tuple[Callable[[psycopg.Connection, World], objec
         lambda c, w: scalar(c, "set_order_status", p_order_id=w.order[w.a.id], p_status="accepted"),
         {"saas"},
     ),
-    ("orders", "read one"): (lambda c, w: scalar(c, "get_order", p_order_id=w.order[w.a.id]), {"saas", "pms"}),
+    ("orders", "read one"): (
+        lambda c, w: scalar(c, "get_order", p_order_id=w.order[w.a.id]),
+        {"saas", "pms"},
+    ),
     ("orders", "read a customer's"): (
         lambda c, w: len(scalar(c, "list_customer_orders", p_customer_id=w.customer)) == 2,
         {"saas", "pms"},
@@ -222,29 +225,55 @@ ACTIONS: dict[tuple[str, str], tuple[Callable[[psycopg.Connection, World], objec
     ),
     ("orders", "create catalog item"): (
         lambda c, w: scalar(
-            c, "create_service_item", p_hotel_id=w.a.id, p_category="minibar", p_code="beer", p_name="Beer", p_price=700
+            c,
+            "create_service_item",
+            p_hotel_id=w.a.id,
+            p_category="minibar",
+            p_code="beer",
+            p_name="Beer",
+            p_price=700,
         ),
         {"saas"},
     ),
     ("orders", "restock"): (
-        lambda c, w: scalar(c, "update_service_item", p_hotel_id=w.a.id, p_service_item_id=w.item[w.a.id], p_price=600),
+        lambda c, w: scalar(
+            c, "update_service_item", p_hotel_id=w.a.id, p_service_item_id=w.item[w.a.id], p_price=600
+        ),
         {"saas"},
     ),
-    ("orders", "read service revenue report"): (select("select * from report.service_revenue_daily"), {"pms", "saas"}),
-    ("orders", "read lead time report"): (select("select * from report.service_order_lead_times"), {"pms", "saas"}),
+    ("orders", "read service revenue report"): (
+        select("select * from report.service_revenue_daily"),
+        {"pms", "saas"},
+    ),
+    ("orders", "read lead time report"): (
+        select("select * from report.service_order_lead_times"),
+        {"pms", "saas"},
+    ),
     ("concierge", "create request"): (
-        lambda c, w: scalar(c, "create_concierge_request", p_reservation_id=w.in_house[w.a.id], p_request_type="luggage"),
+        lambda c, w: scalar(
+            c, "create_concierge_request", p_reservation_id=w.in_house[w.a.id], p_request_type="luggage"
+        ),
         {"saas"},
     ),
     ("concierge", "work request"): (
         lambda c, w: scalar(
-            c, "update_concierge_request", p_request_id=w.request[w.a.id], p_status="in_progress", p_handled_by="ren"
+            c,
+            "update_concierge_request",
+            p_request_id=w.request[w.a.id],
+            p_status="in_progress",
+            p_handled_by="ren",
         ),
         {"saas"},
     ),
     ("facility", "create"): (
         lambda c, w: scalar(
-            c, "create_facility", p_hotel_id=w.a.id, p_code="gym", p_name="Gym", p_kind="fitness", p_capacity=5
+            c,
+            "create_facility",
+            p_hotel_id=w.a.id,
+            p_code="gym",
+            p_name="Gym",
+            p_kind="fitness",
+            p_capacity=5,
         ),
         {"saas"},
     ),
@@ -253,14 +282,19 @@ ACTIONS: dict[tuple[str, str], tuple[Callable[[psycopg.Connection, World], objec
         {"saas"},
     ),
     ("feedback", "submit stay feedback"): (
-        lambda c, w: scalar(c, "submit_feedback", p_reservation_id=w.in_house[w.a.id], p_scores=Jsonb({"overall": 4})),
+        lambda c, w: scalar(
+            c, "submit_feedback", p_reservation_id=w.in_house[w.a.id], p_scores=Jsonb({"overall": 4})
+        ),
         {"saas", "member"},
     ),
     ("feedback", "read a customer's summary"): (
         lambda c, w: scalar(c, "feedback_summary", p_customer_id=w.customer)["review_count"] == 0,
         {"saas", "pms"},
     ),
-    ("feedback", "read satisfaction report"): (select("select * from report.satisfaction_trend"), {"pms", "saas"}),
+    ("feedback", "read satisfaction report"): (
+        select("select * from report.satisfaction_trend"),
+        {"pms", "saas"},
+    ),
     # 売上・請求: pms updates; pms and saas read
     ("billing", "post charge"): (
         lambda c, w: call(

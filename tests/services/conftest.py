@@ -19,7 +19,7 @@ _spec = importlib.util.spec_from_file_location("frontdesk_conftest", _FRONTDESK 
 _frontdesk = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_frontdesk)
 
-from frontdesk_helpers import Hotel, call, scalar  # noqa: E402
+from frontdesk_helpers import Hotel, scalar  # noqa: E402
 
 # the front desk's fixtures, reused as they are
 make_hotel = _frontdesk.make_hotel
@@ -69,7 +69,9 @@ def catalog(db: psycopg.Connection) -> Callable[[Hotel], dict[str, int]]:
 def order(db: psycopg.Connection) -> Callable[..., dict]:
     """Places an order: order(reservation_id, {item_id: quantity}, key=...); the order document."""
 
-    def make(reservation_id: int, lines: dict[int, int], *, key: str | None = None, notes: str | None = None) -> dict:
+    def make(
+        reservation_id: int, lines: dict[int, int], *, key: str | None = None, notes: str | None = None
+    ) -> dict:
         from psycopg.types.json import Jsonb
 
         items = [{"service_item_id": i, "quantity": q} for i, q in lines.items()]

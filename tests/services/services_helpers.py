@@ -17,7 +17,9 @@ def raises_code(db: psycopg.Connection, name: str) -> Iterator[pytest.ExceptionI
     assert sqlstate, f"{name} is not a registered error"
     with pytest.raises(psycopg.Error) as excinfo:
         yield excinfo
-    assert excinfo.value.sqlstate == sqlstate[0], f"expected {name}, got {excinfo.value.sqlstate}: {excinfo.value}"
+    assert excinfo.value.sqlstate == sqlstate[0], (
+        f"expected {name}, got {excinfo.value.sqlstate}: {excinfo.value}"
+    )
 
 
 def folio_recount(db: psycopg.Connection, reservation_id: int) -> tuple[Decimal, Decimal]:

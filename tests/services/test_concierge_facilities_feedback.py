@@ -32,7 +32,11 @@ def test_a_concierge_request_is_worked_and_closed(db, hotel, checked_in):
     )
     assert worked["handled_by"] == "aiko"
     done = scalar(
-        db, "update_concierge_request", p_request_id=req["id"], p_status="done", p_staff_notes="booked 19:00 Sushi Sho"
+        db,
+        "update_concierge_request",
+        p_request_id=req["id"],
+        p_status="done",
+        p_staff_notes="booked 19:00 Sushi Sho",
     )
     assert done["status"] == "done" and done["staff_notes"] == "booked 19:00 Sushi Sho"
     with raises_code(db, "INVALID_ORDER_TRANSITION"):
@@ -41,7 +45,9 @@ def test_a_concierge_request_is_worked_and_closed(db, hotel, checked_in):
 
 def test_concierge_requests_need_a_live_stay(db, hotel, book, checked_in):
     # confirmed (an airport pickup before arrival) is fine; a departed stay is not
-    assert scalar(db, "create_concierge_request", p_reservation_id=book(hotel, 3, 2), p_request_type="airport_transfer")
+    assert scalar(
+        db, "create_concierge_request", p_reservation_id=book(hotel, 3, 2), p_request_type="airport_transfer"
+    )
     stay = checked_in(hotel, nights=1)
     check_out(db, stay)
     with raises_code(db, "STAY_NOT_IN_HOUSE"):
@@ -90,48 +96,115 @@ def at(hotel, day: int, hhmm: str) -> dt.datetime:
 def test_facility_bookings_do_not_overlap(db, hotel, checked_in):
     spa = _spa(db, hotel)
     stay = checked_in(hotel, nights=3)
-    first = scalar(db, "book_facility", p_facility_id=spa, p_reservation_id=stay,
-                   p_starts_at=at(hotel, 1, "10:00"), p_ends_at=at(hotel, 1, "11:00"), p_guests=2)
+    first = scalar(
+        db,
+        "book_facility",
+        p_facility_id=spa,
+        p_reservation_id=stay,
+        p_starts_at=at(hotel, 1, "10:00"),
+        p_ends_at=at(hotel, 1, "11:00"),
+        p_guests=2,
+    )
     with raises_code(db, "FACILITY_UNAVAILABLE"):
-        call(db, "book_facility", p_facility_id=spa, p_reservation_id=stay,
-             p_starts_at=at(hotel, 1, "10:30"), p_ends_at=at(hotel, 1, "11:30"))
+        call(
+            db,
+            "book_facility",
+            p_facility_id=spa,
+            p_reservation_id=stay,
+            p_starts_at=at(hotel, 1, "10:30"),
+            p_ends_at=at(hotel, 1, "11:30"),
+        )
     # [10:00, 11:00) and [11:00, 12:00) touch, they do not overlap
-    assert scalar(db, "book_facility", p_facility_id=spa, p_reservation_id=stay,
-                  p_starts_at=at(hotel, 1, "11:00"), p_ends_at=at(hotel, 1, "12:00"))
+    assert scalar(
+        db,
+        "book_facility",
+        p_facility_id=spa,
+        p_reservation_id=stay,
+        p_starts_at=at(hotel, 1, "11:00"),
+        p_ends_at=at(hotel, 1, "12:00"),
+    )
     assert scalar(db, "cancel_facility_booking", p_booking_id=first) is True
     assert scalar(db, "cancel_facility_booking", p_booking_id=first) is False
-    assert scalar(db, "book_facility", p_facility_id=spa, p_reservation_id=stay,
-                  p_starts_at=at(hotel, 1, "10:30"), p_ends_at=at(hotel, 1, "11:00"))
+    assert scalar(
+        db,
+        "book_facility",
+        p_facility_id=spa,
+        p_reservation_id=stay,
+        p_starts_at=at(hotel, 1, "10:30"),
+        p_ends_at=at(hotel, 1, "11:00"),
+    )
 
 
 def test_facility_rules(db, hotel, book, checked_in):
     spa = _spa(db, hotel)
     stay = checked_in(hotel, nights=2)
     with raises_code(db, "CAPACITY_EXCEEDED"):
-        call(db, "book_facility", p_facility_id=spa, p_reservation_id=stay,
-             p_starts_at=at(hotel, 1, "10:00"), p_ends_at=at(hotel, 1, "11:00"), p_guests=3)
+        call(
+            db,
+            "book_facility",
+            p_facility_id=spa,
+            p_reservation_id=stay,
+            p_starts_at=at(hotel, 1, "10:00"),
+            p_ends_at=at(hotel, 1, "11:00"),
+            p_guests=3,
+        )
     with raises_code(db, "FACILITY_UNAVAILABLE"):  # closes at 21:00
-        call(db, "book_facility", p_facility_id=spa, p_reservation_id=stay,
-             p_starts_at=at(hotel, 1, "20:30"), p_ends_at=at(hotel, 1, "21:30"))
+        call(
+            db,
+            "book_facility",
+            p_facility_id=spa,
+            p_reservation_id=stay,
+            p_starts_at=at(hotel, 1, "20:30"),
+            p_ends_at=at(hotel, 1, "21:30"),
+        )
     with raises_code(db, "INVALID_ARGUMENT"):  # not on a slot boundary
-        call(db, "book_facility", p_facility_id=spa, p_reservation_id=stay,
-             p_starts_at=at(hotel, 1, "10:10"), p_ends_at=at(hotel, 1, "11:10"))
+        call(
+            db,
+            "book_facility",
+            p_facility_id=spa,
+            p_reservation_id=stay,
+            p_starts_at=at(hotel, 1, "10:10"),
+            p_ends_at=at(hotel, 1, "11:10"),
+        )
     with raises_code(db, "INVALID_ARGUMENT"):  # empty period
-        call(db, "book_facility", p_facility_id=spa, p_reservation_id=stay,
-             p_starts_at=at(hotel, 1, "10:00"), p_ends_at=at(hotel, 1, "10:00"))
+        call(
+            db,
+            "book_facility",
+            p_facility_id=spa,
+            p_reservation_id=stay,
+            p_starts_at=at(hotel, 1, "10:00"),
+            p_ends_at=at(hotel, 1, "10:00"),
+        )
     with raises_code(db, "INVALID_ARGUMENT"):  # after the stay
-        call(db, "book_facility", p_facility_id=spa, p_reservation_id=stay,
-             p_starts_at=at(hotel, 5, "10:00"), p_ends_at=at(hotel, 5, "11:00"))
+        call(
+            db,
+            "book_facility",
+            p_facility_id=spa,
+            p_reservation_id=stay,
+            p_starts_at=at(hotel, 5, "10:00"),
+            p_ends_at=at(hotel, 5, "11:00"),
+        )
     with raises_code(db, "STAY_NOT_IN_HOUSE"):
-        call(db, "book_facility", p_facility_id=spa, p_reservation_id=book(hotel, 1, 2),
-             p_starts_at=at(hotel, 1, "10:00"), p_ends_at=at(hotel, 1, "11:00"))
+        call(
+            db,
+            "book_facility",
+            p_facility_id=spa,
+            p_reservation_id=book(hotel, 1, 2),
+            p_starts_at=at(hotel, 1, "10:00"),
+            p_ends_at=at(hotel, 1, "11:00"),
+        )
 
 
 def test_the_period_can_never_be_empty_or_unbounded(db, hotel, checked_in):
     spa = _spa(db, hotel)
     stay = checked_in(hotel)
     customer = one(db, "select customer_id from core.reservations where id = %s", stay)
-    for period in ("empty", "[2030-01-01 10:00Z,)", "(,2030-01-01 10:00Z)", "[2030-01-01 10:00Z,2030-01-01 11:00Z]"):
+    for period in (
+        "empty",
+        "[2030-01-01 10:00Z,)",
+        "(,2030-01-01 10:00Z)",
+        "[2030-01-01 10:00Z,2030-01-01 11:00Z]",
+    ):
         try:
             db.execute(
                 "insert into core.facility_bookings (hotel_id, facility_id, reservation_id, customer_id, period, guests,"
@@ -165,15 +238,25 @@ def test_feedback_on_an_order_and_on_a_stay_and_its_update(db, hotel, checked_in
         call(db, "submit_feedback", p_reservation_id=stay, p_order_id=doc["id"], p_scores=Jsonb({"food": 4}))
     move(doc["id"], "accepted")
     move(doc["id"], "delivered")
-    first = scalar(db, "submit_feedback", p_reservation_id=stay, p_order_id=doc["id"],
-                   p_scores=Jsonb({"food": 4, "timeliness": 2}), p_comment="tasty, slow")
+    first = scalar(
+        db,
+        "submit_feedback",
+        p_reservation_id=stay,
+        p_order_id=doc["id"],
+        p_scores=Jsonb({"food": 4, "timeliness": 2}),
+        p_comment="tasty, slow",
+    )
     assert first["created"] is True and first["scores"] == {"food": 4, "timeliness": 2}
-    again = scalar(db, "submit_feedback", p_reservation_id=stay, p_order_id=doc["id"], p_scores=Jsonb({"timeliness": 3}))
+    again = scalar(
+        db, "submit_feedback", p_reservation_id=stay, p_order_id=doc["id"], p_scores=Jsonb({"timeliness": 3})
+    )
     assert again["id"] == first["id"] and again["created"] is False
     assert again["scores"] == {"food": 4, "timeliness": 3} and again["comment"] == "tasty, slow"
     stay_fb = scalar(db, "submit_feedback", p_reservation_id=stay, p_scores=Jsonb({"overall": 5, "staff": 5}))
     assert stay_fb["id"] != first["id"]
-    types = [r[0] for r in db.execute("select type from core.events where aggregate_kind = 'feedback' order by id")]
+    types = [
+        r[0] for r in db.execute("select type from core.events where aggregate_kind = 'feedback' order by id")
+    ]
     assert types == ["feedback.created", "feedback.updated", "feedback.created"]
     for bad in ({}, {"taste": 3}, {"food": 6}, {"food": 0}, {"food": "4"}, {"food": 4.5}):
         with raises_code(db, "INVALID_ARGUMENT"):
@@ -191,13 +274,30 @@ def test_the_summary_joins_feedback_and_stay_reviews(db, hotel, checked_in, cata
     doc = order(stay, {items["sandwich"]: 1})
     move(doc["id"], "accepted")
     move(doc["id"], "delivered")
-    call(db, "submit_feedback", p_reservation_id=stay, p_order_id=doc["id"],
-         p_scores=Jsonb({"overall": 2, "service": 3, "food": 4}), p_comment="ok")
+    call(
+        db,
+        "submit_feedback",
+        p_reservation_id=stay,
+        p_order_id=doc["id"],
+        p_scores=Jsonb({"overall": 2, "service": 3, "food": 4}),
+        p_comment="ok",
+    )
     check_out(db, stay)
-    call(db, "submit_review", p_reservation_id=stay, p_overall_rating=5, p_service_rating=5,
-         p_location_rating=4, p_comment="lovely")
+    call(
+        db,
+        "submit_review",
+        p_reservation_id=stay,
+        p_overall_rating=5,
+        p_service_rating=5,
+        p_location_rating=4,
+        p_comment="lovely",
+    )
     summary = scalar(db, "feedback_summary", p_customer_id=customer)
-    assert summary["feedback_count"] == 1 and summary["review_count"] == 1 and summary["order_feedback_count"] == 1
+    assert (
+        summary["feedback_count"] == 1
+        and summary["review_count"] == 1
+        and summary["order_feedback_count"] == 1
+    )
     aspects = {a["aspect"]: a for a in summary["aspects"]}
     assert aspects["overall"]["average"] == 3.5 and aspects["overall"]["count"] == 2
     assert aspects["overall"]["feedback_average"] == 2 and aspects["overall"]["review_average"] == 5

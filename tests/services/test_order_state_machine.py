@@ -46,7 +46,12 @@ def test_every_transition(db, hotel, checked_in, catalog, order, move, start, ta
         with raises_code(db, "INVALID_ORDER_TRANSITION") as excinfo:
             move(doc["id"], target)
         assert f"{start} -> {target}" in excinfo.value.diag.message_detail
-        assert db.execute("select status::text from core.service_orders where id = %s", (doc["id"],)).fetchone()[0] == start
+        assert (
+            db.execute("select status::text from core.service_orders where id = %s", (doc["id"],)).fetchone()[
+                0
+            ]
+            == start
+        )
 
 
 def test_the_same_status_again_changes_nothing(db, hotel, checked_in, catalog, order, move):

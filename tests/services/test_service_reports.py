@@ -39,7 +39,9 @@ def test_service_revenue_per_hotel_category_and_day(db, hotel, checked_in, catal
         (1, "spa", 0, 1, Decimal(-10909), Decimal(-1091), Decimal(-12000), Decimal(12000)),
     ]
     # the report adds up to what the orders left on the folio
-    total = db.execute("select sum(gross_revenue) from report.service_revenue_daily where hotel_id = %s", (hotel.id,))
+    total = db.execute(
+        "select sum(gross_revenue) from report.service_revenue_daily where hotel_id = %s", (hotel.id,)
+    )
     charged = db.execute(
         "select sum(l.amount) from core.service_order_postings p join core.folio_lines l on l.id = p.folio_line_id"
     )
@@ -74,7 +76,13 @@ def test_satisfaction_trend_per_hotel_and_aspect(db, hotel, checked_in, catalog,
     doc = order(first, {items["sandwich"]: 1})
     move(doc["id"], "accepted")
     move(doc["id"], "delivered")
-    call(db, "submit_feedback", p_reservation_id=first, p_order_id=doc["id"], p_scores=Jsonb({"food": 2, "overall": 3}))
+    call(
+        db,
+        "submit_feedback",
+        p_reservation_id=first,
+        p_order_id=doc["id"],
+        p_scores=Jsonb({"food": 2, "overall": 3}),
+    )
     check_out(db, first)
     call(db, "submit_review", p_reservation_id=first, p_overall_rating=5, p_cleanliness_rating=4)
     # 40 days later the guest rates the stay itself, the food better

@@ -54,7 +54,9 @@ def test_one_client_key_from_eight_retries_makes_one_order(db, hotel, checked_in
     ids = hammer.run(WORKERS, attempt)
     assert len(set(ids)) == 1
     assert db.execute("select count(*) from core.service_orders").fetchone()[0] == 1
-    assert db.execute("select stock from core.service_items where id = %s", (items["water"],)).fetchone()[0] == 4
+    assert (
+        db.execute("select stock from core.service_items where id = %s", (items["water"],)).fetchone()[0] == 4
+    )
 
 
 def test_facility_overlap_under_eight_concurrent_writers(db, make_hotel, checked_in, hammer):
@@ -70,7 +72,9 @@ def test_facility_overlap_under_eight_concurrent_writers(db, make_hotel, checked
         p_slot_minutes=30,
     )
     stays = [checked_in(hotel, room_type=t) for t in ("STD", "DLX") for _ in range(4)]
-    tokyo_tomorrow = dt.datetime.combine(hotel.day(1), dt.time(10, 0)).replace(tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    tokyo_tomorrow = dt.datetime.combine(hotel.day(1), dt.time(10, 0)).replace(
+        tzinfo=dt.timezone(dt.timedelta(hours=9))
+    )
 
     def attempt(conn: psycopg.Connection, i: int):
         # each writer asks 60 or 90 minutes starting on a half-hour between 10:00 and 11:30: all overlap some other
@@ -90,4 +94,6 @@ def test_facility_overlap_under_eight_concurrent_writers(db, make_hotel, checked
         " on b.facility_id = a.facility_id and b.id > a.id and a.period && b.period where a.active and b.active"
     ).fetchall()
     assert overlaps == []
-    assert db.execute("select count(*) from core.facility_bookings where active").fetchone()[0] == outcomes.count("ok")
+    assert db.execute("select count(*) from core.facility_bookings where active").fetchone()[
+        0
+    ] == outcomes.count("ok")

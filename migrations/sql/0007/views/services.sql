@@ -12,9 +12,9 @@ with postings as (
            coalesce(charged.kind, fl.kind) as charge_kind,
            p.reverses_line_id is not null as is_reversal
     from core.service_order_postings p
-    join core.folio_lines fl on fl.id = p.folio_line_id
-    join core.service_order_lines l on l.id = p.order_line_id
-    left join core.folio_lines charged on charged.id = p.reverses_line_id
+    inner join core.folio_lines fl on p.folio_line_id = fl.id
+    inner join core.service_order_lines l on p.order_line_id = l.id
+    left join core.folio_lines charged on p.reverses_line_id = charged.id
 )
 select p.hotel_id,
        (p.posted_at at time zone h.time_zone)::date as day,
@@ -27,8 +27,8 @@ select p.hotel_id,
        sum(p.amount) as gross_revenue,
        coalesce(-sum(p.amount) filter (where p.is_reversal), 0) as reversed_amount
 from postings p
-join core.hotels h on h.id = p.hotel_id
-group by p.hotel_id, 2, p.category, p.currency;
+inner join core.hotels h on p.hotel_id = h.id
+group by 1, 2, 3, 4;
 comment on view report.service_revenue_daily is
     'Guest-service revenue per hotel, category and day (hotel time) as posted to folios: charges of delivered orders less the credit lines reversing cancelled deliveries. Grain: hotel x day x category.';
 comment on column report.service_revenue_daily.hotel_id is 'The hotel (report.hotels).';
@@ -57,9 +57,9 @@ select o.hotel_id,
            as p95_minutes,
        round((max(extract(epoch from o.delivered_at - o.ordered_at)) / 60)::numeric, 1) as max_minutes
 from core.service_orders o
-join core.hotels h on h.id = o.hotel_id
+inner join core.hotels h on o.hotel_id = h.id
 where o.delivered_at is not null
-group by o.hotel_id, 2;
+group by 1, 2;
 comment on view report.service_order_lead_times is
     'How long delivered orders took from ordered to delivered, per hotel and month of the order (hotel time): average and percentiles in minutes. Grain: hotel x month.';
 comment on column report.service_order_lead_times.hotel_id is 'The hotel (report.hotels).';
@@ -77,9 +77,9 @@ comment on column report.service_order_lead_times.max_minutes is 'The longest wa
 create view report.satisfaction_trend with (security_invoker = false) as
 with scores as (
     select f.hotel_id, f.updated_at as at, s.aspect::text as aspect, s.score::numeric as score, 'feedback'::text as source
-    from core.feedback f join core.feedback_scores s on s.feedback_id = f.id
+    from core.feedback f inner join core.feedback_scores s on f.id = s.feedback_id
     union all
-    select r.hotel_id, r.created_at, a.aspect, a.score, 'review'
+    select r.hotel_id, r.created_at as at, a.aspect, a.score, 'review' as source
     from core.reviews r
     cross join lateral (values ('overall', r.overall_rating), ('cleanliness', r.cleanliness_rating),
                                ('service', r.service_rating), ('location', r.location_rating),
@@ -95,8 +95,8 @@ monthly as (
            (count(*) filter (where s.source = 'review'))::integer as review_responses,
            avg(s.score) filter (where s.source = 'review') as review_average
     from scores s
-    join core.hotels h on h.id = s.hotel_id
-    group by s.hotel_id, s.aspect, 3
+    inner join core.hotels h on s.hotel_id = h.id
+    group by 1, 2, 3
 )
 select m.hotel_id, m.aspect, m.month, m.responses,
        round(m.average, 2) as average_score,
