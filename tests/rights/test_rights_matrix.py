@@ -10,6 +10,7 @@ for both.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -274,6 +275,21 @@ ACTIONS: dict[tuple[str, str], tuple[Callable[[psycopg.Connection, World], objec
             p_name="Gym",
             p_kind="fitness",
             p_capacity=5,
+        ),
+        {"saas"},
+    ),
+    ("facility", "book"): (
+        lambda c, w: scalar(
+            c,
+            "book_facility",
+            p_facility_id=w.facility[w.a.id],
+            p_reservation_id=w.in_house[w.a.id],
+            p_starts_at=dt.datetime.combine(
+                w.a.day(1), dt.time(14, 0), tzinfo=dt.timezone(dt.timedelta(hours=9))
+            ),
+            p_ends_at=dt.datetime.combine(
+                w.a.day(1), dt.time(15, 0), tzinfo=dt.timezone(dt.timedelta(hours=9))
+            ),
         ),
         {"saas"},
     ),

@@ -5,6 +5,8 @@ delivery and credit lines for a cancelled delivery, idempotency per client order
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from decimal import Decimal
 
 import psycopg
@@ -44,6 +46,9 @@ def test_an_order_for_a_guest_not_checked_in_is_refused(db, hotel, book, catalog
         order(arriving, {items["sandwich"]: 1})
     assert "confirmed" in excinfo.value.diag.message_detail
     assert one(db, "select count(*) from core.service_orders") == 0
+    # check-in enables guest services for the stay
+    call(db, "check_in", p_reservation_id=arriving)
+    assert order(arriving, {items["sandwich"]: 1})["status"] == "ordered"
 
 
 def test_check_out_ends_guest_services(db, hotel, checked_in, catalog, order, pay_balance):
@@ -88,6 +93,45 @@ def test_a_failed_delivery_writes_nothing(db, hotel, checked_in, catalog, order,
         db.execute("alter table core.folio_lines drop constraint fail_services")
     assert one(db, "select status::text from core.service_orders where id = %s", doc["id"]) == "accepted"
     assert service_lines(db, stay) == []
+
+
+def test_a_delivery_killed_mid_way_leaves_nothing_behind(
+    db, fresh_db, hotel, checked_in, catalog, order, move
+):
+    """The backend delivering is terminated after the folio line is written and before its posting
+    is recorded: the whole delivery rolls back, the order is still accepted and can be delivered."""
+    items = catalog(hotel)
+    stay = checked_in(hotel)
+    doc = order(stay, {items["sandwich"]: 1})
+    move(doc["id"], "accepted")
+    before = folio_recount(db, stay)
+    with psycopg.connect(fresh_db) as blocker, psycopg.connect(fresh_db, autocommit=True) as victim:
+        # hold the postings table so the delivery stops between its two writes
+        blocker.execute("lock table core.service_order_postings in exclusive mode")
+        pid = victim.info.backend_pid
+        errors: list[BaseException] = []
+
+        def deliver() -> None:
+            try:
+                victim.execute("select api.set_order_status(%s, 'delivered')", (doc["id"],))
+            except BaseException as exc:  # noqa: BLE001 — the kill is expected
+                errors.append(exc)
+
+        t = threading.Thread(target=deliver)
+        t.start()
+        for _ in range(200):
+            waiting = one(db, "select wait_event_type = 'Lock' from pg_stat_activity where pid = %s", pid)
+            if waiting:
+                break
+            time.sleep(0.02)
+        assert waiting, "the delivery never reached the postings table"
+        assert one(db, "select pg_terminate_backend(%s)", pid) is True
+        t.join(10)
+        blocker.rollback()
+    assert errors and isinstance(errors[0], psycopg.OperationalError)
+    assert one(db, "select status::text from core.service_orders where id = %s", doc["id"]) == "accepted"
+    assert folio_recount(db, stay) == before and service_lines(db, stay) == []
+    assert move(doc["id"], "delivered")["charged_amount"] == 2200
 
 
 def test_a_cancelled_order_never_posts(db, hotel, checked_in, catalog, order, move):
