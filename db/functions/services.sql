@@ -482,14 +482,14 @@ begin
     -- the items: of this hotel, offered, open now in the hotel's time zone; locked in id order
     v_local := (internal.now() at time zone v_hotel.time_zone)::time;
     for v_line in
-        select i.*, coalesce((e ->> 'quantity')::integer, 1) as quantity
+        select i.*, coalesce((e ->> 'quantity')::integer, 1) as quantity, (e ->> 'service_item_id')::bigint as asked_id
         from jsonb_array_elements(p_items) e
         left join core.service_items i on i.hotel_id = v_hotel.id and i.id = (e ->> 'service_item_id')::bigint
         order by (e ->> 'service_item_id')::bigint
     loop
         if v_line.id is null then
-            perform internal.raise_error('SERVICE_ITEM_NOT_FOUND', format('a service item of the order in hotel %s', v_hotel.id),
-                'list the hotel''s catalog');
+            perform internal.raise_error('SERVICE_ITEM_NOT_FOUND', format('service item %s in hotel %s', v_line.asked_id, v_hotel.id),
+                'list the hotel''s catalog (GET /concierge/services)');
         end if;
         perform 1 from core.service_items i where i.id = v_line.id for update;
         if not v_line.active or not internal.available_at(v_line.available_from, v_line.available_until, v_local) then
