@@ -479,7 +479,7 @@ begin
         return internal.order_document(v_existing.id) || jsonb_build_object('replayed', true);
     end if;
 
-    -- the items: of this hotel, offered, open now in the hotel's time zone; locked in id order
+    -- the items: of this hotel, offered, open now in the hotel's time zone; counted ones locked in id order
     v_local := (internal.now() at time zone v_hotel.time_zone)::time;
     for v_line in
         select i.*, coalesce((e ->> 'quantity')::integer, 1) as quantity, (e ->> 'service_item_id')::bigint as asked_id
@@ -491,7 +491,10 @@ begin
             perform internal.raise_error('SERVICE_ITEM_NOT_FOUND', format('service item %s in hotel %s', v_line.asked_id, v_hotel.id),
                 'list the hotel''s catalog (GET /concierge/services)');
         end if;
-        perform 1 from core.service_items i where i.id = v_line.id for update;
+        if v_line.stock is not null then
+            -- a counted item: its stock is taken under the row lock (uncounted ones are only read)
+            perform 1 from core.service_items i where i.id = v_line.id for no key update;
+        end if;
         if not v_line.active or not internal.available_at(v_line.available_from, v_line.available_until, v_local) then
             perform internal.raise_error('SERVICE_UNAVAILABLE',
                 format('%s is %s at %s (hotel time)', v_line.name,
