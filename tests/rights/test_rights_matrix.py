@@ -489,3 +489,28 @@ def test_a_clients_own_function_borrows_no_right(shared_world: World, shared_con
         assert excinfo.value.sqlstate == "HC501"
     finally:
         conn.rollback()
+
+
+def test_saas_reads_orders_but_never_room_status_or_inventory(shared_world: World, shared_connect_as) -> None:
+    """An order shows where to deliver (the room number), never the room's housekeeping status; the
+    rooms, their status log and the calendar stay closed to hotel-saas however it asks."""
+    saas = shared_connect_as("saas")
+    try:
+        order = scalar(saas, "get_order", p_order_id=shared_world.order[shared_world.a.id])
+        assert order["room_number"] and "room_status" not in order and "status_changed_at" not in order
+        assert set(order["lines"][0]) >= {"quantity", "unit_price", "amount"}
+        for query in (
+            "select status from core.rooms",
+            "select * from core.room_status_log",
+            "select * from api.inventory_calendar",
+            "select * from report.occupancy_daily",
+        ):
+            with pytest.raises(psycopg.Error) as excinfo:
+                saas.execute(query).fetchall()
+            assert excinfo.value.sqlstate in DENIED, query
+            saas.rollback()
+        with pytest.raises(psycopg.Error) as excinfo:
+            call(saas, "list_rooms", p_hotel_id=shared_world.a.id)
+        assert excinfo.value.sqlstate in DENIED
+    finally:
+        saas.rollback()
