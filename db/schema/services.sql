@@ -26,7 +26,8 @@
 --   core.feedback / core.feedback_scores
 --                                 a guest's feedback after an order or a stay: one score (1-5) per
 --                                 aspect and a comment; one feedback per order and one per stay.
--- Lock order (no deadlock): reservation row, then service items in id order, then the order row.
+-- Lock order (no deadlock): reservation row, then service items in id order (or the facility row),
+-- then the order row.
 
 -- migrate:up
 

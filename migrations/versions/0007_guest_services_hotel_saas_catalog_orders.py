@@ -16,7 +16,7 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/services.sql": "b853cbe2698834d796327b5a644d31fd31bae6b2a13b4ce85dcbdf59131e140b",
+    "schema/services.sql": "fb27c90b87234ec6b8f91d6de28b9e11a85611b59146e4694d0b7c007d82567e",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding

@@ -895,7 +895,10 @@ begin
     end if;
     -- facility bookings are guest services: in-house stays only
     v_res := internal.require_in_house(p_reservation_id);
-    select * into v_facility from core.facilities f where f.hotel_id = v_res.hotel_id and f.id = p_facility_id;
+    -- one writer at a time per facility: two inserts racing on the exclusion constraint would
+    -- each wait for the other (40P01); facility_bookings_no_overlap still decides every overlap
+    select * into v_facility from core.facilities f where f.hotel_id = v_res.hotel_id and f.id = p_facility_id
+    for no key update;
     if not found then
         perform internal.raise_error('FACILITY_NOT_FOUND', format('facility %s in hotel %s', p_facility_id, v_res.hotel_id),
             'list the hotel''s facilities');
