@@ -276,6 +276,31 @@ $$;
 comment on function internal.reverse_order_charges(core.service_orders, text, text) is
     'Credits back every charge of an order not yet reversed (one negative adjustment per charge, recorded as a posting that reverses it); returns the lines posted.';
 
+-- The answer to an order request whose client key was used before in the hotel: the order it
+-- made (replayed), or IDEMPOTENCY_MISMATCH when the key came with other lines; null when unused.
+create function internal.replay_order(p_hotel_id bigint, p_client_key text, p_fingerprint text) returns jsonb
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_existing core.service_orders;
+begin
+    select * into v_existing from core.service_orders o where o.hotel_id = p_hotel_id and o.client_key = p_client_key;
+    if not found then
+        return null;
+    end if;
+    if v_existing.fingerprint <> p_fingerprint then
+        perform internal.raise_error('IDEMPOTENCY_MISMATCH',
+            format('client key %s is order %s with other lines', p_client_key, v_existing.id),
+            'use a new client key for a new order');
+    end if;
+    return internal.order_document(v_existing.id) || jsonb_build_object('replayed', true);
+end
+$$;
+comment on function internal.replay_order(bigint, text, text) is
+    'The order a client key made in the hotel (marked replayed) when asked again with the same lines; IDEMPOTENCY_MISMATCH with other lines; null for an unused key.';
+
 -- ---------------------------------------------------------------- catalog
 
 create function api.create_service_item(
@@ -428,7 +453,7 @@ declare
     v_hotel       core.hotels;
     v_folio       core.folios;
     v_fingerprint text;
-    v_existing    core.service_orders;
+    v_replay      jsonb;
     v_order_id    bigint;
     v_line        record;
     v_local       time;
@@ -469,14 +494,9 @@ begin
                              coalesce(p_notes, ''))::text);
 
     -- idempotent per client key in the hotel: the same request answers the order it made
-    select * into v_existing from core.service_orders o where o.hotel_id = v_hotel.id and o.client_key = btrim(p_client_key);
-    if found then
-        if v_existing.fingerprint <> v_fingerprint then
-            perform internal.raise_error('IDEMPOTENCY_MISMATCH',
-                format('client key %s is order %s with other lines', btrim(p_client_key), v_existing.id),
-                'use a new client key for a new order');
-        end if;
-        return internal.order_document(v_existing.id) || jsonb_build_object('replayed', true);
+    v_replay := internal.replay_order(v_hotel.id, btrim(p_client_key), v_fingerprint);
+    if v_replay is not null then
+        return v_replay;
     end if;
 
     -- the items: of this hotel, offered, open now in the hotel's time zone; counted ones locked in id order
@@ -513,8 +533,8 @@ begin
     on conflict (hotel_id, client_key) do nothing
     returning id into v_order_id;
     if v_order_id is null then
-        -- a concurrent request with the same key committed first (it held the reservation lock)
-        return api.create_order(p_reservation_id, p_client_key, p_items, p_notes, p_app_user);
+        -- a concurrent request with the same key (of another stay) committed first: this statement sees it
+        return internal.replay_order(v_hotel.id, btrim(p_client_key), v_fingerprint);
     end if;
 
     -- the lines at today's prices; counted items give up their units (refused below zero)
