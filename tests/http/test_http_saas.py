@@ -69,7 +69,8 @@ def test_an_order_from_ordered_to_delivered_reaches_the_folio(client, world, sta
         " where p.order_id = %s limit 1",
         [order["id"]],
     ).fetchone()[0]
-    assert posted_by == "app:room-tablet"
+    # the application user as the API key vouched for it
+    assert posted_by.startswith("key-") and posted_by.endswith(":app:room-tablet")
     err = client.put(f"{SAAS}/orders/{order['id']}/status", headers=h, json={"status": "accepted"})
     assert err.status_code == 409 and err.json()["error"]["code"] == "INVALID_ORDER_TRANSITION"
     fb = ok(
