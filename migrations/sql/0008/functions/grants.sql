@@ -97,6 +97,21 @@ begin
             ('get_customer_rank',           'loyalty.read'),
             -- feedback (hotel-saas: 満足度・レビュー)
             ('submit_review',               'feedback.create'),
+            -- guest services (hotel-saas: 注文・コンシェルジュ)
+            ('create_service_item',         'services.update'),
+            ('update_service_item',         'services.update'),
+            ('list_service_items',          'services.read'),
+            ('create_order',                'services.update'),
+            ('set_order_status',            'services.update'),
+            ('get_order',                   'services.read'),
+            ('list_customer_orders',        'services.read'),
+            ('create_concierge_request',    'services.update'),
+            ('update_concierge_request',    'services.update'),
+            ('create_facility',             'services.update'),
+            ('book_facility',               'services.update'),
+            ('cancel_facility_booking',     'services.update'),
+            ('submit_feedback',             'feedback.create'),
+            ('feedback_summary',            'feedback.read'),
             -- the HTTP layer's request context
             ('authenticate',                'request.context'),
             ('assert_in_scope',             'request.context'),
@@ -106,21 +121,7 @@ begin
             ('purge_idempotency_keys',      'maintenance.run'),
             ('claim_stalled_checkouts',     'checkout.step'),
             ('rotate_api_key',              'api_keys.manage'),
-            ('list_api_keys',               'api_keys.manage'),
-            -- events between the systems: pull consumers, webhooks, the dispatcher, retention
-            ('subscribe_events',            'events.read'),
-            ('read_events',                 'events.read'),
-            ('ack_events',                  'events.read'),
-            ('add_webhook',                 'webhooks.manage'),
-            ('list_webhooks',               'webhooks.manage'),
-            ('disable_webhook',             'webhooks.manage'),
-            ('enable_webhook',              'webhooks.manage'),
-            ('rotate_webhook_secret',       'webhooks.manage'),
-            ('replay_webhook',              'webhooks.manage'),
-            ('fanout_webhook_events',       'maintenance.run'),
-            ('claim_webhook_deliveries',    'maintenance.run'),
-            ('record_webhook_attempt',      'maintenance.run'),
-            ('purge_events',                'maintenance.run')
+            ('list_api_keys',               'api_keys.manage')
         ) as m(name, action)
     loop
         if not exists (select 1 from internal.rights() r where r.action = v_entry.action) then

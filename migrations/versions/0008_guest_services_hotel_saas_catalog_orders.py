@@ -1,4 +1,4 @@
-"""Events between the systems: emission triggers on the core tables, pull consumers, webhook endpoints with deliveries and attempts, retention, ops views
+"""Guest services (hotel-saas): catalog, orders with folio postings and reversals, concierge, facility bookings, feedback, service reports
 
 Revision ID: 0008
 Revises: 0007
@@ -16,7 +16,7 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/events--consumers-webhooks.sql": "90b0a28a2a9982fb0ae2191dcf6d2f4eacd8ef0660e508e27c8104f50f037ad4",
+    "schema/services.sql": "fb27c90b87234ec6b8f91d6de28b9e11a85611b59146e4694d0b7c007d82567e",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
@@ -28,23 +28,22 @@ REPLACEABLE = {
     "functions/property.sql": "0005",
     "functions/reservation.sql": "0007",
     "functions/frontdesk.sql": "0007",
-    "functions/customer.sql": "0008",
+    "functions/customer.sql": "0007",
     "functions/loyalty.sql": "0005",
     "functions/checkout.sql": "0007",
-    "functions/events.sql": "0008",
-    "functions/webhooks.sql": "0008",
+    "functions/events.sql": "0006",
+    "functions/services.sql": "0008",
     "functions/grants.sql": "0008",
     "triggers/reservation.sql": "0004",
     "triggers/frontdesk.sql": "0002",
     "triggers/loyalty.sql": "0002",
     "triggers/rights.sql": "0007",
-    "triggers/events.sql": "0008",
     "views/errors.sql": "0001",
     "views/reservation.sql": "0005",
     "views/frontdesk.sql": "0002",
     "views/loyalty.sql": "0002",
     "views/report.sql": "0005",
-    "views/events.sql": "0008",
+    "views/services.sql": "0008",
     "views/grants.sql": "0008",
 }
 

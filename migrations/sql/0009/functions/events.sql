@@ -181,11 +181,12 @@ begin
         return v_payload;
     end if;
     -- the data an event is about must be readable by the system (seed 000's matrix): room state
-    -- (hotel-saas may not read it), orders (hotel-saas and hotel-pms), the rest by everyone
+    -- (hotel-saas may not read it), orders and feedback (hotel-saas and hotel-pms), the rest by everyone
     if not internal.system_holds(p_system, case v_kind
             when 'customer' then 'customer.read'
             when 'room' then 'rooms.read'
-            when 'service' then 'billing.read'
+            when 'service' then 'services.read'
+            when 'feedback' then 'feedback.read'
             else 'reservation.read' end) then
         return null;
     end if;
