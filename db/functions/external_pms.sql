@@ -767,3 +767,188 @@ begin
 end
 $$;
 comment on function api.pms_record_breaker(bigint, text) is 'Records a state change of the circuit breaker of an external hotel''s vendor and property.';
+
+-- ---------------------------------------------------------------------------- api: checkout through the connector
+
+create function api.pms_checkout_begin(
+    p_hotel_id     bigint,
+    p_room_type_id bigint,
+    p_rate_plan_id bigint,
+    p_check_in     date,
+    p_check_out    date,
+    p_rooms        integer,
+    p_adults       integer,
+    p_children     integer,
+    p_amount       numeric,
+    p_currency     text,
+    p_request      jsonb
+) returns table (checkout_id bigint, amount numeric, currency char(3), room_type_external_id text,
+                 rate_plan_external_id text, hold_ttl_seconds integer)
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    v_hotel   core.hotels;
+    v_offer   record;
+    v_night   date;
+    v_now     timestamptz := internal.now();
+    v_id      bigint;
+begin
+    -- seed 001's step 1 for an external hotel: the inventory check reads the mirror
+    perform internal.require_right('reservation.create');
+    perform internal.require_external_hotel(p_hotel_id);
+    v_hotel := internal.require_hotel(p_hotel_id);
+    perform internal.require_room_type(p_hotel_id, p_room_type_id);
+    perform internal.check_stay(v_hotel, p_check_in, p_check_out);
+    perform internal.require_count('p_rooms', p_rooms, 1, 10);
+    perform internal.require_count('p_adults', p_adults, 1, 20);
+    perform internal.require_count('p_children', p_children, 0, 20);
+    if p_amount is null or p_amount < 0 then
+        perform internal.raise_error('INVALID_ARGUMENT', format('payment.amount %s', p_amount), 'pass the quoted total');
+    end if;
+    if jsonb_typeof(coalesce(p_request, 'null')) <> 'object' then
+        perform internal.raise_error('INVALID_ARGUMENT', 'p_request must be an object', 'the request as received');
+    end if;
+    -- every night of the stay mirrored with rooms left, else the first night that has none
+    select n::date into v_night
+    from generate_series(p_check_in, p_check_out - 1, interval '1 day') n
+    left join core.pms_inventory i on i.hotel_id = p_hotel_id and i.room_type_id = p_room_type_id and i.night = n::date
+    where i.night is null or i.available < p_rooms
+    order by n limit 1;
+    if v_night is not null then
+        perform internal.raise_error('INVENTORY_UNAVAILABLE', format('재고 부족: %s', v_night),
+            'search again: the mirror has no room of this type left that night');
+    end if;
+    select o.*, rp.external_id as rate_ext into v_offer
+    from internal.mirror_offers(array[p_hotel_id], p_check_in, p_check_out) o
+    join core.pms_rate_plans rp on rp.hotel_id = o.hotel_id and rp.rate_plan_id = o.rate_plan_id
+    where o.room_type_id = p_room_type_id and (p_rate_plan_id is null or o.rate_plan_id = p_rate_plan_id)
+      and o.open_nights = p_check_out - p_check_in and o.max_occupancy >= p_adults + p_children
+    order by o.total, o.rate_plan_id limit 1;
+    if v_offer is null then
+        perform internal.raise_error('INVENTORY_UNAVAILABLE',
+            format('no rate of room type %s for %s guests on every night of [%s, %s)', p_room_type_id,
+                   p_adults + p_children, p_check_in, p_check_out),
+            'search again for a room type and rate plan the mirror prices');
+    end if;
+    if upper(p_currency) is distinct from v_offer.currency then
+        perform internal.raise_error('CURRENCY_MISMATCH', format('payment.currency %s, the hotel sells in %s', p_currency, v_offer.currency),
+            'pay in the hotel''s currency');
+    end if;
+    if p_amount <> v_offer.total * p_rooms then
+        perform internal.raise_error('INVALID_ARGUMENT',
+            format('payment.amount %s, the quoted total is %s', p_amount, v_offer.total * p_rooms), 'quote again and pay the total');
+    end if;
+    insert into core.pms_checkouts (hotel_id, api_key_id, room_type_id, rate_plan_id, stay, rooms, adults, children, currency,
+                                    amount, request, created_at, updated_at)
+    values (p_hotel_id, internal.request_api_key_id(), p_room_type_id, v_offer.rate_plan_id, daterange(p_check_in, p_check_out),
+            p_rooms, p_adults, p_children, v_offer.currency, p_amount, p_request, v_now, v_now)
+    returning id into v_id;
+    insert into core.pms_checkout_steps (checkout_id, hotel_id, step, detail, at)
+    values (v_id, p_hotel_id, 'started', jsonb_build_object('rate_plan_id', v_offer.rate_plan_id, 'total', p_amount), v_now);
+    return query
+    select v_id, p_amount, v_offer.currency,
+           (select t.external_id from core.pms_room_types t where t.hotel_id = p_hotel_id and t.room_type_id = p_room_type_id),
+           v_offer.rate_ext, v_hotel.hold_ttl_seconds;
+end
+$$;
+comment on function api.pms_checkout_begin(bigint, bigint, bigint, date, date, integer, integer, integer, numeric, text, jsonb) is
+    'Starts a checkout of an external-PMS hotel (seed 001): every night of the stay has rooms left in the mirror (INVENTORY_UNAVAILABLE naming the night), the amount is the mirror''s quoted total (INVALID_ARGUMENT) in the hotel''s currency (CURRENCY_MISMATCH). Returns the vendor ids the connector holds and books.';
+
+create function api.pms_checkout_step(p_checkout_id bigint, p_step text, p_detail jsonb default '{}'::jsonb) returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_co      core.pms_checkouts;
+    v_now     timestamptz := internal.now();
+    v_detail  jsonb := coalesce(p_detail, '{}'::jsonb);
+    v_allowed text[];
+begin
+    perform internal.require_right('reservation.create');
+    if p_checkout_id is null then
+        perform internal.raise_error('INVALID_ARGUMENT', 'p_checkout_id is null', 'pass the checkout id');
+    end if;
+    if jsonb_typeof(v_detail) <> 'object' then
+        perform internal.raise_error('INVALID_ARGUMENT', 'p_detail must be an object', 'what the step produced');
+    end if;
+    -- only the API key that started it (or an unrestricted caller) moves a checkout on
+    select * into v_co from core.pms_checkouts c where c.id = p_checkout_id for update;
+    if not found or (v_co.api_key_id is distinct from internal.request_api_key_id() and not internal.caller_unrestricted()) then
+        perform internal.raise_error('RESERVATION_NOT_FOUND', format('checkout %s', p_checkout_id), 'check the checkout id');
+    end if;
+    -- the saga's order: each step follows the one before; compensation only of what exists
+    v_allowed := case p_step
+        when 'held' then array['started']
+        when 'authorised' then array['held']
+        when 'confirmed' then array['authorised']
+        when 'captured' then array['confirmed']
+        when 'hold_released' then array['started', 'held', 'authorised', 'compensated']
+        when 'authorisation_voided' then array['held', 'authorised', 'confirmed', 'compensated']
+        when 'cancelled_at_vendor' then array['confirmed', 'compensated']
+        when 'failed' then array['started', 'held', 'authorised', 'confirmed', 'compensated']
+    end;
+    if v_allowed is null then
+        perform internal.raise_error('INVALID_ARGUMENT', format('p_step %L', left(p_step, 40)),
+            'held, authorised, confirmed, captured, hold_released, authorisation_voided, cancelled_at_vendor or failed');
+    end if;
+    if v_co.status <> 'running' or not v_co.step = any(v_allowed) then
+        perform internal.raise_error('INVALID_STATE_TRANSITION', format('checkout %s is %s (%s), not ready for %s', v_co.id, v_co.step,
+            v_co.status, p_step), 'read the checkout''s state');
+    end if;
+    insert into core.pms_checkout_steps (checkout_id, hotel_id, step, detail, at)
+    values (v_co.id, v_co.hotel_id, p_step, v_detail, v_now);
+    update core.pms_checkouts c set
+        step = case when p_step in ('held', 'authorised', 'confirmed', 'captured') then p_step
+                    when p_step = 'failed' then 'failed' else 'compensated' end,
+        status = case p_step when 'captured' then 'succeeded' when 'failed' then 'failed' else 'running' end,
+        hold_ref = coalesce(v_detail ->> 'hold_ref', c.hold_ref),
+        hold_expires_at = case when p_step = 'held' then v_now + make_interval(secs => (select h.hold_ttl_seconds from core.hotels h
+                                                                                    where h.id = c.hotel_id))
+                               else c.hold_expires_at end,
+        authorisation_ref = coalesce(v_detail ->> 'authorisation_ref', c.authorisation_ref),
+        vendor_reservation_id = coalesce(v_detail ->> 'vendor_reservation_id', c.vendor_reservation_id),
+        capture_ref = coalesce(v_detail ->> 'capture_ref', c.capture_ref),
+        error_code = case when p_step = 'failed' then coalesce(v_detail ->> 'error_code', 'INTERNAL_ERROR') end,
+        updated_at = v_now
+    where c.id = v_co.id
+    returning * into v_co;
+    -- the vendor's booking and its cancellation reach the mirror in the same transaction (seed
+    -- 001's decrement): the next search does not sell the room again
+    if p_step in ('confirmed', 'cancelled_at_vendor') and v_detail ? 'reservation' then
+        perform internal.apply_mirror_reservation(v_co.hotel_id,
+            (v_detail -> 'reservation') || jsonb_build_object('checkout_id', v_co.id), 'booking');
+    end if;
+    return jsonb_build_object('checkout_id', v_co.id, 'step', v_co.step, 'status', v_co.status,
+                              'hold_expires_at', v_co.hold_expires_at);
+end
+$$;
+comment on function api.pms_checkout_step(bigint, text, jsonb) is
+    'Records a step of an external-PMS checkout in order (held, authorised, confirmed, captured) or its compensation (hold_released, authorisation_voided, cancelled_at_vendor, failed with error_code); confirmed and cancelled_at_vendor apply the vendor''s reservation to the mirror in the same transaction.';
+
+create function api.pms_get_checkout(p_checkout_id bigint) returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_co core.pms_checkouts;
+begin
+    perform internal.require_right('reservation.create');
+    select * into v_co from core.pms_checkouts c where c.id = p_checkout_id;
+    if p_checkout_id is null or not found
+       or (v_co.api_key_id is distinct from internal.request_api_key_id() and not internal.caller_unrestricted()) then
+        perform internal.raise_error('RESERVATION_NOT_FOUND', format('checkout %s', p_checkout_id), 'check the checkout id');
+    end if;
+    return to_jsonb(v_co) - 'request' || jsonb_build_object('steps',
+        (select jsonb_agg(jsonb_build_object('step', s.step, 'detail', s.detail, 'at', s.at) order by s.id)
+         from core.pms_checkout_steps s where s.checkout_id = v_co.id));
+end
+$$;
+comment on function api.pms_get_checkout(bigint) is 'An external-PMS checkout with its step log (the caller''s own API key''s, or any for an unrestricted caller).';

@@ -198,6 +198,56 @@ create table core.pms_cache_lookups (
 );
 comment on table core.pms_cache_lookups is 'Searches of an external hotel answered by a fresh mirror (hits) or refreshed from the vendor first (misses), per UTC day: seed 001''s cache hit rate.';
 
+create table core.pms_checkouts (
+    id                    bigint generated always as identity primary key,
+    hotel_id              bigint not null references core.hotels (id) on delete restrict,
+    api_key_id            bigint references core.api_keys (id) on delete set null,
+    room_type_id          bigint not null,
+    rate_plan_id          bigint not null,
+    stay                  daterange not null,
+    rooms                 integer not null,
+    adults                integer not null,
+    children              integer not null,
+    currency              char(3) not null,
+    amount                numeric(14, 2) not null,
+    request               jsonb not null,
+    step                  text not null default 'started',
+    status                text not null default 'running',
+    hold_ref              text,
+    hold_expires_at       timestamptz,
+    authorisation_ref     text,
+    vendor_reservation_id text,
+    capture_ref           text,
+    error_code            text,
+    created_at            timestamptz not null,
+    updated_at            timestamptz not null,
+    constraint pms_checkouts_room_type_fk foreign key (hotel_id, room_type_id) references core.room_types (hotel_id, id),
+    constraint pms_checkouts_rate_plan_fk foreign key (hotel_id, rate_plan_id) references core.rate_plans (hotel_id, id),
+    constraint pms_checkouts_step check (step in ('started', 'held', 'authorised', 'confirmed', 'captured', 'compensated', 'failed')),
+    constraint pms_checkouts_status check (status in ('running', 'succeeded', 'failed')),
+    constraint pms_checkouts_rooms_range check (rooms between 1 and 10),
+    constraint pms_checkouts_amount_not_negative check (amount >= 0),
+    -- seed 001's order: no confirmation at the vendor without a pre-authorisation, no capture without it
+    constraint pms_checkouts_confirm_needs_authorisation check (vendor_reservation_id is null or authorisation_ref is not null),
+    constraint pms_checkouts_capture_needs_booking check (capture_ref is null or vendor_reservation_id is not null),
+    constraint pms_checkouts_failed_names_error check ((status = 'failed') = (error_code is not null))
+);
+comment on table core.pms_checkouts is
+    'Checkouts of external-PMS hotels (seed 001''s saga through the connector): inventory checked on the mirror, hold at the vendor (180 s), pre-authorisation, confirmation at the vendor, capture; the last step, what each produced, and the error of a failed one after its compensation.';
+
+create table core.pms_checkout_steps (
+    id          bigint generated always as identity primary key,
+    checkout_id bigint not null references core.pms_checkouts (id) on delete cascade,
+    hotel_id    bigint not null references core.hotels (id) on delete cascade,
+    step        text not null,
+    detail      jsonb not null default '{}'::jsonb,
+    at          timestamptz not null,
+    constraint pms_checkout_steps_step check (step in ('started', 'held', 'authorised', 'confirmed', 'captured',
+        'hold_released', 'authorisation_voided', 'cancelled_at_vendor', 'failed'))
+);
+comment on table core.pms_checkout_steps is 'The step log of external-PMS checkouts: each step done or compensated, with what it produced.';
+create index pms_checkout_steps_checkout on core.pms_checkout_steps (checkout_id, id);
+
 -- hotel scope: the same row-level security as every core table with a hotel_id
 do $$
 declare
@@ -205,7 +255,7 @@ declare
 begin
     foreach v_table in array array['pms_properties', 'pms_room_types', 'pms_rate_plans', 'pms_rooms', 'pms_inventory',
                                    'pms_rates', 'pms_reservations', 'pms_webhook_events', 'pms_sync_runs',
-                                   'pms_breaker_events', 'pms_cache_lookups']
+                                   'pms_breaker_events', 'pms_cache_lookups', 'pms_checkouts', 'pms_checkout_steps']
     loop
         execute format('alter table core.%I enable row level security', v_table);
         execute format('alter table core.%I force row level security', v_table);
@@ -216,6 +266,8 @@ end
 $$;
 
 -- migrate:down
+drop table core.pms_checkout_steps;
+drop table core.pms_checkouts;
 drop table core.pms_cache_lookups;
 drop table core.pms_breaker_events;
 drop table core.pms_sync_runs;

@@ -1,4 +1,4 @@
-"""external-PMS hotels: the mirror, its freshness, the ledger refusal, search from the mirror
+"""external-PMS hotels: the mirror, its freshness, the ledger refusal, search from the mirror, checkout through the connector
 
 Revision ID: 0006
 Revises: 0005
@@ -16,7 +16,7 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/external_pms.sql": "3a4eb987e9ad0bd5a92d79217b43e5c122c2c3e8822505c495c1293ad0a3b4cc",
+    "schema/external_pms.sql": "797872c57d6edf5b9deb097cbdf6da32919b696aea5ae73e51d3fac947d74d23",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
