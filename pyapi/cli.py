@@ -251,6 +251,13 @@ def apikey_create(
     console.print(token, highlight=False, soft_wrap=True)
 
 
+# ----------------------------------------------------------------------------- external PMS (seed 001)
+
+from .pms.cli import pms_app, vendor_sim  # noqa: E402
+
+app.add_typer(pms_app, name="pms")
+app.command("vendor-sim")(friendly(vendor_sim))
+
 # ----------------------------------------------------------------------------- bench (issue 9)
 
 from .bench import bench_command  # noqa: E402

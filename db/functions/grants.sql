@@ -52,6 +52,7 @@ begin
             ('pms_checkout_begin',          'reservation.create'),
             ('pms_checkout_step',           'reservation.create'),
             ('pms_get_checkout',            'reservation.create'),
+            ('pms_stalled_checkouts',       'maintenance.run'),
             ('quote',                       'rooms.read'),
             ('list_rooms',                  'rooms.read'),
             ('set_room_status',             'rooms.update'),

@@ -1,4 +1,4 @@
-"""external-PMS hotels: the mirror, its freshness, the ledger refusal, search from the mirror, checkout through the connector
+"""external-PMS hotels: the mirror, its freshness, the ledger refusal, search from the mirror, checkout through the connector and its recovery, report views
 
 Revision ID: 0006
 Revises: 0005
@@ -16,7 +16,7 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/external_pms.sql": "797872c57d6edf5b9deb097cbdf6da32919b696aea5ae73e51d3fac947d74d23",
+    "schema/external_pms.sql": "727481c4d523ceb55c08fe418a2aa2f887ce8f1fe6b59bec9a2cdae1bef5e1e7",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
@@ -43,7 +43,8 @@ REPLACEABLE = {
     "views/frontdesk.sql": "0002",
     "views/loyalty.sql": "0002",
     "views/report.sql": "0005",
-    "views/grants.sql": "0005",
+    "views/external_pms.sql": "0006",
+    "views/grants.sql": "0006",
 }
 
 

@@ -29,12 +29,12 @@ from starlette.responses import Response
 
 from .. import __version__
 from ..client import HotelcoreError
+from ..pms.runtime import PmsRuntime
 from . import booking, member, pms, pms_external, saas
 from . import envelope as env
 from .context import WRITE_METHODS, Degraded, Services, error_body, request_id
 from .errors import ApiError, ErrorMap
 from .gateway import Resilience, ResilientGateway, SimulatedGateway
-from ..pms.runtime import PmsRuntime
 from .pool import Database
 from .saga import CheckoutSaga
 
@@ -102,8 +102,11 @@ class Guard:
                     {"limit_bytes": hc.max_body_bytes},
                 )
         # a PMS webhook is the vendor telling us its state: it is received even while writes pause
-        if (scope["method"] in WRITE_METHODS and scope["path"].startswith("/api/")
-                and not scope["path"].startswith("/api/webhooks/")):
+        if (
+            scope["method"] in WRITE_METHODS
+            and scope["path"].startswith("/api/")
+            and not scope["path"].startswith("/api/webhooks/")
+        ):
             reason = hc.degraded.reason()
             if reason is not None:
                 why, wait = reason
@@ -302,9 +305,12 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
 
 
 def _pms_sync_loop(hc: Services, interval: float, stop: threading.Event) -> None:
+    from .pms_checkout import ExternalCheckout
+
     while not stop.wait(interval):
         try:
             hc.pms.sync_due()
+            ExternalCheckout(hc).recover()  # checkouts a crash left between two steps
         except Exception:  # the loop must outlive a failed round; the next one retries
             log.exception("external-PMS sync round failed")
 

@@ -39,6 +39,14 @@ class _Fail(Exception):
 class ExternalCheckout:
     def __init__(self, hc):
         self.hc = hc  # Services: db, errors, gateway, pms
+        # test seam: a callable per step ("hold", "preauthorise", "confirm", "capture") run just
+        # before it (crash injection: a BaseException there ends the run like a dead process)
+        self.hooks: dict[str, Any] = {}
+
+    def _hook(self, step: str) -> None:
+        hook = self.hooks.get(step)
+        if hook is not None:
+            hook()
 
     def _step(self, creds, checkout_id: int, step: str, detail: dict[str, Any] | None = None) -> dict:
         return self.hc.db.run(
@@ -48,9 +56,14 @@ class ExternalCheckout:
             ).fetchone()[0],
         )
 
-    def _error(self, code: str, message: str | None = None, retry_after: float | None = None, **details) -> ApiError:
+    def _error(
+        self, code: str, message: str | None = None, retry_after: float | None = None, **details
+    ) -> ApiError:
         return self.hc.errors.error(
-            code, message=message, details=details, retry_after_ms=None if retry_after is None else max(1000, int(retry_after * 1000))
+            code,
+            message=message,
+            details=details,
+            retry_after_ms=None if retry_after is None else max(1000, int(retry_after * 1000)),
         )
 
     def run(self, creds, order, *, request_id: str) -> tuple[int, bytes, int | None]:
@@ -59,8 +72,14 @@ class ExternalCheckout:
             return self._run(creds, order, request_id)
         except _Fail as stop:
             err = stop.err
-            body = env.error_body(err.code, err.message, system="booking", request_id=request_id,
-                                  details=err.details, retry_after_ms=err.retry_after_ms)
+            body = env.error_body(
+                err.code,
+                err.message,
+                system="booking",
+                request_id=request_id,
+                details=err.details,
+                retry_after_ms=err.retry_after_ms,
+            )
             return err.http_status, body, err.retry_after_ms
 
     def _run(self, creds, order, request_id: str):
@@ -74,9 +93,19 @@ class ExternalCheckout:
             row = conn.execute(
                 "select checkout_id, amount, currency, room_type_external_id, rate_plan_external_id, hold_ttl_seconds"
                 " from api.pms_checkout_begin(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [order.hotel_id, order.room_type_id, order.rate_plan_id, order.check_in, order.check_out, order.rooms,
-                 order.adults, order.children, order.amount, order.currency,
-                 Jsonb({**order.request, "request_id": request_id})],
+                [
+                    order.hotel_id,
+                    order.room_type_id,
+                    order.rate_plan_id,
+                    order.check_in,
+                    order.check_out,
+                    order.rooms,
+                    order.adults,
+                    order.children,
+                    order.amount,
+                    order.currency,
+                    Jsonb({**order.request, "request_id": request_id}),
+                ],
             ).fetchone()
             return row
 
@@ -84,38 +113,48 @@ class ExternalCheckout:
             checkout_id, amount, currency, rt_ext, rp_ext, ttl = self.hc.db.run(creds, begin)
         except DB_ERRORS as exc:
             raise _Fail(self.hc.errors.from_db(exc)) from None
-        bound: Bound = self.hc.db.run(None, lambda conn: connector_for(conn, order.hotel_id, pms.resilient)[0])
-        guest = Guest(order.guest["given_name"], order.guest["family_name"], order.guest.get("email"), order.guest.get("phone"))
+        bound: Bound = self.hc.db.run(
+            None, lambda conn: connector_for(conn, order.hotel_id, pms.resilient)[0]
+        )
+        guest = Guest(
+            order.guest["given_name"],
+            order.guest["family_name"],
+            order.guest.get("email"),
+            order.guest.get("phone"),
+        )
         reference = f"pms-checkout-{checkout_id}"
 
-        def fail(code: str, exc: Exception | None, *, hold: Hold | None = None, authorised: bool = False,
-                 reservation_id: str | None = None, retry_after: float | None = None):
-            # compensation of what exists, newest first; each step recorded
-            if reservation_id is not None:
-                try:
-                    bound.call("cancel", reservation_id)
-                    res = bound.call("reservation", reservation_id)
-                    self._step(creds, checkout_id, "cancelled_at_vendor", {"reservation": res.document()})
-                except PmsError as cexc:
-                    log.error("checkout %s: cancel at the vendor failed: %s", checkout_id, cexc)
-            if authorised:
-                try:
-                    self.hc.gateway.void(reference=reference)
-                    self._step(creds, checkout_id, "authorisation_voided")
-                except GatewayError as vexc:
-                    log.error("checkout %s: void failed: %s", checkout_id, vexc)
-            if hold is not None:
-                try:
-                    bound.call("release_hold", hold)
-                    self._step(creds, checkout_id, "hold_released", {"hold_ref": hold.id})
-                except PmsError as rexc:  # the vendor's own expiry (1 h) frees it
-                    log.error("checkout %s: hold release failed: %s", checkout_id, rexc)
-            self._step(creds, checkout_id, "failed", {"error_code": code, "reason": str(exc)[:300] if exc else None})
-            raise _Fail(self._error(code, retry_after=retry_after, checkoutId=checkout_id,
-                                    reason=str(exc)[:300] if exc else None))
+        def fail(
+            code: str,
+            exc: Exception | None,
+            *,
+            hold: Hold | None = None,
+            authorised: bool = False,
+            reservation_id: str | None = None,
+            retry_after: float | None = None,
+        ):
+            self._compensate(
+                creds,
+                bound,
+                checkout_id,
+                code,
+                exc,
+                hold=hold,
+                authorised=authorised,
+                reservation_id=reservation_id,
+            )
+            raise _Fail(
+                self._error(
+                    code,
+                    retry_after=retry_after,
+                    checkoutId=checkout_id,
+                    reason=str(exc)[:300] if exc else None,
+                )
+            )
 
         # 2. hold at the vendor for the hotel's hold TTL (180 s)
         started = time.monotonic()
+        self._hook("hold")
         try:
             hold = bound.call("create_hold", rt_ext, order.rooms, order.check_in, order.check_out, guest, ttl)
         except PmsCircuitOpen as exc:
@@ -127,9 +166,11 @@ class ExternalCheckout:
         self._step(creds, checkout_id, "held", {"hold_ref": hold.id, "rooms": hold.rooms})
 
         # 3. payment pre-authorisation
+        self._hook("preauthorise")
         try:
-            auth_ref = self.hc.gateway.preauthorise(reference=reference, amount=Decimal(amount), currency=currency,
-                                                    card_token=order.card_token)
+            auth_ref = self.hc.gateway.preauthorise(
+                reference=reference, amount=Decimal(amount), currency=currency, card_token=order.card_token
+            )
         except CircuitOpen as exc:
             fail("SERVICE_DEGRADED", exc, hold=hold, retry_after=exc.retry_after)
         except GatewayError as exc:
@@ -139,16 +180,27 @@ class ExternalCheckout:
             fail("HOLD_EXPIRED", None, hold=hold, authorised=True)
 
         # 4. confirmation at the vendor; the mirror takes the rooms in the same transaction as the step
+        self._hook("confirm")
         try:
             res = bound.call("confirm", hold, guest, rp_ext, reference)
         except PmsError as exc:
-            fail("BOOKING_CONFIRM_FAILED", exc, hold=hold, authorised=True,
-                 retry_after=getattr(exc, "retry_after", None))
-        self._step(creds, checkout_id, "confirmed", {"vendor_reservation_id": res.id, "reservation": res.document()})
+            fail(
+                "BOOKING_CONFIRM_FAILED",
+                exc,
+                hold=hold,
+                authorised=True,
+                retry_after=getattr(exc, "retry_after", None),
+            )
+        self._step(
+            creds, checkout_id, "confirmed", {"vendor_reservation_id": res.id, "reservation": res.document()}
+        )
 
         # 5. capture
+        self._hook("capture")
         try:
-            capture_ref = self.hc.gateway.capture(authorisation_ref=auth_ref, amount=Decimal(amount), currency=currency)
+            capture_ref = self.hc.gateway.capture(
+                authorisation_ref=auth_ref, amount=Decimal(amount), currency=currency
+            )
         except GatewayError as exc:
             fail("PAYMENT_CAPTURE_FAILED", exc, authorised=True, reservation_id=res.id)
         self._step(creds, checkout_id, "captured", {"capture_ref": capture_ref})
@@ -163,3 +215,86 @@ class ExternalCheckout:
             "currency": currency,
         }
         return 201, env.success_body(data, system="booking", request_id=request_id), None
+
+    def _compensate(
+        self,
+        creds,
+        bound: Bound,
+        checkout_id: int,
+        code: str,
+        exc: Exception | None,
+        *,
+        hold: Hold | None = None,
+        authorised: bool = False,
+        reservation_id: str | None = None,
+    ) -> None:
+        """Undoes what exists, newest first, each undo recorded, then records the failure."""
+        reference = f"pms-checkout-{checkout_id}"
+        if reservation_id is not None:
+            try:
+                bound.call("cancel", reservation_id)
+                res = bound.call("reservation", reservation_id)
+                self._step(creds, checkout_id, "cancelled_at_vendor", {"reservation": res.document()})
+            except PmsError as cexc:
+                log.error("checkout %s: cancel at the vendor failed: %s", checkout_id, cexc)
+        if authorised:
+            try:
+                self.hc.gateway.void(reference=reference)
+                self._step(creds, checkout_id, "authorisation_voided")
+            except GatewayError as vexc:
+                log.error("checkout %s: void failed: %s", checkout_id, vexc)
+        if hold is not None:
+            try:
+                bound.call("release_hold", hold)
+                self._step(creds, checkout_id, "hold_released", {"hold_ref": hold.id})
+            except PmsError as rexc:  # the vendor's own expiry (1 h) frees it
+                log.error("checkout %s: hold release failed: %s", checkout_id, rexc)
+        self._step(
+            creds, checkout_id, "failed", {"error_code": code, "reason": str(exc)[:300] if exc else None}
+        )
+
+    def recover(self, stale_after: float = 180.0) -> list[tuple[int, str]]:
+        """Finishes or compensates checkouts a crash left running (nothing moved them for
+        ``stale_after`` seconds, longer than a hold): a booking confirmed at the vendor is
+        captured (the capture is idempotent per authorisation); anything earlier is released and
+        voided (a void by reference is idempotent, so an authorisation the crash kept from being
+        recorded is voided too). A hold block never recorded expires at the vendor by itself."""
+        rows = self.hc.db.run(
+            None,
+            lambda conn: conn.execute(
+                "select checkout_id, hotel_id, step, hold_ref, authorisation_ref, vendor_reservation_id, amount,"
+                " currency, room_type_external_id, check_in, check_out"
+                " from api.pms_stalled_checkouts(make_interval(secs => %s))",
+                [stale_after],
+            ).fetchall(),
+        )
+        done = []
+        for cid, hotel_id, step, hold_ref, auth_ref, res_id, amount, currency, rt_ext, ci, co in rows:
+            self.hc.pms.vendor_of(hotel_id)
+            bound = self.hc.db.run(
+                None, lambda conn, h=hotel_id: connector_for(conn, h, self.hc.pms.resilient)[0]
+            )
+            if step == "confirmed":
+                try:
+                    ref = self.hc.gateway.capture(
+                        authorisation_ref=auth_ref, amount=Decimal(amount), currency=currency
+                    )
+                    self._step(None, cid, "captured", {"capture_ref": ref})
+                    done.append((cid, "captured"))
+                    continue
+                except GatewayError as exc:
+                    self._compensate(
+                        None,
+                        bound,
+                        cid,
+                        "PAYMENT_CAPTURE_FAILED",
+                        exc,
+                        authorised=True,
+                        reservation_id=res_id,
+                    )
+                    done.append((cid, "PAYMENT_CAPTURE_FAILED"))
+                    continue
+            hold = Hold(hold_ref, rt_ext, [], ci, co) if hold_ref else None
+            self._compensate(None, bound, cid, "HOLD_EXPIRED", None, hold=hold, authorised=step != "started")
+            done.append((cid, "HOLD_EXPIRED"))
+        return done

@@ -118,7 +118,9 @@ class CloudbedsConnector:
 
     # ------------------------------------------------------------------ transport
 
-    def _request(self, method: str, name: str, *, params: dict | None = None, form: dict | None = None) -> dict:
+    def _request(
+        self, method: str, name: str, *, params: dict | None = None, form: dict | None = None
+    ) -> dict:
         url = f"{self.base_url}/{name}"
         _PACER.wait(f"{self.base_url}|{self.property_id}")
         try:
@@ -130,7 +132,9 @@ class CloudbedsConnector:
                     headers={"Content-Type": "application/x-www-form-urlencoded"},
                 )
             else:
-                r = self._http.request(method, url, params={k: v for k, v in (params or {}).items() if v is not None})
+                r = self._http.request(
+                    method, url, params={k: v for k, v in (params or {}).items() if v is not None}
+                )
         except httpx.TimeoutException as exc:
             raise PmsUnavailable(f"{name}: timed out") from exc
         except httpx.HTTPError as exc:
@@ -169,7 +173,9 @@ class CloudbedsConnector:
         details = self._request("GET", "getHotelDetails", params={"propertyID": self.property_id})["data"]
         # getHotelDetails carries no time zone; getHotels lists the key's properties with it
         hotels = self._request("GET", "getHotels", params={"propertyIDs": self.property_id}).get("data") or []
-        tz = next((h.get("propertyTimezone") for h in hotels if str(h.get("propertyID")) == self.property_id), None)
+        tz = next(
+            (h.get("propertyTimezone") for h in hotels if str(h.get("propertyID")) == self.property_id), None
+        )
         address = details.get("propertyAddress") or {}
         return {
             "code": _code(f"cb-{self.property_id}"),
@@ -184,14 +190,18 @@ class CloudbedsConnector:
         return [
             {
                 "external_id": str(rt["roomTypeID"]),
-                "code": _code(rt.get("roomTypeNameShort") or str(rt["roomTypeID"])) + "-" + str(rt["roomTypeID"]),
+                "code": _code(rt.get("roomTypeNameShort") or str(rt["roomTypeID"]))
+                + "-"
+                + str(rt["roomTypeID"]),
                 "name": rt.get("roomTypeName") or str(rt["roomTypeID"]),
                 "max_occupancy": max(1, min(20, int(rt.get("maxGuests") or 1))),
             }
             for rt in self._pages("getRoomTypes", {"propertyIDs": self.property_id}, 100)
         ]
 
-    def rooms(self, start: dt.date | None = None, end: dt.date | None = None, room_type_id: str | None = None) -> list[dict[str, Any]]:
+    def rooms(
+        self, start: dt.date | None = None, end: dt.date | None = None, room_type_id: str | None = None
+    ) -> list[dict[str, Any]]:
         params = {"propertyIDs": self.property_id, "roomTypeID": room_type_id}
         if start is not None:
             params |= {"startDate": start.isoformat(), "endDate": end.isoformat()}
@@ -208,16 +218,19 @@ class CloudbedsConnector:
         return out
 
     def _rate_rows(self, start: dt.date, end: dt.date) -> list[dict]:
-        return self._request(
-            "GET",
-            "getRatePlans",
-            params={
-                "propertyIDs": self.property_id,
-                "startDate": start.isoformat(),
-                "endDate": end.isoformat(),
-                "detailedRates": "true",
-            },
-        ).get("data") or []
+        return (
+            self._request(
+                "GET",
+                "getRatePlans",
+                params={
+                    "propertyIDs": self.property_id,
+                    "startDate": start.isoformat(),
+                    "endDate": end.isoformat(),
+                    "detailedRates": "true",
+                },
+            ).get("data")
+            or []
+        )
 
     def rate_plans(self, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
         out = []
@@ -234,7 +247,9 @@ class CloudbedsConnector:
             )
         return out
 
-    def availability(self, start: dt.date, end: dt.date, totals: dict[str, int] | None = None) -> dict[str, list]:
+    def availability(
+        self, start: dt.date, end: dt.date, totals: dict[str, int] | None = None
+    ) -> dict[str, list]:
         """Inventory and rates per night from one getRatePlans(detailedRates) call; ``totals``
         (rooms per room type, from the room list) fills each night's total."""
         inventory: dict[tuple[str, str], dict] = {}
@@ -247,19 +262,37 @@ class CloudbedsConnector:
                     avail = 0
                 total = max(avail, (totals or {}).get(rt, avail))
                 inventory[(rt, d["date"])] = {
-                    "room_type_external_id": rt, "night": d["date"], "total": total, "available": avail,
+                    "room_type_external_id": rt,
+                    "night": d["date"],
+                    "total": total,
+                    "available": avail,
                 }
-                rates.append({"rate_plan_external_id": str(r["rateID"]), "night": d["date"],
-                              "amount": str(d.get("rateBase") if d.get("rateBase") is not None else d.get("totalRate"))})
+                rates.append(
+                    {
+                        "rate_plan_external_id": str(r["rateID"]),
+                        "night": d["date"],
+                        "amount": str(
+                            d.get("rateBase") if d.get("rateBase") is not None else d.get("totalRate")
+                        ),
+                    }
+                )
         return {"inventory": list(inventory.values()), "rates": rates}
 
-    def available_room_types(self, start: dt.date, end: dt.date, rooms: int, adults: int, children: int) -> dict[str, int]:
+    def available_room_types(
+        self, start: dt.date, end: dt.date, rooms: int, adults: int, children: int
+    ) -> dict[str, int]:
         """The vendor's own answer: rooms left per room type bookable for the stay."""
         body = self._request(
             "GET",
             "getAvailableRoomTypes",
-            params={"propertyIDs": self.property_id, "startDate": start.isoformat(), "endDate": end.isoformat(),
-                    "rooms": rooms, "adults": adults, "children": children},
+            params={
+                "propertyIDs": self.property_id,
+                "startDate": start.isoformat(),
+                "endDate": end.isoformat(),
+                "rooms": rooms,
+                "adults": adults,
+                "children": children,
+            },
         )
         out: dict[str, int] = {}
         for group in body.get("data") or []:
@@ -282,25 +315,40 @@ class CloudbedsConnector:
         )
 
     def reservation(self, reservation_id: str) -> VendorReservation:
-        body = self._request("GET", "getReservation", params={"propertyID": self.property_id, "reservationID": reservation_id})
+        body = self._request(
+            "GET", "getReservation", params={"propertyID": self.property_id, "reservationID": reservation_id}
+        )
         return self._reservation(body["data"])
 
     def changes_since(self, since: dt.datetime, until: dt.datetime) -> list[VendorReservation]:
         fmt = "%Y-%m-%dT%H:%M:%SZ"
         docs = self._pages(
             "getReservations",
-            {"propertyID": self.property_id, "modifiedFrom": since.astimezone(dt.UTC).strftime(fmt),
-             "modifiedTo": until.astimezone(dt.UTC).strftime(fmt)},
+            {
+                "propertyID": self.property_id,
+                "modifiedFrom": since.astimezone(dt.UTC).strftime(fmt),
+                # whole seconds on the wire: the end rounded up, so a change in its last second is in
+                # (an overlap with the next window is harmless: versions apply once)
+                "modifiedTo": (until + dt.timedelta(seconds=1)).astimezone(dt.UTC).strftime(fmt),
+            },
             100,
         )
         return [self._reservation(d) for d in docs]
 
     # ------------------------------------------------------------------ writes
 
-    def create_hold(self, room_type_id: str, rooms: int, check_in: dt.date, check_out: dt.date, guest: Guest, seconds: int) -> Hold:
-        free = [r["external_id"] for r in self.rooms(check_in, check_out, room_type_id) if r["room_type_external_id"] == room_type_id]
+    def create_hold(
+        self, room_type_id: str, rooms: int, check_in: dt.date, check_out: dt.date, guest: Guest, seconds: int
+    ) -> Hold:
+        free = [
+            r["external_id"]
+            for r in self.rooms(check_in, check_out, room_type_id)
+            if r["room_type_external_id"] == room_type_id
+        ]
         if len(free) < rooms:
-            raise PmsRefused(f"postRoomBlock: {len(free)} room(s) of type {room_type_id} free, {rooms} wanted")
+            raise PmsRefused(
+                f"postRoomBlock: {len(free)} room(s) of type {room_type_id} free, {rooms} wanted"
+            )
         chosen = free[:rooms]
         body = self._request(
             "POST",
@@ -322,11 +370,15 @@ class CloudbedsConnector:
 
     def release_hold(self, hold: Hold) -> None:
         try:
-            self._request("POST", "deleteRoomBlock", form={"propertyID": self.property_id, "roomBlockID": hold.id})
+            self._request(
+                "POST", "deleteRoomBlock", form={"propertyID": self.property_id, "roomBlockID": hold.id}
+            )
         except PmsRefused:
             pass  # already gone (expired or released): releasing is idempotent
 
-    def confirm(self, hold: Hold, guest: Guest, rate_plan_id: str | None, reference: str) -> VendorReservation:
+    def confirm(
+        self, hold: Hold, guest: Guest, rate_plan_id: str | None, reference: str
+    ) -> VendorReservation:
         self.release_hold(hold)
         body = self._request(
             "POST",
@@ -343,7 +395,9 @@ class CloudbedsConnector:
                 "thirdPartyIdentifier": reference,
                 "rooms": [{"roomTypeID": hold.room_type_id, "quantity": 1, "roomID": r} for r in hold.rooms],
                 "adults": [{"roomTypeID": hold.room_type_id, "quantity": 2, "roomID": r} for r in hold.rooms],
-                "children": [{"roomTypeID": hold.room_type_id, "quantity": 0, "roomID": r} for r in hold.rooms],
+                "children": [
+                    {"roomTypeID": hold.room_type_id, "quantity": 0, "roomID": r} for r in hold.rooms
+                ],
                 "paymentMethod": "credit",
                 "sendEmailConfirmation": False,
             },
@@ -351,10 +405,16 @@ class CloudbedsConnector:
         return self.reservation(str(body["reservationID"]))
 
     def cancel(self, reservation_id: str) -> None:
-        self._request("PUT", "putReservation", form={"propertyID": self.property_id, "reservationID": reservation_id,
-                                                     "status": "canceled"})
+        self._request(
+            "PUT",
+            "putReservation",
+            form={"propertyID": self.property_id, "reservationID": reservation_id, "status": "canceled"},
+        )
 
     def register_webhook(self, obj: str, action: str, url: str) -> str:
-        body = self._request("POST", "postWebhook", form={"propertyID": self.property_id, "object": obj,
-                                                          "action": action, "endpointUrl": url})
+        body = self._request(
+            "POST",
+            "postWebhook",
+            form={"propertyID": self.property_id, "object": obj, "action": action, "endpointUrl": url},
+        )
         return str((body.get("data") or {}).get("subscriptionID", ""))

@@ -126,13 +126,17 @@ class Connector(Protocol):
     def availability(self, start: dt.date, end: dt.date) -> dict[str, list[dict[str, Any]]]:
         """{inventory: [{room_type_external_id, night, total, available}], rates: [{rate_plan_external_id, night, amount}]}."""
 
-    def create_hold(self, room_type_id: str, rooms: int, check_in: dt.date, check_out: dt.date, guest: Guest, seconds: int) -> Hold:
+    def create_hold(
+        self, room_type_id: str, rooms: int, check_in: dt.date, check_out: dt.date, guest: Guest, seconds: int
+    ) -> Hold:
         """Takes ``rooms`` rooms of the type for the stay until confirmed or released."""
 
     def release_hold(self, hold: Hold) -> None:
         """Gives a hold's rooms back (idempotent)."""
 
-    def confirm(self, hold: Hold, guest: Guest, rate_plan_id: str | None, reference: str) -> VendorReservation:
+    def confirm(
+        self, hold: Hold, guest: Guest, rate_plan_id: str | None, reference: str
+    ) -> VendorReservation:
         """Turns a hold into a confirmed reservation at the vendor."""
 
     def cancel(self, reservation_id: str) -> None:
@@ -168,7 +172,9 @@ def _load() -> None:
     from . import cloudbeds  # noqa: F401  (registers itself)
 
 
-def get_connector(vendor: str, *, property_id: str, base_url: str, api_key: str, timeout: float = 5.0) -> Connector:
+def get_connector(
+    vendor: str, *, property_id: str, base_url: str, api_key: str, timeout: float = 5.0
+) -> Connector:
     """The connector of ``vendor`` for one property; KeyError for a vendor with no module."""
     _load()
     if vendor not in _REGISTRY:
@@ -205,7 +211,9 @@ class _Listener(pybreaker.CircuitBreakerListener):
 class Resilient:
     """One breaker per vendor and property, shared by every caller in the process."""
 
-    def __init__(self, resilience: Resilience | None = None, on_change: Callable[[str, str, str], None] | None = None):
+    def __init__(
+        self, resilience: Resilience | None = None, on_change: Callable[[str, str, str], None] | None = None
+    ):
         self.resilience = resilience or Resilience()
         self.on_change = on_change  # (vendor, property_id, new state)
         self._breakers: dict[tuple[str, str], pybreaker.CircuitBreaker] = {}

@@ -37,7 +37,9 @@ class Freshness:
         return {
             "source": "mirror",
             "as_of": self.as_of,
-            "age_seconds": None if self.as_of is None else round((dt.datetime.now(dt.UTC) - self.as_of).total_seconds(), 1),
+            "age_seconds": None
+            if self.as_of is None
+            else round((dt.datetime.now(dt.UTC) - self.as_of).total_seconds(), 1),
             "refreshed_from_pms": self.refreshed,
             "degraded": self.degraded,
         }
@@ -79,7 +81,9 @@ class PmsRuntime:
         hotel_id = self._hotels.get((vendor, property_id))
         if hotel_id is None:
             return
-        self.db.run(None, lambda conn: conn.execute("select api.pms_record_breaker(%s, %s)", [hotel_id, state]))
+        self.db.run(
+            None, lambda conn: conn.execute("select api.pms_record_breaker(%s, %s)", [hotel_id, state])
+        )
 
     def open_for(self, hotel_id: int) -> float | None:
         ext = self.vendor_of(hotel_id)
@@ -101,7 +105,7 @@ class PmsRuntime:
         if fresh:
             return Freshness("mirror", as_of, False, False)
         try:
-            self.db.run(
+            as_of = self.db.run(
                 None,
                 lambda conn: service.refresh(conn, hotel_id, check_in, check_out, resilient=self.resilient),
             )
@@ -110,7 +114,6 @@ class PmsRuntime:
         except PmsError as exc:
             log.warning("refresh of hotel %s from its PMS failed: %s", hotel_id, exc)
             return Freshness("mirror", as_of, False, True, self.open_for(hotel_id))
-        _, as_of = self.db.run(None, lookup)
         return Freshness("mirror", as_of, True, False)
 
     # ------------------------------------------------------------------ webhooks
@@ -130,7 +133,9 @@ class PmsRuntime:
             outcome = self._apply(vendor, event.event_id, target[0], event.kind, event.document)
             return {"event_id": event.event_id, "outcome": outcome}
         if token is None:
-            raise webhooks.WebhookRejected("WEBHOOK_SIGNATURE_INVALID", "Neither X-PMS-Signature nor the endpoint token.")
+            raise webhooks.WebhookRejected(
+                "WEBHOOK_SIGNATURE_INVALID", "Neither X-PMS-Signature nor the endpoint token."
+            )
         note = webhooks.notification(body, raw)
         target = self._target(vendor, note.property_id)
         webhooks.check_token(token, target[2])
@@ -151,14 +156,17 @@ class PmsRuntime:
         )
         if row is None:
             # no secret to check it against: as unauthenticated as a bad signature
-            raise webhooks.WebhookRejected("WEBHOOK_SIGNATURE_INVALID", "The event names no property imported here.")
+            raise webhooks.WebhookRejected(
+                "WEBHOOK_SIGNATURE_INVALID", "The event names no property imported here."
+            )
         return row
 
     def _apply(self, vendor: str, event_id: str, hotel_id: int, kind: str, document: dict) -> str:
         return self.db.run(
             None,
             lambda conn: conn.execute(
-                "select api.pms_apply_webhook(%s, %s, %s, %s, %s)", [vendor, event_id, hotel_id, kind, Jsonb(document)]
+                "select api.pms_apply_webhook(%s, %s, %s, %s, %s)",
+                [vendor, event_id, hotel_id, kind, Jsonb(document)],
             ).fetchone()[0],
         )
 
@@ -174,7 +182,10 @@ class PmsRuntime:
             self._apply(vendor, note.event_id, hotel_id, "reservation", res.document())
             # and the stay's nights, as the vendor counts them now
             self.db.run(
-                None, lambda conn: service.refresh(conn, hotel_id, res.check_in, res.check_out, resilient=self.resilient)
+                None,
+                lambda conn: service.refresh(
+                    conn, hotel_id, res.check_in, res.check_out, resilient=self.resilient
+                ),
             )
         except Exception:  # a lost follow-up is caught up by the next poll
             log.exception("following %s of hotel %s failed", note.event, hotel_id)
@@ -183,11 +194,15 @@ class PmsRuntime:
 
     def sync_due(self, limit: int = 20) -> list[dict[str, Any]]:
         """One round of the polling worker: every external hotel whose sync is due."""
-        due = self.db.run(None, lambda conn: [r[0] for r in conn.execute("select api.pms_due_syncs(%s)", [limit])])
+        due = self.db.run(
+            None, lambda conn: [r[0] for r in conn.execute("select api.pms_due_syncs(%s)", [limit])]
+        )
         results = []
         for hotel_id in due:
             self.vendor_of(hotel_id)
-            state = self.db.run(None, lambda conn, h=hotel_id: service.sync_hotel(conn, h, resilient=self.resilient))
+            state = self.db.run(
+                None, lambda conn, h=hotel_id: service.sync_hotel(conn, h, resilient=self.resilient)
+            )
             if state is not None:
                 results.append(state)
                 if state.get("stopped"):

@@ -18,12 +18,20 @@ from psycopg.types.json import Jsonb
 
 from .connector import Bound, Resilient, get_connector
 
-WEBHOOK_EVENTS = (("reservation", "created"), ("reservation", "status_changed"), ("reservation", "dates_changed"))
+WEBHOOK_EVENTS = (
+    ("reservation", "created"),
+    ("reservation", "status_changed"),
+    ("reservation", "dates_changed"),
+)
 
 
-def connector_for(conn: psycopg.Connection, hotel_id: int, resilient: Resilient) -> tuple[Bound, dict[str, Any]]:
+def connector_for(
+    conn: psycopg.Connection, hotel_id: int, resilient: Resilient
+) -> tuple[Bound, dict[str, Any]]:
     info = conn.execute("select api.pms_connection(%s)", [hotel_id]).fetchone()[0]
-    connector = get_connector(info["vendor"], property_id=info["property_id"], base_url=info["base_url"], api_key=info["api_key"])
+    connector = get_connector(
+        info["vendor"], property_id=info["property_id"], base_url=info["base_url"], api_key=info["api_key"]
+    )
     return Bound(connector, resilient), info
 
 
@@ -46,7 +54,9 @@ def import_property(
     """Reads the property from the vendor, creates the external hotel in one transaction, then
     registers the webhooks (``webhook_base``: this API's public URL) and schedules its sync."""
     resilient = resilient or Resilient()
-    bound = Bound(get_connector(vendor, property_id=property_id, base_url=base_url, api_key=api_key), resilient)
+    bound = Bound(
+        get_connector(vendor, property_id=property_id, base_url=base_url, api_key=api_key), resilient
+    )
     start = today or dt.date.today()
     end = start + dt.timedelta(days=days)
     hotel = bound.call("property")
@@ -55,8 +65,11 @@ def import_property(
     plans = bound.call("rate_plans", start, end)
     mirror = bound.call("availability", start, end, _totals(rooms))
     for rt in room_types:
-        rt["rooms"] = [{"external_id": r["external_id"], "number": r["number"]} for r in rooms
-                       if r["room_type_external_id"] == rt["external_id"]]
+        rt["rooms"] = [
+            {"external_id": r["external_id"], "number": r["number"]}
+            for r in rooms
+            if r["room_type_external_id"] == rt["external_id"]
+        ]
         prices = [p["base_price"] for p in plans if p["room_type_external_id"] == rt["external_id"]]
         rt["base_price"] = min(prices, key=float) if prices else "0"  # the seed's average price
     document = {"hotel": hotel, "room_types": room_types, "rate_plans": plans, **mirror}
@@ -77,15 +90,25 @@ def import_property(
     return counts
 
 
-def refresh(conn: psycopg.Connection, hotel_id: int, start: dt.date, end: dt.date, *, resilient: Resilient, source: str = "fetch") -> int:
-    """Reads inventory and rates of [start, end) from the vendor into the mirror (seed 001: cache miss -> PMS)."""
+def refresh(
+    conn: psycopg.Connection,
+    hotel_id: int,
+    start: dt.date,
+    end: dt.date,
+    *,
+    resilient: Resilient,
+    source: str = "fetch",
+) -> dt.datetime:
+    """Reads inventory and rates of [start, end) from the vendor into the mirror (seed 001: cache
+    miss -> PMS); returns the instant the answer is as of."""
     bound, info = connector_for(conn, hotel_id, resilient)
-    asked = dt.datetime.now(dt.UTC)  # the answer is as of the request: a later change wins over it
+    # the answer is as of the request (a change after it wins), on the database's clock, which
+    # the freshness checks read
+    asked = conn.execute("select internal.now()").fetchone()[0]
     totals = _totals(info["rooms"])
     mirror = bound.call("availability", start, end, totals)
-    return conn.execute(
-        "select api.pms_apply_snapshot(%s, %s, %s, %s)", [hotel_id, Jsonb(mirror), source, asked]
-    ).fetchone()[0]
+    conn.execute("select api.pms_apply_snapshot(%s, %s, %s, %s)", [hotel_id, Jsonb(mirror), source, asked])
+    return asked
 
 
 def sync_hotel(
@@ -107,7 +130,14 @@ def sync_hotel(
     try:
         bound, info = connector_for(conn, hotel_id, resilient)
         start = today or dt.date.today()
-        refresh(conn, hotel_id, start, start + dt.timedelta(days=info["poll_horizon_days"]), resilient=resilient, source="poll")
+        refresh(
+            conn,
+            hotel_id,
+            start,
+            start + dt.timedelta(days=info["poll_horizon_days"]),
+            resilient=resilient,
+            source="poll",
+        )
         since = (last or started - dt.timedelta(days=1)) - dt.timedelta(minutes=5)  # overlap: clocks differ
         changes = 0
         for res in bound.call("changes_since", since, dt.datetime.now(dt.UTC)):
@@ -117,7 +147,8 @@ def sync_hotel(
             changes += outcome == "applied"
     except Exception as exc:  # any failure of the run is recorded and counted, never lost
         return conn.execute(
-            "select api.pms_record_sync(%s, %s, %s, false, 0, %s)", [hotel_id, trigger, started, f"{type(exc).__name__}: {exc}"]
+            "select api.pms_record_sync(%s, %s, %s, false, 0, %s)",
+            [hotel_id, trigger, started, f"{type(exc).__name__}: {exc}"],
         ).fetchone()[0]
     return conn.execute(
         "select api.pms_record_sync(%s, %s, %s, true, %s)", [hotel_id, trigger, started, changes]

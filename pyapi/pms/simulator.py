@@ -208,7 +208,15 @@ class Simulator:
                 taken.update(room for _, room in b.rooms)
         return taken
 
-    def free_rooms(self, prop: Property, room_type_id: str, start: dt.date, end: dt.date, *, ignore_block: str | None = None) -> list[str]:
+    def free_rooms(
+        self,
+        prop: Property,
+        room_type_id: str,
+        start: dt.date,
+        end: dt.date,
+        *,
+        ignore_block: str | None = None,
+    ) -> list[str]:
         blocks = {k: v for k, v in prop.blocks.items() if k != ignore_block}
         saved, prop.blocks = prop.blocks, blocks
         try:
@@ -242,12 +250,21 @@ class Simulator:
             self._notify(prop, "reservation", "status_changed", res)
 
     def _new_reservation(self, prop, start, end, rooms, first, last, email, third_party) -> Reservation:
-        total = sum(
-            (prop.rates[f"R{rt}"].on(n) for rt, _ in rooms for n in _nights(start, end)), Decimal(0)
-        )
+        total = sum((prop.rates[f"R{rt}"].on(n) for rt, _ in rooms for n in _nights(start, end)), Decimal(0))
         now = _now()
         res = Reservation(
-            str(next(self._ids)), "confirmed", start, end, rooms, first, last, email, total, now, now, third_party
+            str(next(self._ids)),
+            "confirmed",
+            start,
+            end,
+            rooms,
+            first,
+            last,
+            email,
+            total,
+            now,
+            now,
+            third_party,
         )
         prop.reservations[res.id] = res
         self._notify(prop, "reservation", "created", res)
@@ -337,7 +354,9 @@ class Simulator:
             return JSONResponse({"success": False, "message": "Invalid API key"}, 401)
         wanted = headers.get("x-property-id") or query.get("propertyID") or form.get("propertyID")
         if wanted and wanted != prop.id:
-            return JSONResponse({"success": False, "message": "the API key has no access to that property"}, 403)
+            return JSONResponse(
+                {"success": False, "message": "the API key has no access to that property"}, 403
+            )
         f = prop.faults
         self.requests.append((prop.id, request.method, method))
         with self.lock:
@@ -395,7 +414,11 @@ class Simulator:
                     "propertyImage": [],
                     "propertyDescription": "",
                     "propertyTimezone": prop.time_zone,
-                    "propertyCurrency": {"currencyCode": prop.currency, "currencySymbol": "", "currencyPosition": "before"},
+                    "propertyCurrency": {
+                        "currencyCode": prop.currency,
+                        "currencySymbol": "",
+                        "currencyPosition": "before",
+                    },
                 }
             ],
             "pageNumber": 1,
@@ -479,7 +502,12 @@ class Simulator:
             if (not wanted or rt in wanted.split(",")) and (free is None or room in free)
         ]
         page, total = self._page(q, items, 20)
-        return 200, {"success": True, "data": [{"propertyID": prop.id, "rooms": page}], "count": len(page), "total": total}
+        return 200, {
+            "success": True,
+            "data": [{"propertyID": prop.id, "rooms": page}],
+            "count": len(page),
+            "total": total,
+        }
 
     def op_getRatePlans(self, prop, q, f):
         start = dt.date.fromisoformat(q["startDate"])
@@ -604,7 +632,13 @@ class Simulator:
                 return 400, {"success": False, "message": f"no availability for room type {rt}"}
             chosen.append((rt, room or free[0]))
         res = self._new_reservation(
-            prop, start, end, chosen, f["guestFirstName"], f["guestLastName"], f.get("guestEmail", ""),
+            prop,
+            start,
+            end,
+            chosen,
+            f["guestFirstName"],
+            f["guestLastName"],
+            f.get("guestEmail", ""),
             f.get("thirdPartyIdentifier"),
         )
         return 200, {
@@ -686,8 +720,20 @@ class Simulator:
             doc = self._reservation_doc(prop, r)
             data.append(
                 {
-                    **{k: doc[k] for k in ("propertyID", "reservationID", "dateCreated", "dateModified", "status",
-                                           "guestName", "startDate", "endDate", "balance")},
+                    **{
+                        k: doc[k]
+                        for k in (
+                            "propertyID",
+                            "reservationID",
+                            "dateCreated",
+                            "dateModified",
+                            "status",
+                            "guestName",
+                            "startDate",
+                            "endDate",
+                            "balance",
+                        )
+                    },
                     "dateModifiedUTC": doc["dateModifiedUTC"],
                     "adults": "2",
                     "children": "0",
@@ -718,14 +764,18 @@ class RunningSimulator:
         self.sim._outbox.put(None)
 
 
-def start_simulator(sim: Simulator | None = None, *, host: str = "127.0.0.1", port: int = 0) -> RunningSimulator:
+def start_simulator(
+    sim: Simulator | None = None, *, host: str = "127.0.0.1", port: int = 0
+) -> RunningSimulator:
     """Serve a simulator in a background thread; returns once it answers."""
     sim = sim or Simulator()
     if port == 0:
         with socket.socket() as s:
             s.bind((host, 0))
             port = s.getsockname()[1]
-    config = uvicorn.Config(sim.app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        sim.app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"vendor-sim-{port}", daemon=True)
     thread.start()

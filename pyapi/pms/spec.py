@@ -26,8 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import yaml
-from openapi_schema_validator import OAS30Validator
-from openapi_schema_validator import oas30_format_checker
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 SPEC_PATH = Path(__file__).with_name("cloudbeds-pms-v1.3-openapi.yaml")
 
@@ -120,9 +119,7 @@ def _coerce(value: Any, schema: dict[str, Any], where: str) -> Any:
 
 
 def _validate(value: Any, schema: dict[str, Any], where: str) -> None:
-    validator = OAS30Validator(
-        _resolve(schema), format_checker=oas30_format_checker
-    )
+    validator = OAS30Validator(_resolve(schema), format_checker=oas30_format_checker)
     errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
     if errors:
         e = errors[0]
@@ -168,7 +165,9 @@ def validate_request(
     if "application/x-www-form-urlencoded" not in content:
         raise SpecViolation(f"{path} declares no form body")
     if not content_type.startswith("application/x-www-form-urlencoded"):
-        raise SpecViolation(f"{path} takes application/x-www-form-urlencoded, not {content_type or 'nothing'}")
+        raise SpecViolation(
+            f"{path} takes application/x-www-form-urlencoded, not {content_type or 'nothing'}"
+        )
     schema = content["application/x-www-form-urlencoded"]["schema"]
     form = parse_form(body.decode("utf-8"))
     value = _coerce(form, schema, "body")

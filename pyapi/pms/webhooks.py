@@ -76,7 +76,9 @@ def _instant(value: Any) -> dt.datetime:
         t = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
     except (ValueError, OverflowError, OSError):
-        raise WebhookRejected("WEBHOOK_MALFORMED", f"timestamp {str(value)[:40]!r} is not an instant") from None
+        raise WebhookRejected(
+            "WEBHOOK_MALFORMED", f"timestamp {str(value)[:40]!r} is not an instant"
+        ) from None
 
 
 def check_signature(raw: bytes, header: str, secret: str) -> None:
@@ -100,7 +102,8 @@ def check_timestamp(body: dict[str, Any], now: dt.datetime) -> dt.datetime:
     at = _instant(body["timestamp"])
     if abs((now - at).total_seconds()) > TOLERANCE:
         raise WebhookRejected(
-            "WEBHOOK_SIGNATURE_INVALID", f"The event's timestamp is more than {TOLERANCE} s from now (replayed or late)."
+            "WEBHOOK_SIGNATURE_INVALID",
+            f"The event's timestamp is more than {TOLERANCE} s from now (replayed or late).",
         )
     return at
 
@@ -125,8 +128,12 @@ def seed_event(body: dict[str, Any], at: dt.datetime) -> SignedEvent:
             doc = {
                 "as_of": at.isoformat(),
                 "inventory": [
-                    {"room_type_external_id": str(i["roomTypeId"]), "night": str(i["date"]),
-                     "total": int(i["total"]), "available": int(i["available"])}
+                    {
+                        "room_type_external_id": str(i["roomTypeId"]),
+                        "night": str(i["date"]),
+                        "total": int(i["total"]),
+                        "available": int(i["available"]),
+                    }
                     for i in _items(data)
                 ],
             }
@@ -134,7 +141,11 @@ def seed_event(body: dict[str, Any], at: dt.datetime) -> SignedEvent:
             doc = {
                 "as_of": at.isoformat(),
                 "rates": [
-                    {"rate_plan_external_id": str(i["ratePlanId"]), "night": str(i["date"]), "amount": str(i["amount"])}
+                    {
+                        "rate_plan_external_id": str(i["ratePlanId"]),
+                        "night": str(i["date"]),
+                        "amount": str(i["amount"]),
+                    }
                     for i in _items(data)
                 ],
             }
@@ -151,13 +162,19 @@ def seed_event(body: dict[str, Any], at: dt.datetime) -> SignedEvent:
         else:
             doc = {"room_list": "changed"}
     except (KeyError, TypeError, ValueError) as exc:
-        raise WebhookRejected("WEBHOOK_MALFORMED", f"{kind}: a field is missing or malformed ({exc}).") from None
+        raise WebhookRejected(
+            "WEBHOOK_MALFORMED", f"{kind}: a field is missing or malformed ({exc})."
+        ) from None
     return SignedEvent(event_id[:200], kind, str(property_id), doc)
 
 
 def notification(body: dict[str, Any], raw: bytes) -> Notification:
     event, prop = body.get("event"), body.get("propertyID")
     if not isinstance(event, str) or "/" not in event or prop is None:
-        raise WebhookRejected("WEBHOOK_MALFORMED", "A Cloudbeds notification names event object/action and propertyID.")
+        raise WebhookRejected(
+            "WEBHOOK_MALFORMED", "A Cloudbeds notification names event object/action and propertyID."
+        )
     rid = body.get("reservationID")
-    return Notification(hashlib.sha256(raw).hexdigest(), event, str(prop), str(rid) if rid is not None else None)
+    return Notification(
+        hashlib.sha256(raw).hexdigest(), event, str(prop), str(rid) if rid is not None else None
+    )

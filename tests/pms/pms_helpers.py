@@ -75,7 +75,9 @@ def property_document(start: dt.date, nights: int = 30, *, code: str = "cb-seoul
     }
 
 
-def import_property(db: psycopg.Connection, doc: dict, *, property_id: str = "P1", base_url: str = "http://127.0.0.1:1") -> int:
+def import_property(
+    db: psycopg.Connection, doc: dict, *, property_id: str = "P1", base_url: str = "http://127.0.0.1:1"
+) -> int:
     counts = scalar(
         db,
         "pms_import_property",

@@ -24,7 +24,10 @@ def vendor():
         "P1",
         "key-1",
         name="Hanok Stay",
-        room_types=[("RT1", "Ondol Room", 2, 3, Decimal("120000")), ("RT2", "Garden Suite", 4, 2, Decimal("240000"))],
+        room_types=[
+            ("RT1", "Ondol Room", 2, 3, Decimal("120000")),
+            ("RT2", "Garden Suite", 4, 2, Decimal("240000")),
+        ],
     )
     running = start_simulator(sim)
     yield running
@@ -43,11 +46,23 @@ def test_the_validator_refuses_what_the_spec_does_not_allow():
     with pytest.raises(SpecViolation, match="required"):
         validate_request("/getRatePlans", "GET", {"startDate": "2026-01-01"}, {"x-api-key": "k"}, b"", "")
     with pytest.raises(SpecViolation, match="not a field"):
-        validate_request("/postRoomBlock", "POST", {}, {"x-api-key": "k"}, b"roomBlockTipe=x",
-                         "application/x-www-form-urlencoded")
+        validate_request(
+            "/postRoomBlock",
+            "POST",
+            {},
+            {"x-api-key": "k"},
+            b"roomBlockTipe=x",
+            "application/x-www-form-urlencoded",
+        )
     with pytest.raises(SpecViolation, match="is not one of"):
-        validate_request("/postRoomBlock", "POST", {}, {"x-api-key": "k"}, b"roomBlockType=hold",
-                         "application/x-www-form-urlencoded")
+        validate_request(
+            "/postRoomBlock",
+            "POST",
+            {},
+            {"x-api-key": "k"},
+            b"roomBlockType=hold",
+            "application/x-www-form-urlencoded",
+        )
     with pytest.raises(SpecViolation, match="x-api-key"):
         validate_request("/getHotelDetails", "GET", {}, {}, b"", "")
 
@@ -55,14 +70,29 @@ def test_the_validator_refuses_what_the_spec_does_not_allow():
 def test_import_creates_the_external_hotel(db: psycopg.Connection, vendor):
     resilient, _ = no_sleep()
     today = dt.date.today()
-    counts = service.import_property(db, vendor="cloudbeds", property_id="P1", base_url=vendor.url, api_key="key-1",
-                                     webhook_base="http://127.0.0.1:9", resilient=resilient, today=today)
+    counts = service.import_property(
+        db,
+        vendor="cloudbeds",
+        property_id="P1",
+        base_url=vendor.url,
+        api_key="key-1",
+        webhook_base="http://127.0.0.1:9",
+        resilient=resilient,
+        today=today,
+    )
     assert (counts["room_types"], counts["rooms"], counts["rate_plans"], counts["webhooks"]) == (2, 5, 2, 3)
     hotel_id = counts["hotel_id"]
-    name, tz, cur = db.execute("select name, time_zone, currency from core.hotels where id = %s", [hotel_id]).fetchone()
+    name, tz, cur = db.execute(
+        "select name, time_zone, currency from core.hotels where id = %s", [hotel_id]
+    ).fetchone()
     assert (name, tz, cur) == ("Hanok Stay", "Asia/Seoul", "KRW")
-    rows = call(db, "search_availability", p_hotel_id=hotel_id, p_check_in=today + dt.timedelta(days=1),
-                p_check_out=today + dt.timedelta(days=2))
+    rows = call(
+        db,
+        "search_availability",
+        p_hotel_id=hotel_id,
+        p_check_in=today + dt.timedelta(days=1),
+        p_check_out=today + dt.timedelta(days=2),
+    )
     assert [(r["room_type_name"], r["available_rooms"], r["total"], r["source"]) for r in rows] == [
         ("Ondol Room", 3, 120000, "mirror"),
         ("Garden Suite", 2, 240000, "mirror"),
@@ -73,28 +103,56 @@ def test_import_creates_the_external_hotel(db: psycopg.Connection, vendor):
 def test_the_polling_sync_mirrors_reservations_made_elsewhere(db, vendor):
     resilient, _ = no_sleep()
     today = dt.date.today()
-    hotel_id = service.import_property(db, vendor="cloudbeds", property_id="P1", base_url=vendor.url,
-                                       api_key="key-1", resilient=resilient, today=today)["hotel_id"]
+    hotel_id = service.import_property(
+        db,
+        vendor="cloudbeds",
+        property_id="P1",
+        base_url=vendor.url,
+        api_key="key-1",
+        resilient=resilient,
+        today=today,
+    )["hotel_id"]
     night = today + dt.timedelta(days=3)
     rid = vendor.sim.book_elsewhere("P1", "RT1", night, night + dt.timedelta(days=2))
     state = service.sync_hotel(db, hotel_id, resilient=resilient, today=today)
     assert state["ok"] and state["consecutive_failures"] == 0
-    rows = call(db, "search_availability", p_hotel_id=hotel_id, p_check_in=night, p_check_out=night + dt.timedelta(days=1))
+    rows = call(
+        db,
+        "search_availability",
+        p_hotel_id=hotel_id,
+        p_check_in=night,
+        p_check_out=night + dt.timedelta(days=1),
+    )
     assert {r["room_type_name"]: r["available_rooms"] for r in rows}["Ondol Room"] == 2
-    status = db.execute("select status from core.pms_reservations where external_id = %s", [rid]).fetchone()[0]
+    status = db.execute("select status from core.pms_reservations where external_id = %s", [rid]).fetchone()[
+        0
+    ]
     assert status == "confirmed"
     # cancelled at the front desk: the next sync gives the room back
     vendor.sim.set_status("P1", rid, "canceled")
     service.sync_hotel(db, hotel_id, resilient=resilient, trigger="manual", today=today)
-    rows = call(db, "search_availability", p_hotel_id=hotel_id, p_check_in=night, p_check_out=night + dt.timedelta(days=1))
+    rows = call(
+        db,
+        "search_availability",
+        p_hotel_id=hotel_id,
+        p_check_in=night,
+        p_check_out=night + dt.timedelta(days=1),
+    )
     assert {r["room_type_name"]: r["available_rooms"] for r in rows}["Ondol Room"] == 3
 
 
 def test_polling_stops_after_five_failed_runs(db, vendor):
     resilient = Resilient(Resilience(sleep=lambda s: None, fail_max=100))
     today = dt.date.today()
-    hotel_id = service.import_property(db, vendor="cloudbeds", property_id="P1", base_url=vendor.url,
-                                       api_key="key-1", resilient=resilient, today=today)["hotel_id"]
+    hotel_id = service.import_property(
+        db,
+        vendor="cloudbeds",
+        property_id="P1",
+        base_url=vendor.url,
+        api_key="key-1",
+        resilient=resilient,
+        today=today,
+    )["hotel_id"]
     vendor.sim.faults("P1").outage = True
     states = [service.sync_hotel(db, hotel_id, resilient=resilient, today=today) for _ in range(6)]
     assert [s["stopped"] for s in states[:5]] == [False, False, False, False, True]
@@ -138,7 +196,10 @@ def test_the_rate_limit_answers_429_past_ten_requests_a_second(vendor):
     import httpx
 
     with httpx.Client() as client:
-        codes = [client.get(vendor.url + "/getHotelDetails", headers={"x-api-key": "key-1"}).status_code for _ in range(12)]
+        codes = [
+            client.get(vendor.url + "/getHotelDetails", headers={"x-api-key": "key-1"}).status_code
+            for _ in range(12)
+        ]
     assert codes[:10] == [200] * 10 and 429 in codes[10:]
 
 

@@ -47,25 +47,48 @@ FAST = Resilience(sleep=lambda s: None, fail_max=5, reset_timeout=1.0, success_t
 @pytest.fixture
 def env(db: psycopg.Connection, fresh_db: str):
     sim = Simulator()
-    sim.add_property("P1", "key-1", name="Hanok Stay",
-                     room_types=[("RT1", "Ondol Room", 2, 3, Decimal("120000")), ("RT2", "Garden Suite", 4, 2, Decimal("240000"))])
+    sim.add_property(
+        "P1",
+        "key-1",
+        name="Hanok Stay",
+        room_types=[
+            ("RT1", "Ondol Room", 2, 3, Decimal("120000")),
+            ("RT2", "Garden Suite", 4, 2, Decimal("240000")),
+        ],
+    )
     vendor = start_simulator(sim)
     gateway = SimulatedGateway()
     api = start_server(fresh_db, gateway=gateway, pms_resilience=FAST)
     today = db.execute("select (internal.now() at time zone 'Asia/Seoul')::date").fetchone()[0]
-    counts = service.import_property(db, vendor="cloudbeds", property_id="P1", base_url=vendor.url, api_key="key-1",
-                                     webhook_base=api.url, resilient=Resilient(FAST), today=today)
+    counts = service.import_property(
+        db,
+        vendor="cloudbeds",
+        property_id="P1",
+        base_url=vendor.url,
+        api_key="key-1",
+        webhook_base=api.url,
+        resilient=Resilient(FAST),
+        today=today,
+    )
     hotel_id = counts["hotel_id"]
-    room_type = db.execute("select room_type_id from core.pms_room_types where external_id = 'RT1'").fetchone()[0]
-    keys = {s: db.execute("select token from api.issue_api_key(%s, %s, 't')", [s, [hotel_id]]).fetchone()[0]
-            for s in ("member", "pms")}
-    yield Env(api.url, vendor, sim, gateway, hotel_id, room_type, keys, counts["webhook_secret"], today, api.app)
+    room_type = db.execute(
+        "select room_type_id from core.pms_room_types where external_id = 'RT1'"
+    ).fetchone()[0]
+    keys = {
+        s: db.execute("select token from api.issue_api_key(%s, %s, 't')", [s, [hotel_id]]).fetchone()[0]
+        for s in ("member", "pms")
+    }
+    yield Env(
+        api.url, vendor, sim, gateway, hotel_id, room_type, keys, counts["webhook_secret"], today, api.app
+    )
     api.stop()
     vendor.stop()
     assert sim.violations == []
 
 
-def body(env: Env, *, token: str = "tok_visa", offset: int = 3, nights: int = 2, amount: int | None = None) -> dict:
+def body(
+    env: Env, *, token: str = "tok_visa", offset: int = 3, nights: int = 2, amount: int | None = None
+) -> dict:
     check_in = env.today + dt.timedelta(days=offset)
     return {
         "vendor": "cloudbeds",
@@ -76,15 +99,25 @@ def body(env: Env, *, token: str = "tok_visa", offset: int = 3, nights: int = 2,
         "guestInfo": {"firstName": "Gildong", "lastName": "Hong", "email": "hong@example.com"},
         "adults": 2,
         "children": 0,
-        "payment": {"cardToken": token, "amount": amount if amount is not None else 120000 * nights * 1, "currency": "KRW"},
+        "payment": {
+            "cardToken": token,
+            "amount": amount if amount is not None else 120000 * nights * 1,
+            "currency": "KRW",
+        },
     }
 
 
 def ondol_left(env: Env, offset: int = 3) -> tuple[int | None, httpx.Response]:
     check_in = env.today + dt.timedelta(days=offset)
-    r = httpx.get(f"{env.api}/api/v2/pms/rooms/availability", headers=env.headers("pms"),
-                  params={"hotel_id": env.hotel_id, "check_in": check_in.isoformat(),
-                          "check_out": (check_in + dt.timedelta(days=1)).isoformat()})
+    r = httpx.get(
+        f"{env.api}/api/v2/pms/rooms/availability",
+        headers=env.headers("pms"),
+        params={
+            "hotel_id": env.hotel_id,
+            "check_in": check_in.isoformat(),
+            "check_out": (check_in + dt.timedelta(days=1)).isoformat(),
+        },
+    )
     assert r.status_code == 200, r.text
     rows = {row["room_type_name"]: row for row in r.json()["data"]}
     return (rows["Ondol Room"]["available_rooms"] if "Ondol Room" in rows else None), r
@@ -120,13 +153,38 @@ def test_checkout_books_at_the_vendor_and_the_mirror_sells_no_more(env, db):
 @pytest.mark.parametrize(
     ("point", "token", "fault", "status", "code", "compensation"),
     [
-        ("hold", "tok_visa", {"fail_operations": ["postRoomBlock"], "fail_next": 1, "fail_status": 400},
-         409, "HOLD_FAILED", ["failed"]),
-        ("preauth", "tok_decline", {}, 402, "PAYMENT_PREAUTH_FAILED", ["authorisation_voided", "hold_released", "failed"]),
-        ("confirm", "tok_visa", {"fail_operations": ["postReservation"], "fail_next": 3},
-         409, "BOOKING_CONFIRM_FAILED", ["authorisation_voided", "hold_released", "failed"]),
-        ("capture", "tok_capture_fail", {}, 502, "PAYMENT_CAPTURE_FAILED",
-         ["cancelled_at_vendor", "authorisation_voided", "failed"]),
+        (
+            "hold",
+            "tok_visa",
+            {"fail_operations": ["postRoomBlock"], "fail_next": 1, "fail_status": 400},
+            409,
+            "HOLD_FAILED",
+            ["failed"],
+        ),
+        (
+            "preauth",
+            "tok_decline",
+            {},
+            402,
+            "PAYMENT_PREAUTH_FAILED",
+            ["authorisation_voided", "hold_released", "failed"],
+        ),
+        (
+            "confirm",
+            "tok_visa",
+            {"fail_operations": ["postReservation"], "fail_next": 3},
+            409,
+            "BOOKING_CONFIRM_FAILED",
+            ["authorisation_voided", "hold_released", "failed"],
+        ),
+        (
+            "capture",
+            "tok_capture_fail",
+            {},
+            502,
+            "PAYMENT_CAPTURE_FAILED",
+            ["cancelled_at_vendor", "authorisation_voided", "failed"],
+        ),
     ],
 )
 def test_each_failure_point_is_compensated(env, db, point, token, fault, status, code, compensation):
@@ -140,7 +198,7 @@ def test_each_failure_point_is_compensated(env, db, point, token, fault, status,
     assert env.gateway.captured() == [] if point != "capture" else True
     assert all(a.status != "authorised" for a in env.gateway.authorisations.values())  # every pre-auth voided
     steps = [s for (s,) in db.execute("select step from core.pms_checkout_steps order by id")]
-    assert steps[-len(compensation):] == compensation
+    assert steps[-len(compensation) :] == compensation
     assert db.execute("select status, error_code from core.pms_checkouts").fetchone() == ("failed", code)
     left, _ = ondol_left(env)
     assert left == 3  # the mirror gives back what the failed checkout took
@@ -170,13 +228,29 @@ def test_an_outage_opens_the_breaker_degraded_mode_then_recovery(env, db):
     assert r.status_code == 201, r.text
     states = [s for (s,) in db.execute("select state from core.pms_breaker_events order by id")]
     assert states == ["open", "half_open", "closed"]
+    # the report views: the breaker's history with durations, the hit rate of the searches
+    history = db.execute(
+        "select state, until is null from report.pms_breaker_history order by since"
+    ).fetchall()
+    assert history == [("open", False), ("half_open", False), ("closed", True)]
+    assert db.execute("select sum(hits), sum(misses) from report.pms_cache_hit_rate").fetchone() == (0, 1)
+    env.sim.wait_webhooks()  # the booking's notification and its follow-up fetch are done
+    time.sleep(0.5)
+    db.execute("select internal.shift_clock(interval '200 seconds')")  # the clock is now() + 200 s
+    assert ondol_left(env)[0] == 2  # stale again: refreshed from the PMS, which is up
+    assert ondol_left(env)[0] == 2  # fresh: answered by the mirror
+    hits, misses = db.execute("select sum(hits), sum(misses) from report.pms_cache_hit_rate").fetchone()
+    assert (hits, misses) == (1, 2)
 
 
 def signed(env: Env, event: dict, *, secret: str | None = None) -> httpx.Response:
     raw = json.dumps(event).encode()
     sig = hmac.new((secret or env.secret).encode(), raw, hashlib.sha256).hexdigest()
-    return httpx.post(f"{env.api}/api/webhooks/pms/cloudbeds", content=raw,
-                      headers={"X-PMS-Signature": f"sha256={sig}", "Content-Type": "application/json"})
+    return httpx.post(
+        f"{env.api}/api/webhooks/pms/cloudbeds",
+        content=raw,
+        headers={"X-PMS-Signature": f"sha256={sig}", "Content-Type": "application/json"},
+    )
 
 
 def inventory_event(env: Env, event_id: str, available: int, *, at: dt.datetime | None = None) -> dict:
@@ -185,7 +259,12 @@ def inventory_event(env: Env, event_id: str, available: int, *, at: dt.datetime 
         "type": "inventory_update",
         "hotelId": "P1",
         "timestamp": (at or dt.datetime.now(dt.UTC)).isoformat(),
-        "data": {"roomTypeId": "RT1", "date": (env.today + dt.timedelta(days=3)).isoformat(), "available": available, "total": 3},
+        "data": {
+            "roomTypeId": "RT1",
+            "date": (env.today + dt.timedelta(days=3)).isoformat(),
+            "available": available,
+            "total": 3,
+        },
     }
 
 
@@ -207,12 +286,16 @@ def test_signed_events_apply_once_and_attacks_write_nothing(env, db):
     raw = json.dumps(inventory_event(env, "ev-3", 0)).encode()
     sig = hmac.new(env.secret.encode(), raw, hashlib.sha256).hexdigest()
     tampered = raw.replace(b'"available": 0', b'"available": 2')
-    r = httpx.post(f"{env.api}/api/webhooks/pms/cloudbeds", content=tampered, headers={"X-PMS-Signature": sig})
+    r = httpx.post(
+        f"{env.api}/api/webhooks/pms/cloudbeds", content=tampered, headers={"X-PMS-Signature": sig}
+    )
     assert r.status_code == 401 and r.json()["error"]["code"] == "WEBHOOK_SIGNATURE_INVALID"
     old = inventory_event(env, "ev-4", 0, at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=301))
     assert signed(env, old).status_code == 401
     # malformed 400, unknown vendor 404, all in the envelope
-    r = httpx.post(f"{env.api}/api/webhooks/pms/cloudbeds", content=b"{not json", headers={"X-PMS-Signature": "x"})
+    r = httpx.post(
+        f"{env.api}/api/webhooks/pms/cloudbeds", content=b"{not json", headers={"X-PMS-Signature": "x"}
+    )
     assert r.status_code == 400 and r.json()["success"] is False
     bad = inventory_event(env, "ev-5", 0)
     bad["type"] = "nonsense"
@@ -220,6 +303,8 @@ def test_signed_events_apply_once_and_attacks_write_nothing(env, db):
     r = httpx.post(f"{env.api}/api/webhooks/pms/opera", content=b"{}", headers={"X-PMS-Signature": "x"})
     assert r.status_code == 404 and r.json()["error"]["code"] == "PMS_VENDOR_UNKNOWN"
     assert events() == before and ondol_left(env)[0] == 1
+    counts = db.execute("select outcome, events from report.pms_webhooks_daily order by outcome").fetchall()
+    assert counts == [("applied", 1), ("stale", 1)]
 
 
 def wait_for(predicate, timeout: float = 10.0) -> None:
@@ -252,8 +337,10 @@ def test_cloudbeds_notifications_are_fetched_and_converge(env, db):
     time.sleep(0.5)
     assert status(rid2) == "canceled" and ondol_left(env)[0] == 2
     # a notification without the endpoint's token is refused
-    r = httpx.post(f"{env.api}/api/webhooks/pms/cloudbeds?token=wrong",
-                   json={"event": "reservation/created", "propertyID": "P1", "reservationID": rid})
+    r = httpx.post(
+        f"{env.api}/api/webhooks/pms/cloudbeds?token=wrong",
+        json={"event": "reservation/created", "propertyID": "P1", "reservationID": rid},
+    )
     assert r.status_code == 401
 
 
@@ -263,8 +350,65 @@ def test_sync_status_and_manual_trigger_over_http(env, db):
     r = httpx.post(f"{env.api}/api/v2/pms/external/{env.hotel_id}/sync", headers=env.headers("pms"))
     assert r.status_code == 202
     wait_for(lambda: db.execute("select count(*) from core.pms_sync_runs").fetchone()[0] == 1)
+    lag, runs = db.execute("select lag_seconds, runs_24h from report.pms_sync").fetchone()
+    assert runs == 1 and lag is not None and lag >= 0
     # another hotel's key sees nothing of it
     other = db.execute("select api.create_hotel('X1', 'Other', 'Asia/Seoul', 'KRW')").fetchone()[0]
     key = db.execute("select token from api.issue_api_key('pms', %s, 't')", [[other]]).fetchone()[0]
     r = httpx.get(f"{env.api}/api/v2/pms/external/{env.hotel_id}/sync", headers={"X-API-Key": key})
     assert r.status_code == 404
+
+
+class Crash(BaseException):
+    """Ends a checkout like a dead process: no compensation runs."""
+
+
+@pytest.mark.parametrize(
+    ("dies_before", "outcome"),
+    [("preauthorise", "HOLD_EXPIRED"), ("confirm", "HOLD_EXPIRED"), ("capture", "captured")],
+)
+def test_recovery_finishes_or_compensates_a_crashed_checkout(env, db, dies_before, outcome):
+    from pyapi.http.pms_checkout import ExternalCheckout
+    from pyapi.http.saga import Order
+
+    hc = env.app.state.hc
+    co = ExternalCheckout(hc)
+
+    def die():
+        raise Crash()
+
+    co.hooks[dies_before] = die
+    check_in = env.today + dt.timedelta(days=3)
+    order = Order(
+        env.hotel_id,
+        env.room_type,
+        check_in,
+        check_in + dt.timedelta(days=2),
+        2,
+        0,
+        1,
+        None,
+        {"given_name": "Gil", "family_name": "Hong", "email": None, "phone": None},
+        "tok_visa",
+        Decimal(240000),
+        "KRW",
+        request={},
+    )
+    with pytest.raises(Crash):
+        co.run(None, order, request_id="crash")
+    assert ExternalCheckout(hc).recover() == []  # not stale yet: its runner may still be alive
+    db.execute("select internal.shift_clock(interval '200 seconds')")
+    assert [o for _, o in ExternalCheckout(hc).recover()] == [outcome]
+    blocks, reservations = vendor_state(env)
+    assert blocks == 0
+    if outcome == "captured":
+        assert reservations == ["confirmed"] and len(env.gateway.captured()) == 1
+        assert db.execute("select status from core.pms_checkouts").fetchone()[0] == "succeeded"
+    else:
+        assert reservations == [] and env.gateway.captured() == []
+        assert all(a.status == "voided" for a in env.gateway.authorisations.values())
+        assert db.execute("select status, error_code from core.pms_checkouts").fetchone() == (
+            "failed",
+            "HOLD_EXPIRED",
+        )
+    assert ExternalCheckout(hc).recover() == []  # done once

@@ -235,7 +235,9 @@ begin
     select rt.room_type_id into v_room_type
     from core.pms_room_types rt where rt.hotel_id = p_hotel_id and rt.external_id = p_document ->> 'room_type_external_id';
 
-    -- one version at a time per reservation (webhooks and polls of it may race)
+    -- one version at a time per reservation (webhooks and polls of it may race, the first version
+    -- included: a row lock cannot serialise two writers of a row that does not exist yet)
+    perform pg_advisory_xact_lock(hashtextextended('hotelcore.pms_reservation:' || p_hotel_id || ':' || v_external, 0));
     select * into v_old from core.pms_reservations r
     where r.hotel_id = p_hotel_id and r.external_id = v_external for update;
     if found and v_old.vendor_modified_at >= v_modified then
@@ -952,3 +954,39 @@ begin
 end
 $$;
 comment on function api.pms_get_checkout(bigint) is 'An external-PMS checkout with its step log (the caller''s own API key''s, or any for an unrestricted caller).';
+
+create function api.pms_stalled_checkouts(p_stale_after interval default interval '3 minutes', p_limit integer default 100)
+returns table (checkout_id bigint, hotel_id bigint, step text, hold_ref text, authorisation_ref text,
+               vendor_reservation_id text, amount numeric, currency char(3), room_type_external_id text,
+               check_in date, check_out date, rooms integer)
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+#variable_conflict use_column
+begin
+    -- recovery after a crash: running checkouts nobody moved for p_stale_after (longer than a hold)
+    perform internal.require_right('maintenance.run');
+    if p_stale_after is null or p_stale_after < interval '0' then
+        perform internal.raise_error('INVALID_ARGUMENT', format('p_stale_after %s', p_stale_after), 'a positive interval');
+    end if;
+    perform internal.require_count('p_limit', p_limit, 1, 10000);
+    return query
+    with claimed as (
+        -- taken over: its updated_at moves, so a second recoverer does not take it in the meantime
+        update core.pms_checkouts c set updated_at = internal.now()
+        where c.id in (select s.id from core.pms_checkouts s
+                       where s.status = 'running' and s.updated_at < internal.now() - p_stale_after
+                       order by s.id limit p_limit for update skip locked)
+        returning c.*
+    )
+    select c.id, c.hotel_id, c.step, c.hold_ref, c.authorisation_ref, c.vendor_reservation_id, c.amount, c.currency,
+           t.external_id, lower(c.stay), upper(c.stay), c.rooms
+    from claimed c
+    join core.pms_room_types t on t.hotel_id = c.hotel_id and t.room_type_id = c.room_type_id
+    order by c.id;
+end
+$$;
+comment on function api.pms_stalled_checkouts(interval, integer) is
+    'Claims running external-PMS checkouts untouched for p_stale_after (a crash between steps) for recovery: a confirmed one is captured, anything earlier compensated. Admin (the recovery worker).';
