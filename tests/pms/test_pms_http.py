@@ -41,7 +41,7 @@ class Env:
         return {"X-API-Key": self.keys[who]}
 
 
-FAST = Resilience(sleep=lambda s: None, fail_max=5, reset_timeout=1.0, success_threshold=2)
+FAST = Resilience(sleep=lambda s: None, fail_max=5, reset_timeout=3.0, success_threshold=2)
 
 
 @pytest.fixture
@@ -223,7 +223,7 @@ def test_an_outage_opens_the_breaker_degraded_mode_then_recovery(env, db):
     assert states[:1] == ["open"]
     # recovery: after the open period a trial call goes through, two successes close the breaker
     faults.outage = False
-    time.sleep(1.2)
+    time.sleep(3.2)
     r = checkout(env, body(env))
     assert r.status_code == 201, r.text
     states = [s for (s,) in db.execute("select state from core.pms_breaker_events order by id")]
@@ -412,3 +412,13 @@ def test_recovery_finishes_or_compensates_a_crashed_checkout(env, db, dies_befor
             "HOLD_EXPIRED",
         )
     assert ExternalCheckout(hc).recover() == []  # done once
+
+
+def test_a_retried_checkout_with_its_idempotency_key_books_once(env, db):
+    headers = {**env.headers(), "Idempotency-Key": "retry-1"}
+    first = httpx.post(f"{env.api}/api/booking/checkout", json=body(env), headers=headers, timeout=30)
+    again = httpx.post(f"{env.api}/api/booking/checkout", json=body(env), headers=headers, timeout=30)
+    assert first.status_code == again.status_code == 201
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.content == first.content
+    assert vendor_state(env) == (0, ["confirmed"])
+    assert len(env.gateway.captured()) == 1
