@@ -155,15 +155,19 @@ class CloudbedsConnector:
             raise PmsRefused(f"{name}: {body.get('message') or 'HTTP ' + str(r.status_code)}")
         return body
 
-    def _pages(self, name: str, params: dict, size: int) -> list[dict]:
+    def _pages(self, name: str, params: dict, size: int, count=len) -> list[dict]:
+        """Every page of a paged list. ``count`` says how many of the counted things (``total``)
+        a page's data holds: getRooms groups its rooms per property, and counts rooms."""
         items: list[dict] = []
+        seen = 0
         page = 1
         while True:
             body = self._request("GET", name, params={**params, "pageNumber": page, "pageSize": size})
             data = body.get("data") or []
             items.extend(data)
-            total = int(body.get("total", len(items)))
-            if not data or len(items) >= total:
+            got = count(data)
+            seen += got
+            if got == 0 or seen >= int(body.get("total", seen)):
                 return items
             page += 1
 
@@ -206,7 +210,10 @@ class CloudbedsConnector:
         if start is not None:
             params |= {"startDate": start.isoformat(), "endDate": end.isoformat()}
         out = []
-        for group in self._pages("getRooms", params, 100):
+        groups = self._pages(
+            "getRooms", params, 100, count=lambda data: sum(len(g.get("rooms") or []) for g in data)
+        )
+        for group in groups:
             for room in group.get("rooms") or []:
                 out.append(
                     {

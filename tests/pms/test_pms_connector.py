@@ -221,3 +221,13 @@ def test_hold_confirm_and_cancel_at_the_vendor(vendor):
     connector.cancel(res.id)
     assert connector.reservation(res.id).status == "canceled"
     assert vendor.sim.available(prop, "RT2", day) == 2
+
+
+def test_paged_lists_are_read_to_their_end_and_no_further(vendor):
+    sim = vendor.sim
+    sim.add_property("P2", "key-2", room_types=[("RT9", "Dorm", 4, 130, Decimal("30000"))])
+    connector = get_connector("cloudbeds", property_id="P2", base_url=vendor.url, api_key="key-2")
+    before = len(sim.requests)
+    rooms = connector.rooms()
+    assert len(rooms) == 130 and len({r["external_id"] for r in rooms}) == 130
+    assert len(sim.requests) - before == 2  # pages of 100: two requests
