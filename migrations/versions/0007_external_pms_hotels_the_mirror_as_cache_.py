@@ -1,4 +1,4 @@
-"""external-PMS hotels: the mirror as cache, search from it, ledger writes refused, checkout through the connector and its recovery, webhooks, polling sync, report views
+"""external-PMS hotels: the mirror as cache, search from it, ledger writes refused, checkout through the connector and its recovery, webhooks, polling sync and its stop event, report views
 
 Revision ID: 0007
 Revises: 0006
@@ -31,7 +31,7 @@ REPLACEABLE = {
     "functions/customer.sql": "0002",
     "functions/loyalty.sql": "0005",
     "functions/checkout.sql": "0005",
-    "functions/events.sql": "0006",
+    "functions/events.sql": "0007",
     "functions/external_pms.sql": "0007",
     "functions/grants.sql": "0007",
     "triggers/reservation.sql": "0004",

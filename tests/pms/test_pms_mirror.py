@@ -208,6 +208,11 @@ def test_polling_stops_after_five_consecutive_failures(db, hotel):
         )
         assert state["stopped"] == (i == 4)
     assert not scalar(db, "pms_claim_sync", p_hotel_id=hotel_id)
+    # the ops event of the stop, once
+    events = db.execute(
+        "select payload ->> 'last_error' from core.events where type = 'pms_sync.stopped'"
+    ).fetchall()
+    assert events == [("boom",)]
     status = call(db, "pms_sync_status", p_hotel_id=hotel_id)[0]
     assert (status["sync_enabled"], status["consecutive_failures"], status["error_count"]) == (False, 5, 5)
     scalar(db, "pms_request_sync", p_hotel_id=hotel_id)  # the manual trigger restarts it

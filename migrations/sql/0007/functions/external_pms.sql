@@ -705,6 +705,12 @@ begin
         next_sync_at = v_now + make_interval(secs => p.poll_interval_seconds)
     where p.hotel_id = p_hotel_id
     returning * into v_property;
+    -- the ops event of a stop, in the same transaction (seed 001: 관리자에게 알림)
+    if v_property.stopped_at = v_now then
+        perform internal.emit_event('pms_sync.stopped', p_hotel_id::text, p_hotel_id,
+            jsonb_build_object('hotel_id', p_hotel_id, 'vendor', v_property.vendor, 'property_id', v_property.property_id,
+                               'consecutive_failures', v_property.consecutive_failures, 'last_error', v_property.last_error));
+    end if;
     return jsonb_build_object('hotel_id', p_hotel_id, 'ok', p_ok, 'consecutive_failures', v_property.consecutive_failures,
                               'sync_enabled', v_property.sync_enabled, 'stopped', not v_property.sync_enabled,
                               'next_sync_at', v_property.next_sync_at);
