@@ -1,4 +1,4 @@
-"""external-PMS hotels: the mirror as cache, search from it, ledger writes refused, checkout through the connector and its recovery, webhooks, polling sync and its stop event, report views
+"""external-PMS hotels: the mirror as cache, search from it, ledger writes refused, checkout through the connector and its recovery, webhooks, polling sync (room list on its TTL) and its stop event, report views
 
 Revision ID: 0007
 Revises: 0006

@@ -111,6 +111,20 @@ def refresh(
     return asked
 
 
+def refresh_room_list(
+    conn: psycopg.Connection, hotel_id: int, bound: Bound, start: dt.date
+) -> dict[str, Any]:
+    """Reads room types, rooms and rate plans again and applies what changed."""
+    document = {
+        "room_types": bound.call("room_types"),
+        "rooms": bound.call("rooms"),
+        "rate_plans": bound.call("rate_plans", start, start + dt.timedelta(days=1)),
+    }
+    return conn.execute(
+        "select api.pms_apply_room_list(%s, %s, 'poll')", [hotel_id, Jsonb(document)]
+    ).fetchone()[0]
+
+
 def sync_hotel(
     conn: psycopg.Connection,
     hotel_id: int,
@@ -130,6 +144,9 @@ def sync_hotel(
     try:
         bound, info = connector_for(conn, hotel_id, resilient)
         start = today or dt.date.today()
+        if info["room_list_stale"]:  # seed 001: hotel:{id}:rooms lives 3,600 s
+            refresh_room_list(conn, hotel_id, bound, start)
+            bound, info = connector_for(conn, hotel_id, resilient)
         refresh(
             conn,
             hotel_id,

@@ -231,3 +231,52 @@ def test_paged_lists_are_read_to_their_end_and_no_further(vendor):
     rooms = connector.rooms()
     assert len(rooms) == 130 and len({r["external_id"] for r in rooms}) == 130
     assert len(sim.requests) - before == 2  # pages of 100: two requests
+
+
+def test_the_room_list_is_read_again_after_its_ttl(db, vendor):
+    resilient, _ = no_sleep()
+    today = dt.date.today()
+    hotel_id = service.import_property(
+        db,
+        vendor="cloudbeds",
+        property_id="P1",
+        base_url=vendor.url,
+        api_key="key-1",
+        resilient=resilient,
+        today=today,
+    )["hotel_id"]
+    prop = vendor.sim.properties["P1"]
+    # the property adds a room type with two rooms and closes a room of another
+    from pyapi.pms.simulator import Rate, RoomType
+
+    prop.room_types["RT3"] = RoomType("RT3", "Hanok Loft", "LOF", 3)
+    for i in (1, 2):
+        prop.rooms[f"RT3-{i}"] = "RT3"
+        prop.room_names[f"RT3-{i}"] = f"LOF0{i}"
+    prop.rates["RRT3"] = Rate("RRT3", "RT3", "Loft best rate", Decimal("300000"))
+    del prop.rooms["RT1-3"]
+    service.sync_hotel(db, hotel_id, resilient=resilient, today=today)
+    assert (
+        db.execute("select count(*) from core.pms_room_types where hotel_id = %s", [hotel_id]).fetchone()[0]
+        == 2
+    )
+    db.execute("select internal.shift_clock(interval '3601 seconds')")  # past the room list's TTL
+    db.execute("update core.pms_properties set next_sync_at = internal.now()")
+    state = service.sync_hotel(db, hotel_id, resilient=resilient, today=today)
+    assert state["ok"], state
+    rows = call(
+        db,
+        "search_availability",
+        p_hotel_id=hotel_id,
+        p_check_in=today + dt.timedelta(days=1),
+        p_check_out=today + dt.timedelta(days=2),
+    )
+    assert {r["room_type_name"]: r["available_rooms"] for r in rows} == {
+        "Ondol Room": 2,
+        "Garden Suite": 2,
+        "Hanok Loft": 2,
+    }
+    active = db.execute(
+        "select count(*) from core.rooms where hotel_id = %s and active", [hotel_id]
+    ).fetchone()[0]
+    assert active == 6

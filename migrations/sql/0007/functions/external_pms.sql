@@ -411,6 +411,10 @@ begin
         'hotel_id', v_property.hotel_id, 'vendor', v_property.vendor, 'property_id', v_property.property_id,
         'base_url', v_property.base_url, 'api_key', v_property.api_key,
         'poll_interval_seconds', v_property.poll_interval_seconds, 'poll_horizon_days', v_property.poll_horizon_days,
+        -- the room list is due again after its TTL (3,600 s), or at once after a room_update webhook
+        'room_list_stale', coalesce((select min(t.fetched_at) from core.pms_room_types t where t.hotel_id = p_hotel_id)
+                                    < internal.now() - make_interval(secs => (select f.ttl_seconds from core.pms_freshness f
+                                                                               where f.kind = 'rooms')), true),
         'room_types', (select coalesce(jsonb_object_agg(t.external_id, t.room_type_id), '{}')
                        from core.pms_room_types t where t.hotel_id = p_hotel_id),
         'rate_plans', (select coalesce(jsonb_agg(jsonb_build_object(
@@ -996,3 +1000,84 @@ end
 $$;
 comment on function api.pms_stalled_checkouts(interval, integer) is
     'Claims running external-PMS checkouts untouched for p_stale_after (a crash between steps) for recovery: a confirmed one is captured, anything earlier compensated. Admin (the recovery worker).';
+
+create function api.pms_apply_room_list(p_hotel_id bigint, p_document jsonb, p_source text) returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_now     timestamptz := internal.now();
+    v_rt      jsonb;
+    v_rt_id   bigint;
+    v_room    jsonb;
+    v_rp      jsonb;
+    v_policy  bigint;
+    v_added   integer := 0;
+    v_gone    integer := 0;
+begin
+    -- the room list's refresh (seed 001: hotel:{id}:rooms, TTL 3,600 s): room types, rooms and rate
+    -- plans the vendor added are created through the property functions, names and occupancy
+    -- follow the vendor, rooms it no longer lists stop counting
+    perform internal.require_right('maintenance.run');
+    perform internal.require_external_hotel(p_hotel_id);
+    perform internal.require_mirror_source(p_source);
+    if jsonb_typeof(coalesce(p_document, 'null')) <> 'object'
+       or jsonb_typeof(coalesce(p_document -> 'room_types', 'null')) <> 'array'
+       or jsonb_typeof(coalesce(p_document -> 'rooms', 'null')) <> 'array'
+       or jsonb_typeof(coalesce(p_document -> 'rate_plans', '[]')) <> 'array' then
+        perform internal.raise_error('INVALID_ARGUMENT', 'p_document must hold room_types [...], rooms [...], rate_plans [...]',
+            'the connector''s room list');
+    end if;
+    for v_rt in select * from jsonb_array_elements(p_document -> 'room_types') loop
+        select t.room_type_id into v_rt_id from core.pms_room_types t
+        where t.hotel_id = p_hotel_id and t.external_id = v_rt ->> 'external_id';
+        if v_rt_id is null then
+            v_rt_id := api.create_room_type(p_hotel_id, v_rt ->> 'code', v_rt ->> 'name', (v_rt ->> 'max_occupancy')::integer,
+                                            coalesce((v_rt ->> 'base_price')::numeric, 0));
+            insert into core.pms_room_types (hotel_id, room_type_id, external_id, fetched_at, source)
+            values (p_hotel_id, v_rt_id, v_rt ->> 'external_id', v_now, p_source);
+            v_added := v_added + 1;
+        else
+            update core.room_types set name = coalesce(v_rt ->> 'name', name),
+                                       max_occupancy = coalesce((v_rt ->> 'max_occupancy')::integer, max_occupancy), active = true
+            where hotel_id = p_hotel_id and id = v_rt_id;
+        end if;
+    end loop;
+    for v_room in select * from jsonb_array_elements(p_document -> 'rooms') loop
+        if not exists (select 1 from core.pms_rooms m where m.hotel_id = p_hotel_id and m.external_id = v_room ->> 'external_id') then
+            select t.room_type_id into v_rt_id from core.pms_room_types t
+            where t.hotel_id = p_hotel_id and t.external_id = v_room ->> 'room_type_external_id';
+            if v_rt_id is not null then
+                insert into core.pms_rooms (hotel_id, room_id, external_id)
+                values (p_hotel_id, api.create_room(p_hotel_id, v_rt_id, v_room ->> 'number'), v_room ->> 'external_id');
+                v_added := v_added + 1;
+            end if;
+        end if;
+    end loop;
+    -- rooms the vendor no longer lists: no longer counted (kept, for the history of what was booked)
+    update core.rooms r set active = false
+    from core.pms_rooms m
+    where m.hotel_id = p_hotel_id and r.hotel_id = m.hotel_id and r.id = m.room_id and r.active
+      and not exists (select 1 from jsonb_array_elements(p_document -> 'rooms') x where x ->> 'external_id' = m.external_id);
+    get diagnostics v_gone = row_count;
+    select c.id into v_policy from core.cancellation_policies c where c.hotel_id = p_hotel_id and c.code = 'pms';
+    for v_rp in select * from jsonb_array_elements(coalesce(p_document -> 'rate_plans', '[]')) loop
+        select t.room_type_id into v_rt_id from core.pms_room_types t
+        where t.hotel_id = p_hotel_id and t.external_id = v_rp ->> 'room_type_external_id';
+        if v_rt_id is not null and not exists (select 1 from core.pms_rate_plans p
+                                               where p.hotel_id = p_hotel_id and p.external_id = v_rp ->> 'external_id') then
+            insert into core.pms_rate_plans (hotel_id, rate_plan_id, external_id, fetched_at, source)
+            values (p_hotel_id, api.create_rate_plan(p_hotel_id, v_rt_id, v_rp ->> 'code', v_rp ->> 'name',
+                                                     p_cancellation_policy_id => v_policy),
+                    v_rp ->> 'external_id', v_now, p_source);
+            v_added := v_added + 1;
+        end if;
+    end loop;
+    update core.pms_room_types set fetched_at = v_now, source = p_source where hotel_id = p_hotel_id;
+    return jsonb_build_object('added', v_added, 'rooms_gone', v_gone);
+end
+$$;
+comment on function api.pms_apply_room_list(bigint, jsonb, text) is
+    'Refreshes an external hotel''s room list from the vendor (TTL 3,600 s): new room types, rooms and rate plans created, names and occupancy updated, rooms no longer listed deactivated. Returns what changed. Admin (the sync worker).';

@@ -53,6 +53,7 @@ begin
             ('pms_checkout_step',           'reservation.create'),
             ('pms_get_checkout',            'reservation.create'),
             ('pms_stalled_checkouts',       'maintenance.run'),
+            ('pms_apply_room_list',         'maintenance.run'),
             ('quote',                       'rooms.read'),
             ('list_rooms',                  'rooms.read'),
             ('set_room_status',             'rooms.update'),
