@@ -80,13 +80,15 @@ def import_command(
             )
     except (PmsError, Exception) as exc:  # noqa: B014 - one line and exit 1 for every failure
         _fail(exc)
-    counts.pop("webhook_secret", None)
+    secret = counts.pop("webhook_secret", None)
     console.print(
         f"hotel {counts['hotel_id']}: {counts['room_types']} room types, {counts['rooms']} rooms, "
         f"{counts['rate_plans']} rate plans, {counts['inventory_nights']} inventory nights, "
         f"{counts['webhooks']} webhooks; sync every 300 s",
         highlight=False,
     )
+    # the HMAC secret of signed webhook events (X-PMS-Signature), shown once like an API key
+    console.print(f"webhook signing secret (shown once): {secret}", highlight=False, soft_wrap=True)
 
 
 @pms_app.command("status")
