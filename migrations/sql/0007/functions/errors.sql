@@ -51,7 +51,10 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC405', 'MERGE_NOT_ALLOWED',         409, 'A customer cannot be merged into itself or into a merged customer.'),
     -- data rights (issue: roles and scoping)
     ('HC501', 'PERMISSION_DENIED',         403, 'The calling system or hotel scope may not do this; DETAIL names the field or action.'),
-    ('HC502', 'AUTHENTICATION_FAILED',     401, 'Unknown or revoked API key.'),
+    ('HC502', 'AUTHENTICATION_FAILED',     401, 'Unknown, revoked or expired API key, or a request identity not recorded by api.authenticate in this transaction.'),
+    ('HC503', 'SYSTEM_ROLE_NOT_GRANTED',   500, 'The database login serving the request is not a member of the API key''s system role (hotelcore_<system>); an operator must grant it.'),
+    ('HC504', 'IDEMPOTENCY_RECORD_NOT_FOUND', 404, 'No idempotency record with that id for the calling API key.'),
+    ('HC505', 'API_KEY_NOT_FOUND',         404, 'No active API key with that id.'),
     -- HTTP / saga (seed 001); raised by the checkout saga, mapped here for one table of codes
     ('HC601', 'PAYMENT_PREAUTH_FAILED',    402, 'The payment gateway declined or did not answer the pre-authorisation.'),
     ('HC602', 'BOOKING_CONFIRM_FAILED',    409, 'The hold could not be turned into a booking; the pre-authorisation was voided.'),
@@ -60,15 +63,6 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC605', 'SERVICE_DEGRADED',          503, 'Writes are paused (gateway circuit open or database read-only); reads go on.'),
     ('HC606', 'NOT_IMPLEMENTED',           501, 'This endpoint is reserved for a later release.'),
     ('HC607', 'CHECKOUT_TAKEN_OVER',       409, 'Recovery took this checkout over; retry with the same Idempotency-Key to read its answer.'),
-    -- external PMS hotels (seed 001: reads from the mirror, writes to the vendor's ledger)
-    ('HC610', 'EXTERNAL_PMS_HOTEL',        409, 'The hotel''s ledger is kept by an external PMS: book it through POST /api/booking/checkout (the connector), never by a ledger function.'),
-    ('HC611', 'PMS_PROPERTY_ALREADY_IMPORTED', 409, 'That vendor''s property is already an external hotel here.'),
-    ('HC612', 'PMS_VENDOR_UNKNOWN',        404, 'No connector for that PMS vendor.'),
-    ('HC613', 'PMS_DEGRADED',              503, 'The PMS of this hotel is unavailable (circuit open): searches answer from the mirror with its age, bookings wait; retry after retry_after.'),
-    ('HC614', 'PMS_ERROR',                 502, 'The PMS refused or failed a call; DETAIL names the call.'),
-    ('HC615', 'WEBHOOK_SIGNATURE_INVALID', 401, 'A PMS webhook''s signature, token or timestamp does not check out; nothing was written.'),
-    ('HC616', 'WEBHOOK_MALFORMED',         400, 'A PMS webhook''s body is not an event this receiver knows; nothing was written.'),
-    ('HC617', 'PMS_HOTEL_NOT_FOUND',       404, 'No external-PMS hotel with that id (in the caller''s scope).'),
     ('HC699', 'INTERNAL_ERROR',            500, 'An unexpected error; nothing was written.');
 
 create function internal.raise_error(
