@@ -58,10 +58,6 @@ begin
             ('report.occupancy_monthly',              'rooms.read'),
             ('report.inventory_recount',              'rooms.read'),
             ('report.inventory_exception_recount',    'rooms.read'),
-            ('report.pms_sync',                       'rooms.read'),
-            ('report.pms_webhooks_daily',             'rooms.read'),
-            ('report.pms_breaker_history',            'rooms.read'),
-            ('report.pms_cache_hit_rate',             'rooms.read'),
             ('report.room_block_recount',             'rooms.read'),
             ('report.revenue_monthly',                'billing.read'),
             ('report.revenue_by_origin_monthly',      'billing.read'),
@@ -75,7 +71,10 @@ begin
             ('report.rank_changes_monthly',           'loyalty.read'),
             ('report.points_outstanding',             'loyalty.read'),
             ('report.review_averages_by_hotel',       'reservation.read'),
-            ('report.review_averages_by_room_type',   'reservation.read')
+            ('report.review_averages_by_room_type',   'reservation.read'),
+            ('report.service_revenue_daily',          'billing.read'),
+            ('report.service_order_lead_times',       'services.read'),
+            ('report.satisfaction_trend',             'feedback.read')
         ) as m(name, action)
     loop
         if to_regclass(v_entry.name) is null then

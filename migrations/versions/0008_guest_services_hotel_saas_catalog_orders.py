@@ -1,4 +1,4 @@
-"""external-PMS hotels: the mirror as cache, search from it, ledger writes refused, checkout through the connector and its recovery, webhooks, polling sync and its stop event, report views
+"""Guest services (hotel-saas): catalog, orders with folio postings and reversals, concierge, facility bookings, feedback, service reports
 
 Revision ID: 0008
 Revises: 0007
@@ -16,7 +16,7 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/external_pms.sql": "727481c4d523ceb55c08fe418a2aa2f887ce8f1fe6b59bec9a2cdae1bef5e1e7",
+    "schema/services.sql": "fb27c90b87234ec6b8f91d6de28b9e11a85611b59146e4694d0b7c007d82567e",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
@@ -24,27 +24,26 @@ SCHEMA = {
 REPLACEABLE = {
     "functions/errors.sql": "0008",
     "functions/common.sql": "0004",
-    "functions/rights.sql": "0007",
+    "functions/rights.sql": "0008",
     "functions/property.sql": "0005",
-    "functions/reservation.sql": "0008",
+    "functions/reservation.sql": "0007",
     "functions/frontdesk.sql": "0007",
     "functions/customer.sql": "0007",
     "functions/loyalty.sql": "0005",
     "functions/checkout.sql": "0007",
-    "functions/events.sql": "0008",
-    "functions/external_pms.sql": "0008",
+    "functions/events.sql": "0006",
+    "functions/services.sql": "0008",
     "functions/grants.sql": "0008",
     "triggers/reservation.sql": "0004",
     "triggers/frontdesk.sql": "0002",
     "triggers/loyalty.sql": "0002",
     "triggers/rights.sql": "0007",
-    "triggers/external_pms.sql": "0008",
     "views/errors.sql": "0001",
     "views/reservation.sql": "0005",
     "views/frontdesk.sql": "0002",
     "views/loyalty.sql": "0002",
     "views/report.sql": "0005",
-    "views/external_pms.sql": "0008",
+    "views/services.sql": "0008",
     "views/grants.sql": "0008",
 }
 
