@@ -369,7 +369,6 @@ def apikey_list() -> None:
     console.print(table)
 
 
-
 # ----------------------------------------------------------------------------- external PMS (seed 001)
 
 from .pms.cli import pms_app, vendor_sim  # noqa: E402
