@@ -1,0 +1,105 @@
+-- Hotel scope of inherited roles: core.login_hotels rows of every role the login inherits apply,
+-- not only those of the login and of its SET ROLE. A login created IN ROLE a regional group (with
+-- rows) used the group's privileges without SET ROLE and so saw every hotel; now each role with
+-- rows that the login (or the role it acts as) holds the privileges of narrows the scope, and the
+-- scope is the intersection of them all. A NOINHERIT membership gives no privilege until SET ROLE,
+-- and then that role's rows apply. SET ROLE therefore only ever narrows: the login's own inherited
+-- roles keep applying whatever role it acts as.
+--
+-- Cheap on the booking path: row-level security evaluates it once per statement; the read is one
+-- pass over core.login_hotels (a few rows per restricted role) joined to pg_authid by name, and
+-- pg_has_role answers from the backend's cached membership list. Still PARALLEL SAFE: a worker
+-- takes the leader's session user, role setting and settings, and reads the leader's snapshot.
+-- Versioned DDL: never edited once released; a change is a new file (see README).
+
+-- migrate:up
+create or replace function core.hotel_scope() returns bigint[]
+language plpgsql
+stable
+parallel safe
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_role    text := pg_catalog.current_setting('role');
+    v_scope   bigint[];
+    v_limit   bigint[];
+    v_request text;
+begin
+    -- every role with rows that the login or its SET ROLE inherits (itself included): the hotels
+    -- every one of them lists (login_hotels' key is (role_name, hotel_id): one row per role);
+    -- a superuser holds every role's privileges: only its own rows (and its SET ROLE's) apply
+    with actors as (
+        select a.oid, a.rolsuper from pg_catalog.pg_roles a
+        where a.rolname = session_user or a.rolname = nullif(v_role, 'none')
+    ),
+    applying as (
+        select l.role_name, l.hotel_id
+        from core.login_hotels l
+        join pg_catalog.pg_roles r on r.rolname = l.role_name
+        where exists (select 1 from actors a
+                      where case when a.rolsuper then a.oid = r.oid
+                                 else pg_catalog.pg_has_role(a.oid, r.oid, 'USAGE') end)
+    )
+    select case when count(*) = 0 then null
+                else array(select a.hotel_id from applying a group by a.hotel_id
+                           having count(*) = (select count(distinct b.role_name) from applying b)
+                           order by a.hotel_id) end
+    into v_scope
+    from applying;
+    -- inside a request (api.authenticate ran in this transaction): the API key's hotels
+    if nullif(pg_catalog.current_setting('hotelcore.system', true), '') is not null then
+        v_request := coalesce(pg_catalog.current_setting('hotelcore.hotel_ids', true), '');
+        if v_request !~ '^[0-9]+(,[0-9]+)*$' then
+            return '{}';  -- an empty or unreadable scope sees nothing
+        end if;
+        v_limit := pg_catalog.string_to_array(v_request, ',')::bigint[];
+        v_scope := case when v_scope is null then v_limit
+                        else array(select unnest(v_scope) intersect select unnest(v_limit)) end;
+    end if;
+    return v_scope;
+end
+$$;
+comment on function core.hotel_scope() is
+    'The hotel ids the caller may see: the intersection of the core.login_hotels rows of every role the login, or the role it SET ROLE to, inherits (itself included), intersected with the request''s hotelcore.hotel_ids. Null: every hotel. Used by the row-level security policies; SECURITY DEFINER so that readers of report views need no right on core.login_hotels.';
+
+-- migrate:down
+create or replace function core.hotel_scope() returns bigint[]
+language plpgsql
+stable
+parallel safe
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_role    text := case when pg_catalog.current_setting('role') = 'none' then session_user::text
+                           else pg_catalog.current_setting('role') end;
+    v_scope   bigint[];
+    v_limit   bigint[];
+    v_request text;
+begin
+    -- the login's hotels, then those of the role it acts as: each one with rows narrows the scope
+    -- (one read for both: row-level security evaluates this once per statement of every api call)
+    select array_agg(l.hotel_id) filter (where l.role_name = session_user::text),
+           array_agg(l.hotel_id) filter (where l.role_name = v_role)
+    into v_scope, v_limit
+    from core.login_hotels l where l.role_name in (session_user::text, v_role);
+    if v_limit is not null then
+        v_scope := case when v_scope is null then v_limit
+                        else array(select unnest(v_scope) intersect select unnest(v_limit)) end;
+    end if;
+    -- inside a request (api.authenticate ran in this transaction): the API key's hotels
+    if nullif(pg_catalog.current_setting('hotelcore.system', true), '') is not null then
+        v_request := coalesce(pg_catalog.current_setting('hotelcore.hotel_ids', true), '');
+        if v_request !~ '^[0-9]+(,[0-9]+)*$' then
+            return '{}';  -- an empty or unreadable scope sees nothing
+        end if;
+        v_limit := pg_catalog.string_to_array(v_request, ',')::bigint[];
+        v_scope := case when v_scope is null then v_limit
+                        else array(select unnest(v_scope) intersect select unnest(v_limit)) end;
+    end if;
+    return v_scope;
+end
+$$;
+comment on function core.hotel_scope() is
+    'The hotel ids the caller may see: core.login_hotels of the login and of its SET ROLE, intersected with the request''s hotelcore.hotel_ids. Null: every hotel. Used by the row-level security policies; SECURITY DEFINER so that readers of report views need no right on core.login_hotels.';
