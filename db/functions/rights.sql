@@ -205,6 +205,47 @@ $$;
 comment on function internal.require_customer_changes(jsonb) is
     'PERMISSION_DENIED naming the first field of p_changes the caller may not change: hotel-member changes every field, hotel-pms the basic ones.';
 
+-- The customer master is chain-wide for hotel-member (and unrestricted callers): it changes any
+-- customer. A login limited to some hotels without that right (hotel-pms, hotel-saas) reads any
+-- customer (a front desk looks up an arriving member) but changes only a customer with a
+-- reservation in one of its hotels, whatever its status, or a guest profile created for one of them.
+create function internal.customer_in_reach(p_customer_id bigint) returns boolean
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_scope bigint[] := core.hotel_scope();
+begin
+    if v_scope is null or internal.has_right('customer.update') then
+        return true;
+    end if;
+    return exists (select 1 from core.customers c
+                   where c.id = p_customer_id and c.created_for_hotel_id = any (v_scope))
+        or exists (select 1 from core.reservations r
+                   where r.customer_id = p_customer_id and r.hotel_id = any (v_scope));
+end
+$$;
+comment on function internal.customer_in_reach(bigint) is
+    'True when the caller may change this customer: it sees every hotel, or holds customer.update (hotel-member), or the customer has a reservation in its hotels or was created for one of them.';
+
+create function internal.require_customer_in_reach(p_customer_id bigint, p_action text) returns void
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if not internal.customer_in_reach(p_customer_id) then
+        perform internal.raise_error('PERMISSION_DENIED',
+            format('%s: customer %s has no reservation in hotels %s and was not created there (role %s)', p_action,
+                   p_customer_id, array_to_string(core.hotel_scope(), ', '), internal.caller_role()),
+            'a login limited to some hotels changes the guests of those hotels; hotel-member changes the customer master');
+    end if;
+end
+$$;
+comment on function internal.require_customer_in_reach(bigint, text) is
+    'PERMISSION_DENIED unless internal.customer_in_reach: a hotel-scoped PMS or saas login changes only the customers of its hotels.';
+
 create function internal.hotel_visible(p_hotel_id bigint) returns boolean
 language sql
 stable

@@ -1,4 +1,4 @@
-"""rights: hotel scope of inherited roles, sales views without room counts for hotel-saas
+"""rights: hotel scope of inherited roles, sales views without room counts for hotel-saas, customers changed only in a scoped login's reach
 
 Revision ID: 0006
 Revises: 0005
@@ -17,18 +17,19 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
     "schema/rights--scope-of-inherited-roles.sql": "309017cb0045ed3dce3b296d62b14a2e8a482e02f945fd0c578dce33d42b8ab3",
+    "schema/customer--created-for-hotel.sql": "ca13862909725b9c92d58826df65aed82ae41ce79cf58d833dce50e541968abe",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
 # its snapshot under migrations/sql/.
 REPLACEABLE = {
-    "functions/errors.sql": "0002",
+    "functions/errors.sql": "0006",
     "functions/common.sql": "0004",
-    "functions/rights.sql": "0002",
+    "functions/rights.sql": "0006",
     "functions/property.sql": "0005",
     "functions/reservation.sql": "0004",
     "functions/frontdesk.sql": "0005",
-    "functions/customer.sql": "0002",
+    "functions/customer.sql": "0006",
     "functions/loyalty.sql": "0005",
     "functions/checkout.sql": "0005",
     "functions/grants.sql": "0002",
