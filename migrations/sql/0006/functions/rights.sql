@@ -246,6 +246,22 @@ $$;
 comment on function internal.require_customer_in_reach(bigint, text) is
     'PERMISSION_DENIED unless internal.customer_in_reach: a hotel-scoped PMS or saas login changes only the customers of its hotels.';
 
+-- How long a hold a caller may ask for (api.create_hold's p_ttl_seconds): a hold takes rooms off
+-- sale. hotel-member holds for a guest going through its checkout (15 minutes cover a payment page
+-- and a 3-D Secure challenge); the PMS holds for a phone or group enquiry (up to a day, as the
+-- hotel's own hold TTL). The hotel's default TTL (180 s) applies when none is asked for.
+create function internal.hold_ttl_limit() returns integer
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return case when internal.has_right('reservation.update') then 86400 else 900 end;
+end
+$$;
+comment on function internal.hold_ttl_limit() is
+    'The longest hold TTL (seconds) the caller may ask for: 900 for hotel-member, 86400 for hotel-pms and unrestricted callers.';
+
 create function internal.hotel_visible(p_hotel_id bigint) returns boolean
 language sql
 stable

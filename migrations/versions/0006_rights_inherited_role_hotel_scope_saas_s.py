@@ -1,4 +1,4 @@
-"""rights: hotel scope of inherited roles, sales views without room counts for hotel-saas, customers changed only in a scoped login's reach
+"""rights: inherited-role hotel scope, saas sales views, customer reach, hold TTL and points sweep bounds, card numbers refused in free text
 
 Revision ID: 0006
 Revises: 0005
@@ -24,19 +24,20 @@ SCHEMA = {
 # its snapshot under migrations/sql/.
 REPLACEABLE = {
     "functions/errors.sql": "0006",
-    "functions/common.sql": "0004",
+    "functions/common.sql": "0006",
     "functions/rights.sql": "0006",
     "functions/property.sql": "0005",
-    "functions/reservation.sql": "0004",
-    "functions/frontdesk.sql": "0005",
+    "functions/reservation.sql": "0006",
+    "functions/frontdesk.sql": "0006",
     "functions/customer.sql": "0006",
-    "functions/loyalty.sql": "0005",
+    "functions/loyalty.sql": "0006",
     "functions/checkout.sql": "0005",
     "functions/grants.sql": "0002",
     "triggers/reservation.sql": "0004",
     "triggers/frontdesk.sql": "0002",
     "triggers/loyalty.sql": "0002",
     "triggers/rights.sql": "0003",
+    "triggers/card_data.sql": "0006",
     "views/errors.sql": "0001",
     "views/reservation.sql": "0005",
     "views/frontdesk.sql": "0002",
