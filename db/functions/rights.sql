@@ -288,3 +288,131 @@ end
 $$;
 comment on function internal.require_unrestricted_scope(text) is
     'PERMISSION_DENIED unless the caller sees every hotel (a chain-wide job must not run on a scoped subset).';
+
+-- ---------------------------------------------------------------------------- client timeouts
+-- A client's slow query or forgotten open transaction must not hold locks on the ledger: every
+-- login of a client system gets a statement_timeout and an idle_in_transaction_session_timeout.
+-- API systems (member, pms, saas) call functions that answer in milliseconds; BI tools run long
+-- reads, so their limits are longer. Unrestricted logins (superusers, hotelcore_admin members: the
+-- migrations, the scheduled jobs, the HTTP layer's pool) get none.
+--
+-- How they reach a session. PostgreSQL applies ALTER ROLE ... SET settings of the login only (not
+-- of the groups it is a member of), so the group roles cannot carry them:
+--   PostgreSQL 17+: a login event trigger (hotelcore_client_timeouts) sets them at each login;
+--   PostgreSQL 15-16: each migration writes them on every client login as its own role settings
+--     (internal.apply_client_timeouts; run `select internal.apply_client_timeouts()` as a
+--     superuser after creating a login).
+-- Overridable: a value set for the login (ALTER ROLE <login> [IN DATABASE ...] SET), in the
+-- connection's options (-c statement_timeout=...) or by SET in the session wins; a value set for
+-- the whole database (ALTER DATABASE) does not, as a role setting would not in PostgreSQL.
+
+create function internal.client_timeouts()
+returns table (system text, statement_timeout text, idle_in_transaction_session_timeout text)
+language sql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+    values ('member', '10s',   '15s'),
+           ('pms',    '10s',   '15s'),
+           ('saas',   '10s',   '15s'),
+           ('bi',     '10min', '5min')
+$$;
+comment on function internal.client_timeouts() is
+    'Default statement_timeout and idle_in_transaction_session_timeout of the logins of each client system (API systems short, BI long). The one place they are written.';
+
+create function internal.login_timeouts(p_login oid)
+returns table (setting text, value text)
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+    -- a login of several systems gets the longest limit of each; none for unrestricted logins
+    select s.setting, (array_agg(s.value order by s.value::interval desc))[1]
+    from (select 'statement_timeout' as setting, t.statement_timeout as value, t.system
+          from internal.client_timeouts() t
+          union all
+          select 'idle_in_transaction_session_timeout', t.idle_in_transaction_session_timeout, t.system
+          from internal.client_timeouts() t) s
+    join pg_catalog.pg_roles l on l.oid = p_login
+    where pg_catalog.pg_has_role(p_login, 'hotelcore_' || s.system, 'MEMBER')
+      and not l.rolsuper
+      and not pg_catalog.pg_has_role(p_login, 'hotelcore_admin', 'MEMBER')
+      and not pg_catalog.pg_has_role(p_login, 'hotelcore_owner', 'MEMBER')
+    group by s.setting
+$$;
+comment on function internal.login_timeouts(oid) is
+    'The timeouts a login gets from its client systems (internal.client_timeouts; the longest of each when it belongs to several); none for a superuser or a member of hotelcore_admin or hotelcore_owner.';
+
+-- PostgreSQL 17+: at each login, the session gets its systems' timeouts unless the login, the
+-- database or the connection set them. It must never refuse a login: any error is only a warning.
+create function internal.tg_login_client_timeouts() returns event_trigger
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_timeout record;
+begin
+    for v_timeout in
+        select t.setting, t.value from internal.login_timeouts((select r.oid from pg_catalog.pg_roles r
+                                                                 where r.rolname = session_user)) t
+        join pg_catalog.pg_settings g on g.name = t.setting
+        where g.source in ('default', 'configuration file', 'environment variable', 'database')
+    loop
+        perform pg_catalog.set_config(v_timeout.setting, v_timeout.value, false);
+    end loop;
+exception when others then
+    raise warning 'hotelcore: client timeouts not applied: %', sqlerrm;
+end
+$$;
+comment on function internal.tg_login_client_timeouts() is
+    'Login event trigger (PostgreSQL 17+): sets the session''s statement_timeout and idle_in_transaction_session_timeout to its client systems'' defaults unless the login, its database or the connection set them.';
+
+-- PostgreSQL 15-16: the timeouts written on each client login that has none of its own.
+create function internal.apply_client_timeouts() returns integer
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_login record;
+    v_count integer := 0;
+begin
+    for v_login in
+        select l.rolname, t.setting, t.value
+        from pg_catalog.pg_roles l
+        cross join lateral internal.login_timeouts(l.oid) t
+        where l.rolcanlogin
+          and not exists (select 1 from pg_catalog.pg_db_role_setting d
+                          where d.setrole = l.oid and d.setdatabase = 0
+                            and exists (select 1 from unnest(d.setconfig) c where c like t.setting || '=%'))
+        order by l.rolname, t.setting
+    loop
+        begin
+            execute format('alter role %I set %I = %L', v_login.rolname, v_login.setting, v_login.value);
+            v_count := v_count + 1;
+        exception when insufficient_privilege then
+            raise notice 'hotelcore: no right to set % of login %; set it by hand', v_login.setting, v_login.rolname;
+        end;
+    end loop;
+    return v_count;
+end
+$$;
+comment on function internal.apply_client_timeouts() is
+    'Writes the client timeouts (internal.login_timeouts) as role settings of every client login that has none of its own; returns how many it wrote. Run by each migration on PostgreSQL 15-16 (no login event triggers) and by a superuser after creating a login there.';
+
+do $$
+begin
+    if current_setting('server_version_num')::integer >= 170000 then
+        if (select rolsuper from pg_catalog.pg_roles where rolname = current_user) then
+            create event trigger hotelcore_client_timeouts on login
+                execute function internal.tg_login_client_timeouts();
+        else
+            raise notice 'hotelcore: a superuser creates the login event trigger hotelcore_client_timeouts';
+        end if;
+    else
+        perform internal.apply_client_timeouts();
+    end if;
+end
+$$;

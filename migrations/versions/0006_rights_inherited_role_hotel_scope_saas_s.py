@@ -1,4 +1,4 @@
-"""rights: inherited-role hotel scope, saas sales views, customer reach, hold TTL and points sweep bounds, card numbers refused in free text
+"""rights: inherited-role hotel scope, saas sales views, customer reach, bounds, card numbers refused, client timeouts
 
 Revision ID: 0006
 Revises: 0005
