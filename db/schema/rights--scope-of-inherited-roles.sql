@@ -6,10 +6,11 @@
 -- and then that role's rows apply. SET ROLE therefore only ever narrows: the login's own inherited
 -- roles keep applying whatever role it acts as.
 --
--- Cheap on the booking path: row-level security evaluates it once per statement; the read is one
--- pass over core.login_hotels (a few rows per restricted role) joined to pg_authid by name, and
--- pg_has_role answers from the backend's cached membership list. Still PARALLEL SAFE: a worker
--- takes the leader's session user, role setting and settings, and reads the leader's snapshot.
+-- Cheap on the booking path (row-level security evaluates it once per statement): with no login
+-- limited, one probe of an empty table; otherwise the membership test runs once per role named in
+-- core.login_hotels (pg_has_role answers from the backend's cached membership list) and the rows
+-- of the roles that apply are read by the key. Still PARALLEL SAFE: a worker takes the leader's
+-- session user, role setting and settings, and reads the leader's snapshot.
 -- Versioned DDL: never edited once released; a change is a new file (see README).
 
 -- migrate:up
@@ -27,26 +28,32 @@ declare
     v_request text;
 begin
     -- every role with rows that the login or its SET ROLE inherits (itself included): the hotels
-    -- every one of them lists (login_hotels' key is (role_name, hotel_id): one row per role);
-    -- a superuser holds every role's privileges: only its own rows (and its SET ROLE's) apply
-    with actors as (
-        select a.oid, a.rolsuper from pg_catalog.pg_roles a
-        where a.rolname = session_user or a.rolname = nullif(v_role, 'none')
-    ),
-    applying as (
-        select l.role_name, l.hotel_id
-        from core.login_hotels l
-        join pg_catalog.pg_roles r on r.rolname = l.role_name
-        where exists (select 1 from actors a
-                      where case when a.rolsuper then a.oid = r.oid
-                                 else pg_catalog.pg_has_role(a.oid, r.oid, 'USAGE') end)
-    )
-    select case when count(*) = 0 then null
-                else array(select a.hotel_id from applying a group by a.hotel_id
-                           having count(*) = (select count(distinct b.role_name) from applying b)
-                           order by a.hotel_id) end
-    into v_scope
-    from applying;
+    -- every one of them lists (login_hotels' key is (role_name, hotel_id): one row per role). A
+    -- superuser holds every role's privileges: only its own rows (and its SET ROLE's) apply. The
+    -- membership test runs once per role named in the table, not per row; an empty table (no login
+    -- limited) costs one probe.
+    if exists (select 1 from core.login_hotels) then
+        with actors as (
+            select a.oid, a.rolsuper from pg_catalog.pg_roles a
+            where a.rolname = session_user or a.rolname = nullif(v_role, 'none')
+        ),
+        limited as (
+            select array_agg(r.rolname::text) as names
+            from (select distinct l.role_name from core.login_hotels l) n
+            join pg_catalog.pg_roles r on r.rolname = n.role_name
+            where exists (select 1 from actors a
+                          where case when a.rolsuper then a.oid = r.oid
+                                     else pg_catalog.pg_has_role(a.oid, r.oid, 'USAGE') end)
+        )
+        select case when m.names is null then null
+                    else array(select l.hotel_id from core.login_hotels l
+                               where l.role_name = any (m.names)
+                               group by l.hotel_id
+                               having count(*) = cardinality(m.names)
+                               order by l.hotel_id) end
+        into v_scope
+        from limited m;
+    end if;
     -- inside a request (api.authenticate ran in this transaction): the API key's hotels
     if nullif(pg_catalog.current_setting('hotelcore.system', true), '') is not null then
         v_request := coalesce(pg_catalog.current_setting('hotelcore.hotel_ids', true), '');

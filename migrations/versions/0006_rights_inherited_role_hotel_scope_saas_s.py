@@ -16,7 +16,7 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/rights--scope-of-inherited-roles.sql": "309017cb0045ed3dce3b296d62b14a2e8a482e02f945fd0c578dce33d42b8ab3",
+    "schema/rights--scope-of-inherited-roles.sql": "3a97b7ae0a3d0112b5a5d8dc55f353490c4d0c1d39d3095d03051cf5973b8ff1",
     "schema/customer--created-for-hotel.sql": "ca13862909725b9c92d58826df65aed82ae41ce79cf58d833dce50e541968abe",
 }
 
