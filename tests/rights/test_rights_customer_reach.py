@@ -134,16 +134,14 @@ def test_a_scoped_pms_changes_the_walk_in_it_created_but_not_another_hotels(
 
 
 def test_a_pooled_pms_request_of_hotel_b_cannot_rewrite_hotel_as_guest(
-    world: World, yui: int, connect_as
+    db: psycopg.Connection, world: World, yui: int, connect_as
 ) -> None:
+    """The HTTP layer's way: hotel B's PMS API key, authenticated on the pool login."""
+    token = db.execute("select token from api.issue_api_key('pms', %s, 'front desk B')", ([world.b.id],)).fetchone()[0]
     pool = connect_as("pool")
 
     def request() -> None:
-        pool.execute(
-            "select set_config('hotelcore.system', 'pms', true), set_config('hotelcore.hotel_ids', %s, true)",
-            (str(world.b.id),),
-        )
-        pool.execute("set local role hotelcore_pms")
+        pool.execute("select set_config('role', a.db_role, true) from api.authenticate(%s) a", (token,))
 
     request()
     refused(pool, "HC501", update, pool, yui, {"city": "Osaka"})

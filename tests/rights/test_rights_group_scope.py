@@ -105,19 +105,19 @@ def test_a_noinherit_membership_applies_once_the_role_is_taken(
 def test_a_pooled_login_inheriting_a_limited_group_is_limited_in_every_request(
     db: psycopg.Connection, world: World, logins, connect_as, server_url: str, roles: dict[str, str]
 ) -> None:
-    """The HTTP layer's login: SET LOCAL ROLE to the request's system keeps the group's limit."""
+    """The HTTP layer's login: a request of an API key for both hotels, authenticated and run as its
+    system's role (SET LOCAL ROLE), keeps the limit of the group the pool login inherits."""
     limit(db, roles["tokyo"], world.a.id)
     with psycopg.connect(server_url, autocommit=True) as su:
         su.execute(sql.SQL("grant {} to {}").format(sql.Identifier(roles["tokyo"]), sql.Identifier(logins["pool"])))
     try:
         pool = connect_as("pool")
         for system in ("member", "pms"):
-            pool.execute(
-                "select set_config('hotelcore.system', %s, true),"
-                " set_config('hotelcore.hotel_ids', %s, true)",
-                (system, f"{world.a.id},{world.b.id}"),
-            )
-            pool.execute(f"set local role hotelcore_{system}")
+            token = db.execute(
+                "select token from api.issue_api_key(%s, %s, 'group scope')", (system, [world.a.id, world.b.id])
+            ).fetchone()[0]
+            pool.execute("select set_config('role', a.db_role, true) from api.authenticate(%s) a", (token,))
+            assert pool.execute("select current_user").fetchone()[0] == f"hotelcore_{system}"
             assert hotels_seen(pool) == {world.a.id}, system
     finally:
         with psycopg.connect(server_url, autocommit=True) as su:
