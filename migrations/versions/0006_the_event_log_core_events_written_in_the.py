@@ -1,4 +1,4 @@
-"""rights: inherited-role hotel scope, saas sales views, customer reach, bounds, card numbers refused, client timeouts
+"""The event log: core.events written in the transaction of each change, per-aggregate sequences, and a reading order below the snapshot xmin that never skips a late commit
 
 Revision ID: 0006
 Revises: 0005
@@ -16,34 +16,33 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/rights--scope-of-inherited-roles.sql": "3a97b7ae0a3d0112b5a5d8dc55f353490c4d0c1d39d3095d03051cf5973b8ff1",
-    "schema/customer--created-for-hotel.sql": "ca13862909725b9c92d58826df65aed82ae41ce79cf58d833dce50e541968abe",
+    "schema/events.sql": "987c895736247b3d5638e733c66f5f395d81ca7276d6d4c20ef5e97ff8e6c1cc",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
 # its snapshot under migrations/sql/.
 REPLACEABLE = {
-    "functions/errors.sql": "0006",
-    "functions/common.sql": "0006",
-    "functions/rights.sql": "0006",
+    "functions/errors.sql": "0002",
+    "functions/common.sql": "0004",
+    "functions/rights.sql": "0002",
     "functions/property.sql": "0005",
-    "functions/reservation.sql": "0006",
-    "functions/frontdesk.sql": "0006",
-    "functions/customer.sql": "0006",
-    "functions/loyalty.sql": "0006",
+    "functions/reservation.sql": "0004",
+    "functions/frontdesk.sql": "0005",
+    "functions/customer.sql": "0002",
+    "functions/loyalty.sql": "0005",
     "functions/checkout.sql": "0005",
+    "functions/events.sql": "0006",
     "functions/grants.sql": "0002",
     "triggers/reservation.sql": "0004",
     "triggers/frontdesk.sql": "0002",
     "triggers/loyalty.sql": "0002",
     "triggers/rights.sql": "0003",
-    "triggers/card_data.sql": "0006",
     "views/errors.sql": "0001",
     "views/reservation.sql": "0005",
     "views/frontdesk.sql": "0002",
     "views/loyalty.sql": "0002",
-    "views/report.sql": "0006",
-    "views/grants.sql": "0006",
+    "views/report.sql": "0005",
+    "views/grants.sql": "0005",
 }
 
 
