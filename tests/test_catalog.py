@@ -231,9 +231,25 @@ def test_dynamic_sql_is_built_by_format_only(db):
 # blocked or on the books, occupancy, and the ratios that give a room count back from revenue
 # (ADR = room revenue / rooms sold, RevPAR = room revenue / rooms available).
 INVENTORY_COLUMNS = (
-    "capacity", "blocked", "held", "booked", "rooms_total", "rooms_blocked", "rooms_available",
-    "rooms_sold", "occupancy", "rooms_on_books", "rooms_picked_up", "rooms_cancelled", "net_pickup",
-    "room_nights_total", "room_nights_blocked", "room_nights_available", "room_nights_sold", "adr", "revpar",
+    "capacity",
+    "blocked",
+    "held",
+    "booked",
+    "rooms_total",
+    "rooms_blocked",
+    "rooms_available",
+    "rooms_sold",
+    "occupancy",
+    "rooms_on_books",
+    "rooms_picked_up",
+    "rooms_cancelled",
+    "net_pickup",
+    "room_nights_total",
+    "room_nights_blocked",
+    "room_nights_available",
+    "room_nights_sold",
+    "adr",
+    "revpar",
 )
 
 

@@ -247,7 +247,9 @@ def test_pms_customer_basic_fields_only(client, world, customer):
     # a customer who never booked at hotel A is hotel-member's to change, not hotel A's front desk's
     refused(
         client.put(
-            f"/api/v2/pms/customers/{cid}/basic", headers=h, json={"version": customer["version"], "city": "Kyoto"}
+            f"/api/v2/pms/customers/{cid}/basic",
+            headers=h,
+            json={"version": customer["version"], "city": "Kyoto"},
         ),
         403,
         "PERMISSION_DENIED",

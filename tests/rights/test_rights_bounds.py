@@ -46,7 +46,9 @@ def test_the_chain_wide_points_expiry_is_a_scheduled_job(
     assert call(member, "expire_points", p_customer_id=world.customer) == [{"expire_points": 0}]
     member.rollback()
     # an admin login limited to one hotel may not sweep the whole chain either
-    db.execute("insert into core.login_hotels (role_name, hotel_id) values (%s, %s)", (logins["admin"], world.a.id))
+    db.execute(
+        "insert into core.login_hotels (role_name, hotel_id) values (%s, %s)", (logins["admin"], world.a.id)
+    )
     admin = connect_as("admin")
     with pytest.raises(psycopg.Error) as excinfo:
         call(admin, "expire_points", p_customer_id=None)

@@ -71,8 +71,14 @@ def test_a_card_number_in_free_text_is_refused_for_every_system(
         p_description=f"minibar, paid with {PAN.replace(' ', '')}",
     )
     refused(
-        pms, call, pms, "authorise_payment", p_reservation_id=world.in_house[world.a.id], p_method="card",
-        p_amount=100, p_processor_reference=PAN,
+        pms,
+        call,
+        pms,
+        "authorise_payment",
+        p_reservation_id=world.in_house[world.a.id],
+        p_method="card",
+        p_amount=100,
+        p_processor_reference=PAN,
     )
     version = scalar(member, "get_customer", p_customer_id=world.customer)["version"]
     refused(
@@ -113,7 +119,13 @@ def test_the_checkout_saga_never_stores_a_card_number(db: psycopg.Connection, wo
                 " updated_at) values (%(hotel)s, %(type)s, %(plan)s, daterange(%(day)s, %(day)s + 1), 1, 2, 0,"
                 " 'member', %(special_requests)s, %(request)s, 'JPY', 1000, %(authorisation_ref)s, %(capture_ref)s,"
                 " now(), now())",
-                row | {"hotel": world.a.id, "type": world.a.room_type, "plan": world.a.rate_plan, "day": world.a.day(3)},
+                row
+                | {
+                    "hotel": world.a.id,
+                    "type": world.a.room_type,
+                    "plan": world.a.rate_plan,
+                    "day": world.a.day(3),
+                },
             )
 
     saga()  # a request without card data is stored

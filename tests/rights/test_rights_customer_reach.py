@@ -9,14 +9,19 @@ from __future__ import annotations
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
-from rights_helpers import World, call, scalar
+from rights_helpers import World, scalar
 
 
 @pytest.fixture
 def yui(db: psycopg.Connection, world: World) -> int:
     """A member who has stayed at hotel A only."""
     customer = scalar(
-        db, "create_customer", p_given_name="Yui", p_family_name="Tanaka", p_email="yui@example.com", p_city="Kobe"
+        db,
+        "create_customer",
+        p_given_name="Yui",
+        p_family_name="Tanaka",
+        p_email="yui@example.com",
+        p_city="Kobe",
     )["id"]
     scalar(
         db,
@@ -58,7 +63,9 @@ def test_hotel_b_pms_reads_but_cannot_rewrite_a_guest_of_hotel_a(
     assert scalar(pms, "get_customer", p_customer_id=yui)["city"] == "Kobe"
     pms.rollback()
     for function in ("update_customer", "update_customer_basic"):
-        error = refused(pms, "HC501", update, pms, yui, {"address_line1": "1-1 Umeda", "city": "Osaka"}, function)
+        error = refused(
+            pms, "HC501", update, pms, yui, {"address_line1": "1-1 Umeda", "city": "Osaka"}, function
+        )
         assert "customer.update" in error.diag.message_detail
     assert db.execute("select city, address_line1 from core.customers where id = %s", (yui,)).fetchone() == (
         "Kobe",
@@ -112,22 +119,33 @@ def test_find_or_create_guest_is_no_email_directory_for_a_scoped_pms(
     refused(pms, "HC501", update, pms, yui, {"city": "Osaka"})
     # another hotel than its own is not found
     refused(
-        pms, "HC101", scalar, pms, "find_or_create_guest", p_given_name="A", p_family_name="B", p_hotel_id=world.a.id
+        pms,
+        "HC101",
+        scalar,
+        pms,
+        "find_or_create_guest",
+        p_given_name="A",
+        p_family_name="B",
+        p_hotel_id=world.a.id,
     )
 
 
 def test_a_scoped_pms_changes_the_walk_in_it_created_but_not_another_hotels(
     db: psycopg.Connection, world: World, logins, connect_as
 ) -> None:
-    made_for_a = scalar(db, "find_or_create_guest", p_given_name="Ren", p_family_name="Abe", p_hotel_id=world.a.id)
+    made_for_a = scalar(
+        db, "find_or_create_guest", p_given_name="Ren", p_family_name="Abe", p_hotel_id=world.a.id
+    )
     limit_to(db, logins["pms"], world.b.id)
     pms = connect_as("pms")
     # its hotel is implied when it has one
-    walk_in = scalar(pms, "find_or_create_guest", p_given_name="Sora", p_family_name="Ito", p_email="sora@example.com")
-    pms.commit()
-    assert db.execute("select created_for_hotel_id from core.customers where id = %s", (walk_in,)).fetchone() == (
-        world.b.id,
+    walk_in = scalar(
+        pms, "find_or_create_guest", p_given_name="Sora", p_family_name="Ito", p_email="sora@example.com"
     )
+    pms.commit()
+    assert db.execute(
+        "select created_for_hotel_id from core.customers where id = %s", (walk_in,)
+    ).fetchone() == (world.b.id,)
     assert update(pms, walk_in, {"phone": "+81312345678"})["phone_e164"] == "+81312345678"
     pms.commit()
     refused(pms, "HC501", update, pms, made_for_a, {"city": "Osaka"})
@@ -137,7 +155,9 @@ def test_a_pooled_pms_request_of_hotel_b_cannot_rewrite_hotel_as_guest(
     db: psycopg.Connection, world: World, yui: int, connect_as
 ) -> None:
     """The HTTP layer's way: hotel B's PMS API key, authenticated on the pool login."""
-    token = db.execute("select token from api.issue_api_key('pms', %s, 'front desk B')", ([world.b.id],)).fetchone()[0]
+    token = db.execute(
+        "select token from api.issue_api_key('pms', %s, 'front desk B')", ([world.b.id],)
+    ).fetchone()[0]
     pool = connect_as("pool")
 
     def request() -> None:

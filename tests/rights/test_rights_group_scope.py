@@ -24,7 +24,9 @@ def roles(server_url: str) -> Iterator[dict[str, str]]:
         for name in reversed(list(names.values())):
             conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(name)))
         # the Tokyo front desks' group is a PMS group; the chain group only limits
-        conn.execute(sql.SQL("create role {} nologin in role hotelcore_pms").format(sql.Identifier(names["tokyo"])))
+        conn.execute(
+            sql.SQL("create role {} nologin in role hotelcore_pms").format(sql.Identifier(names["tokyo"]))
+        )
         conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(names["chain"])))
         conn.execute(
             sql.SQL("create role {} login password {} in role hotelcore_pms, {}, {}").format(
@@ -109,12 +111,15 @@ def test_a_pooled_login_inheriting_a_limited_group_is_limited_in_every_request(
     system's role (SET LOCAL ROLE), keeps the limit of the group the pool login inherits."""
     limit(db, roles["tokyo"], world.a.id)
     with psycopg.connect(server_url, autocommit=True) as su:
-        su.execute(sql.SQL("grant {} to {}").format(sql.Identifier(roles["tokyo"]), sql.Identifier(logins["pool"])))
+        su.execute(
+            sql.SQL("grant {} to {}").format(sql.Identifier(roles["tokyo"]), sql.Identifier(logins["pool"]))
+        )
     try:
         pool = connect_as("pool")
         for system in ("member", "pms"):
             token = db.execute(
-                "select token from api.issue_api_key(%s, %s, 'group scope')", (system, [world.a.id, world.b.id])
+                "select token from api.issue_api_key(%s, %s, 'group scope')",
+                (system, [world.a.id, world.b.id]),
             ).fetchone()[0]
             pool.execute("select set_config('role', a.db_role, true) from api.authenticate(%s) a", (token,))
             assert pool.execute("select current_user").fetchone()[0] == f"hotelcore_{system}"
@@ -122,5 +127,7 @@ def test_a_pooled_login_inheriting_a_limited_group_is_limited_in_every_request(
     finally:
         with psycopg.connect(server_url, autocommit=True) as su:
             su.execute(
-                sql.SQL("revoke {} from {}").format(sql.Identifier(roles["tokyo"]), sql.Identifier(logins["pool"]))
+                sql.SQL("revoke {} from {}").format(
+                    sql.Identifier(roles["tokyo"]), sql.Identifier(logins["pool"])
+                )
             )

@@ -54,8 +54,15 @@ def test_a_scoped_saas_login_reads_the_sales_of_its_hotels_only(
     db: psycopg.Connection, world: World, logins, connect_as
 ) -> None:
     db.execute("select * from api.refresh_reports()").fetchall()
-    db.execute("insert into core.login_hotels (role_name, hotel_id) values (%s, %s)", (logins["saas"], world.b.id))
+    db.execute(
+        "insert into core.login_hotels (role_name, hotel_id) values (%s, %s)", (logins["saas"], world.b.id)
+    )
     saas = connect_as("saas")
-    for view in ("sales_daily_in_scope", "sales_daily_by_origin_in_scope", "sales_monthly", "sales_by_origin_monthly"):
+    for view in (
+        "sales_daily_in_scope",
+        "sales_daily_by_origin_in_scope",
+        "sales_monthly",
+        "sales_by_origin_monthly",
+    ):
         seen = {r[0] for r in saas.execute(f"select distinct hotel_id from report.{view}").fetchall()}
         assert seen == {world.b.id}, view

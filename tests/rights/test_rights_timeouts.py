@@ -73,16 +73,22 @@ def test_a_runaway_statement_is_cancelled(timeouts, connect_as) -> None:
 def test_the_login_or_the_connection_overrides_the_default(
     db: psycopg.Connection, fresh_db: str, logins, timeouts, server_url: str
 ) -> None:
-    with psycopg.connect(fresh_db, user=logins["bi"], password=PASSWORD, options="-c statement_timeout=1h") as bi:
+    with psycopg.connect(
+        fresh_db, user=logins["bi"], password=PASSWORD, options="-c statement_timeout=1h"
+    ) as bi:
         assert shown(bi)[0] == "1h"
     with psycopg.connect(server_url, autocommit=True) as su:
-        su.execute(sql.SQL("alter role {} set statement_timeout = '2min'").format(sql.Identifier(logins["member"])))
+        su.execute(
+            sql.SQL("alter role {} set statement_timeout = '2min'").format(sql.Identifier(logins["member"]))
+        )
     try:
         with psycopg.connect(fresh_db, user=logins["member"], password=PASSWORD) as member:
             assert shown(member) == ("2min", timeouts["member"][1])
     finally:
         with psycopg.connect(server_url, autocommit=True) as su:
-            su.execute(sql.SQL("alter role {} reset statement_timeout").format(sql.Identifier(logins["member"])))
+            su.execute(
+                sql.SQL("alter role {} reset statement_timeout").format(sql.Identifier(logins["member"]))
+            )
             if su.info.server_version < 170000:
                 su.execute(
                     sql.SQL("alter role {} set statement_timeout = {}").format(
