@@ -334,14 +334,13 @@ $$;
 comment on function api.get_customer(bigint) is
     'The customer document (seed 000 GET /customers/{id}): profile, rank with its benefits, points balance, version. A merged profile is returned with merged_into set.';
 
-create function api.update_customer(
+create function internal.update_customer(
     p_customer_id      bigint,
     p_expected_version integer,
     p_changes          jsonb
 ) returns jsonb
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
@@ -357,8 +356,6 @@ declare
     v_email    text;
     v_phone    text;
 begin
-    -- seed 000's responsibility matrix (issue 7)
-    perform internal.require_right('customer.update_basic');
     if p_changes is null or jsonb_typeof(p_changes) <> 'object' then
         perform internal.raise_error('INVALID_ARGUMENT', 'changes must be a JSON object', 'e.g. {"city": "Osaka"}');
     end if;
@@ -381,8 +378,6 @@ begin
         end if;
     end loop;
 
-    -- seed 000: hotel-member changes every field, hotel-pms names, phone and address only (issue 7)
-    perform internal.require_customer_changes(p_changes);
 
     v_c := internal.customer_for_update(p_customer_id);
     -- a login limited to some hotels changes the customers of those hotels only
@@ -453,6 +448,29 @@ begin
     return internal.customer_document(p_customer_id);
 end
 $$;
+comment on function internal.update_customer(bigint, integer, jsonb) is
+    'The body of api.update_customer without its rights check (callers check them): Updates the fields named in p_changes (seed 000 PUT /customers/{id}); null clears an optional field, preferences is replaced whole. Refuses a stale p_expected_version (VERSION_CONFLICT), an e-mail another customer has (DUPLICATE_EMAIL), an unreadable phone (INVALID_PHONE).';
+
+create function api.update_customer(
+    p_customer_id      bigint,
+    p_expected_version integer,
+    p_changes          jsonb
+) returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- seed 000's responsibility matrix
+    perform internal.require_right('customer.update_basic');
+    -- seed 000: hotel-member changes every field, hotel-pms names, phone and address only
+    if jsonb_typeof(p_changes) = 'object' then
+        perform internal.require_customer_changes(p_changes);
+    end if;
+    return internal.update_customer(p_customer_id, p_expected_version, p_changes);
+end
+$$;
 comment on function api.update_customer(bigint, integer, jsonb) is
     'Updates the fields named in p_changes (seed 000 PUT /customers/{id}); null clears an optional field, preferences is replaced whole. Refuses a stale p_expected_version (VERSION_CONFLICT), an e-mail another customer has (DUPLICATE_EMAIL), an unreadable phone (INVALID_PHONE).';
 
@@ -482,7 +500,7 @@ $$;
 comment on function internal.guest_match(bigint, boolean, text, text) is
     'p_customer_id, found by e-mail for api.find_or_create_guest, when the caller is not hotel-scoped, or the customer is in its reach, or the names match; otherwise GUEST_NAME_MISMATCH (the id is not disclosed).';
 
-create function api.find_or_create_guest(
+create function internal.find_or_create_guest(
     p_given_name    text,
     p_family_name   text,
     p_email         text default null,
@@ -493,7 +511,6 @@ create function api.find_or_create_guest(
 ) returns bigint
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
@@ -503,8 +520,6 @@ declare
     v_scoped  boolean;
     v_id      bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
-    perform internal.require_right('guest.find_or_create');
     if nullif(btrim(p_given_name), '') is null or nullif(btrim(p_family_name), '') is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'given_name and family_name are required',
             'pass the booker''s names');
@@ -565,6 +580,29 @@ begin
         return internal.guest_match(v_id, v_scoped, p_given_name, p_family_name);
     end if;
     return v_id;
+end
+$$;
+comment on function internal.find_or_create_guest(text, text, text, text, bigint, text, text) is
+    'The body of api.find_or_create_guest without its rights check (callers check them); the hotel-scope rules of the customer master are part of it (see api.find_or_create_guest).';
+
+create function api.find_or_create_guest(
+    p_given_name    text,
+    p_family_name   text,
+    p_email         text default null,
+    p_phone         text default null,
+    p_hotel_id      bigint default null,
+    p_phone_country text default null,
+    p_language      text default null
+) returns bigint
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- seed 000's responsibility matrix
+    perform internal.require_right('guest.find_or_create');
+    return internal.find_or_create_guest(p_given_name, p_family_name, p_email, p_phone, p_hotel_id, p_phone_country, p_language);
 end
 $$;
 comment on function api.find_or_create_guest(text, text, text, text, bigint, text, text) is

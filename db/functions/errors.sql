@@ -51,7 +51,10 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC405', 'MERGE_NOT_ALLOWED',         409, 'A customer cannot be merged into itself or into a merged customer.'),
     -- data rights (issue: roles and scoping)
     ('HC501', 'PERMISSION_DENIED',         403, 'The calling system or hotel scope may not do this; DETAIL names the field or action.'),
-    ('HC502', 'AUTHENTICATION_FAILED',     401, 'Unknown or revoked API key.'),
+    ('HC502', 'AUTHENTICATION_FAILED',     401, 'Unknown, revoked or expired API key, or a request identity not recorded by api.authenticate in this transaction.'),
+    ('HC503', 'SYSTEM_ROLE_NOT_GRANTED',   500, 'The database login serving the request is not a member of the API key''s system role (hotelcore_<system>); an operator must grant it.'),
+    ('HC504', 'IDEMPOTENCY_RECORD_NOT_FOUND', 404, 'No idempotency record with that id for the calling API key.'),
+    ('HC505', 'API_KEY_NOT_FOUND',         404, 'No active API key with that id.'),
     ('HC510', 'GUEST_NAME_MISMATCH',       409, 'A hotel-scoped login named a guest by an e-mail that belongs to a customer with other names; no id is given out.'),
     ('HC511', 'CARD_NUMBER_REFUSED',       422, 'Free text holds a card number (13-19 digits passing the Luhn check); hotelcore never stores card data. DETAIL names the field.'),
     -- HTTP / saga (seed 001); raised by the checkout saga, mapped here for one table of codes

@@ -23,9 +23,9 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_role    text := pg_catalog.current_setting('role');
+    v_request text := pg_catalog.current_setting('hotelcore.request', true);
     v_scope   bigint[];
-    v_limit   bigint[];
-    v_request text;
+    v_keyed   bigint[];
 begin
     -- every role with rows that the login or its SET ROLE inherits (itself included): the hotels
     -- every one of them lists (login_hotels' key is (role_name, hotel_id): one row per role). A
@@ -54,21 +54,24 @@ begin
         into v_scope
         from limited m;
     end if;
-    -- inside a request (api.authenticate ran in this transaction): the API key's hotels
-    if nullif(pg_catalog.current_setting('hotelcore.system', true), '') is not null then
-        v_request := coalesce(pg_catalog.current_setting('hotelcore.hotel_ids', true), '');
-        if v_request !~ '^[0-9]+(,[0-9]+)*$' then
-            return '{}';  -- an empty or unreadable scope sees nothing
+    -- inside a request: the API key's hotels from the identity api.authenticate signed (checked as
+    -- core.request_identity checks it, whose refusal a bad signature gets)
+    if v_request <> '' then
+        select pg_catalog.string_to_array(pg_catalog.split_part(pg_catalog.substr(v_request, 66), '/', 3), ',')::bigint[]
+        into v_keyed
+        from core.request_signing_keys k
+        where k.id and core.request_signed(v_request, k.inner_key, k.outer_key);
+        if v_keyed is null then
+            perform core.request_identity();  -- raises AUTHENTICATION_FAILED: the one place that says why
         end if;
-        v_limit := pg_catalog.string_to_array(v_request, ',')::bigint[];
-        v_scope := case when v_scope is null then v_limit
-                        else array(select unnest(v_scope) intersect select unnest(v_limit)) end;
+        v_scope := case when v_scope is null then v_keyed
+                        else array(select unnest(v_scope) intersect select unnest(v_keyed)) end;
     end if;
     return v_scope;
 end
 $$;
 comment on function core.hotel_scope() is
-    'The hotel ids the caller may see: the intersection of the core.login_hotels rows of every role the login, or the role it SET ROLE to, inherits (itself included), intersected with the request''s hotelcore.hotel_ids. Null: every hotel. Used by the row-level security policies; SECURITY DEFINER so that readers of report views need no right on core.login_hotels.';
+    'The hotel ids the caller may see: the intersection of the core.login_hotels rows of every role the login, or the role it SET ROLE to, inherits (itself included), intersected with the hotels of the request''s API key (core.request_identity). Null: every hotel. Used by the row-level security policies; SECURITY DEFINER so that readers of report views need no right on core.login_hotels.';
 
 -- migrate:down
 create or replace function core.hotel_scope() returns bigint[]
@@ -81,32 +84,36 @@ as $$
 declare
     v_role    text := case when pg_catalog.current_setting('role') = 'none' then session_user::text
                            else pg_catalog.current_setting('role') end;
+    v_request text := pg_catalog.current_setting('hotelcore.request', true);
     v_scope   bigint[];
     v_limit   bigint[];
-    v_request text;
+    v_keyed   bigint[];
 begin
-    -- the login's hotels, then those of the role it acts as: each one with rows narrows the scope
-    -- (one read for both: row-level security evaluates this once per statement of every api call)
+    -- the login's hotels, then those of the role it acts as: each one with rows narrows the scope;
+    -- inside a request, the API key's hotels from the identity api.authenticate signed (checked as
+    -- core.request_identity checks it, whose refusal a bad signature gets). One statement for all
+    -- three: row-level security evaluates this once per statement of every api call.
     select array_agg(l.hotel_id) filter (where l.role_name = session_user::text),
-           array_agg(l.hotel_id) filter (where l.role_name = v_role)
-    into v_scope, v_limit
+           array_agg(l.hotel_id) filter (where l.role_name = v_role),
+           case when v_request <> '' then
+               (select pg_catalog.string_to_array(pg_catalog.split_part(pg_catalog.substr(v_request, 66), '/', 3), ',')::bigint[]
+                from core.request_signing_keys k
+                where k.id and core.request_signed(v_request, k.inner_key, k.outer_key)) end
+    into v_scope, v_limit, v_keyed
     from core.login_hotels l where l.role_name in (session_user::text, v_role);
+    if v_request <> '' and v_keyed is null then
+        perform core.request_identity();  -- raises AUTHENTICATION_FAILED: the one place that says why
+    end if;
     if v_limit is not null then
         v_scope := case when v_scope is null then v_limit
                         else array(select unnest(v_scope) intersect select unnest(v_limit)) end;
     end if;
-    -- inside a request (api.authenticate ran in this transaction): the API key's hotels
-    if nullif(pg_catalog.current_setting('hotelcore.system', true), '') is not null then
-        v_request := coalesce(pg_catalog.current_setting('hotelcore.hotel_ids', true), '');
-        if v_request !~ '^[0-9]+(,[0-9]+)*$' then
-            return '{}';  -- an empty or unreadable scope sees nothing
-        end if;
-        v_limit := pg_catalog.string_to_array(v_request, ',')::bigint[];
-        v_scope := case when v_scope is null then v_limit
-                        else array(select unnest(v_scope) intersect select unnest(v_limit)) end;
+    if v_keyed is not null then
+        v_scope := case when v_scope is null then v_keyed
+                        else array(select unnest(v_scope) intersect select unnest(v_keyed)) end;
     end if;
     return v_scope;
 end
 $$;
 comment on function core.hotel_scope() is
-    'The hotel ids the caller may see: core.login_hotels of the login and of its SET ROLE, intersected with the request''s hotelcore.hotel_ids. Null: every hotel. Used by the row-level security policies; SECURITY DEFINER so that readers of report views need no right on core.login_hotels.';
+    'The hotel ids the caller may see: core.login_hotels of the login and of its SET ROLE, intersected with the hotels of the request''s API key (core.request_identity). Null: every hotel. Used by the row-level security policies; SECURITY DEFINER so that readers of report views need no right on core.login_hotels.';
