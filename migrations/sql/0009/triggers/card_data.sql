@@ -1,6 +1,6 @@
 -- Card data (PCI DSS): no free-text column stores a card number. Every column a caller's text
 -- reaches (special requests, the checkout saga's stored request and gateway references, reasons,
--- descriptions, review text, addresses, preferences) is checked on insert and on update by one row
+-- descriptions, review and feedback text, order notes, concierge requests, addresses, preferences) is checked on insert and on update by one row
 -- trigger, whatever function writes it: CARD_NUMBER_REFUSED (internal.refuse_card_number) names the
 -- table and column, and the statement writes nothing. core.payments.processor_reference keeps its
 -- check constraint (db/schema/frontdesk.sql). Identifiers the client makes up (idempotency keys,
@@ -45,7 +45,11 @@ begin
             ('points_ledger',       array['reason']),
             ('rank_history',        array['reason']),
             ('reviews',             array['title', 'comment']),
-            ('customer_merges',     array['reason'])
+            ('customer_merges',     array['reason']),
+            ('service_items',       array['description']),
+            ('service_orders',      array['notes', 'cancel_reason']),
+            ('concierge_requests',  array['details', 'staff_notes']),
+            ('feedback',            array['comment'])
         ) as t(name, columns)
     loop
         execute format(

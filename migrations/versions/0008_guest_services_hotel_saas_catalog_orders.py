@@ -1,4 +1,4 @@
-"""rights edges: inherited-role hotel scope (with the signed request identity), saas sales views without room counts, customers changed within a scoped login's reach, hold TTL and points sweep bounds, card numbers refused in free text, client timeouts
+"""Guest services (hotel-saas): catalog, orders with folio postings and reversals, concierge, facility bookings, feedback, service reports
 
 Revision ID: 0008
 Revises: 0007
@@ -16,34 +16,34 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/rights--scope-of-inherited-roles.sql": "1bba316433c835f8c874006aab6e132c02890491137eebcefe57bb92fb35d635",
-    "schema/customer--created-for-hotel.sql": "ca13862909725b9c92d58826df65aed82ae41ce79cf58d833dce50e541968abe",
+    "schema/services.sql": "fb27c90b87234ec6b8f91d6de28b9e11a85611b59146e4694d0b7c007d82567e",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
 # its snapshot under migrations/sql/.
 REPLACEABLE = {
     "functions/errors.sql": "0008",
-    "functions/common.sql": "0008",
+    "functions/common.sql": "0004",
     "functions/rights.sql": "0008",
     "functions/property.sql": "0005",
-    "functions/reservation.sql": "0008",
-    "functions/frontdesk.sql": "0008",
-    "functions/customer.sql": "0008",
-    "functions/loyalty.sql": "0008",
+    "functions/reservation.sql": "0007",
+    "functions/frontdesk.sql": "0007",
+    "functions/customer.sql": "0007",
+    "functions/loyalty.sql": "0005",
     "functions/checkout.sql": "0007",
     "functions/events.sql": "0006",
-    "functions/grants.sql": "0007",
+    "functions/services.sql": "0008",
+    "functions/grants.sql": "0008",
     "triggers/reservation.sql": "0004",
     "triggers/frontdesk.sql": "0002",
     "triggers/loyalty.sql": "0002",
     "triggers/rights.sql": "0007",
-    "triggers/card_data.sql": "0008",
     "views/errors.sql": "0001",
     "views/reservation.sql": "0005",
     "views/frontdesk.sql": "0002",
     "views/loyalty.sql": "0002",
-    "views/report.sql": "0008",
+    "views/report.sql": "0005",
+    "views/services.sql": "0008",
     "views/grants.sql": "0008",
 }
 
