@@ -1,5 +1,7 @@
 """Alembic environment: the same URL as every other hotelcore command, one transaction, and
-an advisory lock so two deploys (or two test workers) never migrate one database at once."""
+an advisory lock so two deploys (or two test workers) never migrate one database at once, and
+the runner's lock_timeout and statement_timeout (pyapi/migration_lint.py): a DDL statement that
+cannot get its lock soon fails the deploy instead of queueing every booking behind it."""
 
 from logging.config import fileConfig
 
@@ -7,6 +9,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool, text
 
 from pyapi import config as hc_config
+from pyapi.migration_lint import runner_preamble
 from pyapi.server import get_server
 
 cfg = context.config
@@ -23,6 +26,8 @@ def run_migrations_online() -> None:
         context.configure(connection=connection, target_metadata=None, transaction_per_migration=False)
         with context.begin_transaction():
             connection.execute(text(MIGRATION_LOCK))
+            for statement in runner_preamble().splitlines():
+                connection.exec_driver_sql(statement)
             context.run_migrations()
 
 

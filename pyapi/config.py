@@ -23,6 +23,12 @@ def external_url() -> str | None:
     return url or None
 
 
+def replica_url() -> str | None:
+    """A read replica of the database (``DATABASE_REPLICA_URL``): the HTTP API sends reads there."""
+    url = os.environ.get("DATABASE_REPLICA_URL", "").strip()
+    return url or None
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """Host and port of a URL, for one clear line when the server does not answer."""
