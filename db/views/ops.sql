@@ -13,8 +13,11 @@ select pg_catalog.pg_is_in_recovery() as in_recovery,
        (case
             when not pg_catalog.pg_is_in_recovery() then 0
             -- everything received is replayed: the replica is as fresh as what the primary sent
-            when pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() then 0
-            else extract(epoch from pg_catalog.clock_timestamp() - pg_catalog.pg_last_xact_replay_timestamp())
+            when pg_catalog.pg_last_wal_receive_lsn() is null
+                 or pg_catalog.pg_last_wal_receive_lsn() <= pg_catalog.pg_last_wal_replay_lsn() then 0
+            -- no commit replayed since the replica started: nothing to measure from yet
+            else coalesce(extract(epoch from pg_catalog.clock_timestamp()
+                                             - pg_catalog.pg_last_xact_replay_timestamp()), 0)
         end)::numeric(14, 3) as replay_delay_seconds;
 comment on view report.replication_lag is
     'How far this server''s replay is behind what it received (a read replica); one row. On a primary in_recovery is false and the lags are 0.';

@@ -97,7 +97,7 @@ class Database:
         if self.replica is not None:
             # a replica that is down at start-up must not stop the API: reads fall back to the primary
             self.replica.open(wait=False)
-            self.replica_client = Client(pool=self.replica)
+            self.replica_client = self.client.on_pool(self.replica)
 
     def close(self) -> None:
         self.pool.close()
@@ -141,7 +141,8 @@ class Database:
             try:
                 return self.replica_client.transaction(lambda conn: _read_only(conn, unit))
             except (psycopg.OperationalError, PoolTimeout):
-                pass  # the replica is unreachable: the primary answers the read
+                # the replica is unreachable: the primary answers, and the next reads for a while
+                self.routing.replica_failed()
         if not read_only or self.replica is None:
             answer = self.client.transaction(unit)
             if self.replica is not None and caller:
@@ -174,6 +175,7 @@ class ReadRouting:
         self.forget_after = forget_after
         self._pending: dict[str, tuple[int, float]] = {}
         self._replayed: tuple[int | None, float] = (None, 0.0)
+        self._down_until = 0.0  # a replica that failed a read is left alone until then
         self._lock = threading.Lock()
 
     def wrote(self, caller: str, db: Database) -> None:
@@ -185,7 +187,12 @@ class ReadRouting:
                 cutoff = now - self.forget_after
                 self._pending = {k: v for k, v in self._pending.items() if v[1] >= cutoff}
 
+    def replica_failed(self, pause: float = 5.0) -> None:
+        self._down_until = time.monotonic() + pause
+
     def replica_may_serve(self, caller: str | None, db: Database) -> bool:
+        if time.monotonic() < self._down_until:
+            return False
         with self._lock:
             pending = self._pending.get(caller) if caller else None
         if pending is None:
