@@ -11,10 +11,11 @@ Rules: squawk's defaults (table rewrites under ACCESS EXCLUSIVE, constraints wit
 existing column, renames, type changes, ...), minus the style-only rules turned off in
 ``.squawk.toml`` (each with its reason there).
 
-A finding that a deploy must accept is an exception, documented where it is decided:
-``LINT_EXCEPTIONS`` in the revision module (``{"schema/x.sql": {"rule": "why"}}``), or, for a
-revision released before the lint existed, ``migrations/lint-exceptions.toml``. An exception
-that matches no finding is an error too, so the list never outlives its reason.
+A finding that a deploy must accept is an exception, documented with its reason per revision in
+``migrations/lint-exceptions.toml`` (a file beside the revisions, so ``hotelcore migrations new
+--amend`` never loses it), or in ``LINT_EXCEPTIONS`` of a hand-written revision module
+(``{"schema/x.sql": {"rule": "why"}}``). An exception that matches no finding is an error too,
+so the list never outlives its reason.
 """
 
 from __future__ import annotations
