@@ -18,6 +18,15 @@ if cfg.config_file_name is not None and not cfg.attributes.get("hotelcore_url"):
 
 MIGRATION_LOCK = "select pg_advisory_xact_lock(hashtext('hotelcore.migrate'))"
 
+# In a lock cycle with live transactions the one whose deadlock_timeout ends first is aborted:
+# the migration waits longer than any client (when its role may set it), so a booking is the
+# one retried (every hotelcore client retries 40P01) and the migration goes on; its own
+# lock_timeout still ends a wait that is too long, and the runner then starts it again.
+DEADLOCK_LOSER = (
+    "select pg_catalog.set_config('deadlock_timeout', '30s', true)"
+    " where pg_catalog.has_parameter_privilege('deadlock_timeout', 'SET')"
+)
+
 
 def run_migrations_online() -> None:
     url = cfg.attributes.get("hotelcore_url") or get_server().url
@@ -28,6 +37,7 @@ def run_migrations_online() -> None:
             connection.execute(text(MIGRATION_LOCK))
             for statement in runner_preamble().splitlines():
                 connection.exec_driver_sql(statement)
+            connection.exec_driver_sql(DEADLOCK_LOSER)
             context.run_migrations()
 
 

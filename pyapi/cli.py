@@ -261,7 +261,7 @@ app.command("bench")(friendly(bench_command))
 
 from .ops_cli import register as _register_ops  # noqa: E402
 
-_register_ops(app, db_app, migrations_app)
+_register_ops(app, db_app, migrations_app, friendly)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
-from .cli import console, err, friendly
+console = Console()
+err = Console(stderr=True)
 
 
-def register(app: typer.Typer, db_app: typer.Typer, migrations_app: typer.Typer) -> None:
+def register(app: typer.Typer, db_app: typer.Typer, migrations_app: typer.Typer, friendly) -> None:
+    """Add the commands; ``friendly`` is the main command's error wrapper (one line, exit 1)."""
     migrations_app.command("lint")(friendly(migrations_lint))
     app.command("backup")(friendly(backup_command))
     app.command("restore")(friendly(restore_command))
