@@ -31,6 +31,7 @@ REPLACEABLE = {
     "functions/customer.sql": "0002",
     "functions/loyalty.sql": "0005",
     "functions/checkout.sql": "0005",
+    "functions/events.sql": "0006",
     "functions/grants.sql": "0002",
     "triggers/reservation.sql": "0004",
     "triggers/frontdesk.sql": "0002",
@@ -41,7 +42,7 @@ REPLACEABLE = {
     "views/frontdesk.sql": "0002",
     "views/loyalty.sql": "0002",
     "views/report.sql": "0005",
-    "views/ops.sql": "0006",
+    "views/ops.sql": "0007",
     "views/grants.sql": "0005",
 }
 

@@ -1,4 +1,4 @@
-"""Operations: replication lag views, the owner reads replication statistics
+"""The event log: core.events written in the transaction of each change, per-aggregate sequences, and a reading order below the snapshot xmin that never skips a late commit
 
 Revision ID: 0006
 Revises: 0005
@@ -16,7 +16,7 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/ops.sql": "190816a753a61b5f178cd09f015865994ab0e13109d06f574f217eaa095099d0",
+    "schema/events.sql": "987c895736247b3d5638e733c66f5f395d81ca7276d6d4c20ef5e97ff8e6c1cc",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
@@ -31,6 +31,7 @@ REPLACEABLE = {
     "functions/customer.sql": "0002",
     "functions/loyalty.sql": "0005",
     "functions/checkout.sql": "0005",
+    "functions/events.sql": "0006",
     "functions/grants.sql": "0002",
     "triggers/reservation.sql": "0004",
     "triggers/frontdesk.sql": "0002",
@@ -41,7 +42,6 @@ REPLACEABLE = {
     "views/frontdesk.sql": "0002",
     "views/loyalty.sql": "0002",
     "views/report.sql": "0005",
-    "views/ops.sql": "0006",
     "views/grants.sql": "0005",
 }
 

@@ -1,4 +1,4 @@
-"""Citus-ready keys: composite hotel_id foreign keys (NOT VALID), chain-wide ledgers without foreign keys to reservations, one-room-per-night exclusion per hotel
+"""Operations and Citus-ready keys: replication lag views, composite hotel_id foreign keys (NOT VALID), chain-wide ledgers without foreign keys to reservations
 
 Revision ID: 0007
 Revises: 0006
@@ -16,6 +16,7 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
+    "schema/ops.sql": "190816a753a61b5f178cd09f015865994ab0e13109d06f574f217eaa095099d0",
     "schema/scaleout--colocated-foreign-keys.sql": "a147bb9ef57a89c65e342b3b7b7a8f117559112ca012477ca452faed6f6566ad",
 }
 
@@ -31,6 +32,7 @@ REPLACEABLE = {
     "functions/customer.sql": "0002",
     "functions/loyalty.sql": "0005",
     "functions/checkout.sql": "0005",
+    "functions/events.sql": "0006",
     "functions/grants.sql": "0002",
     "triggers/reservation.sql": "0004",
     "triggers/frontdesk.sql": "0002",
@@ -41,7 +43,7 @@ REPLACEABLE = {
     "views/frontdesk.sql": "0002",
     "views/loyalty.sql": "0002",
     "views/report.sql": "0005",
-    "views/ops.sql": "0006",
+    "views/ops.sql": "0007",
     "views/grants.sql": "0005",
 }
 
