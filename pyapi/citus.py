@@ -61,6 +61,8 @@ REFERENCE_TABLES = frozenset(
         "login_hotels",
         "idempotency_keys",
         "audit_log",
+        # the registry of event names
+        "event_types",
     }
 )
 
