@@ -207,6 +207,7 @@ class Settings:
     recovery_interval: float = 30.0  # 0: no background recovery
     recovery_stale_after: float = 120.0
     replica_url: str | None = None  # reads of the API go there (DATABASE_REPLICA_URL)
+    metrics_token: str | None = None  # /metrics wants it as a bearer token (HOTELCORE_METRICS_TOKEN)
 
 
 def create_app(settings: Settings, *, gateway=None) -> FastAPI:
@@ -267,7 +268,9 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.add_middleware(Guard, hc_getter=lambda: holder["hc"])
-    app.add_middleware(Observe, metrics=metrics, router_getter=lambda: app.router)
+    app.add_middleware(
+        Observe, metrics=metrics, router_getter=lambda: app.router, token=settings.metrics_token
+    )
     app.state.metrics = metrics
     _install_handlers(app)
     app.include_router(member.router)
@@ -306,10 +309,12 @@ def _recovery_loop(hc: Services, interval: float, stale_after: float, stop: thre
 def app_from_env() -> FastAPI:
     """uvicorn factory: ``uvicorn --factory pyapi.http.app:app_from_env`` (DATABASE_URL or embedded,
     DATABASE_REPLICA_URL for reads)."""
-    from ..config import replica_url
+    from ..config import metrics_token, replica_url
     from ..server import get_server
 
-    return create_app(Settings(database_url=get_server().url, replica_url=replica_url()))
+    return create_app(
+        Settings(database_url=get_server().url, replica_url=replica_url(), metrics_token=metrics_token())
+    )
 
 
 def serve(
@@ -324,6 +329,10 @@ def serve(
 ) -> None:
     """Run the API under uvicorn until interrupted (``hotelcore serve``). ``customize(app)`` may
     mount more routes first (the benchmark's floor endpoint)."""
+    from ..config import metrics_token, replica_url
+
+    settings.setdefault("replica_url", replica_url())
+    settings.setdefault("metrics_token", metrics_token())
     app = create_app(Settings(database_url=database_url, **settings), gateway=gateway)
     if customize is not None:
         customize(app)

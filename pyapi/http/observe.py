@@ -14,6 +14,10 @@ mix their counts):
 * ``hotelcore_checkout_outcomes_total{outcome,source}``: how checkouts ended (``succeeded`` or
   the envelope's error code), answered to a client (``source="request"``) or finished by
   recovery (``source="recovery"``).
+With ``HOTELCORE_METRICS_TOKEN`` set (``Settings.metrics_token``), a scrape must send it as
+``Authorization: Bearer``; without it ``/metrics`` answers whoever reaches the port, so serve on
+a private address.
+
 * ``hotelcore_replica_lag_seconds`` / ``hotelcore_replica_lag_bytes``: the read replica's
   replay lag as the replica itself reports it (``report.replication_lag``), when one is
   configured; ``hotelcore_replica_up`` is 0 when it does not answer.
@@ -22,6 +26,7 @@ mix their counts):
 from __future__ import annotations
 
 import contextvars
+import hmac
 import json
 import logging
 import time
@@ -181,17 +186,33 @@ class Observe:
     """Pure ASGI middleware, outermost: gives the request its id, times it, counts it and writes
     its access log line; serves ``/metrics``."""
 
-    def __init__(self, app, metrics: Metrics, router_getter):
+    def __init__(self, app, metrics: Metrics, router_getter, token: str | None = None):
         self.app = app
         self.metrics = metrics
         self.router_getter = router_getter
+        self.token = token or None
+
+    def _may_scrape(self, headers: dict) -> bool:
+        """Without a token, anyone who reaches the port; with one, ``Authorization: Bearer`` with
+        it, compared in constant time (request volumes are business figures)."""
+        if self.token is None:
+            return True
+        auth = (headers.get(b"authorization") or b"").decode("latin-1")
+        given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+        return hmac.compare_digest(given.encode(), self.token.encode())
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        if scope["path"] == "/metrics" and scope["method"] == "GET":
-            return await self.metrics.exposition()(scope, receive, send)
         headers = dict(scope.get("headers") or [])
+        if scope["path"] == "/metrics" and scope["method"] == "GET":
+            if not self._may_scrape(headers):
+                rid = env.request_id_from(None)
+                body = env.error_body(
+                    "AUTHENTICATION_FAILED", "A metrics token is required.", system="core", request_id=rid
+                )
+                return await env.response(body, 401, request_id=rid)(scope, receive, send)
+            return await self.metrics.exposition()(scope, receive, send)
         rid = env.request_id_from((headers.get(b"x-request-id") or b"").decode("latin-1") or None)
         scope.setdefault("state", {})["request_id"] = rid
         token = current_request_id.set(rid)

@@ -134,3 +134,13 @@ def test_serve_logging_config_makes_every_logger_json():
         logging.getLogger("hotelcore").propagate = True
         logging.getLogger("uvicorn").handlers.clear()
         logging.getLogger("uvicorn").propagate = True
+
+
+def test_a_metrics_token_is_required_when_configured(make_client):
+    client = make_client(metrics_token="s3cret-scrape")
+    refused = client.get("/metrics")
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "AUTHENTICATION_FAILED"
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    got = client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape"})
+    assert got.status_code == 200 and "hotelcore_http_requests_total" in got.text
