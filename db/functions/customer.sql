@@ -334,14 +334,13 @@ $$;
 comment on function api.get_customer(bigint) is
     'The customer document (seed 000 GET /customers/{id}): profile, rank with its benefits, points balance, version. A merged profile is returned with merged_into set.';
 
-create function api.update_customer(
+create function internal.update_customer(
     p_customer_id      bigint,
     p_expected_version integer,
     p_changes          jsonb
 ) returns jsonb
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
@@ -357,8 +356,6 @@ declare
     v_email    text;
     v_phone    text;
 begin
-    -- seed 000's responsibility matrix (issue 7)
-    perform internal.require_right('customer.update_basic');
     if p_changes is null or jsonb_typeof(p_changes) <> 'object' then
         perform internal.raise_error('INVALID_ARGUMENT', 'changes must be a JSON object', 'e.g. {"city": "Osaka"}');
     end if;
@@ -381,8 +378,6 @@ begin
         end if;
     end loop;
 
-    -- seed 000: hotel-member changes every field, hotel-pms names, phone and address only (issue 7)
-    perform internal.require_customer_changes(p_changes);
 
     v_c := internal.customer_for_update(p_customer_id);
     -- optimistic lock (seed 000: version number)
@@ -451,10 +446,33 @@ begin
     return internal.customer_document(p_customer_id);
 end
 $$;
+comment on function internal.update_customer(bigint, integer, jsonb) is
+    'The body of api.update_customer without its rights check (callers check them): Updates the fields named in p_changes (seed 000 PUT /customers/{id}); null clears an optional field, preferences is replaced whole. Refuses a stale p_expected_version (VERSION_CONFLICT), an e-mail another customer has (DUPLICATE_EMAIL), an unreadable phone (INVALID_PHONE).';
+
+create function api.update_customer(
+    p_customer_id      bigint,
+    p_expected_version integer,
+    p_changes          jsonb
+) returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- seed 000's responsibility matrix
+    perform internal.require_right('customer.update_basic');
+    -- seed 000: hotel-member changes every field, hotel-pms names, phone and address only
+    if jsonb_typeof(p_changes) = 'object' then
+        perform internal.require_customer_changes(p_changes);
+    end if;
+    return internal.update_customer(p_customer_id, p_expected_version, p_changes);
+end
+$$;
 comment on function api.update_customer(bigint, integer, jsonb) is
     'Updates the fields named in p_changes (seed 000 PUT /customers/{id}); null clears an optional field, preferences is replaced whole. Refuses a stale p_expected_version (VERSION_CONFLICT), an e-mail another customer has (DUPLICATE_EMAIL), an unreadable phone (INVALID_PHONE).';
 
-create function api.find_or_create_guest(
+create function internal.find_or_create_guest(
     p_given_name    text,
     p_family_name   text,
     p_email         text default null,
@@ -465,7 +483,6 @@ create function api.find_or_create_guest(
 ) returns bigint
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
@@ -473,8 +490,6 @@ declare
     v_phone   text;
     v_id      bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
-    perform internal.require_right('guest.find_or_create');
     if nullif(btrim(p_given_name), '') is null or nullif(btrim(p_family_name), '') is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'given_name and family_name are required',
             'pass the booker''s names');
@@ -515,6 +530,29 @@ begin
         where lower(c.email) = lower(v_email) and c.merged_into is null;
     end if;
     return v_id;
+end
+$$;
+comment on function internal.find_or_create_guest(text, text, text, text, bigint, text, text) is
+    'The body of api.find_or_create_guest without its rights check (callers check them): The customer id for a booker who does not join: the unmerged customer with this e-mail (case-insensitive), else with this phone and names, else a new guest profile (is_member false). National phone numbers are read in p_phone_country, else the hotel''s country. Safe under concurrency.';
+
+create function api.find_or_create_guest(
+    p_given_name    text,
+    p_family_name   text,
+    p_email         text default null,
+    p_phone         text default null,
+    p_hotel_id      bigint default null,
+    p_phone_country text default null,
+    p_language      text default null
+) returns bigint
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- seed 000's responsibility matrix
+    perform internal.require_right('guest.find_or_create');
+    return internal.find_or_create_guest(p_given_name, p_family_name, p_email, p_phone, p_hotel_id, p_phone_country, p_language);
 end
 $$;
 comment on function api.find_or_create_guest(text, text, text, text, bigint, text, text) is
