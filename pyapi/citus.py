@@ -60,6 +60,7 @@ REFERENCE_TABLES = frozenset(
         "api_key_hotels",
         "login_hotels",
         "idempotency_keys",
+        "request_signing_keys",
         "audit_log",
         # the registry of event names
         "event_types",

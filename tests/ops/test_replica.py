@@ -85,6 +85,7 @@ def read_calls(f: dict) -> dict[str, tuple[str, list]]:
         "list_reservations": ("select api.list_reservations(%s)", [f["hotel"]]),
         "list_customer_reservations": ("select api.list_customer_reservations(%s)", [f["customer"]]),
         "list_rooms": ("select api.list_rooms(%s)", [f["hotel"]]),
+        "list_api_keys": ("select * from api.list_api_keys()", []),
     }
 
 
