@@ -12,6 +12,11 @@ authentication), so the database enforces what that system may do; the checkout 
 transactions run as ``hotelcore_service`` instead (``Credentials.service``), the only role that
 may execute the saga's steps, which then holds the rights of the request's system. This module
 knows no HTTP.
+
+With a read replica (``replica_url``, from ``DATABASE_REPLICA_URL``), a unit of work declared
+read-only runs there, in a read-only transaction. Read-your-writes: after a caller's write the
+primary's WAL position is remembered for that caller's key, and its reads stay on the primary
+until the replica has replayed that far (a booking followed by a read of it never misses it).
 """
 
 from __future__ import annotations
