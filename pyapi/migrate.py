@@ -353,7 +353,7 @@ def _retrying(fn, attempts: int | None = None) -> None:
     import os
     import time
 
-    attempts = attempts or int(os.environ.get("HOTELCORE_MIGRATION_ATTEMPTS", "8"))
+    attempts = attempts or int(os.environ.get("HOTELCORE_MIGRATION_ATTEMPTS", "20"))
     for attempt in range(1, attempts + 1):
         try:
             return fn()
@@ -361,7 +361,7 @@ def _retrying(fn, attempts: int | None = None) -> None:
             state = getattr(getattr(exc, "orig", exc), "sqlstate", None)
             if state not in RETRYABLE_STATES or attempt == attempts:
                 raise
-            time.sleep(min(0.1 * 2**attempt, 5.0))
+            time.sleep(min(0.1 * 2**attempt, 2.0))
 
 
 def upgrade(url: str, target: str = "head") -> None:

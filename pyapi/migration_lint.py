@@ -42,7 +42,7 @@ def runner_settings() -> dict[str, str]:
     ``lock_timeout`` for its lock fails (and the deploy is retried) instead of queueing every
     booking behind it; ``statement_timeout`` bounds a runaway statement."""
     return {
-        "lock_timeout": os.environ.get("HOTELCORE_MIGRATION_LOCK_TIMEOUT", "10s"),
+        "lock_timeout": os.environ.get("HOTELCORE_MIGRATION_LOCK_TIMEOUT", "3s"),
         "statement_timeout": os.environ.get("HOTELCORE_MIGRATION_STATEMENT_TIMEOUT", "30min"),
     }
 
