@@ -1,4 +1,4 @@
-"""Citus-ready keys: validate the composite foreign keys
+"""Operations and Citus-ready keys: replication lag views, composite hotel_id foreign keys (NOT VALID), chain-wide ledgers without foreign keys to reservations
 
 Revision ID: 0009
 Revises: 0008
@@ -16,15 +16,16 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/scaleout--validate-foreign-keys.sql": "cbdd6cc3085615a188c1eed2bbfaae6534e7f950e7920c38a625e8aee6795576",
+    "schema/ops.sql": "190816a753a61b5f178cd09f015865994ab0e13109d06f574f217eaa095099d0",
+    "schema/scaleout--colocated-foreign-keys.sql": "a147bb9ef57a89c65e342b3b7b7a8f117559112ca012477ca452faed6f6566ad",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
 # its snapshot under migrations/sql/.
 REPLACEABLE = {
-    "functions/errors.sql": "0007",
+    "functions/errors.sql": "0008",
     "functions/common.sql": "0004",
-    "functions/rights.sql": "0007",
+    "functions/rights.sql": "0008",
     "functions/property.sql": "0005",
     "functions/reservation.sql": "0007",
     "functions/frontdesk.sql": "0007",
@@ -32,7 +33,8 @@ REPLACEABLE = {
     "functions/loyalty.sql": "0005",
     "functions/checkout.sql": "0007",
     "functions/events.sql": "0006",
-    "functions/grants.sql": "0007",
+    "functions/services.sql": "0008",
+    "functions/grants.sql": "0008",
     "triggers/reservation.sql": "0004",
     "triggers/frontdesk.sql": "0002",
     "triggers/loyalty.sql": "0002",
@@ -42,8 +44,9 @@ REPLACEABLE = {
     "views/frontdesk.sql": "0002",
     "views/loyalty.sql": "0002",
     "views/report.sql": "0005",
-    "views/ops.sql": "0008",
-    "views/grants.sql": "0005",
+    "views/services.sql": "0008",
+    "views/ops.sql": "0009",
+    "views/grants.sql": "0008",
 }
 
 
