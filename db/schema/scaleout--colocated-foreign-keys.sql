@@ -52,6 +52,9 @@ alter table core.folio_lines add constraint folio_lines_folio_fk foreign key (ho
 alter table core.folio_lines drop constraint folio_lines_payment_fk;
 alter table core.folio_lines add constraint folio_lines_payment_fk foreign key (hotel_id, payment_id, folio_id)
     references core.payments (hotel_id, id, folio_id) on delete restrict not valid;
+alter table core.service_orders drop constraint service_orders_folio_fk;
+alter table core.service_orders add constraint service_orders_folio_fk foreign key (hotel_id, folio_id, currency)
+    references core.folios (hotel_id, id, currency) on delete restrict not valid;
 
 -- the unique keys the old foreign keys needed, now covered by the hotel_id ones above
 alter table core.folios drop constraint folios_id_currency_unique;
@@ -84,6 +87,9 @@ comment on column core.points_ledger.reservation_id is null;
 comment on column core.rank_history.reservation_id is null;
 alter table core.payments add constraint payments_id_folio_unique unique (id, folio_id);
 alter table core.folios add constraint folios_id_currency_unique unique (id, currency);
+alter table core.service_orders drop constraint service_orders_folio_fk;
+alter table core.service_orders add constraint service_orders_folio_fk foreign key (folio_id, currency)
+    references core.folios (id, currency) on delete restrict;
 alter table core.folio_lines drop constraint folio_lines_payment_fk;
 alter table core.folio_lines add constraint folio_lines_payment_fk foreign key (payment_id, folio_id)
     references core.payments (id, folio_id) on delete restrict;

@@ -13,6 +13,7 @@ alter table core.checkout_sagas validate constraint checkout_sagas_payment_fk;
 alter table core.payments validate constraint payments_folio_fk;
 alter table core.folio_lines validate constraint folio_lines_folio_fk;
 alter table core.folio_lines validate constraint folio_lines_payment_fk;
+alter table core.service_orders validate constraint service_orders_folio_fk;
 
 -- migrate:down
 -- a validated constraint cannot be made NOT VALID again: each is dropped and added back NOT VALID
@@ -52,3 +53,6 @@ alter table core.folio_lines add constraint folio_lines_folio_fk foreign key (ho
 alter table core.folio_lines drop constraint folio_lines_payment_fk;
 alter table core.folio_lines add constraint folio_lines_payment_fk foreign key (hotel_id, payment_id, folio_id)
     references core.payments (hotel_id, id, folio_id) on delete restrict not valid;
+alter table core.service_orders drop constraint service_orders_folio_fk;
+alter table core.service_orders add constraint service_orders_folio_fk foreign key (hotel_id, folio_id, currency)
+    references core.folios (hotel_id, id, currency) on delete restrict not valid;

@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
     "schema/ops.sql": "190816a753a61b5f178cd09f015865994ab0e13109d06f574f217eaa095099d0",
-    "schema/scaleout--colocated-foreign-keys.sql": "a147bb9ef57a89c65e342b3b7b7a8f117559112ca012477ca452faed6f6566ad",
+    "schema/scaleout--colocated-foreign-keys.sql": "774c956537dfe0c7085b08308b7f4679cc28edcb78de15314c6b9352796214d1",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding

@@ -16,7 +16,7 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/scaleout--validate-foreign-keys.sql": "cbdd6cc3085615a188c1eed2bbfaae6534e7f950e7920c38a625e8aee6795576",
+    "schema/scaleout--validate-foreign-keys.sql": "1724df5ea68872379457cda11b4ca5cd63621156f01606cd7d1630b2aac9b694",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
