@@ -74,7 +74,12 @@ begin
             ('report.review_averages_by_room_type',   'reservation.read'),
             ('report.service_revenue_daily',          'billing.read'),
             ('report.service_order_lead_times',       'services.read'),
-            ('report.satisfaction_trend',             'feedback.read')
+            ('report.satisfaction_trend',             'feedback.read'),
+            ('report.event_consumer_lag',             'reports.read'),
+            ('report.webhook_delivery_log',           'reports.read'),
+            ('report.webhook_dead_letters',           'reports.read'),
+            ('report.webhook_delivery_stats',         'reports.read'),
+            ('report.events_per_type',                'reports.read')
         ) as m(name, action)
     loop
         if to_regclass(v_entry.name) is null then
