@@ -62,8 +62,11 @@ REFERENCE_TABLES = frozenset(
         "idempotency_keys",
         "request_signing_keys",
         "audit_log",
-        # the registry of event names
+        # the event log's registry and configuration (consumers, webhook endpoints, settings)
         "event_types",
+        "event_consumers",
+        "event_settings",
+        "webhook_endpoints",
     }
 )
 

@@ -104,7 +104,10 @@ KNOWN = {
     "unique-includes-key: service_order_postings: service_order_postings_pkey (folio_line_id)",
     "unique-includes-key: service_order_postings: service_order_postings_reversed_once (reverses_line_id)",
     "unique-includes-key: service_orders: service_orders_pkey (id)",
-    # the event log
+    # the event log and its webhook deliveries
+    "classified: webhook_attempts: no hotel_id and not a declared reference table",
+    "classified: webhook_deliveries: no hotel_id and not a declared reference table",
+    "reference-references-reference: webhook_deliveries: webhook_deliveries_event_pk_fkey -> events (event_pk=id)",
     "classified: event_streams: no hotel_id and not a declared reference table",
     "distribution-key-not-null: events: hotel_id may be null",
     "unique-includes-key: events: events_aggregate_seq_unique (aggregate_kind, aggregate_id, aggregate_seq)",

@@ -86,6 +86,7 @@ def read_calls(f: dict) -> dict[str, tuple[str, list]]:
         "list_customer_reservations": ("select api.list_customer_reservations(%s)", [f["customer"]]),
         "list_rooms": ("select api.list_rooms(%s)", [f["hotel"]]),
         "list_api_keys": ("select * from api.list_api_keys()", []),
+        "list_webhooks": ("select * from api.list_webhooks()", []),
         "get_order": ("select api.get_order(0)", []),
         "list_customer_orders": ("select api.list_customer_orders(%s)", [f["customer"]]),
         "list_service_items": ("select api.list_service_items(%s)", [f["hotel"]]),
