@@ -20,7 +20,11 @@ from . import config
 
 # Settings appended to the embedded server's postgresql.conf on first start: room for the
 # 32-client benchmarks and the 16-connection concurrency tests, and a little more memory.
+# Slow queries: every statement over 500 ms, and every lock wait over deadlock_timeout (1 s), is
+# written to the server log (pgdata/log) with its duration; ALTER SYSTEM changes them.
 EMBEDDED_SETTINGS = {
+    "log_min_duration_statement": "500ms",
+    "log_lock_waits": "on",
     "max_connections": "200",
     "shared_buffers": "256MB",
     "work_mem": "16MB",
