@@ -71,7 +71,13 @@ begin
             ('report.rank_changes_monthly',           'loyalty.read'),
             ('report.points_outstanding',             'loyalty.read'),
             ('report.review_averages_by_hotel',       'reservation.read'),
-            ('report.review_averages_by_room_type',   'reservation.read')
+            ('report.review_averages_by_room_type',   'reservation.read'),
+            ('report.conflicts_open',                 'customer.conflicts'),
+            ('report.conflicts_open',                 'reservation.conflicts'),
+            ('report.customer_data_consistency',      'reports.read'),
+            ('report.point_balance_accuracy',         'reports.read'),
+            ('report.rank_correctness',               'reports.read'),
+            ('report.consistency_monitor',            'reports.read')
         ) as m(name, action)
     loop
         if to_regclass(v_entry.name) is null then
