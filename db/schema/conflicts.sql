@@ -14,6 +14,20 @@
 -- migrate:up
 -- levenshtein() for the "edit distance of half the length" rule (contrib, trusted extension)
 create extension if not exists fuzzystrmatch with schema core;
+-- its functions are the rules' helpers, not a client surface: no EXECUTE for PUBLIC
+do $$
+declare
+    v_function regprocedure;
+begin
+    for v_function in
+        select d.objid::regprocedure from pg_catalog.pg_depend d
+        join pg_catalog.pg_extension e on e.oid = d.refobjid
+        where e.extname = 'fuzzystrmatch' and d.classid = 'pg_catalog.pg_proc'::regclass and d.deptype = 'e'
+    loop
+        execute format('revoke execute on function %s from public', v_function);
+    end loop;
+end
+$$;
 
 create table core.conflict_settings (
     id                  boolean primary key default true,

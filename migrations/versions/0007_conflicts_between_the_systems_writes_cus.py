@@ -16,7 +16,7 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/conflicts.sql": "d404e70b2236f9298a15e114287ea7392d35a81c4c5cb57a1da9ee3eb96f8fdd",
+    "schema/conflicts.sql": "144dd6d2bb1d2c90604a7ca746ba1fd9129df4f3e6b350b63cedcac3804ccc6e",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding

@@ -105,18 +105,36 @@ class Hotel:
 def hotel(db: psycopg.Connection) -> Hotel:
     """A JPY hotel: STD (10,000, 2 rooms), STD2 (11,000, 1 room), SUITE (90,000, 1 room), calendar open 30 nights."""
     n = next(_seq)
-    hotel_id = scalar(db, "create_hotel", p_code=f"CF{n}", p_name=f"Conflicts {n}", p_time_zone="Asia/Tokyo", p_currency="JPY")
+    hotel_id = scalar(
+        db,
+        "create_hotel",
+        p_code=f"CF{n}",
+        p_name=f"Conflicts {n}",
+        p_time_zone="Asia/Tokyo",
+        p_currency="JPY",
+    )
     today = one(db, "select internal.hotel_today(%s)", hotel_id)
     h = Hotel(hotel_id, today)
-    for code, price, count, occupancy in (("STD", 10000, 2, 2), ("STD2", 11000, 1, 2), ("SUITE", 90000, 1, 4)):
+    for code, price, count, occupancy in (
+        ("STD", 10000, 2, 2),
+        ("STD2", 11000, 1, 2),
+        ("SUITE", 90000, 1, 4),
+    ):
         rt = scalar(
-            db, "create_room_type", p_hotel_id=hotel_id, p_code=code, p_name=code.title(),
-            p_max_occupancy=occupancy, p_base_price=price,
+            db,
+            "create_room_type",
+            p_hotel_id=hotel_id,
+            p_code=code,
+            p_name=code.title(),
+            p_max_occupancy=occupancy,
+            p_base_price=price,
         )
         h.room_types[code] = rt
         for i in range(count):
             number = f"{code}-{i + 1}"
-            h.rooms[number] = scalar(db, "create_room", p_hotel_id=hotel_id, p_room_type_id=rt, p_number=number)
+            h.rooms[number] = scalar(
+                db, "create_room", p_hotel_id=hotel_id, p_room_type_id=rt, p_number=number
+            )
         h.rate_plans[code] = scalar(
             db, "create_rate_plan", p_hotel_id=hotel_id, p_room_type_id=rt, p_code="flex", p_name="Flexible"
         )
@@ -130,10 +148,16 @@ def book(db: psycopg.Connection) -> Callable[..., int]:
 
     def make(hotel: Hotel, customer_id: int, start: int = 2, nights: int = 2, room_type: str = "STD") -> int:
         hold = call(
-            db, "create_hold", p_hotel_id=hotel.id, p_room_type_id=hotel.room_types[room_type],
-            p_rate_plan_id=hotel.rate_plans[room_type], p_check_in=hotel.day(start),
+            db,
+            "create_hold",
+            p_hotel_id=hotel.id,
+            p_room_type_id=hotel.room_types[room_type],
+            p_rate_plan_id=hotel.rate_plans[room_type],
+            p_check_in=hotel.day(start),
             p_check_out=hotel.day(start + nights),
         )[0]
-        return call(db, "confirm_booking", p_hold_id=hold["hold_id"], p_customer_id=customer_id)[0]["reservation_id"]
+        return call(db, "confirm_booking", p_hold_id=hold["hold_id"], p_customer_id=customer_id)[0][
+            "reservation_id"
+        ]
 
     return make

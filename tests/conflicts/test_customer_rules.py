@@ -103,8 +103,16 @@ def test_rule(db: psycopg.Connection, customer, case: Case, order: str):
     before = one(db, "select to_jsonb(c) from core.customers c where id = %s", cid)
     if case.rule == "large_change":
         # two members moving the city: 'Shinjuku-ku' -> 'Shibuya-ku' first, then a large change
-        first = update("member", 0, city="Shibuya-ku") if order == "a_first" else update("member", 1, city="Sapporo")
-        second = update("member", 1, city="Sapporo") if order == "a_first" else update("member", 0, city="Shibuya-ku")
+        first = (
+            update("member", 0, city="Shibuya-ku")
+            if order == "a_first"
+            else update("member", 1, city="Sapporo")
+        )
+        second = (
+            update("member", 1, city="Sapporo")
+            if order == "a_first"
+            else update("member", 0, city="Shibuya-ku")
+        )
     answer = detect(db, "customer", cid, [first, second])
     r1, r2 = answer["results"]
     if case.rule == "money_field":
@@ -137,11 +145,14 @@ def test_rule(db: psycopg.Connection, customer, case: Case, order: str):
         assert set(conflict["before"]) >= set(conflict["ours"])
         assert conflict["theirs"] or case.rule in ("large_change",)
     # every conflict emitted its event in the same transaction
-    assert one(
-        db,
-        "select count(*) from core.events where type = 'customer.conflict_detected' and payload ->> 'conflict_id' = %s",
-        str(r2["conflict_id"]),
-    ) == 1
+    assert (
+        one(
+            db,
+            "select count(*) from core.events where type = 'customer.conflict_detected' and payload ->> 'conflict_id' = %s",
+            str(r2["conflict_id"]),
+        )
+        == 1
+    )
 
 
 def test_live_updates_use_their_arrival_time_and_the_callers_system(db: psycopg.Connection, customer):

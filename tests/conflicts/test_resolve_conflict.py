@@ -62,7 +62,15 @@ def test_manual_sets_the_chosen_values_and_bumps_the_version(db, phone_clash):
     c = out["conflict"]
     assert (c["status"], c["resolution_method"], c["resolver"]) == ("resolved", "manual", "admin-user-123")
     assert c["resolution_reason"] == "顧客から電話で新番号確認済み" and c["resolved_version"] == version + 1
-    assert one(db, "select conflict_id from core.customer_changes where customer_id = %s and version = %s", cid, version + 1) == conflict_id
+    assert (
+        one(
+            db,
+            "select conflict_id from core.customer_changes where customer_id = %s and version = %s",
+            cid,
+            version + 1,
+        )
+        == conflict_id
+    )
     assert one(db, "select count(*) from core.events where type = 'customer.conflict_resolved'") == 1
 
 
@@ -110,7 +118,9 @@ def test_resolved_twice(db, phone_clash):
 
 def test_a_conflict_the_rules_merged_is_already_resolved(db, customer):
     cid = customer()
-    answer = detect(db, "customer", cid, [update("member", 0, email="a1@example.com"), update("pms", 1, city="Shinjuku")])
+    answer = detect(
+        db, "customer", cid, [update("member", 0, email="a1@example.com"), update("pms", 1, city="Shinjuku")]
+    )
     with raises_code("CONFLICT_ALREADY_RESOLVED"):
         resolve(db, answer["results"][1]["conflict_id"], "auto_merge", {})
 

@@ -48,7 +48,11 @@ def test_a_later_booking_claiming_the_room_gets_suggestions(db, hotel, two_stays
     r1, r2 = two_stays
     out = detect(db, "reservation", r2, [update("pms", 0, room_number="STD-1")])
     r = out["results"][0]
-    assert (r["verdict"], r["rule"], r["conflicting_reservation_id"]) == ("merged", "earlier_booking_wins", r1)
+    assert (r["verdict"], r["rule"], r["conflicting_reservation_id"]) == (
+        "merged",
+        "earlier_booking_wins",
+        r1,
+    )
     assert r["fields"]["room_id"]["outcome"] == "kept_theirs"
     numbers = [s["room_number"] for s in r["suggestions"]]
     assert numbers[0] == "STD-2" and "STD2-1" in numbers and "STD-1" not in numbers
@@ -71,7 +75,10 @@ def test_an_earlier_booking_claiming_the_room_takes_it_and_the_later_one_moves(d
 @pytest.mark.parametrize("who", ["vip_holder", "vip_claimant", "high_value"])
 def test_vip_or_high_value_conflicts_are_escalated_and_nothing_moves(db, hotel, customer, book, who):
     vip = customer()
-    db.execute("update core.customers set rank_code = %s where id = %s", ("platinum" if who != "vip_claimant" else "gold", vip))
+    db.execute(
+        "update core.customers set rank_code = %s where id = %s",
+        ("platinum" if who != "vip_claimant" else "gold", vip),
+    )
     if who == "high_value":
         # the threshold is configurable per currency: every JPY booking of 20,000 or more is high-value
         db.execute("update core.conflict_escalation_amounts set amount = 20000 where currency = 'JPY'")
@@ -91,9 +98,14 @@ def test_vip_or_high_value_conflicts_are_escalated_and_nothing_moves(db, hotel, 
     assert room_of(db, r1) == "STD-1" and room_of(db, r2) is None  # nothing moved
     conflict = one(db, "select to_jsonb(f) from core.conflicts f where id = %s", r["conflict_id"])
     assert conflict["status"] == "open" and conflict["escalated"] and conflict["hotel_id"] == hotel.id
-    assert one(
-        db, "select count(*) from core.events where type = 'reservation.conflict_escalated' and aggregate_id = %s", str(r2)
-    ) == 1
+    assert (
+        one(
+            db,
+            "select count(*) from core.events where type = 'reservation.conflict_escalated' and aggregate_id = %s",
+            str(r2),
+        )
+        == 1
+    )
 
 
 def test_resolving_a_room_conflict(db, hotel, customer, book, two_stays):
@@ -113,7 +125,10 @@ def test_resolving_a_room_conflict(db, hotel, customer, book, two_stays):
             resolve(db, conflict_id, method, data)
         assert info.value.sqlstate == code, (method, data, str(info.value))
     done = resolve(db, conflict_id, "manual", {"room_number": "STD-2", "resolution_reason": "guest accepts"})
-    assert done["conflict"]["status"] == "resolved" and done["conflict"]["resolved_data"]["room_id"] == hotel.rooms["STD-2"]
+    assert (
+        done["conflict"]["status"] == "resolved"
+        and done["conflict"]["resolved_data"]["room_id"] == hotel.rooms["STD-2"]
+    )
     assert room_of(db, r2) == "STD-2" and room_of(db, r1) == "STD-1"
     assert [r["room_number"] for r in done["entity"]["rooms"]] == ["STD-2"]
 

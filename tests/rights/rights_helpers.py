@@ -53,6 +53,8 @@ class World:
     season: dict[int, int] = None  # hotel id -> a season
     policy: dict[int, int] = None  # hotel id -> a cancellation policy
     other_customer: int = 0  # a guest profile (for merges)
+    conflict: int = 0  # an open customer conflict (a phone clash)
+    room_conflict: dict[int, int] = None  # hotel id -> an open room conflict (a claim of a blocked room)
 
 
 def _hotel(db: psycopg.Connection, code: str) -> Hotel:
@@ -197,6 +199,42 @@ def build_world(db: psycopg.Connection) -> World:
         for h in (a, b)
     }
     w.other_customer = scalar(db, "find_or_create_guest", p_given_name="Ken", p_family_name="Mori")
+    # conflicts: the PMS's phone clashing with the member's, and a claim of a room out on a block
+    stamp = db.execute("select internal.now() - interval '10 minutes'").fetchone()[0]
+    clash = scalar(
+        db,
+        "detect_conflicts",
+        p_entity_type="customer",
+        p_entity_id=w.other_customer,
+        p_updates=Jsonb(
+            [
+                {
+                    "system": "hotel-member",
+                    "timestamp": stamp.isoformat(),
+                    "fields": {"phone": "+81 90 1234 5678"},
+                },
+                {
+                    "system": "hotel-pms",
+                    "timestamp": stamp.isoformat(),
+                    "fields": {"phone": "+81 80 9876 5432"},
+                },
+            ]
+        ),
+    )
+    w.conflict = clash["results"][1]["conflict_id"]
+    w.room_conflict = {}
+    for h in (a, b):
+        blocked_stay = _book(db, h, customer, 20, 1)
+        claim = scalar(
+            db,
+            "detect_conflicts",
+            p_entity_type="reservation",
+            p_entity_id=blocked_stay,
+            p_updates=Jsonb(
+                [{"system": "hotel-pms", "timestamp": stamp.isoformat(), "fields": {"room_id": h.rooms[5]}}]
+            ),
+        )
+        w.room_conflict[h.id] = claim["results"][0]["conflict_id"]
     return w
 
 
@@ -249,6 +287,7 @@ SCOPED_IDS = {
     "p_season_id": lambda w, h: w.season[h.id],
     "p_cancellation_policy_id": lambda w, h: w.policy[h.id],
     "p_id": lambda w, h: w.arriving[h.id],
+    "p_conflict_id": lambda w, h: w.room_conflict[h.id],
 }
 
 _TEXT = {

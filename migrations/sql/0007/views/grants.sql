@@ -103,6 +103,8 @@ grant usage on schema api to hotelcore_bi;
 -- functions a view calls run as its reader: the clock (api.inventory_calendar, report.inventory_recount)
 grant execute on function internal.now() to hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_bi,
     hotelcore_admin;
+-- the rank rule, read by report.rank_correctness as its reader
+grant execute on function internal.rank_for_stays(integer) to hotelcore_bi, hotelcore_admin;
 -- the row-level security policies call it as the reader of a view
 grant execute on function core.hotel_scope() to hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_bi,
     hotelcore_admin;
