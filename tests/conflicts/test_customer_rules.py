@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import psycopg
 import pytest
-from conftest import detect, one, update
+from conflict_helpers import detect, one, update
 
 PHONE = {"+819011112222"}
 

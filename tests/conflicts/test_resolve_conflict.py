@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from conftest import detect, one, resolve, update
+from conflict_helpers import detect, one, resolve, update
 
 CODES = {
     "CONFLICT_NOT_FOUND": "HC120",

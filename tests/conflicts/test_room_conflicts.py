@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from conftest import call, detect, one, resolve, update
+from conflict_helpers import call, detect, one, resolve, update
 
 
 @pytest.fixture
