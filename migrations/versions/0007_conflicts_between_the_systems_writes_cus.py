@@ -29,7 +29,7 @@ REPLACEABLE = {
     "functions/reservation.sql": "0004",
     "functions/frontdesk.sql": "0007",
     "functions/customer.sql": "0007",
-    "functions/loyalty.sql": "0005",
+    "functions/loyalty.sql": "0007",
     "functions/checkout.sql": "0005",
     "functions/events.sql": "0007",
     "functions/conflicts.sql": "0007",
