@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from test_http_endpoints import booking, ok, refused
+
+
+@pytest.fixture
+def customer(client, world) -> dict:
+    """A member whose phone neither of seed 000's example updates has."""
+    body = {"given_name": "Taro", "family_name": "Tanaka", "phone": "090-5555-6666", "phone_country": "JP"}
+    return ok(client.post("/api/v2/member/customers", headers=world.headers("member_a"), json=body), 201)
 
 
 def stamp(minutes_ago: float) -> str:
