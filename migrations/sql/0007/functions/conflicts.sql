@@ -515,6 +515,33 @@ $$;
 comment on function internal.read_update(jsonb, integer, text[]) is
     'One element of seed 000''s conflicting_updates: its system (hotel-member / hotel-pms, among p_systems), its timestamp (ISO 8601, not in the future) and its fields; INVALID_ARGUMENT naming the element otherwise.';
 
+create function internal.room_of_claim(p_hotel_id bigint, p_fields jsonb) returns core.rooms
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_room core.rooms;
+begin
+    if jsonb_typeof(p_fields -> 'room_id') = 'number' and (p_fields ->> 'room_id') ~ '^[1-9][0-9]{0,17}$' then
+        return internal.require_room(p_hotel_id, (p_fields ->> 'room_id')::bigint);
+    end if;
+    if jsonb_typeof(p_fields -> 'room_number') = 'string' then
+        select r.* into v_room from core.rooms r where r.hotel_id = p_hotel_id and r.number = p_fields ->> 'room_number';
+        if v_room.id is not null then
+            return v_room;
+        end if;
+        perform internal.raise_error('ROOM_NOT_FOUND', format('room number %L in hotel %s', p_fields ->> 'room_number', p_hotel_id),
+            'check the room number');
+    end if;
+    perform internal.raise_error('INVALID_ARGUMENT', 'room_id must be a positive integer, room_number a string',
+        'e.g. {"room_number": "1203"}');
+    return null;
+end
+$$;
+comment on function internal.room_of_claim(bigint, jsonb) is
+    'The room a claim names by room_id or room_number in the reservation''s hotel; ROOM_NOT_FOUND or INVALID_ARGUMENT.';
+
 create function api.detect_conflicts(
     p_entity_type text,
     p_entity_id   bigint,
@@ -608,33 +635,6 @@ end
 $$;
 comment on function api.detect_conflicts(text, bigint, jsonb) is
     'Seed 000 POST /conflicts/detect: the systems'' updates of one customer (hotel-member) or claims of a room for one reservation (hotel-pms), in the order they arrived, judged by the conflict rules. Returns per update its verdict (applied, merged, needs_review), the rule, the conflict id when one was recorded and, for rooms, escalation and suggestions.';
-
-create function internal.room_of_claim(p_hotel_id bigint, p_fields jsonb) returns core.rooms
-language plpgsql
-stable
-set search_path = pg_catalog, pg_temp
-as $$
-declare
-    v_room core.rooms;
-begin
-    if jsonb_typeof(p_fields -> 'room_id') = 'number' and (p_fields ->> 'room_id') ~ '^[1-9][0-9]{0,17}$' then
-        return internal.require_room(p_hotel_id, (p_fields ->> 'room_id')::bigint);
-    end if;
-    if jsonb_typeof(p_fields -> 'room_number') = 'string' then
-        select r.* into v_room from core.rooms r where r.hotel_id = p_hotel_id and r.number = p_fields ->> 'room_number';
-        if v_room.id is not null then
-            return v_room;
-        end if;
-        perform internal.raise_error('ROOM_NOT_FOUND', format('room number %L in hotel %s', p_fields ->> 'room_number', p_hotel_id),
-            'check the room number');
-    end if;
-    perform internal.raise_error('INVALID_ARGUMENT', 'room_id must be a positive integer, room_number a string',
-        'e.g. {"room_number": "1203"}');
-    return null;
-end
-$$;
-comment on function internal.room_of_claim(bigint, jsonb) is
-    'The room a claim names by room_id or room_number in the reservation''s hotel; ROOM_NOT_FOUND or INVALID_ARGUMENT.';
 
 -- ---------------------------------------------------------------------------- resolve
 

@@ -95,14 +95,14 @@ create view report.rank_correctness with (security_invoker = false) as
 with judged as (
     select c.id, c.rank_code, c.rank_manual, c.qualifying_stays,
            internal.rank_for_stays(c.qualifying_stays) as earned,
-           m.level as level
+           m.level
     from core.customers c
-    join core.membership_ranks m on m.code = c.rank_code
+    inner join core.membership_ranks m on c.rank_code = m.code
     where c.merged_into is null
 ), checked as (
     -- the rule: the rank its stays earn; a rank set by hand may be above it, never below
     select j.*, (j.rank_code = j.earned or (j.rank_manual and j.level >= e.level)) as correct
-    from judged j join core.membership_ranks e on e.code = j.earned
+    from judged j inner join core.membership_ranks e on j.earned = e.code
 )
 select count(*)::integer as customers,
        count(*) filter (where c.correct)::integer as correct_ranks,
@@ -127,12 +127,15 @@ select 'customer_data_consistency'::text as metric, d.consistency_rate as value,
                               coalesce(justify_interval(date_trunc('second', d.oldest_open_age))::text, '-')) as detail
 from report.customer_data_consistency d
 union all
-select 'point_balance_accuracy', p.accuracy_rate, p.target_rate, p.meets_target and p.ledgers_without_account = 0,
-       format('%s of %s balances equal their ledger; %s points drifted', p.accurate_accounts, p.accounts, p.points_drifted)
+select 'point_balance_accuracy' as metric, p.accuracy_rate as value, p.target_rate as target,
+       p.meets_target and p.ledgers_without_account = 0 as meets_target,
+       format('%s of %s balances equal their ledger; %s points drifted', p.accurate_accounts, p.accounts,
+              p.points_drifted) as detail
 from report.point_balance_accuracy p
 union all
-select 'rank_correctness', r.correctness_rate, r.target_rate, r.meets_target,
-       format('%s of %s ranks follow the rule (%s set by hand)', r.correct_ranks, r.customers, r.manual_ranks)
+select 'rank_correctness' as metric, r.correctness_rate as value, r.target_rate as target, r.meets_target,
+       format('%s of %s ranks follow the rule (%s set by hand)', r.correct_ranks, r.customers,
+              r.manual_ranks) as detail
 from report.rank_correctness r;
 comment on view report.consistency_monitor is
     'Seed 000''s data consistency monitor in one table: each metric with its value, target and whether it is met. Grain: metric.';
