@@ -168,7 +168,9 @@ def get_customer(customer_id: PathId, call: Call = Depends(member)):
 
 @router.put("/customers/{customer_id}", responses=answers(404, 409, 422))
 def update_customer(customer_id: PathId, body: CustomerUpdate, call: Call = Depends(member)):
-    """顧客情報更新 — changes the fields sent (optimistic lock on ``version``)."""
+    """顧客情報更新 — changes the fields sent (optimistic lock on ``version``). A stale ``version``
+    goes through the conflict rules: merged (200, ``data.conflict``), or recorded for review and
+    not applied (409 CONFLICT_NEEDS_REVIEW with the conflict id)."""
     changes = body.model_dump(exclude_unset=True, exclude={"version"}, mode="json")
     return customer_written(
         call, call.one("select api.update_customer(%s, %s, %s)", [customer_id, body.version, Jsonb(changes)])

@@ -211,7 +211,8 @@ def availability(
 
 @router.put("/customers/{customer_id}/basic", responses=answers(404, 409, 422))
 def update_customer_basic(customer_id: PathId, body: CustomerBasic, call: Call = Depends(pms)):
-    """基本情報のみ更新 — names, phone and address only (the rest belongs to hotel-member)."""
+    """基本情報のみ更新 — names, phone and address only (the rest belongs to hotel-member). A stale
+    ``version`` goes through the conflict rules (409 CONFLICT_NEEDS_REVIEW when kept for review)."""
     changes = body.model_dump(exclude_unset=True, exclude={"version"}, mode="json")
     return customer_written(
         call,
