@@ -115,15 +115,15 @@ comment on table core.conflicts is
 comment on column core.conflicts.fields is 'Per field of ours: {"outcome": applied | kept_theirs | agreed | review, "rule" or "reason"}.';
 comment on column core.conflicts.resolver is '''system'' when the rules decided at detection, else the resolver_user_id given to api.resolve_conflict.';
 comment on column core.conflicts.suggestions is 'Reservation conflicts: free rooms of the same room type, then of similar types, for the same nights.';
-create index conflicts_open on core.conflicts (detected_at) where status = 'open';
 create index conflicts_entity on core.conflicts (entity_type, entity_id, id);
 create index conflicts_hotel on core.conflicts (hotel_id) where hotel_id is not null;
 
--- hotel scope: a reservation conflict is seen in its hotel's scope; customer conflicts are chain-wide
+-- hotel scope: a reservation conflict is seen in its hotel's scope; customer conflicts (no hotel:
+-- the comparison is null) are chain-wide, like the customers
 alter table core.conflicts enable row level security;
 alter table core.conflicts force row level security;
 create policy conflicts_in_hotel_scope on core.conflicts
-    using (hotel_id is null or coalesce(hotel_id = any((select core.hotel_scope())::bigint[]), true));
+    using (coalesce(hotel_id = any((select core.hotel_scope())::bigint[]), true));
 
 -- migrate:down
 drop table if exists core.conflicts;

@@ -16,7 +16,7 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/conflicts.sql": "144dd6d2bb1d2c90604a7ca746ba1fd9129df4f3e6b350b63cedcac3804ccc6e",
+    "schema/conflicts.sql": "d43e1b43d1bd1e5ed78096ac6a34ccb27ac9adf781c971feb48e772e77d6fd47",
 }
 
 # Every replaceable file after this revision, in apply order: db/ path -> revision holding
