@@ -216,12 +216,62 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the HTTP API (seed 000 endpoints, seed 001 checkout) under uvicorn; OpenAPI at /docs."""
+    import psycopg
+
     from .http.app import serve as run
+    from .http.pool import missing_roles
 
     server = ready_server()
     mig.upgrade(server.url)
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        missing, login = missing_roles(conn), conn.info.user
+    if missing:
+        # each request runs as its system's role (and the checkout saga as hotelcore_service)
+        err.print(
+            f"[yellow]warning:[/yellow] the pool login {login} is not a member of {', '.join(missing)}:"
+            f" requests of those systems will be refused (SYSTEM_ROLE_NOT_GRANTED)."
+            f" Grant them: GRANT {', '.join(missing)} TO {login};",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"pool login {login}: a member of hotelcore_member, hotelcore_pms, hotelcore_saas and hotelcore_service",
+            highlight=False,
+        )
     console.print(f"hotelcore HTTP API on http://{host}:{port} (docs: /docs)", highlight=False)
     run(host, port, database_url=server.url)
+
+
+def _key_sql(query: str, params: list):
+    """Rows of one api call for the key commands; a refusal is one line on stderr and exit 1."""
+    import psycopg
+
+    server = ready_server()
+    try:
+        with psycopg.connect(server.url, autocommit=True) as conn:
+            return conn.execute(query, params).fetchall()
+    except psycopg.Error as exc:
+        err.print(
+            f"[red]error:[/red] {exc.diag.message_primary}: {exc.diag.message_detail or ''}", highlight=False
+        )
+        raise typer.Exit(1) from None
+
+
+def _expiry(expires_in: str | None):
+    """An expiry instant from a duration such as 90d, 12h, 30m (None: no expiry)."""
+    import datetime as dt
+    import re
+
+    if expires_in is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+)\s*([dhm])\s*", expires_in)
+    if not m or int(m.group(1)) == 0:
+        err.print(
+            f"[red]error:[/red] --expires-in {expires_in!r}: use a positive number of d, h or m (e.g. 90d)"
+        )
+        raise typer.Exit(1)
+    unit = {"d": "days", "h": "hours", "m": "minutes"}[m.group(2)]
+    return dt.datetime.now(dt.UTC) + dt.timedelta(**{unit: int(m.group(1))})
 
 
 @apikey_app.command("create")
@@ -230,25 +280,93 @@ def apikey_create(
     system: Annotated[str, typer.Option(help="member, pms or saas.")],
     hotel: Annotated[list[int], typer.Option(help="A hotel id the key may see (repeat for several).")],
     label: Annotated[str, typer.Option(help="What the key is for.")] = "",
+    expires_in: Annotated[
+        str | None, typer.Option(help="Expire after this long: 90d, 12h or 30m (default: never).")
+    ] = None,
 ) -> None:
     """Issue an API key; the token is shown once (only its sha256 is stored)."""
-    import psycopg
-
-    server = ready_server()
-    try:
-        with psycopg.connect(server.url, autocommit=True) as conn:
-            key_id, token = conn.execute(
-                "select api_key_id, token from api.issue_api_key(%s, %s, %s)", [system, hotel, label]
-            ).fetchone()
-    except psycopg.Error as exc:
-        err.print(
-            f"[red]error:[/red] {exc.diag.message_primary}: {exc.diag.message_detail or ''}", highlight=False
-        )
-        raise typer.Exit(1) from None
+    expires_at = _expiry(expires_in)
+    key_id, token = _key_sql(
+        "select api_key_id, token from api.issue_api_key(%s, %s, %s, %s)", [system, hotel, label, expires_at]
+    )[0]
+    until = f", expires {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
     console.print(
-        f"api key {key_id} ({system}, hotels {', '.join(map(str, hotel))}); shown once:", highlight=False
+        f"api key {key_id} ({system}, hotels {', '.join(map(str, hotel))}{until}); shown once:",
+        highlight=False,
     )
     console.print(token, highlight=False, soft_wrap=True)
+
+
+@apikey_app.command("rotate")
+@friendly
+def apikey_rotate(
+    key_id: Annotated[int, typer.Argument(help="The id of the key to replace.")],
+    grace: Annotated[
+        str,
+        typer.Option(
+            help="How long the old key keeps working: a PostgreSQL interval, e.g. '1 day', '2 hours', '0'."
+        ),
+    ] = "1 day",
+    expires_in: Annotated[
+        str | None,
+        typer.Option(help="The new key expires after this long: 90d, 12h or 30m (default: never)."),
+    ] = None,
+) -> None:
+    """Rotate a key: a new key for the same system, hotels and label; the old one works for the grace period."""
+    new_id, token, old_until = _key_sql(
+        "select api_key_id, token, old_key_expires_at from api.rotate_api_key(%s, %s::interval, %s)",
+        [key_id, grace, _expiry(expires_in)],
+    )[0]
+    console.print(
+        f"api key {new_id} replaces key {key_id}, which works until {old_until:%Y-%m-%d %H:%M:%S %Z}; shown once:",
+        highlight=False,
+    )
+    console.print(token, highlight=False, soft_wrap=True)
+
+
+@apikey_app.command("revoke")
+@friendly
+def apikey_revoke(key_id: Annotated[int, typer.Argument(help="The id of the key to revoke.")]) -> None:
+    """Revoke a key now: its token is refused from the next request on."""
+    done = _key_sql("select api.revoke_api_key(%s)", [key_id])
+    if not done or not done[0][0]:
+        err.print(f"[red]error:[/red] api key {key_id} is unknown or already revoked")
+        raise typer.Exit(1)
+    console.print(f"api key {key_id} revoked", highlight=False)
+
+
+@apikey_app.command("list")
+@friendly
+def apikey_list() -> None:
+    """List the API keys (never their secret): system, hotels, expiry, last use, status."""
+    from rich.table import Table
+
+    rows = _key_sql(
+        "select api_key_id, system, label, key_prefix, hotel_ids, created_at, expires_at, last_used_at,"
+        " replaces_id, status from api.list_api_keys()",
+        [],
+    )
+    table = Table(
+        "id", "system", "label", "prefix", "hotels", "created", "expires", "last used", "replaces", "status"
+    )
+
+    def when(t) -> str:
+        return "" if t is None else f"{t:%Y-%m-%d %H:%M}"
+
+    for r in rows:
+        table.add_row(
+            str(r[0]),
+            r[1],
+            r[2],
+            r[3],
+            ", ".join(map(str, r[4])),
+            when(r[5]),
+            when(r[6]),
+            when(r[7]),
+            "" if r[8] is None else str(r[8]),
+            r[9],
+        )
+    console.print(table)
 
 
 # ----------------------------------------------------------------------------- bench (issue 9)

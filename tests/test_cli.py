@@ -46,6 +46,9 @@ def test_unreachable_database_url_gives_one_line_and_exit_1():
         ["docs"],
         ["apikey"],
         ["apikey", "create"],
+        ["apikey", "rotate"],
+        ["apikey", "revoke"],
+        ["apikey", "list"],
         ["migrations", "current"],
     ],
 )

@@ -3,52 +3,145 @@
 -- same transaction as it records itself, so the saga row never disagrees with the ledger.
 
 -- ---------------------------------------------------------------------------- request context
+-- Every reader below takes the request's identity from core.request_identity(): what
+-- api.authenticate signed for this transaction, never a setting a client can write. PL/pgSQL,
+-- not SQL: a SQL function with a SET clause is planned again at every call.
 
 create function internal.request_system() returns text
-language sql
+language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select nullif(pg_catalog.current_setting('hotelcore.system', true), '')
+begin
+    return (core.request_identity()).system;
+end
 $$;
 comment on function internal.request_system() is
-    'The client system of the current request (member, pms, saas), set by api.authenticate for the transaction; null outside a request.';
+    'The client system of the current request (member, pms, saas), as api.authenticate recorded it for the transaction; null outside a request.';
 
 create function internal.in_request_scope(p_hotel_id bigint) returns boolean
 language sql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    -- issue 7: the login's hotels (core.login_hotels) intersected with the request's API key's
+    -- the login's hotels (core.login_hotels) intersected with the request's API key's
     select internal.hotel_visible(p_hotel_id)
 $$;
 comment on function internal.in_request_scope(bigint) is
     'True when p_hotel_id is in the caller''s hotel scope: the request''s API key''s hotels (every hotel outside a request), narrowed by the login''s (core.hotel_scope).';
 
-create function internal.request_app_user() returns text
-language sql
+create function internal.vouched_app_user(p_api_key_id bigint, p_given text) returns text
+language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select nullif(pg_catalog.current_setting('hotelcore.app_user', true), '')
+begin
+    -- as given, prefixed by who vouched for it: the API key of the request, else the login
+    if p_api_key_id is not null then
+        return 'key-' || p_api_key_id || coalesce(':' || nullif(p_given, ''), '');
+    end if;
+    return case when nullif(p_given, '') is not null then 'login-' || session_user::text || ':' || p_given end;
+end
 $$;
-comment on function internal.request_app_user() is 'Who the current request acts for (hotelcore.app_user), for the logs; null outside a request.';
+comment on function internal.vouched_app_user(bigint, text) is
+    'An application user as given, prefixed by who vouched for it: key-<id>: for a request''s API key, login-<login>: outside a request (null when nobody was named).';
+
+create function internal.request_app_user() returns text
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_identity record := core.request_identity();
+begin
+    if v_identity.api_key_id is not null then
+        return internal.vouched_app_user(v_identity.api_key_id, v_identity.app_user);
+    end if;
+    return internal.vouched_app_user(null, pg_catalog.current_setting('hotelcore.app_user', true));
+end
+$$;
+comment on function internal.request_app_user() is
+    'Who the current request acts for, for the logs: key-<id>:<user> inside a request (the user the API key''s caller named, X-App-User), login-<login>:<user> outside one (hotelcore.app_user as the SQL client set it), null when nobody was named outside a request.';
 
 create function internal.request_api_key_id() returns bigint
-language sql
+language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select nullif(pg_catalog.current_setting('hotelcore.api_key_id', true), '')::bigint
+begin
+    return (core.request_identity()).api_key_id;
+end
 $$;
-comment on function internal.request_api_key_id() is 'The API key of the current request, set by api.authenticate; null outside a request.';
+comment on function internal.request_api_key_id() is
+    'The API key of the current request, as api.authenticate recorded it for the transaction; null outside a request.';
+
+create function internal.request_owner() returns text
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return coalesce('key:' || (core.request_identity()).api_key_id, 'login:' || session_user::text);
+end
+$$;
+comment on function internal.request_owner() is
+    'Who owns what the caller starts (a hold, a checkout): key:<api key id> inside a request, login:<login> outside one.';
+
+create function internal.owned_by_caller(p_owner text) returns boolean
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_key bigint := internal.request_api_key_id();
+begin
+    -- the owner itself; outside a request an unrestricted caller (recovery, maintenance) sees all;
+    -- a hold nobody owns (a waitlist offer, made for whoever books it) is seen by the hotel's callers
+    return p_owner is null
+        or p_owner = coalesce('key:' || v_key, 'login:' || session_user::text)
+        or (v_key is null and internal.caller_unrestricted());
+end
+$$;
+comment on function internal.owned_by_caller(text) is
+    'True when p_owner (of a hold or a checkout) is the caller (internal.request_owner), the caller is unrestricted and outside a request, or nobody owns it (a waitlist offer''s hold).';
 
 -- ---------------------------------------------------------------------------- API keys
 
+create function internal.new_api_key(
+    p_system     text,
+    p_hotel_ids  bigint[],
+    p_label      text,
+    p_expires_at timestamptz,
+    p_replaces   bigint
+) returns table (api_key_id bigint, token text)
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_token text;
+    v_id    bigint;
+begin
+    -- 256 random bits from two v4 UUIDs (gen_random_uuid uses the strong random source)
+    v_token := 'hc_' || p_system || '_'
+        || replace(pg_catalog.gen_random_uuid()::text, '-', '') || replace(pg_catalog.gen_random_uuid()::text, '-', '');
+    insert into core.api_keys (system, label, key_prefix, key_hash, created_at, expires_at, replaces_id)
+    values (p_system, coalesce(p_label, ''), left(v_token, length(p_system) + 12),
+            pg_catalog.sha256(pg_catalog.convert_to(v_token, 'UTF8')), internal.now(), p_expires_at, p_replaces)
+    returning id into v_id;
+    insert into core.api_key_hotels (api_key_id, hotel_id)
+    select v_id, x.id from (select distinct unnest(p_hotel_ids) as id) x;
+    return query select v_id, v_token;
+end
+$$;
+comment on function internal.new_api_key(text, bigint[], text, timestamptz, bigint) is
+    'Stores a new API key (its sha256 only) with its hotels; returns its id and the token, shown once.';
+
 create function api.issue_api_key(
-    p_system    text,
-    p_hotel_ids bigint[],
-    p_label     text default ''
+    p_system     text,
+    p_hotel_ids  bigint[],
+    p_label      text default '',
+    p_expires_at timestamptz default null
 ) returns table (api_key_id bigint, token text)
 language plpgsql
 volatile
@@ -56,11 +149,9 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_token   text;
-    v_id      bigint;
     v_missing bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
+    -- seed 000's responsibility matrix
     perform internal.require_right('api_keys.manage');
     -- one of the seed's client systems
     if p_system is null or p_system not in ('member', 'pms', 'saas') then
@@ -79,20 +170,67 @@ begin
     if v_missing is not null then
         perform internal.raise_error('HOTEL_NOT_FOUND', format('hotel_id %s', v_missing), 'check the hotel ids');
     end if;
-    -- 256 random bits from two v4 UUIDs (gen_random_uuid uses the strong random source)
-    v_token := 'hc_' || p_system || '_'
-        || replace(pg_catalog.gen_random_uuid()::text, '-', '') || replace(pg_catalog.gen_random_uuid()::text, '-', '');
-    insert into core.api_keys (system, label, key_prefix, key_hash, created_at)
-    values (p_system, coalesce(p_label, ''), left(v_token, length(p_system) + 12),
-            pg_catalog.sha256(pg_catalog.convert_to(v_token, 'UTF8')), internal.now())
-    returning id into v_id;
-    insert into core.api_key_hotels (api_key_id, hotel_id)
-    select v_id, x.id from (select distinct unnest(p_hotel_ids) as id) x;
-    return query select v_id, v_token;
+    -- an expiry lies ahead
+    if p_expires_at is not null and (p_expires_at <= internal.now() or not isfinite(p_expires_at)) then
+        perform internal.raise_error('INVALID_ARGUMENT', format('expires_at %s is not a future instant', p_expires_at),
+            'pass a future instant, or null for a key that does not expire');
+    end if;
+    return query select * from internal.new_api_key(p_system, p_hotel_ids, p_label, p_expires_at, null);
 end
 $$;
-comment on function api.issue_api_key(text, bigint[], text) is
-    'Issues an API key for a client system (member, pms, saas) scoped to p_hotel_ids. The token is returned once; only its sha256 is stored.';
+comment on function api.issue_api_key(text, bigint[], text, timestamptz) is
+    'Issues an API key for a client system (member, pms, saas) scoped to p_hotel_ids, valid until p_expires_at (null: no expiry). The token is returned once; only its sha256 is stored.';
+
+create function api.rotate_api_key(
+    p_api_key_id bigint,
+    p_grace      interval default interval '1 day',
+    p_expires_at timestamptz default null
+) returns table (api_key_id bigint, token text, old_key_expires_at timestamptz)
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    v_old     core.api_keys;
+    v_until   timestamptz;
+    v_new     record;
+begin
+    -- chain administration
+    perform internal.require_right('api_keys.manage');
+    if p_grace is null or p_grace < interval '0' or p_grace > interval '30 days' then
+        perform internal.raise_error('INVALID_ARGUMENT', format('grace %s, expected 0 to 30 days', coalesce(p_grace::text, 'null')),
+            'pass how long the old key keeps working, e.g. ''1 day''');
+    end if;
+    if p_expires_at is not null and (p_expires_at <= internal.now() or not isfinite(p_expires_at)) then
+        perform internal.raise_error('INVALID_ARGUMENT', format('expires_at %s is not a future instant', p_expires_at),
+            'pass a future instant, or null for a key that does not expire');
+    end if;
+    -- an active key: not revoked, not expired (one rotation at a time, under the row lock)
+    select k.* into v_old from core.api_keys k
+    where k.id = p_api_key_id and k.revoked_at is null and (k.expires_at is null or k.expires_at > internal.now())
+    for update;
+    if v_old.id is null then
+        perform internal.raise_error('API_KEY_NOT_FOUND', format('api key %s', coalesce(p_api_key_id::text, 'null')),
+            'list the keys (hotelcore apikey list) and rotate an active one');
+    end if;
+    -- the new key: same system, hotels and label; the old one keeps working for the grace period
+    select * into v_new from internal.new_api_key(v_old.system,
+        array(select h.hotel_id from core.api_key_hotels h where h.api_key_id = v_old.id), v_old.label,
+        p_expires_at, v_old.id) n;
+    v_until := least(coalesce(v_old.expires_at, 'infinity'), internal.now() + p_grace);
+    if v_until <= v_old.created_at then
+        -- no grace: the old key ends now (its expiry must stay after its creation)
+        update core.api_keys k set revoked_at = internal.now() where k.id = v_old.id;
+    else
+        update core.api_keys k set expires_at = v_until where k.id = v_old.id;
+    end if;
+    return query select v_new.api_key_id, v_new.token, v_until;
+end
+$$;
+comment on function api.rotate_api_key(bigint, interval, timestamptz) is
+    'Rotation: issues a new key for the same system, hotels and label (valid until p_expires_at), and lets the old one work for p_grace more (at most until its own expiry). API_KEY_NOT_FOUND for an unknown, revoked or expired key.';
 
 create function api.revoke_api_key(p_api_key_id bigint) returns boolean
 language sql
@@ -100,13 +238,39 @@ volatile
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
-    -- chain administration (issue 7)
+    -- chain administration
     select internal.require_right('api_keys.manage');
     update core.api_keys set revoked_at = internal.now()
     where id = p_api_key_id and revoked_at is null
     returning true
 $$;
 comment on function api.revoke_api_key(bigint) is 'Revokes an API key: its token is refused from now on. True when it was active.';
+
+create function api.list_api_keys()
+returns table (api_key_id bigint, system text, label text, key_prefix text, hotel_ids bigint[], created_at timestamptz,
+               expires_at timestamptz, last_used_at timestamptz, revoked_at timestamptz, replaces_id bigint,
+               status text)
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- chain administration
+    perform internal.require_right('api_keys.manage');
+    return query
+    select k.id, k.system, k.label, k.key_prefix,
+           array(select h.hotel_id from core.api_key_hotels h where h.api_key_id = k.id order by h.hotel_id),
+           k.created_at, k.expires_at, k.last_used_at, k.revoked_at, k.replaces_id,
+           case when k.revoked_at is not null then 'revoked'
+                when k.expires_at <= internal.now() then 'expired'
+                else 'active' end
+    from core.api_keys k
+    order by k.id;
+end
+$$;
+comment on function api.list_api_keys() is
+    'Every API key without its secret: system, label, token prefix, hotels, created, expiry, last use (to the minute), revocation, the key it replaced, and its status (active, expired, revoked).';
 
 create function api.authenticate(
     p_token    text,
@@ -119,13 +283,14 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_key    core.api_keys;
-    v_hotels bigint[];
-    v_role   text;
+    v_key     core.api_keys;
+    v_hotels  bigint[];
+    v_role    text;
+    v_payload text;
 begin
-    -- seed 000's responsibility matrix (issue 7)
+    -- seed 000's responsibility matrix
     perform internal.require_right('request.context');
-    -- a known, unrevoked key
+    -- a known, unrevoked, unexpired key
     select k.* into v_key
     from core.api_keys k
     where k.key_hash = pg_catalog.sha256(pg_catalog.convert_to(coalesce(p_token, ''), 'UTF8'))
@@ -134,31 +299,45 @@ begin
         perform internal.raise_error('AUTHENTICATION_FAILED', 'the API key is unknown or revoked',
             'send X-API-Key (or Authorization: Bearer) with a key from hotelcore apikey create');
     end if;
+    if v_key.expires_at <= internal.now() then
+        perform internal.raise_error('AUTHENTICATION_FAILED', format('the API key expired at %s', v_key.expires_at),
+            'use the key that replaced it, or ask for a new one (hotelcore apikey rotate)');
+    end if;
     -- the endpoint belongs to one of p_systems (seed 000's responsibility matrix)
     if p_systems is not null and not (v_key.system = any (p_systems)) then
         perform internal.raise_error('PERMISSION_DENIED',
             format('system %s may not call this endpoint (it serves %s)', v_key.system, array_to_string(p_systems, ', ')),
             'use a key of the system that owns the endpoint');
     end if;
+    -- the login must be able to act as the key's system: a request never runs with the login's own rights
+    v_role := 'hotelcore_' || v_key.system;
+    if not pg_catalog.pg_has_role(session_user, v_role, 'MEMBER') then
+        perform internal.raise_error('SYSTEM_ROLE_NOT_GRANTED',
+            format('login %s is not a member of %s', session_user, v_role),
+            format('GRANT %s TO %s (the HTTP service''s login is a member of hotelcore_member, hotelcore_pms, hotelcore_saas and hotelcore_service)',
+                   v_role, session_user));
+    end if;
     select coalesce(array_agg(h.hotel_id order by h.hotel_id), '{}') into v_hotels
     from core.api_key_hotels h where h.api_key_id = v_key.id;
-    -- transaction-scoped: a pooled connection forgets them at commit or rollback
-    perform pg_catalog.set_config('hotelcore.system', v_key.system, true);
-    perform pg_catalog.set_config('hotelcore.hotel_ids', array_to_string(v_hotels, ','), true);
-    perform pg_catalog.set_config('hotelcore.api_key_id', v_key.id::text, true);
-    perform pg_catalog.set_config('hotelcore.app_user',
-        coalesce(nullif(p_app_user, ''), format('%s:key-%s', v_key.system, v_key.id)), true);
-    -- the database role of the system, once the data-rights roles exist and the caller may assume them
-    v_role := 'hotelcore_' || v_key.system;
-    if not exists (select 1 from pg_catalog.pg_roles r where r.rolname = v_role)
-       or not pg_catalog.pg_has_role(session_user, v_role, 'MEMBER') then
-        v_role := null;
+    -- the identity of the transaction, signed (core.request_identity reads it); transaction-scoped,
+    -- so a pooled connection forgets it at commit or rollback
+    v_payload := v_key.id || '/' || v_key.system || '/' || array_to_string(v_hotels, ',') || '/'
+        || pg_catalog.encode(pg_catalog.convert_to(coalesce(left(p_app_user, 200), ''), 'UTF8'), 'hex');
+    perform pg_catalog.set_config('hotelcore.request',
+        pg_catalog.encode(core.request_mac(v_payload), 'hex') || ':' || v_payload, true);
+    -- a label for the triggers and routes that pass it on (never used for rights)
+    perform pg_catalog.set_config('hotelcore.app_user', internal.vouched_app_user(v_key.id, left(p_app_user, 200)), true);
+    -- last use, to the minute: never waits for a concurrent request's lock, never written read-only
+    if (v_key.last_used_at is null or v_key.last_used_at < internal.now() - interval '1 minute')
+       and pg_catalog.current_setting('transaction_read_only') = 'off' then
+        update core.api_keys k set last_used_at = internal.now()
+        where k.id = (select l.id from core.api_keys l where l.id = v_key.id for no key update skip locked);
     end if;
     return query select v_key.id, v_key.system, v_hotels, v_role;
 end
 $$;
 comment on function api.authenticate(text, text[], text) is
-    'Checks an API key (AUTHENTICATION_FAILED) and that its system is one of p_systems (PERMISSION_DENIED), then sets hotelcore.system, hotelcore.hotel_ids, hotelcore.api_key_id and hotelcore.app_user for the transaction. db_role: the role to SET LOCAL ROLE to (hotelcore_<system>) when it exists.';
+    'Checks an API key (AUTHENTICATION_FAILED when unknown, revoked or expired), that its system is one of p_systems (PERMISSION_DENIED) and that the login may act as that system (SYSTEM_ROLE_NOT_GRANTED), then records the request''s identity for the transaction (core.request_identity: API key, system, hotels, application user), signed so that no client can write it. db_role: the role to SET LOCAL ROLE to (hotelcore_<system>).';
 
 create function api.assert_in_scope(p_entity text, p_id bigint) returns bigint
 language plpgsql
@@ -188,10 +367,12 @@ begin
             select r.hotel_id into v_hotel_id from core.reservations r where r.id = p_id;
             v_error := 'RESERVATION_NOT_FOUND';
         when 'hold' then
-            select h.hotel_id into v_hotel_id from core.holds h where h.id = p_id;
+            -- a hold or a checkout is seen by its owner only
+            select h.hotel_id into v_hotel_id from core.holds h where h.id = p_id and internal.owned_by_caller(h.owner);
             v_error := 'HOLD_NOT_FOUND';
         when 'checkout' then
-            select s.hotel_id into v_hotel_id from core.checkout_sagas s where s.id = p_id;
+            select s.hotel_id into v_hotel_id from core.checkout_sagas s
+            where s.id = p_id and internal.owned_by_caller(s.owner);
             v_error := 'RESERVATION_NOT_FOUND';
         else
             perform internal.raise_error('INVALID_ARGUMENT', format('entity %L has no hotel scope', p_entity),
@@ -276,8 +457,9 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_api_key_id bigint := internal.request_api_key_id();
+    v_record     core.idempotency_keys;
 begin
-    -- seed 000's responsibility matrix (issue 7)
+    -- seed 000's responsibility matrix
     perform internal.require_right('reservation.create');
     if p_response_status is null or p_response_status not between 200 and 599 or p_response_body is null then
         perform internal.raise_error('INVALID_ARGUMENT',
@@ -285,23 +467,33 @@ begin
                    coalesce(p_response_status::text, 'null')),
             'pass the HTTP status and the body to replay');
     end if;
+    -- a record of the calling API key; outside a request only recovery (unrestricted) completes one
+    select k.* into v_record from core.idempotency_keys k
+    where k.id = p_idempotency_key_id
+      and (k.api_key_id = v_api_key_id or (v_api_key_id is null and internal.caller_unrestricted()))
+    for update;
+    if v_record.id is null then
+        perform internal.raise_error('IDEMPOTENCY_RECORD_NOT_FOUND',
+            format('idempotency record %s', coalesce(p_idempotency_key_id::text, 'null')),
+            'pass the id api.begin_idempotent returned to this API key');
+    end if;
+    if v_record.status <> 'in_progress' then
+        return false;
+    end if;
     -- "try again later" answers are not kept: the record goes, so a retry with the key runs anew
     if p_response_status = 503 then
-        delete from core.idempotency_keys k
-        where k.id = p_idempotency_key_id and k.status = 'in_progress'
-          and (v_api_key_id is null or k.api_key_id = v_api_key_id);
-        return found;
+        delete from core.idempotency_keys k where k.id = v_record.id;
+        return true;
     end if;
     update core.idempotency_keys k
     set status = 'completed', response_status = p_response_status, response_body = p_response_body,
         completed_at = internal.now()
-    where k.id = p_idempotency_key_id and k.status = 'in_progress'
-      and (v_api_key_id is null or k.api_key_id = v_api_key_id);
-    return found;
+    where k.id = v_record.id;
+    return true;
 end
 $$;
 comment on function api.complete_idempotent(bigint, integer, bytea) is
-    'Stores the answer of an in-progress idempotent request, to be replayed byte for byte; a 503 answer is not stored (the record is removed so the key may be retried). False when the record was not in progress.';
+    'Stores the answer of an in-progress idempotent request of the calling API key, to be replayed byte for byte; a 503 answer is not stored (the record is removed so the key may be retried). False when the record was not in progress; IDEMPOTENCY_RECORD_NOT_FOUND for another key''s record.';
 
 create function api.purge_idempotency_keys(p_stale_after interval default interval '10 minutes')
 returns integer
@@ -371,7 +563,8 @@ declare
     v_saga core.checkout_sagas;
 begin
     select * into v_saga from core.checkout_sagas s where s.id = p_saga_id for update;
-    if not found or not internal.in_request_scope(v_saga.hotel_id) then
+    -- a checkout belongs to who started it: another caller is told it does not exist
+    if not found or not internal.in_request_scope(v_saga.hotel_id) or not internal.owned_by_caller(v_saga.owner) then
         perform internal.raise_error('RESERVATION_NOT_FOUND', format('checkout %s', p_saga_id), 'check the checkout id');
     end if;
     if p_attempt is null then
@@ -388,7 +581,7 @@ begin
 end
 $$;
 comment on function internal.checkout_of_attempt(bigint, integer) is
-    'Locks a saga in the caller''s scope run by the caller''s attempt; RESERVATION_NOT_FOUND, INVALID_ARGUMENT or CHECKOUT_TAKEN_OVER otherwise.';
+    'Locks a saga of the caller (its owner, in its scope) run by the caller''s attempt; RESERVATION_NOT_FOUND, INVALID_ARGUMENT or CHECKOUT_TAKEN_OVER otherwise.';
 
 create function internal.checkout_for_step(p_saga_id bigint, p_attempt integer, p_steps text[])
 returns core.checkout_sagas
@@ -451,7 +644,8 @@ declare
     v_system      text := internal.request_system();
     v_id          bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
+    -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
+    perform internal.require_service('checkout_begin');
     perform internal.require_right('reservation.create');
     -- the hotel is in the key's scope (another hotel's id reads as unknown)
     if p_hotel_id is null or not exists (select 1 from core.hotels h where h.id = p_hotel_id)
@@ -465,18 +659,18 @@ begin
     if p_idempotency_key_id is not null
        and not exists (select 1 from core.idempotency_keys k
                        where k.id = p_idempotency_key_id
-                         and (internal.request_api_key_id() is null
-                              or k.api_key_id = internal.request_api_key_id())) then
-        perform internal.raise_error('INVALID_ARGUMENT', format('idempotency_key_id %s is not a record of this API key',
+                         and (k.api_key_id = internal.request_api_key_id()
+                              or (internal.request_api_key_id() is null and internal.caller_unrestricted()))) then
+        perform internal.raise_error('IDEMPOTENCY_RECORD_NOT_FOUND', format('idempotency record %s of this API key',
             p_idempotency_key_id), 'pass the id api.begin_idempotent returned');
     end if;
     -- the booker: an existing customer by e-mail / phone, else a guest profile
-    v_customer_id := api.find_or_create_guest(v_guest ->> 'given_name', v_guest ->> 'family_name',
+    v_customer_id := internal.find_or_create_guest(v_guest ->> 'given_name', v_guest ->> 'family_name',
         v_guest ->> 'email', v_guest ->> 'phone', p_hotel_id);
     -- no rate plan named: the cheapest bookable one of the room type
     if v_rate_plan is null then
         select a.rate_plan_id into v_rate_plan
-        from api.search_availability(p_hotel_id, p_check_in, p_check_out, p_adults, p_children, p_rooms, v_customer_id) a
+        from internal.search_availability(p_hotel_id, p_check_in, p_check_out, p_adults, p_children, p_rooms, v_customer_id) a
         where a.room_type_id = p_room_type_id
         order by a.total, a.rate_plan_id
         limit 1;
@@ -489,7 +683,7 @@ begin
         end if;
     end if;
     -- 1. inventory: every night open and sellable, at the price the guest was shown
-    v_quote := api.quote(p_hotel_id, p_room_type_id, v_rate_plan, p_check_in, p_check_out, p_adults, p_children,
+    v_quote := internal.quote(p_hotel_id, p_room_type_id, v_rate_plan, p_check_in, p_check_out, p_adults, p_children,
                          p_rooms, v_customer_id);
     if not (v_quote ->> 'bookable')::boolean then
         perform internal.raise_error('INVENTORY_UNAVAILABLE',
@@ -506,14 +700,16 @@ begin
             format('payment.amount %s, the quoted total is %s', p_amount, v_quote ->> 'total'), 'quote again and pay the total');
     end if;
     insert into core.checkout_sagas (hotel_id, api_key_id, idempotency_key_id, room_type_id, rate_plan_id, stay, rooms,
-        adults, children, origin, special_requests, request, currency, amount, step, customer_id, created_at, updated_at)
+        adults, children, origin, special_requests, request, currency, amount, step, customer_id, created_at, updated_at,
+        owner)
     values (p_hotel_id, internal.request_api_key_id(), p_idempotency_key_id, p_room_type_id, v_rate_plan,
         daterange(p_check_in, p_check_out), p_rooms, p_adults, p_children,
-        -- the database role decides (issue 7): hotel-member books only as origin member
+        -- the caller's rights decide: hotel-member books only as origin member
         case when not internal.has_right('reservation.update') then 'member'
              when v_system = 'member' then 'member' when v_system = 'pms' then 'pms' else 'direct' end,
         p_request ->> 'special_requests', p_request - 'special_requests', v_quote ->> 'currency',
-        (v_quote ->> 'total')::numeric, 'inventory_checked', v_customer_id, internal.now(), internal.now())
+        (v_quote ->> 'total')::numeric, 'inventory_checked', v_customer_id, internal.now(), internal.now(),
+        internal.request_owner())
     returning id into v_id;
     perform internal.checkout_log(v_id, 1, 'inventory_checked', 'done', jsonb_build_object('quote', v_quote));
     return query select v_id, 1, (v_quote ->> 'total')::numeric, (v_quote ->> 'currency')::char(3);
@@ -531,14 +727,16 @@ set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
 declare
-    v_saga core.checkout_sagas := internal.checkout_for_step(p_saga_id, p_attempt, array['inventory_checked']);
+    v_saga core.checkout_sagas;
     v_hold record;
 begin
-    -- seed 000's responsibility matrix (issue 7)
+    -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
+    perform internal.require_service('checkout_hold');
     perform internal.require_right('reservation.create');
+    v_saga := internal.checkout_for_step(p_saga_id, p_attempt, array['inventory_checked']);
     -- 2. hold the rooms (180 s, the hotel's hold TTL); the saga id is the hold's client key
     select * into v_hold
-    from api.create_hold(v_saga.hotel_id, v_saga.room_type_id, v_saga.rate_plan_id, lower(v_saga.stay), upper(v_saga.stay),
+    from internal.create_hold(v_saga.hotel_id, v_saga.room_type_id, v_saga.rate_plan_id, lower(v_saga.stay), upper(v_saga.stay),
                          v_saga.rooms, v_saga.adults, v_saga.children, v_saga.customer_id, 'checkout-' || v_saga.id) h;
     update core.checkout_sagas s set step = 'held', hold_id = v_hold.hold_id, updated_at = internal.now()
     where s.id = p_saga_id;
@@ -558,10 +756,12 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_saga core.checkout_sagas := internal.checkout_for_step(p_saga_id, p_attempt, array['held']);
+    v_saga core.checkout_sagas;
 begin
-    -- seed 000's responsibility matrix (issue 7)
+    -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
+    perform internal.require_service('checkout_authorised');
     perform internal.require_right('reservation.create');
+    v_saga := internal.checkout_for_step(p_saga_id, p_attempt, array['held']);
     if nullif(btrim(p_authorisation_ref), '') is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'authorisation reference is empty', 'pass the gateway''s authorisation id');
     end if;
@@ -584,18 +784,20 @@ set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
 declare
-    v_saga       core.checkout_sagas := internal.checkout_for_step(p_saga_id, p_attempt, array['authorised']);
+    v_saga       core.checkout_sagas;
     v_res        record;
     v_payment_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
+    -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
+    perform internal.require_service('checkout_confirm');
     perform internal.require_right('reservation.create');
+    v_saga := internal.checkout_for_step(p_saga_id, p_attempt, array['authorised']);
     -- 4. the hold becomes a confirmed reservation carrying the authorisation, and the
     -- pre-authorisation is recorded on its folio, in the same transaction
     select * into v_res
-    from api.confirm_booking(v_saga.hold_id, v_saga.customer_id, v_saga.authorisation_ref, v_saga.origin,
+    from internal.confirm_booking(v_saga.hold_id, v_saga.customer_id, v_saga.authorisation_ref, v_saga.origin,
                              v_saga.special_requests) c;
-    v_payment_id := api.authorise_payment(v_res.reservation_id, 'card', v_saga.amount, v_saga.authorisation_ref,
+    v_payment_id := internal.authorise_payment(v_res.reservation_id, 'card', v_saga.amount, v_saga.authorisation_ref,
                                           v_saga.currency, false, internal.request_app_user());
     update core.checkout_sagas s
     set step = 'confirmed', reservation_id = v_res.reservation_id, payment_id = v_payment_id, updated_at = internal.now()
@@ -616,15 +818,17 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_saga core.checkout_sagas := internal.checkout_for_step(p_saga_id, p_attempt, array['confirmed']);
+    v_saga core.checkout_sagas;
 begin
-    -- seed 000's responsibility matrix (issue 7)
+    -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
+    perform internal.require_service('checkout_captured');
     perform internal.require_right('reservation.create');
+    v_saga := internal.checkout_for_step(p_saga_id, p_attempt, array['confirmed']);
     if nullif(btrim(p_capture_ref), '') is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'capture reference is empty', 'pass the gateway''s capture id');
     end if;
     -- 5. the payment was captured: the folio records it and the checkout succeeded
-    perform api.capture_payment(v_saga.payment_id, v_saga.amount, internal.request_app_user());
+    perform internal.capture_payment(v_saga.payment_id, v_saga.amount, internal.request_app_user());
     update core.checkout_sagas s
     set step = 'captured', status = 'succeeded', capture_ref = p_capture_ref, updated_at = internal.now()
     where s.id = v_saga.id;
@@ -650,7 +854,8 @@ as $$
 declare
     v_saga core.checkout_sagas;
 begin
-    -- seed 000's responsibility matrix (issue 7)
+    -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
+    perform internal.require_service('checkout_compensate');
     perform internal.require_right('reservation.create');
     v_saga := internal.checkout_of_attempt(p_saga_id, p_attempt);
     if v_saga.status <> 'running' then
@@ -663,19 +868,19 @@ begin
     -- the folio's pre-authorisation is voided with the gateway's one
     if v_saga.payment_id is not null and coalesce(p_authorisation_voided, false)
        and exists (select 1 from core.payments p where p.id = v_saga.payment_id and p.status = 'preauthorised') then
-        perform api.void_payment(v_saga.payment_id, internal.request_app_user());
+        perform internal.void_payment(v_saga.payment_id, internal.request_app_user());
     end if;
     -- a booking made by the saga and not paid is cancelled
     if v_saga.reservation_id is not null and not v_saga.booking_cancelled
        and exists (select 1 from core.reservations r where r.id = v_saga.reservation_id and r.status in ('pending', 'confirmed')) then
-        perform api.cancel_reservation(v_saga.reservation_id, null, format('checkout %s failed: %s', p_saga_id, p_error_code));
+        perform internal.cancel_reservation(v_saga.reservation_id, null, format('checkout %s failed: %s', p_saga_id, p_error_code));
         v_saga.booking_cancelled := true;
         perform internal.checkout_log(p_saga_id, p_attempt, 'confirmed', 'compensated', '{}'::jsonb);
     end if;
     -- a hold still active is released (an expired one gives its rooms back by itself)
     if v_saga.hold_id is not null and not v_saga.hold_released
        and exists (select 1 from core.holds h where h.id = v_saga.hold_id and h.status = 'active') then
-        perform api.release_hold(v_saga.hold_id);
+        perform internal.release_hold(v_saga.hold_id);
         perform internal.checkout_log(p_saga_id, p_attempt, 'held', 'compensated', '{}'::jsonb);
     end if;
     v_saga.hold_released := v_saga.hold_id is not null;
@@ -713,7 +918,8 @@ set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
 begin
-    -- seed 000's responsibility matrix (issue 7)
+    -- recovery: the HTTP service's job, run without a request (seed 000's matrix: maintenance)
+    perform internal.require_service('claim_stalled_checkouts');
     perform internal.require_right('maintenance.run');
     if p_stale_after is null or p_stale_after < interval '0' then
         perform internal.raise_error('INVALID_ARGUMENT',
@@ -753,11 +959,14 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_doc jsonb := internal.checkout_document(p_saga_id);
+    v_doc jsonb;
 begin
-    -- seed 000's responsibility matrix (issue 7)
+    -- seed 000's responsibility matrix
     perform internal.require_right('reservation.create');
-    if v_doc is null or not internal.in_request_scope((v_doc ->> 'hotelId')::bigint) then
+    v_doc := internal.checkout_document(p_saga_id);
+    -- a checkout is seen by who started it only
+    if v_doc is null or not internal.in_request_scope((v_doc ->> 'hotelId')::bigint)
+       or not exists (select 1 from core.checkout_sagas s where s.id = p_saga_id and internal.owned_by_caller(s.owner)) then
         perform internal.raise_error('RESERVATION_NOT_FOUND', format('checkout %s', p_saga_id), 'check the checkout id');
     end if;
     return v_doc;
@@ -887,11 +1096,11 @@ begin
     end if;
     -- a booking without a payment step (pay at the hotel): hold and confirm in one transaction
     select * into v_hold
-    from api.create_hold(p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out, p_rooms, p_adults,
+    from internal.create_hold(p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out, p_rooms, p_adults,
                          p_children, p_customer_id) h;
     select * into v_res
-    from api.confirm_booking(v_hold.hold_id, p_customer_id, null, p_origin, p_special_requests) c;
-    return api.get_reservation(v_res.reservation_id);
+    from internal.confirm_booking(v_hold.hold_id, p_customer_id, null, p_origin, p_special_requests) c;
+    return internal.get_reservation(v_res.reservation_id);
 end
 $$;
 comment on function api.book_reservation(bigint, bigint, bigint, date, date, bigint, integer, integer, integer, text, text) is
@@ -923,7 +1132,7 @@ begin
         perform internal.raise_error('PERMISSION_DENIED', format('field %s is not a basic field the PMS may change', v_key),
             'change it through hotel-member');
     end if;
-    return api.update_customer(p_customer_id, p_expected_version, p_changes);
+    return internal.update_customer(p_customer_id, p_expected_version, p_changes);
 end
 $$;
 comment on function api.update_customer_basic(bigint, integer, jsonb) is

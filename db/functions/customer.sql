@@ -500,6 +500,24 @@ $$;
 comment on function internal.apply_customer_changes(bigint, integer, jsonb, text, timestamptz, jsonb) is
     'Writes validated customer changes based on p_expected_version; a stale write (or a reported points_balance) goes through the conflict rules and is merged or recorded for review. Returns the customer document, with "conflict" when one was recorded.';
 
+create function internal.update_customer(
+    p_customer_id      bigint,
+    p_expected_version integer,
+    p_changes          jsonb
+) returns jsonb
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform internal.validate_customer_changes(p_changes);
+    return internal.apply_customer_changes(p_customer_id, p_expected_version, p_changes,
+        internal.change_system(), internal.now());
+end
+$$;
+comment on function internal.update_customer(bigint, integer, jsonb) is
+    'The body of api.update_customer without its rights check (callers check them): validates p_changes and writes them as the caller''s system, now; a write based on an older version goes through the conflict rules.';
+
 create function api.update_customer(
     p_customer_id      bigint,
     p_expected_version integer,
@@ -511,19 +529,19 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix (issue 7)
+    -- seed 000's responsibility matrix
     perform internal.require_right('customer.update_basic');
-    perform internal.validate_customer_changes(p_changes);
-    -- seed 000: hotel-member changes every field, hotel-pms names, phone and address only (issue 7)
-    perform internal.require_customer_changes(p_changes);
-    return internal.apply_customer_changes(p_customer_id, p_expected_version, p_changes,
-        internal.change_system(), internal.now());
+    -- seed 000: hotel-member changes every field, hotel-pms names, phone and address only
+    if jsonb_typeof(p_changes) = 'object' then
+        perform internal.require_customer_changes(p_changes);
+    end if;
+    return internal.update_customer(p_customer_id, p_expected_version, p_changes);
 end
 $$;
 comment on function api.update_customer(bigint, integer, jsonb) is
     'Updates the fields named in p_changes (seed 000 PUT /customers/{id}); null clears an optional field, preferences is replaced whole. A write based on an older version is a conflict: merged or recorded for review by the conflict rules (the answer carries "conflict"); a version never read is VERSION_CONFLICT. Refuses an e-mail another customer has (DUPLICATE_EMAIL), an unreadable phone (INVALID_PHONE).';
 
-create function api.find_or_create_guest(
+create function internal.find_or_create_guest(
     p_given_name    text,
     p_family_name   text,
     p_email         text default null,
@@ -534,7 +552,6 @@ create function api.find_or_create_guest(
 ) returns bigint
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
@@ -542,8 +559,6 @@ declare
     v_phone   text;
     v_id      bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
-    perform internal.require_right('guest.find_or_create');
     if nullif(btrim(p_given_name), '') is null or nullif(btrim(p_family_name), '') is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'given_name and family_name are required',
             'pass the booker''s names');
@@ -584,6 +599,29 @@ begin
         where lower(c.email) = lower(v_email) and c.merged_into is null;
     end if;
     return v_id;
+end
+$$;
+comment on function internal.find_or_create_guest(text, text, text, text, bigint, text, text) is
+    'The body of api.find_or_create_guest without its rights check (callers check them): The customer id for a booker who does not join: the unmerged customer with this e-mail (case-insensitive), else with this phone and names, else a new guest profile (is_member false). National phone numbers are read in p_phone_country, else the hotel''s country. Safe under concurrency.';
+
+create function api.find_or_create_guest(
+    p_given_name    text,
+    p_family_name   text,
+    p_email         text default null,
+    p_phone         text default null,
+    p_hotel_id      bigint default null,
+    p_phone_country text default null,
+    p_language      text default null
+) returns bigint
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- seed 000's responsibility matrix
+    perform internal.require_right('guest.find_or_create');
+    return internal.find_or_create_guest(p_given_name, p_family_name, p_email, p_phone, p_hotel_id, p_phone_country, p_language);
 end
 $$;
 comment on function api.find_or_create_guest(text, text, text, text, bigint, text, text) is

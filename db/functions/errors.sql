@@ -52,7 +52,10 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC405', 'MERGE_NOT_ALLOWED',         409, 'A customer cannot be merged into itself or into a merged customer.'),
     -- data rights (issue: roles and scoping)
     ('HC501', 'PERMISSION_DENIED',         403, 'The calling system or hotel scope may not do this; DETAIL names the field or action.'),
-    ('HC502', 'AUTHENTICATION_FAILED',     401, 'Unknown or revoked API key.'),
+    ('HC502', 'AUTHENTICATION_FAILED',     401, 'Unknown, revoked or expired API key, or a request identity not recorded by api.authenticate in this transaction.'),
+    ('HC503', 'SYSTEM_ROLE_NOT_GRANTED',   500, 'The database login serving the request is not a member of the API key''s system role (hotelcore_<system>); an operator must grant it.'),
+    ('HC504', 'IDEMPOTENCY_RECORD_NOT_FOUND', 404, 'No idempotency record with that id for the calling API key.'),
+    ('HC505', 'API_KEY_NOT_FOUND',         404, 'No active API key with that id.'),
     -- HTTP / saga (seed 001); raised by the checkout saga, mapped here for one table of codes
     ('HC601', 'PAYMENT_PREAUTH_FAILED',    402, 'The payment gateway declined or did not answer the pre-authorisation.'),
     ('HC602', 'BOOKING_CONFIRM_FAILED',    409, 'The hold could not be turned into a booking; the pre-authorisation was voided.'),

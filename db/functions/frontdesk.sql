@@ -964,7 +964,7 @@ $$;
 comment on function api.post_charge(bigint, text, numeric, text, char, text) is
     'Posts a charge to a reservation''s folio in its currency: service, tax, cancellation / no-show / late check-out fee, or a signed adjustment. CURRENCY_MISMATCH, INVALID_ARGUMENT (amount <= 0 or finer than the currency''s minor units). Returns the line id.';
 
-create function api.authorise_payment(
+create function internal.authorise_payment(
     p_reservation_id      bigint,
     p_method              text,
     p_amount              numeric,
@@ -975,15 +975,12 @@ create function api.authorise_payment(
 ) returns bigint
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_folio   core.folios;
     v_payment core.payments;
 begin
-    -- seed 000's responsibility matrix (issue 7)
-    perform internal.require_right('billing.update');
     v_folio := internal.require_folio(p_reservation_id);
     if p_method is null or p_method not in (select unnest(enum_range(null::core.payment_method))::text) then
         perform internal.raise_error('INVALID_ARGUMENT', format('p_method %L', p_method),
@@ -1022,25 +1019,45 @@ begin
     return v_payment.id;
 end
 $$;
+comment on function internal.authorise_payment(bigint, text, numeric, text, char, boolean, text) is
+    'The body of api.authorise_payment without its rights check (callers check them): Records an authorisation the processor granted on a reservation''s folio (card, bank_transfer, cash, paypal; amount in the folio currency); p_capture = true records a payment taken at once (cash at the desk). Only the processor reference is kept (a card number is refused). Idempotent per processor reference. Returns the payment id.';
+
+create function api.authorise_payment(
+    p_reservation_id      bigint,
+    p_method              text,
+    p_amount              numeric,
+    p_processor_reference text default null,
+    p_currency            char(3) default null,
+    p_capture             boolean default false,
+    p_app_user            text default null
+) returns bigint
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- seed 000's responsibility matrix
+    perform internal.require_right('billing.update');
+    return internal.authorise_payment(p_reservation_id, p_method, p_amount, p_processor_reference, p_currency, p_capture, p_app_user);
+end
+$$;
 comment on function api.authorise_payment(bigint, text, numeric, text, char, boolean, text) is
     'Records an authorisation the processor granted on a reservation''s folio (card, bank_transfer, cash, paypal; amount in the folio currency); p_capture = true records a payment taken at once (cash at the desk). Only the processor reference is kept (a card number is refused). Idempotent per processor reference. Returns the payment id.';
 
-create function api.capture_payment(
+create function internal.capture_payment(
     p_payment_id bigint,
     p_amount     numeric default null,
     p_app_user   text default null
 ) returns core.payment_status
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_payment core.payments;
     v_amount  numeric;
 begin
-    -- seed 000's responsibility matrix (issue 7)
-    perform internal.require_right('billing.update');
     v_payment := internal.require_payment(p_payment_id);
     if v_payment.status <> 'preauthorised' then
         perform internal.raise_error('INVALID_PAYMENT_STATE',
@@ -1060,20 +1077,36 @@ begin
     return 'captured'::core.payment_status;
 end
 $$;
-comment on function api.capture_payment(bigint, numeric, text) is
-    'Captures a preauthorised payment for p_amount (default: the authorised amount; the rest of the hold is released) and posts it to the folio. AMOUNT_EXCEEDS_AUTHORISED, INVALID_PAYMENT_STATE.';
+comment on function internal.capture_payment(bigint, numeric, text) is
+    'The body of api.capture_payment without its rights check (callers check them): Captures a preauthorised payment for p_amount (default: the authorised amount; the rest of the hold is released) and posts it to the folio. AMOUNT_EXCEEDS_AUTHORISED, INVALID_PAYMENT_STATE.';
 
-create function api.void_payment(p_payment_id bigint, p_app_user text default null) returns core.payment_status
+create function api.capture_payment(
+    p_payment_id bigint,
+    p_amount     numeric default null,
+    p_app_user   text default null
+) returns core.payment_status
 language plpgsql
 volatile
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
+begin
+    -- seed 000's responsibility matrix
+    perform internal.require_right('billing.update');
+    return internal.capture_payment(p_payment_id, p_amount, p_app_user);
+end
+$$;
+comment on function api.capture_payment(bigint, numeric, text) is
+    'Captures a preauthorised payment for p_amount (default: the authorised amount; the rest of the hold is released) and posts it to the folio. AMOUNT_EXCEEDS_AUTHORISED, INVALID_PAYMENT_STATE.';
+
+create function internal.void_payment(p_payment_id bigint, p_app_user text default null) returns core.payment_status
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
 declare
     v_payment core.payments;
 begin
-    -- seed 000's responsibility matrix (issue 7)
-    perform internal.require_right('billing.update');
     v_payment := internal.require_payment(p_payment_id);
     if v_payment.status = 'voided' then
         return v_payment.status;  -- a retried void
@@ -1086,6 +1119,21 @@ begin
     end if;
     update core.payments p set status = 'voided', updated_at = internal.now() where p.id = p_payment_id;
     return 'voided'::core.payment_status;
+end
+$$;
+comment on function internal.void_payment(bigint, text) is
+    'The body of api.void_payment without its rights check (callers check them): Voids a preauthorised payment (the card hold is released; nothing reaches the folio). Idempotent; INVALID_PAYMENT_STATE after capture or failure.';
+
+create function api.void_payment(p_payment_id bigint, p_app_user text default null) returns core.payment_status
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- seed 000's responsibility matrix
+    perform internal.require_right('billing.update');
+    return internal.void_payment(p_payment_id, p_app_user);
 end
 $$;
 comment on function api.void_payment(bigint, text) is
@@ -1244,7 +1292,7 @@ begin
         where r.hotel_id = p_hotel_id and r.status = 'confirmed' and lower(r.stay) <= p_business_date
         order by r.id
     loop
-        select m.fee_amount into v_fee from api.mark_no_show(v_res.id, null) m;
+        select m.fee_amount into v_fee from internal.mark_no_show(v_res.id, null) m;
         v_count := v_count + 1;
         if not v_res.guaranteed and v_fee > 0 then
             insert into core.folio_lines (hotel_id, folio_id, currency, kind, description, amount, business_date,

@@ -499,6 +499,58 @@ $$;
 comment on function internal.stay_offers(bigint[], date, date, bigint, bigint, bigint, boolean) is
     'Availability (live holds only), restrictions and the per-room price (nightly unless p_with_nightly is false, subtotal, length-of-stay and member discounts, tax, total) of every room type and rate plan of the hotels for a stay.';
 
+create function internal.search_availability(
+    p_hotel_id    bigint,
+    p_check_in    date,
+    p_check_out   date,
+    p_adults      integer default 2,
+    p_children    integer default 0,
+    p_rooms       integer default 1,
+    p_customer_id bigint default null
+) returns table (
+    room_type_id    bigint,
+    room_type_code  text,
+    room_type_name  text,
+    rate_plan_id    bigint,
+    rate_plan_code  text,
+    rate_plan_name  text,
+    available_rooms integer,
+    currency        char(3),
+    price_per_room  numeric,
+    discount        numeric,
+    tax             numeric,
+    total           numeric
+)
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    v_hotel core.hotels;
+begin
+    v_hotel := internal.require_hotel(p_hotel_id);
+    perform internal.check_stay(v_hotel, p_check_in, p_check_out);
+    perform internal.require_count('p_rooms', p_rooms, 1, 10);
+    perform internal.require_count('p_adults', p_adults, 1, 20);
+    perform internal.require_count('p_children', p_children, 0, 20);
+    return query
+    select o.room_type_id, rt.code, rt.name, o.rate_plan_id, rp.code, rp.name, o.available, o.currency,
+           o.total, (o.los_discount + o.member_discount) * p_rooms, o.tax * p_rooms, o.total * p_rooms
+    from internal.stay_offers(array[p_hotel_id], p_check_in, p_check_out, p_customer_id, p_with_nightly => false) o
+    join core.room_types rt on rt.id = o.room_type_id
+    join core.rate_plans rp on rp.id = o.rate_plan_id
+    where o.open_nights = p_check_out - p_check_in
+      and o.available >= p_rooms
+      and not o.stop_sold
+      and not o.restricted
+      and o.max_occupancy >= p_adults + p_children
+    order by o.total, o.room_type_id, o.rate_plan_id;
+end
+$$;
+comment on function internal.search_availability(bigint, date, date, integer, integer, integer, bigint) is
+    'The body of api.search_availability without its rights check (callers check them): Room types and rate plans of one hotel bookable for every night of [p_check_in, p_check_out) with p_rooms rooms of p_adults + p_children guests each (restrictions, stop-sell and occupancy respected), with the quoted price per room and total; cheapest first.';
+
 create function api.search_availability(
     p_hotel_id    bigint,
     p_check_in    date,
@@ -526,29 +578,10 @@ stable
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
-#variable_conflict use_column
-declare
-    v_hotel core.hotels;
 begin
-    -- seed 000's responsibility matrix (issue 7)
+    -- seed 000's responsibility matrix
     perform internal.require_right('rooms.read');
-    v_hotel := internal.require_hotel(p_hotel_id);
-    perform internal.check_stay(v_hotel, p_check_in, p_check_out);
-    perform internal.require_count('p_rooms', p_rooms, 1, 10);
-    perform internal.require_count('p_adults', p_adults, 1, 20);
-    perform internal.require_count('p_children', p_children, 0, 20);
-    return query
-    select o.room_type_id, rt.code, rt.name, o.rate_plan_id, rp.code, rp.name, o.available, o.currency,
-           o.total, (o.los_discount + o.member_discount) * p_rooms, o.tax * p_rooms, o.total * p_rooms
-    from internal.stay_offers(array[p_hotel_id], p_check_in, p_check_out, p_customer_id, p_with_nightly => false) o
-    join core.room_types rt on rt.id = o.room_type_id
-    join core.rate_plans rp on rp.id = o.rate_plan_id
-    where o.open_nights = p_check_out - p_check_in
-      and o.available >= p_rooms
-      and not o.stop_sold
-      and not o.restricted
-      and o.max_occupancy >= p_adults + p_children
-    order by o.total, o.room_type_id, o.rate_plan_id;
+    return query select * from internal.search_availability(p_hotel_id, p_check_in, p_check_out, p_adults, p_children, p_rooms, p_customer_id);
 end
 $$;
 comment on function api.search_availability(bigint, date, date, integer, integer, integer, bigint) is
@@ -746,7 +779,7 @@ $$;
 comment on function api.search_city_availability(text, date, date, integer, integer, integer, bigint, bigint[]) is
     'Multi-hotel search (a city, or a chain''s list of hotels): per bookable hotel, how many room type / rate plan offers fit the stay and the cheapest one with its total for p_rooms rooms.';
 
-create function api.quote(
+create function internal.quote(
     p_hotel_id     bigint,
     p_room_type_id bigint,
     p_rate_plan_id bigint,
@@ -759,7 +792,6 @@ create function api.quote(
 ) returns jsonb
 language plpgsql
 stable
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
@@ -768,8 +800,6 @@ declare
     v_offer     record;
     v_nights    integer;
 begin
-    -- seed 000's responsibility matrix (issue 7)
-    perform internal.require_right('rooms.read');
     v_hotel := internal.require_hotel(p_hotel_id);
     v_room_type := internal.require_room_type(p_hotel_id, p_room_type_id);
     perform internal.require_rate_plan(p_hotel_id, p_room_type_id, p_rate_plan_id);
@@ -805,12 +835,52 @@ begin
         'bookable', v_offer.available >= p_rooms and not v_offer.stop_sold and not v_offer.restricted);
 end
 $$;
+comment on function internal.quote(bigint, bigint, bigint, date, date, integer, integer, integer, bigint) is
+    'The body of api.quote without its rights check (callers check them): Night-by-night price of a stay for a room type and rate plan: rule applied per night, subtotal, length-of-stay and member-rank discounts, tax, total per room and for p_rooms, and whether it is bookable now.';
+
+create function api.quote(
+    p_hotel_id     bigint,
+    p_room_type_id bigint,
+    p_rate_plan_id bigint,
+    p_check_in     date,
+    p_check_out    date,
+    p_adults       integer default 2,
+    p_children     integer default 0,
+    p_rooms        integer default 1,
+    p_customer_id  bigint default null
+) returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- seed 000's responsibility matrix
+    perform internal.require_right('rooms.read');
+    return internal.quote(p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out, p_adults, p_children, p_rooms, p_customer_id);
+end
+$$;
 comment on function api.quote(bigint, bigint, bigint, date, date, integer, integer, integer, bigint) is
     'Night-by-night price of a stay for a room type and rate plan: rule applied per night, subtotal, length-of-stay and member-rank discounts, tax, total per room and for p_rooms, and whether it is bookable now.';
 
 -- ---------------------------------------------------------------- holds
 
-create function api.create_hold(
+create function internal.require_own_hold(p_hold_id bigint) returns void
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- a hold belongs to who placed it: another caller is told it does not exist
+    if exists (select 1 from core.holds h where h.id = p_hold_id and not internal.owned_by_caller(h.owner)) then
+        perform internal.raise_error('HOLD_NOT_FOUND', format('hold %s', p_hold_id), 'check the hold id');
+    end if;
+end
+$$;
+comment on function internal.require_own_hold(bigint) is
+    'HOLD_NOT_FOUND when the hold exists but belongs to another API key or login (internal.owned_by_caller).';
+
+create function internal.create_hold(
     p_hotel_id     bigint,
     p_room_type_id bigint,
     p_rate_plan_id bigint,
@@ -825,7 +895,6 @@ create function api.create_hold(
 ) returns table (hold_id bigint, status core.hold_status, expires_at timestamptz, currency char(3), total_amount numeric)
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
@@ -837,16 +906,17 @@ declare
     v_offer     record;
     v_hold_id   bigint;
     v_expires   timestamptz;
+    v_owner     text := internal.request_owner();
 begin
-    -- seed 000's responsibility matrix (issue 7)
-    perform internal.require_right('reservation.create');
     v_hotel := internal.require_hotel(p_hotel_id);
     -- idempotency: the same client key returns the same hold; a different request under it is refused
     if p_client_key is not null then
         v_hash := md5(concat_ws('|', p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out, p_rooms,
                                 p_adults, p_children, p_customer_id));
-        perform pg_advisory_xact_lock(hashtextextended('hotelcore.hold:' || p_hotel_id || ':' || p_client_key, 0));
-        select * into v_existing from core.holds h where h.hotel_id = p_hotel_id and h.client_key = p_client_key;
+        perform pg_advisory_xact_lock(hashtextextended('hotelcore.hold:' || p_hotel_id || ':' || v_owner || ':' || p_client_key, 0));
+        -- client keys are the owner's own: another caller's key of the same text is another hold
+        select * into v_existing from core.holds h
+        where h.hotel_id = p_hotel_id and h.owner = v_owner and h.client_key = p_client_key;
         if found then
             if v_existing.request_hash is distinct from v_hash then
                 perform internal.raise_error('IDEMPOTENCY_MISMATCH',
@@ -876,11 +946,12 @@ begin
     select * into v_offer
     from internal.stay_offers(array[p_hotel_id], p_check_in, p_check_out, p_customer_id, p_room_type_id, p_rate_plan_id) o;
     v_expires := internal.now() + make_interval(secs => coalesce(p_ttl_seconds, v_hotel.hold_ttl_seconds));
-    insert into core.holds (hotel_id, customer_id, client_key, request_hash, currency, total_amount, quote, created_at, expires_at)
+    insert into core.holds (hotel_id, customer_id, client_key, request_hash, currency, total_amount, quote, created_at,
+                            expires_at, owner)
     values (p_hotel_id, p_customer_id, p_client_key, v_hash, v_offer.currency, v_offer.total * p_rooms,
             jsonb_build_object('subtotal', v_offer.subtotal, 'length_of_stay_discount', v_offer.los_discount,
                                'member_discount', v_offer.member_discount, 'tax', v_offer.tax, 'total_per_room', v_offer.total),
-            internal.now(), v_expires)
+            internal.now(), v_expires, v_owner)
     returning id into v_hold_id;
     insert into core.hold_lines (hold_id, hotel_id, room_type_id, rate_plan_id, stay, adults, children, amount, nightly)
     select v_hold_id, p_hotel_id, p_room_type_id, p_rate_plan_id, daterange(p_check_in, p_check_out), p_adults, p_children,
@@ -889,20 +960,44 @@ begin
     return query select v_hold_id, 'active'::core.hold_status, v_expires, v_offer.currency, v_offer.total * p_rooms;
 end
 $$;
-comment on function api.create_hold(bigint, bigint, bigint, date, date, integer, integer, integer, bigint, text, integer) is
-    'Holds p_rooms rooms of a room type on a rate plan for every night of the stay for 180 s (the hotel''s hold TTL, or p_ttl_seconds) at the quoted price (seed 001). Idempotent per p_client_key within the hotel. Refuses with INVENTORY_UNAVAILABLE / RESTRICTION_VIOLATED naming the night.';
+comment on function internal.create_hold(bigint, bigint, bigint, date, date, integer, integer, integer, bigint, text, integer) is
+    'The body of api.create_hold without its rights check (callers check them): Holds p_rooms rooms of a room type on a rate plan for every night of the stay for 180 s (the hotel''s hold TTL, or p_ttl_seconds) at the quoted price (seed 001). Idempotent per p_client_key within the hotel. Refuses with INVENTORY_UNAVAILABLE / RESTRICTION_VIOLATED naming the night.';
 
-create function api.release_hold(p_hold_id bigint) returns core.hold_status
+create function api.create_hold(
+    p_hotel_id     bigint,
+    p_room_type_id bigint,
+    p_rate_plan_id bigint,
+    p_check_in     date,
+    p_check_out    date,
+    p_rooms        integer default 1,
+    p_adults       integer default 2,
+    p_children     integer default 0,
+    p_customer_id  bigint default null,
+    p_client_key   text default null,
+    p_ttl_seconds  integer default null
+) returns table (hold_id bigint, status core.hold_status, expires_at timestamptz, currency char(3), total_amount numeric)
 language plpgsql
 volatile
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
+begin
+    -- seed 000's responsibility matrix
+    perform internal.require_right('reservation.create');
+    return query select * from internal.create_hold(p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out, p_rooms, p_adults, p_children, p_customer_id, p_client_key, p_ttl_seconds);
+end
+$$;
+comment on function api.create_hold(bigint, bigint, bigint, date, date, integer, integer, integer, bigint, text, integer) is
+    'Holds p_rooms rooms of a room type on a rate plan for every night of the stay for 180 s (the hotel''s hold TTL, or p_ttl_seconds) at the quoted price (seed 001). Idempotent per p_client_key within the hotel. Refuses with INVENTORY_UNAVAILABLE / RESTRICTION_VIOLATED naming the night.';
+
+create function internal.release_hold(p_hold_id bigint) returns core.hold_status
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
 declare
     v_hold core.holds;
 begin
-    -- seed 000's responsibility matrix (issue 7)
-    perform internal.require_right('reservation.create');
     select * into v_hold from core.holds h where h.id = p_hold_id;
     if not found then
         perform internal.raise_error('HOLD_NOT_FOUND', format('hold %s', coalesce(p_hold_id::text, 'null')), 'check the hold id');
@@ -920,6 +1015,22 @@ begin
     perform internal.end_holds(array[p_hold_id],
         case when v_hold.expires_at <= internal.now() then 'expired'::core.hold_status else 'released' end);
     return (select h.status from core.holds h where h.id = p_hold_id);
+end
+$$;
+comment on function internal.release_hold(bigint) is
+    'The body of api.release_hold without its rights check (callers check them): Releases an active hold and gives its nights back (an already expired one is recorded as expired); idempotent for ended holds; HOLD_NOT_ACTIVE for a confirmed one. Returns the hold''s status.';
+
+create function api.release_hold(p_hold_id bigint) returns core.hold_status
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- seed 000's responsibility matrix
+    perform internal.require_right('reservation.create');
+    perform internal.require_own_hold(p_hold_id);
+    return internal.release_hold(p_hold_id);
 end
 $$;
 comment on function api.release_hold(bigint) is
@@ -964,7 +1075,7 @@ comment on function api.expire_holds(bigint, integer) is
 
 -- ---------------------------------------------------------------- bookings
 
-create function api.confirm_booking(
+create function internal.confirm_booking(
     p_hold_id               bigint,
     p_customer_id           bigint,
     p_payment_authorisation text default null,
@@ -974,7 +1085,6 @@ create function api.confirm_booking(
                  currency char(3), total_amount numeric, version integer)
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
@@ -984,8 +1094,6 @@ declare
     v_lines       record;
     v_now         timestamptz := internal.now();  -- read once: each call of it is a query
 begin
-    -- seed 000's responsibility matrix (issue 7)
-    perform internal.require_origin(p_origin);
     if p_hold_id is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'p_hold_id is null', 'pass the hold id from api.create_hold');
     end if;
@@ -1064,6 +1172,29 @@ begin
     end if;
     return query select v_reservation.id, v_reservation.confirmation_code, v_reservation.status, v_reservation.currency,
                         v_reservation.total_amount, v_reservation.version;
+end
+$$;
+comment on function internal.confirm_booking(bigint, bigint, text, text, text) is
+    'The body of api.confirm_booking without its rights check (callers check them): Turns a live hold into a confirmed reservation for p_customer_id (one room line per room held), recording the payment authorisation reference and origin. A retried call returns the same reservation; HOLD_EXPIRED / HOLD_NOT_ACTIVE / HOLD_NOT_FOUND otherwise.';
+
+create function api.confirm_booking(
+    p_hold_id               bigint,
+    p_customer_id           bigint,
+    p_payment_authorisation text default null,
+    p_origin                text default 'direct',
+    p_special_requests      text default null
+) returns table (reservation_id bigint, confirmation_code text, status core.reservation_status,
+                 currency char(3), total_amount numeric, version integer)
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- seed 000's responsibility matrix
+    perform internal.require_origin(p_origin);
+    perform internal.require_own_hold(p_hold_id);
+    return query select * from internal.confirm_booking(p_hold_id, p_customer_id, p_payment_authorisation, p_origin, p_special_requests);
 end
 $$;
 comment on function api.confirm_booking(bigint, bigint, text, text, text) is
@@ -1241,7 +1372,7 @@ $$;
 comment on function internal.policy_fee(core.reservations, text) is
     'The fee the booked rate plan''s cancellation policy charges for a cancellation now (hotel time zone) or a no-show: none, first night, percent or full.';
 
-create function api.cancel_reservation(
+create function internal.cancel_reservation(
     p_reservation_id bigint,
     p_version        integer default null,
     p_reason         text default null
@@ -1249,7 +1380,6 @@ create function api.cancel_reservation(
                  fee_amount numeric, refund_amount numeric, waitlist_offers integer)
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
@@ -1260,8 +1390,6 @@ declare
     v_offers  integer := 0;
     v_type_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
-    perform internal.require_right('reservation.update');
     v_res := internal.lock_reservation(p_reservation_id, p_version);
     if v_res.status not in ('pending', 'confirmed') then
         perform internal.raise_error('NOT_CANCELLABLE',
@@ -1292,14 +1420,33 @@ begin
     return query select v_id, v_res.id, v_res.version, v_res.currency, v_fee, v_res.total_amount - v_fee, v_offers;
 end
 $$;
-comment on function api.cancel_reservation(bigint, integer, text) is
-    'Cancels a pending/confirmed reservation: the rate plan''s policy sets the fee (free until N days before arrival in the hotel''s time zone, then first night / percent / full; non-refundable), a cancellation record keeps fee and refund, the nights are freed and offered to the waitlist. NOT_CANCELLABLE otherwise.';
+comment on function internal.cancel_reservation(bigint, integer, text) is
+    'The body of api.cancel_reservation without its rights check (callers check them): Cancels a pending/confirmed reservation: the rate plan''s policy sets the fee (free until N days before arrival in the hotel''s time zone, then first night / percent / full; non-refundable), a cancellation record keeps fee and refund, the nights are freed and offered to the waitlist. NOT_CANCELLABLE otherwise.';
 
-create function api.mark_no_show(p_reservation_id bigint, p_version integer default null)
-returns table (cancellation_id bigint, reservation_id bigint, version integer, currency char(3), fee_amount numeric)
+create function api.cancel_reservation(
+    p_reservation_id bigint,
+    p_version        integer default null,
+    p_reason         text default null
+) returns table (cancellation_id bigint, reservation_id bigint, version integer, currency char(3),
+                 fee_amount numeric, refund_amount numeric, waitlist_offers integer)
 language plpgsql
 volatile
 security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- seed 000's responsibility matrix
+    perform internal.require_right('reservation.update');
+    return query select * from internal.cancel_reservation(p_reservation_id, p_version, p_reason);
+end
+$$;
+comment on function api.cancel_reservation(bigint, integer, text) is
+    'Cancels a pending/confirmed reservation: the rate plan''s policy sets the fee (free until N days before arrival in the hotel''s time zone, then first night / percent / full; non-refundable), a cancellation record keeps fee and refund, the nights are freed and offered to the waitlist. NOT_CANCELLABLE otherwise.';
+
+create function internal.mark_no_show(p_reservation_id bigint, p_version integer default null)
+returns table (cancellation_id bigint, reservation_id bigint, version integer, currency char(3), fee_amount numeric)
+language plpgsql
+volatile
 set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
@@ -1308,8 +1455,6 @@ declare
     v_fee numeric;
     v_id  bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
-    perform internal.require_right('reservation.update');
     v_res := internal.lock_reservation(p_reservation_id, p_version);
     if v_res.status <> 'confirmed' then
         perform internal.raise_error('INVALID_STATE_TRANSITION',
@@ -1337,6 +1482,21 @@ begin
             lower(v_res.stay) - internal.hotel_today(v_res.hotel_id), internal.now())
     returning id into v_id;
     return query select v_id, v_res.id, v_res.version, v_res.currency, v_fee;
+end
+$$;
+comment on function internal.mark_no_show(bigint, integer) is
+    'The body of api.mark_no_show without its rights check (callers check them): Marks a confirmed reservation whose arrival day has come as a no-show: the policy''s no-show fee is recorded and its nights are freed.';
+
+create function api.mark_no_show(p_reservation_id bigint, p_version integer default null) returns table (cancellation_id bigint, reservation_id bigint, version integer, currency char(3), fee_amount numeric)
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- seed 000's responsibility matrix
+    perform internal.require_right('reservation.update');
+    return query select * from internal.mark_no_show(p_reservation_id, p_version);
 end
 $$;
 comment on function api.mark_no_show(bigint, integer) is
@@ -1492,7 +1652,7 @@ begin
             'check the entry id');
     end if;
     if v_entry.status = 'offered' then
-        perform api.release_hold(v_entry.offer_hold_id);
+        perform internal.release_hold(v_entry.offer_hold_id);
     end if;
     update core.waitlist_entries w set status = 'cancelled'
     where w.id = p_entry_id and w.status in ('waiting', 'offered');
@@ -1534,17 +1694,14 @@ comment on function api.expire_waitlist(bigint) is
 
 -- ---------------------------------------------------------------- reading
 
-create function api.get_reservation(p_reservation_id bigint) returns jsonb
+create function internal.get_reservation(p_reservation_id bigint) returns jsonb
 language plpgsql
 stable
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_out jsonb;
 begin
-    -- seed 000's responsibility matrix (issue 7)
-    perform internal.require_right('reservation.read');
     select to_jsonb(r) || jsonb_build_object('rooms', (
                select coalesce(jsonb_agg(to_jsonb(l) order by l.id), '[]') from core.reservation_rooms l
                where l.reservation_id = r.id))
@@ -1555,6 +1712,20 @@ begin
             'check the reservation id');
     end if;
     return v_out;
+end
+$$;
+comment on function internal.get_reservation(bigint) is 'The body of the api function without its rights check (callers check them): A reservation with its room lines, as JSON (status, version, amounts, stay).';
+
+create function api.get_reservation(p_reservation_id bigint) returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- seed 000's responsibility matrix
+    perform internal.require_right('reservation.read');
+    return internal.get_reservation(p_reservation_id);
 end
 $$;
 comment on function api.get_reservation(bigint) is 'A reservation with its room lines, as JSON (status, version, amounts, stay).';

@@ -5,9 +5,15 @@
 -- read from the `role` setting (what SET [LOCAL] ROLE chose) or, when no role was set, from
 -- session_user (the login). Neither can be spoofed: SET ROLE (and set_config('role', ...)) only
 -- accepts a role the login is a member of, and session_user changes only by SET SESSION
--- AUTHORIZATION, which needs a superuser. The transaction setting hotelcore.system that
--- api.authenticate writes is NOT used for rights: any SQL client can set it. It only labels the
--- request; the HTTP layer's SET LOCAL ROLE hotelcore_<system> is what the database trusts.
+-- AUTHORIZATION, which needs a superuser. A custom setting is never used for rights: any SQL
+-- client can set one. The HTTP layer's SET LOCAL ROLE hotelcore_<system> is what the database
+-- trusts for a system's requests; the HTTP service itself acts as hotelcore_service for the
+-- checkout saga, and then holds the rights of the system of the request's API key, as
+-- api.authenticate recorded and signed it (core.request_identity).
+--
+-- No rights decision reads the call stack: an api function never calls another api function.
+-- What two entry points share is an unchecked internal function, and each api function checks
+-- its own caller, so a function granted by mistake is still refused by its own check.
 --
 -- Who may do everything: a superuser, hotelcore_owner and members of hotelcore_admin (migrations,
 -- maintenance jobs, the test suite). Every other caller is checked against internal.rights().
@@ -78,6 +84,7 @@ begin
         ('billing.update',        '売上・請求 update',           array['pms']),
         ('reports.read',          'report.* (BI)',               array['bi']),
         ('request.context',       'API key authentication and request scope', array['member', 'pms', 'saas']),
+        ('checkout.step',         'the checkout saga''s steps (the HTTP service, hotelcore_service)', array[]::text[]),
         ('hotel.create',          'chain administration',        array[]::text[]),
         ('api_keys.manage',       'chain administration',        array[]::text[]),
         ('maintenance.run',       'scheduled jobs',              array[]::text[]);
@@ -92,15 +99,50 @@ stable
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_role text := internal.caller_role();
+    v_role    text := internal.caller_role();
+    v_request text;
 begin
+    -- the systems of the caller's group roles; the HTTP service (hotelcore_service, which is a
+    -- member of none) acting for a request holds the rights of the request's system
+    if pg_catalog.pg_has_role(v_role, 'hotelcore_service', 'MEMBER') then
+        v_request := (core.request_identity()).system;
+    end if;
     return (select coalesce(array_agg(s.system order by s.system), '{}')
             from unnest(array['member', 'pms', 'saas', 'bi']) as s(system)
-            where pg_catalog.pg_has_role(v_role, 'hotelcore_' || s.system, 'MEMBER'));
+            where pg_catalog.pg_has_role(v_role, 'hotelcore_' || s.system, 'MEMBER') or s.system = v_request);
 end
 $$;
 comment on function internal.caller_systems() is
-    'The systems whose group role (hotelcore_member, _pms, _saas, _bi) the caller is a member of.';
+    'The systems whose group role (hotelcore_member, _pms, _saas, _bi) the caller is a member of; for the HTTP service (hotelcore_service), the system of the request''s API key (none outside a request).';
+
+create function internal.caller_is_service() returns boolean
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return pg_catalog.pg_has_role(internal.caller_role(), 'hotelcore_service', 'MEMBER')
+        or internal.caller_unrestricted();
+end
+$$;
+comment on function internal.caller_is_service() is
+    'True for the HTTP service (a member of hotelcore_service, by SET ROLE or as its login) and for unrestricted callers (recovery, maintenance).';
+
+create function internal.require_service(p_action text) returns void
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if not internal.caller_is_service() then
+        perform internal.raise_error('PERMISSION_DENIED',
+            format('%s: role %s is not the HTTP service (hotelcore_service)', p_action, internal.caller_role()),
+            'the checkout saga runs through the HTTP API (POST /api/booking/checkout)');
+    end if;
+end
+$$;
+comment on function internal.require_service(text) is
+    'PERMISSION_DENIED unless the caller is the HTTP service or unrestricted: the checkout saga''s steps are not a client surface.';
 
 create function internal.has_right(p_action text) returns boolean
 language plpgsql
@@ -125,21 +167,11 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_systems text[];
-    v_stack   text;
 begin
     if not exists (select 1 from internal.rights() r where r.action = p_action) then
         perform internal.raise_error('INTERNAL_ERROR', format('unknown action %L', p_action), null);
     end if;
     if internal.has_right(p_action) then
-        return;
-    end if;
-    -- an api function called by another api function: the outer one checked this caller, and its
-    -- steps are part of what it was allowed to do (the checkout saga records the payment
-    -- authorisation of a member's booking). The call stack comes from the server, and every api
-    -- frame in it is printed schema-qualified (api is not on the pinned search_path); a client
-    -- cannot add frames of schema api, where it creates nothing.
-    get diagnostics v_stack = pg_context;
-    if (select count(*) from regexp_matches(v_stack, '^PL/pgSQL function api\.', 'gn')) > 1 then
         return;
     end if;
     v_systems := internal.caller_systems();
@@ -152,7 +184,7 @@ begin
 end
 $$;
 comment on function internal.require_right(text, text) is
-    'Raises PERMISSION_DENIED (DETAIL: the action, the caller''s role and system, and p_detail such as the field) unless the caller holds p_action, or an api function the caller was allowed to call is calling this one.';
+    'Raises PERMISSION_DENIED (DETAIL: the action, the caller''s role and system, and p_detail such as the field) unless the caller holds p_action.';
 
 create function internal.require_origin(p_origin text) returns void
 language plpgsql

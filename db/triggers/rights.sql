@@ -1,7 +1,7 @@
--- The audit trail (issue 7): every insert, update and delete of a customer, a reservation or a
--- room is recorded in core.audit_log with the role the caller acted as, its login and the
--- application user of the request. Numbered 900 so that it runs after the other row triggers
--- and records the row as they left it.
+-- The audit trail: every insert, update and delete of a customer, a reservation or a room is
+-- recorded in core.audit_log with the role the caller acted as, its login, the API key of the
+-- request and the application user, prefixed by who vouched for it. Numbered 900 so that it runs
+-- after the other row triggers and records the row as they left it.
 
 create function internal.audit_change(
     p_entity   text,
@@ -26,10 +26,13 @@ begin
             return;  -- nothing but updated_at/version changed: not recorded
         end if;
     end if;
-    insert into core.audit_log (at, entity, entity_id, hotel_id, action, changed, db_role, login_role, app_user)
+    -- who: the role acted as, the login, the API key of the request, and the application user as
+    -- given, prefixed by who vouched for it (the key, else the login: internal.request_app_user)
+    insert into core.audit_log (at, entity, entity_id, hotel_id, action, changed, db_role, login_role, app_user,
+                                api_key_id)
     values (internal.now(), p_entity, (coalesce(p_new, p_old) ->> 'id')::bigint,
             (coalesce(p_new, p_old) ->> 'hotel_id')::bigint, pg_catalog.lower(p_op), v_changed,
-            internal.caller_role(), session_user::text, internal.request_app_user());
+            internal.caller_role(), session_user::text, internal.request_app_user(), internal.request_api_key_id());
 end
 $$;
 comment on function internal.audit_change(text, text, jsonb, jsonb) is

@@ -34,7 +34,7 @@ from . import envelope as env
 from .context import WRITE_METHODS, Degraded, Services, error_body, request_id
 from .errors import ApiError, ErrorMap
 from .gateway import Resilience, ResilientGateway, SimulatedGateway
-from .pool import Database
+from .pool import Database, missing_roles
 from .saga import CheckoutSaga
 
 log = logging.getLogger("hotelcore.http")
@@ -220,6 +220,17 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
         db.open()
         with db.connection() as conn:
             errors = ErrorMap.load(conn)
+            missing = missing_roles(conn)
+            login = conn.info.user
+        if missing:
+            # each request runs as its system's role: without it the system's requests are refused
+            log.warning(
+                "pool login %s is not a member of %s: requests of those systems are refused"
+                " (SYSTEM_ROLE_NOT_GRANTED); GRANT them to %s",
+                login,
+                ", ".join(missing),
+                login,
+            )
         hc = Services(
             db=db,
             errors=errors,

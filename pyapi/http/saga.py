@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -130,6 +130,7 @@ class CheckoutSaga:
     ) -> Outcome:
         """The checkout; with ``idempotency_key_id`` (a record :meth:`run_idempotent` or the
         caller started) its final answer is stored with the last step."""
+        creds = as_service(creds)
         state: dict[str, Any] = {"key_id": idempotency_key_id}
         return self._store(creds, self._outcome(creds, order, request_id, state))
 
@@ -149,6 +150,7 @@ class CheckoutSaga:
         request IDEMPOTENCY_MISMATCH. A retry arriving while the first request runs waits up to
         ``wait`` seconds for its answer, then gets IDEMPOTENCY_IN_PROGRESS (raised, as the
         database's refusals are)."""
+        creds = as_service(creds)
         deadline = time.monotonic() + wait
         pause = 0.01
         while True:
@@ -383,6 +385,7 @@ class CheckoutSaga:
         """Void the authorisation (if one may exist), then release the hold / cancel the booking
         and close the saga in one transaction. A void the gateway refuses leaves the saga running
         with its error so that recovery voids it later."""
+        creds = as_service(creds)
         voided = True
         if saga.preauth_tried:
             try:
@@ -470,6 +473,13 @@ class CheckoutSaga:
         return err.http_status, env.error_body(
             err.code, err.message, system="booking", request_id=request_id, details=err.details
         )
+
+
+def as_service(creds: Credentials | None) -> Credentials | None:
+    """The saga's transactions run as the HTTP service (hotelcore_service), the only role that may
+    execute the saga's steps, acting for the key's system; without credentials (recovery) they
+    run as the pool login."""
+    return None if creds is None else replace(creds, service=True)
 
 
 # stores a final answer (status, body) in its idempotency record

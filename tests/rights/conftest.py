@@ -35,12 +35,13 @@ class Logins:
 @pytest.fixture(scope="session")
 def logins(server_url: str) -> Iterator[Logins]:
     """One login per system (member, pms, saas, bi, admin), plus ``pool``: the HTTP layer's kind
-    of login, a member of every system group so that it may SET LOCAL ROLE to each."""
+    of login, a member of every system group and of hotelcore_service so that it may SET LOCAL
+    ROLE to each (without hotelcore_admin: a request never needs it)."""
     names = {s: f"{_PREFIX}_{s}" for s in SYSTEMS} | {"pool": f"{_PREFIX}_pool"}
     with psycopg.connect(server_url, autocommit=True) as conn:
         for key, name in names.items():
             groups = (
-                ["hotelcore_member", "hotelcore_pms", "hotelcore_saas"]
+                ["hotelcore_member", "hotelcore_pms", "hotelcore_saas", "hotelcore_service"]
                 if key == "pool"
                 else [f"hotelcore_{key}"]
             )

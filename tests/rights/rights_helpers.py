@@ -365,3 +365,21 @@ def invoke(conn: psycopg.Connection, fn: Function, args: dict[str, object]):
         parts.append(f"{name} => %({name})s::{cast}")
     query = f"select * from {fn.schema}.{fn.name}({', '.join(parts)})"
     return conn.execute(query, args).fetchall()
+
+
+def issue_key(db: psycopg.Connection, system: str, hotels: list[int], label: str = "test") -> tuple[int, str]:
+    """An API key (id, token), issued by the owner."""
+    row = db.execute(
+        "select api_key_id, token from api.issue_api_key(%s, %s, %s)", (system, hotels, label)
+    ).fetchone()
+    return row[0], row[1]
+
+
+def request(conn: psycopg.Connection, token: str, *, role: str | None = None, app_user: str | None = None):
+    """Start a request on ``conn`` as the HTTP layer does: api.authenticate in the transaction, then
+    SET LOCAL ROLE to the key's system role (or to ``role``, e.g. hotelcore_service for the saga)."""
+    return conn.execute(
+        "select a.api_key_id, set_config('role', coalesce(%s, a.db_role), true)"
+        " from api.authenticate(%s, null, %s) a",
+        (role, token, app_user),
+    ).fetchone()[0]

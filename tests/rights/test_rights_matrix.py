@@ -399,7 +399,8 @@ def test_the_audit_log_names_role_and_application_user(
         (world.a.rooms[3],),
     ).fetchone()
     login = pms.info.user
-    assert row == (login, "frontdesk:yuki", world.a.id, ["status", "status_changed_at"])
+    # the application user as given, prefixed by who vouched for it: outside a request, the login
+    assert row == (login, f"login-{login}:frontdesk:yuki", world.a.id, ["status", "status_changed_at"])
     created = db.execute(
         "select count(*) from core.audit_log where entity = 'reservation' and action = 'insert'"
     ).fetchone()[0]

@@ -1,6 +1,6 @@
 """Hotel scope under parallel query: core.hotel_scope() is declared PARALLEL SAFE so that the
 report views and their refreshes may use parallel workers. What it reads (core.login_hotels,
-session_user, the role set, the settings role, hotelcore.system and hotelcore.hotel_ids) must then
+session_user, the role set, the settings role and hotelcore.request, the request's signed identity) must then
 be the same in a worker as in the leader. Every read here runs with parallel query forced (a Gather
 on top of every parallel-safe plan, workers free of cost), and must keep only the scope's hotels:
 a login limited by core.login_hotels, a pooled request scoped by its API key's hotels (SET LOCAL
@@ -90,18 +90,18 @@ def test_a_scoped_login_reads_only_its_hotels_from_report_views_in_parallel(
 
 @pytest.mark.parametrize("hotel", ["a", "b"])
 def test_a_pooled_request_reads_only_its_api_keys_hotels_in_parallel(
-    world: World, connect_as, hotel: str
+    world: World, connect_as, db: psycopg.Connection, hotel: str
 ) -> None:
-    """The HTTP layer's way: one transaction, SET LOCAL ROLE and the API key's hotels as settings."""
+    """The HTTP layer's way: one transaction, api.authenticate (the API key's hotels, in the
+    identity it signs, which the workers inherit) and SET LOCAL ROLE."""
     conn = connect_as("pool", autocommit=False)
     hotel_id = getattr(world, hotel).id
+    token = db.execute(
+        "select token from api.issue_api_key('pms', %s, 'parallel')", ([hotel_id],)
+    ).fetchone()[0]
     with conn.transaction():
         force_parallel(conn, local=True)
-        conn.execute(
-            "select set_config('hotelcore.system', 'pms', true), set_config('hotelcore.hotel_ids', %s, true)",
-            (str(hotel_id),),
-        )
-        conn.execute("set local role hotelcore_pms")
+        conn.execute("select set_config('role', a.db_role, true) from api.authenticate(%s) a", (token,))
         for view in ("api.inventory_calendar", "api.folio_balances"):
             assert hotels_read(conn, view) == {hotel_id}, view
     conn.rollback()

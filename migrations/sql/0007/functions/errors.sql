@@ -20,7 +20,6 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC108', 'WAITLIST_ENTRY_NOT_FOUND',  404, 'No waitlist entry with that id.'),
     ('HC109', 'PAYMENT_NOT_FOUND',         404, 'No payment with that id or processor reference.'),
     ('HC110', 'FOLIO_NOT_FOUND',           404, 'No folio for that reservation.'),
-    ('HC120', 'CONFLICT_NOT_FOUND',        404, 'No recorded conflict with that id (in the caller''s scope).'),
     -- booking ledger (seed 001 / 003)
     ('HC201', 'INVENTORY_UNAVAILABLE',     409, 'A night of the stay has no room left to sell (or is stop-sold); DETAIL names the night.'),
     ('HC202', 'OCCUPANCY_EXCEEDED',        422, 'More guests than the room type''s maximum occupancy.'),
@@ -52,7 +51,10 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC405', 'MERGE_NOT_ALLOWED',         409, 'A customer cannot be merged into itself or into a merged customer.'),
     -- data rights (issue: roles and scoping)
     ('HC501', 'PERMISSION_DENIED',         403, 'The calling system or hotel scope may not do this; DETAIL names the field or action.'),
-    ('HC502', 'AUTHENTICATION_FAILED',     401, 'Unknown or revoked API key.'),
+    ('HC502', 'AUTHENTICATION_FAILED',     401, 'Unknown, revoked or expired API key, or a request identity not recorded by api.authenticate in this transaction.'),
+    ('HC503', 'SYSTEM_ROLE_NOT_GRANTED',   500, 'The database login serving the request is not a member of the API key''s system role (hotelcore_<system>); an operator must grant it.'),
+    ('HC504', 'IDEMPOTENCY_RECORD_NOT_FOUND', 404, 'No idempotency record with that id for the calling API key.'),
+    ('HC505', 'API_KEY_NOT_FOUND',         404, 'No active API key with that id.'),
     -- HTTP / saga (seed 001); raised by the checkout saga, mapped here for one table of codes
     ('HC601', 'PAYMENT_PREAUTH_FAILED',    402, 'The payment gateway declined or did not answer the pre-authorisation.'),
     ('HC602', 'BOOKING_CONFIRM_FAILED',    409, 'The hold could not be turned into a booking; the pre-authorisation was voided.'),
@@ -61,11 +63,7 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC605', 'SERVICE_DEGRADED',          503, 'Writes are paused (gateway circuit open or database read-only); reads go on.'),
     ('HC606', 'NOT_IMPLEMENTED',           501, 'This endpoint is reserved for a later release.'),
     ('HC607', 'CHECKOUT_TAKEN_OVER',       409, 'Recovery took this checkout over; retry with the same Idempotency-Key to read its answer.'),
-    ('HC699', 'INTERNAL_ERROR',            500, 'An unexpected error; nothing was written.'),
-    -- conflicts between the systems' writes (seed 000: 競合解決システム)
-    ('HC720', 'CONFLICT_ALREADY_RESOLVED', 409, 'The conflict was already resolved or dismissed; DETAIL says by whom and when.'),
-    ('HC721', 'INVALID_RESOLUTION',        422, 'The resolution method does not fit this conflict, or resolved_data names a field outside it; DETAIL names it.'),
-    ('HC722', 'CONFLICT_NEEDS_REVIEW',     409, 'A write based on a stale version clashed with a newer one and was recorded for manual review, not applied; details give the conflict id.');
+    ('HC699', 'INTERNAL_ERROR',            500, 'An unexpected error; nothing was written.');
 
 create function internal.raise_error(
     p_name   text,

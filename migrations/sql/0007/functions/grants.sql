@@ -47,12 +47,12 @@ begin
             ('confirm_booking',             'reservation.create'),
             ('book_reservation',            'reservation.create'),
             ('join_waitlist',               'reservation.create'),
-            ('checkout_begin',              'reservation.create'),
-            ('checkout_hold',               'reservation.create'),
-            ('checkout_authorised',         'reservation.create'),
-            ('checkout_confirm',            'reservation.create'),
-            ('checkout_captured',           'reservation.create'),
-            ('checkout_compensate',         'reservation.create'),
+            ('checkout_begin',              'checkout.step'),
+            ('checkout_hold',               'checkout.step'),
+            ('checkout_authorised',         'checkout.step'),
+            ('checkout_confirm',            'checkout.step'),
+            ('checkout_captured',           'checkout.step'),
+            ('checkout_compensate',         'checkout.step'),
             ('get_checkout',                'reservation.create'),
             ('begin_idempotent',            'reservation.create'),
             ('complete_idempotent',         'reservation.create'),
@@ -84,11 +84,6 @@ begin
             ('update_customer_basic',       'customer.update_basic'),
             ('find_or_create_guest',        'guest.find_or_create'),
             ('merge_customers',             'customer.update'),
-            -- conflicts (競合解決): the owner of the entity detects and resolves
-            ('detect_conflicts',            'customer.conflicts'),
-            ('detect_conflicts',            'reservation.conflicts'),
-            ('resolve_conflict',            'customer.conflicts'),
-            ('resolve_conflict',            'reservation.conflicts'),
             -- ranks and points (会員ランク・ポイント)
             ('earn_stay_points',            'loyalty.update'),
             ('earn_due_stay_points',        'loyalty.update'),
@@ -109,7 +104,9 @@ begin
             ('issue_api_key',               'api_keys.manage'),
             ('revoke_api_key',              'api_keys.manage'),
             ('purge_idempotency_keys',      'maintenance.run'),
-            ('claim_stalled_checkouts',     'maintenance.run')
+            ('claim_stalled_checkouts',     'checkout.step'),
+            ('rotate_api_key',              'api_keys.manage'),
+            ('list_api_keys',               'api_keys.manage')
         ) as m(name, action)
     loop
         if not exists (select 1 from internal.rights() r where r.action = v_entry.action) then
@@ -135,5 +132,25 @@ begin
 end
 $$;
 
+-- the HTTP service (hotelcore_service) runs the checkout saga: its steps (checkout.step, held by no
+-- client system), and, acting for the request's system, the idempotency records and the checkout
+-- document read in the saga's transactions (each checks the request's system again)
+do $$
+declare
+    v_function regprocedure;
+begin
+    for v_function in
+        select p.oid::regprocedure from pg_catalog.pg_proc p
+        join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = 'api'
+          and p.proname in ('checkout_begin', 'checkout_hold', 'checkout_authorised', 'checkout_confirm',
+                            'checkout_captured', 'checkout_compensate', 'claim_stalled_checkouts',
+                            'begin_idempotent', 'complete_idempotent', 'get_checkout', 'assert_in_scope')
+    loop
+        execute format('grant execute on function %s to hotelcore_service', v_function);
+    end loop;
+end
+$$;
+
 -- the schema holding them; internal and core stay closed
-grant usage on schema api to hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_admin;
+grant usage on schema api to hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_admin, hotelcore_service;
