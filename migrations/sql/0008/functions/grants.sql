@@ -84,11 +84,6 @@ begin
             ('update_customer_basic',       'customer.update_basic'),
             ('find_or_create_guest',        'guest.find_or_create'),
             ('merge_customers',             'customer.update'),
-            -- conflicts (競合解決): the owner of the entity detects and resolves
-            ('detect_conflicts',            'customer.conflicts'),
-            ('detect_conflicts',            'reservation.conflicts'),
-            ('resolve_conflict',            'customer.conflicts'),
-            ('resolve_conflict',            'reservation.conflicts'),
             -- ranks and points (会員ランク・ポイント)
             ('earn_stay_points',            'loyalty.update'),
             ('earn_due_stay_points',        'loyalty.update'),
@@ -102,6 +97,21 @@ begin
             ('get_customer_rank',           'loyalty.read'),
             -- feedback (hotel-saas: 満足度・レビュー)
             ('submit_review',               'feedback.create'),
+            -- guest services (hotel-saas: 注文・コンシェルジュ)
+            ('create_service_item',         'services.update'),
+            ('update_service_item',         'services.update'),
+            ('list_service_items',          'services.read'),
+            ('create_order',                'services.update'),
+            ('set_order_status',            'services.update'),
+            ('get_order',                   'services.read'),
+            ('list_customer_orders',        'services.read'),
+            ('create_concierge_request',    'services.update'),
+            ('update_concierge_request',    'services.update'),
+            ('create_facility',             'services.update'),
+            ('book_facility',               'services.update'),
+            ('cancel_facility_booking',     'services.update'),
+            ('submit_feedback',             'feedback.create'),
+            ('feedback_summary',            'feedback.read'),
             -- the HTTP layer's request context
             ('authenticate',                'request.context'),
             ('assert_in_scope',             'request.context'),

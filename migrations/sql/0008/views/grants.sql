@@ -72,12 +72,9 @@ begin
             ('report.points_outstanding',             'loyalty.read'),
             ('report.review_averages_by_hotel',       'reservation.read'),
             ('report.review_averages_by_room_type',   'reservation.read'),
-            ('report.conflicts_open',                 'customer.conflicts'),
-            ('report.conflicts_open',                 'reservation.conflicts'),
-            ('report.customer_data_consistency',      'reports.read'),
-            ('report.point_balance_accuracy',         'reports.read'),
-            ('report.rank_correctness',               'reports.read'),
-            ('report.consistency_monitor',            'reports.read')
+            ('report.service_revenue_daily',          'billing.read'),
+            ('report.service_order_lead_times',       'services.read'),
+            ('report.satisfaction_trend',             'feedback.read')
         ) as m(name, action)
     loop
         if to_regclass(v_entry.name) is null then
@@ -103,8 +100,6 @@ grant usage on schema api to hotelcore_bi;
 -- functions a view calls run as its reader: the clock (api.inventory_calendar, report.inventory_recount)
 grant execute on function internal.now() to hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_bi,
     hotelcore_admin;
--- the rank rule, read by report.rank_correctness as its reader
-grant execute on function internal.rank_for_stays(integer) to hotelcore_bi, hotelcore_admin;
 -- the row-level security policies call it as the reader of a view
 grant execute on function core.hotel_scope() to hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_bi,
     hotelcore_admin;
