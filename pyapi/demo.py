@@ -1652,12 +1652,17 @@ def main(server_url: str, spec: DemoSpec, output: Path, console: Any) -> DemoRes
         mig.upgrade(url)
     migrate_seconds = round(wallclock.perf_counter() - t0, 1)
     columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
+    from .demo_events import EventFlow
+
+    with EventFlow(url) as events, Progress(*columns, console=console) as progress:
         result = run(url, spec, progress)
+        with console.status("delivering the last events"):
+            events.finish()
+    result.invariants |= events.invariants
     result.timings = {"migrate": migrate_seconds, **result.timings}
     if result.http_note:
         console.print(result.http_note, style="dim", highlight=False)
-    for table in tables(result):
+    for table in tables(result) + events.tables():
         console.print(table)
     result.html_path = write_html(result, output)
     result.seconds = round(wallclock.perf_counter() - t0, 1)

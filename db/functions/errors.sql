@@ -20,6 +20,8 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC108', 'WAITLIST_ENTRY_NOT_FOUND',  404, 'No waitlist entry with that id.'),
     ('HC109', 'PAYMENT_NOT_FOUND',         404, 'No payment with that id or processor reference.'),
     ('HC110', 'FOLIO_NOT_FOUND',           404, 'No folio for that reservation.'),
+    ('HC111', 'EVENT_NOT_FOUND',           404, 'No event with that id (in the caller''s scope), or not yet readable.'),
+    ('HC112', 'CONSUMER_NOT_FOUND',        404, 'No event consumer or webhook endpoint with that name or id.'),
     ('HC115', 'SERVICE_ITEM_NOT_FOUND',    404, 'No service catalog item with that id in that hotel.'),
     ('HC116', 'ORDER_NOT_FOUND',           404, 'No service order with that id (in the caller''s scope).'),
     ('HC117', 'FACILITY_NOT_FOUND',        404, 'No facility with that id in that hotel.'),
@@ -77,6 +79,10 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC605', 'SERVICE_DEGRADED',          503, 'Writes are paused (gateway circuit open or database read-only); reads go on.'),
     ('HC606', 'NOT_IMPLEMENTED',           501, 'This endpoint is reserved for a later release.'),
     ('HC607', 'CHECKOUT_TAKEN_OVER',       409, 'Recovery took this checkout over; retry with the same Idempotency-Key to read its answer.'),
+    -- events between the systems
+    ('HC701', 'EVENT_TYPE_UNKNOWN',        400, 'An event type or pattern matches no registered event type (api.read_events lists them).'),
+    ('HC702', 'CONSUMER_DISABLED',         409, 'The consumer or webhook endpoint is disabled; DETAIL says why.'),
+    ('HC703', 'CONSUMER_KIND_MISMATCH',    409, 'A pull operation on a webhook endpoint, or the other way round.'),
     ('HC699', 'INTERNAL_ERROR',            500, 'An unexpected error; nothing was written.'),
     -- conflicts between the systems' writes (seed 000: 競合解決システム)
     ('HC720', 'CONFLICT_ALREADY_RESOLVED', 409, 'The conflict was already resolved or dismissed; DETAIL says by whom and when.'),

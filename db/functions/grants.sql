@@ -126,7 +126,21 @@ begin
             ('purge_idempotency_keys',      'maintenance.run'),
             ('claim_stalled_checkouts',     'checkout.step'),
             ('rotate_api_key',              'api_keys.manage'),
-            ('list_api_keys',               'api_keys.manage')
+            ('list_api_keys',               'api_keys.manage'),
+            -- events between the systems: pull consumers, webhooks, the dispatcher, retention
+            ('subscribe_events',            'events.read'),
+            ('read_events',                 'events.read'),
+            ('ack_events',                  'events.read'),
+            ('add_webhook',                 'webhooks.manage'),
+            ('list_webhooks',               'webhooks.manage'),
+            ('disable_webhook',             'webhooks.manage'),
+            ('enable_webhook',              'webhooks.manage'),
+            ('rotate_webhook_secret',       'webhooks.manage'),
+            ('replay_webhook',              'webhooks.manage'),
+            ('fanout_webhook_events',       'maintenance.run'),
+            ('claim_webhook_deliveries',    'maintenance.run'),
+            ('record_webhook_attempt',      'maintenance.run'),
+            ('purge_events',                'maintenance.run')
         ) as m(name, action)
     loop
         if not exists (select 1 from internal.rights() r where r.action = v_entry.action) then

@@ -84,11 +84,6 @@ begin
             ('update_customer_basic',       'customer.update_basic'),
             ('find_or_create_guest',        'guest.find_or_create'),
             ('merge_customers',             'customer.update'),
-            -- conflicts (競合解決): the owner of the entity detects and resolves
-            ('detect_conflicts',            'customer.conflicts'),
-            ('detect_conflicts',            'reservation.conflicts'),
-            ('resolve_conflict',            'customer.conflicts'),
-            ('resolve_conflict',            'reservation.conflicts'),
             -- ranks and points (会員ランク・ポイント)
             ('earn_stay_points',            'loyalty.update'),
             ('earn_due_stay_points',        'loyalty.update'),
@@ -126,7 +121,21 @@ begin
             ('purge_idempotency_keys',      'maintenance.run'),
             ('claim_stalled_checkouts',     'checkout.step'),
             ('rotate_api_key',              'api_keys.manage'),
-            ('list_api_keys',               'api_keys.manage')
+            ('list_api_keys',               'api_keys.manage'),
+            -- events between the systems: pull consumers, webhooks, the dispatcher, retention
+            ('subscribe_events',            'events.read'),
+            ('read_events',                 'events.read'),
+            ('ack_events',                  'events.read'),
+            ('add_webhook',                 'webhooks.manage'),
+            ('list_webhooks',               'webhooks.manage'),
+            ('disable_webhook',             'webhooks.manage'),
+            ('enable_webhook',              'webhooks.manage'),
+            ('rotate_webhook_secret',       'webhooks.manage'),
+            ('replay_webhook',              'webhooks.manage'),
+            ('fanout_webhook_events',       'maintenance.run'),
+            ('claim_webhook_deliveries',    'maintenance.run'),
+            ('record_webhook_attempt',      'maintenance.run'),
+            ('purge_events',                'maintenance.run')
         ) as m(name, action)
     loop
         if not exists (select 1 from internal.rights() r where r.action = v_entry.action) then
