@@ -29,7 +29,9 @@ insert into core.event_types (name, aggregate_kind, publisher, meaning) values
     ('service.completed',                'order',       'saas',   'An order was delivered; its charges are on the folio.'),
     ('service.cancelled',                'order',       'saas',   'An order was cancelled.'),
     ('feedback.created',                 'feedback',    'saas',   'A guest gave feedback.'),
-    ('feedback.updated',                 'feedback',    'saas',   'A guest changed their feedback.');
+    ('feedback.updated',                 'feedback',    'saas',   'A guest changed their feedback.'),
+    -- operations (seed 001: external PMS)
+    ('pms_sync.stopped',                 'pms_property', 'core',  'An external-PMS hotel''s polling sync stopped after 5 consecutive failures; the manual trigger restarts it.');
 
 create function internal.emit_event(
     p_type         text,

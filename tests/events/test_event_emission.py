@@ -73,6 +73,10 @@ EXPECTED: dict[str, set[str]] = {
 # Calls the fixture cannot make valid (the saga's later steps need the gateway's answers, tested
 # in tests/http; a request context; a delivery a dispatcher leased): refused before any write.
 REFUSED_HERE = {"checkout_authorised", "checkout_confirm", "checkout_captured", "begin_idempotent"}
+# The external-PMS functions act on an imported property only (the fixture's hotel keeps its own
+# ledger, so they refuse it before any write); tests/pms calls them against the simulated vendor,
+# and tests/pms/test_pms_mirror.py checks the event they publish (pms_sync.stopped).
+EXTERNAL_PMS_PREFIX = "pms_"
 
 
 def _setup(db: psycopg.Connection, fixture: dict) -> dict[str, dict[str, str]]:
@@ -161,7 +165,7 @@ def test_every_state_changing_api_function_publishes_its_event_types(db: psycopg
         try:
             got = _types_written(db, call_sql(function, args), args)
         except psycopg.Error as exc:
-            if function.name not in REFUSED_HERE:
+            if function.name not in REFUSED_HERE and not function.name.startswith(EXTERNAL_PMS_PREFIX):
                 refused.append(
                     f"{function.name}: {exc.sqlstate} {exc.diag.message_primary} {exc.diag.message_detail}"
                 )

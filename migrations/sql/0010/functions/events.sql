@@ -16,9 +16,6 @@ insert into core.event_types (name, aggregate_kind, publisher, meaning) values
     ('reservation.updated',              'reservation', 'pms',    'A reservation''s stay, guests or details changed.'),
     ('reservation.confirmed',            'reservation', 'pms',    'A reservation was confirmed.'),
     ('reservation.cancelled',            'reservation', 'pms',    'A reservation was cancelled.'),
-    ('reservation.conflict_detected',    'reservation', 'core',   'A claim of a room another stay holds on the same nights was recorded as a conflict.'),
-    ('reservation.conflict_escalated',   'reservation', 'core',   'A room conflict touches a VIP (Gold or Platinum) or high-value booking: left open for a manager.'),
-    ('reservation.conflict_resolved',    'reservation', 'core',   'A recorded room conflict was resolved or dismissed.'),
     ('checkin_checkout.checked_in',      'reservation', 'pms',    'The guest checked in: the stay''s guest services are enabled.'),
     ('checkin_checkout.checked_out',     'reservation', 'pms',    'The guest checked out: the folio is final.'),
     ('checkin_checkout.no_show',         'reservation', 'pms',    'The guest did not arrive.'),
@@ -29,7 +26,9 @@ insert into core.event_types (name, aggregate_kind, publisher, meaning) values
     ('service.completed',                'order',       'saas',   'An order was delivered; its charges are on the folio.'),
     ('service.cancelled',                'order',       'saas',   'An order was cancelled.'),
     ('feedback.created',                 'feedback',    'saas',   'A guest gave feedback.'),
-    ('feedback.updated',                 'feedback',    'saas',   'A guest changed their feedback.');
+    ('feedback.updated',                 'feedback',    'saas',   'A guest changed their feedback.'),
+    -- operations (seed 001: external PMS)
+    ('pms_sync.stopped',                 'pms_property', 'core',  'An external-PMS hotel''s polling sync stopped after 5 consecutive failures; the manual trigger restarts it.');
 
 create function internal.emit_event(
     p_type         text,
