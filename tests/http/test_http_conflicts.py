@@ -117,6 +117,15 @@ def test_the_pms_and_saas_may_not_settle_customer_conflicts(client, world, custo
 def test_a_stale_customer_write_kept_for_review_is_a_409_with_the_conflict(client, world, customer, db):
     h = world.headers("member_a")
     cid = customer["id"]
+    # the guest books at hotel A, so hotel A's PMS may change their basic fields
+    ok(
+        client.post(
+            "/api/v2/pms/reservations",
+            headers=world.headers("pms_a"),
+            json=booking(world, cid, offset=3, nights=2),
+        ),
+        201,
+    )
     ok(
         client.put(
             f"/api/v2/member/customers/{cid}", headers=h, json={"version": 1, "phone": "090-2222-3333"}

@@ -91,6 +91,12 @@ def read_calls(f: dict) -> dict[str, tuple[str, list]]:
         "list_customer_orders": ("select api.list_customer_orders(%s)", [f["customer"]]),
         "list_service_items": ("select api.list_service_items(%s)", [f["hotel"]]),
         "feedback_summary": ("select api.feedback_summary(%s)", [f["customer"]]),
+        # external-PMS hotels: the fixture's hotel keeps its own ledger, so those naming it refuse
+        "pms_connection": ("select api.pms_connection(%s)", [f["hotel"]]),
+        "pms_webhook_target": ("select * from api.pms_webhook_target('cloudbeds', 'none')", []),
+        "pms_sync_status": ("select * from api.pms_sync_status()", []),
+        "pms_due_syncs": ("select * from api.pms_due_syncs()", []),
+        "pms_get_checkout": ("select api.pms_get_checkout(0)", []),
     }
 
 
