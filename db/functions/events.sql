@@ -112,6 +112,9 @@ create function internal.tg_events__notify()
 returns trigger
 language plpgsql
 volatile
+-- deferred to commit: before PostgreSQL 17 it runs as the role active at COMMIT (a client
+-- system's role after SET LOCAL ROLE), which cannot read core
+security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
