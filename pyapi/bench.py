@@ -1485,7 +1485,7 @@ def _statements_per_op(url: str, per: int) -> list[dict[str, Any]]:
         return []
     with psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute(
-            """select regexp_replace(s.query, '\s+', ' ', 'g'), sum(s.calls)::bigint,
+            r"""select regexp_replace(s.query, '\s+', ' ', 'g'), sum(s.calls)::bigint,
                       sum(s.total_exec_time + s.total_plan_time)::float8, sum(s.rows)::bigint
                from pg_stat_statements s
                where s.dbid = (select d.oid from pg_catalog.pg_database d where d.datname = current_database())
@@ -1749,11 +1749,11 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
     )
     out.print(f"  {many.note}")
     if many.statements is not None:
-        out.print(f"  database share per checkout (pg_stat_statements): {_statements_summary(many.statements)}")
+        out.print(
+            f"  database share per checkout (pg_stat_statements): {_statements_summary(many.statements)}"
+        )
         for st in many.statements[:12]:
-            out.print(
-                f"    {st['calls_per_op']:6.2f} calls {st['ms_per_op']:8.3f} ms  {st['query'][:100]}"
-            )
+            out.print(f"    {st['calls_per_op']:6.2f} calls {st['ms_per_op']:8.3f} ms  {st['query'][:100]}")
     return results
 
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from psycopg import pq
-
 from conftest import assert_clean, checkout_body
+from psycopg import pq
 
 # The checkout with an Idempotency-Key on a warm connection: three transactions of BEGIN +
 # api.authenticate + the steps + COMMIT; the first one's two steps after the idempotency record
@@ -75,7 +74,9 @@ def test_a_checkout_makes_three_commits_and_its_round_trips(make_client, world, 
     for n in range(6):
         r = client.post(
             "/api/booking/checkout",
-            json=checkout_body(world.a, email=f"warm{n}@example.com", offset=3 + n % 3, nights=1, amount=100000),
+            json=checkout_body(
+                world.a, email=f"warm{n}@example.com", offset=3 + n % 3, nights=1, amount=100000
+            ),
             headers={**headers, "Idempotency-Key": f"warm-{n}"},
         )
         assert r.status_code == 201, r.text
