@@ -20,6 +20,7 @@ Python here only drives and measures: every rule stays in the ``api`` functions 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -44,6 +45,7 @@ from typing import Annotated, Any
 import psycopg
 import typer
 from psycopg import sql
+from psycopg.types.json import Jsonb
 from rich.console import Console
 from rich.table import Table
 
@@ -677,6 +679,22 @@ def _invariants(conn: psycopg.Connection) -> dict[str, Any]:
     return datagen.check_invariants(conn)
 
 
+def _service_invariants(conn: psycopg.Connection) -> dict[str, Any]:
+    """The ledger's invariants, and the guest services': every delivered order's folio postings add
+    up to its total, no counted item below zero stock."""
+    out = datagen.check_invariants(conn)
+    out["orders_charged_wrong"] = conn.execute(
+        """select count(*) from core.service_orders o
+           where o.status = 'delivered' and o.total_amount <> coalesce((select sum(l.amount)
+               from core.service_order_postings p join core.folio_lines l on l.id = p.folio_line_id
+               where p.order_id = o.id), 0)"""
+    ).fetchone()[0]
+    out["negative_stock"] = conn.execute(
+        "select count(*) from core.service_items where stock < 0"
+    ).fetchone()[0]
+    return out
+
+
 def _rank_trigger(conn: psycopg.Connection) -> str | None:
     """The loyalty trigger that recomputes ranks on check-out, if the schema has one."""
     row = conn.execute(
@@ -728,6 +746,8 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
                 "check_out",
                 "run_night_audit",
                 "authorise_payment",
+                "create_order",
+                "set_order_status",
             )
         }
         rank_trigger = _rank_trigger(conn)
@@ -854,6 +874,54 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
             conn.execute("select * from api.check_in(%s)", (items.take(),)).fetchall()
 
         return op
+
+    # guest services: a room-service item per chain hotel; each operation is one order's life
+    # (ordered, accepted, delivered: the delivery posts its charges to the folio) for a stay in house
+    service_stays: list[tuple[int, int]] = []
+    service_items: dict[int, int] = {}
+    order_keys = itertools.count(1)
+
+    def prepare_services(conn):
+        for h in ctx.hotels:
+            service_items[h.id] = conn.execute(
+                "select coalesce((select id from core.service_items where hotel_id = %s and code = 'bench-club'),"
+                " api.create_service_item(%s, 'room_service', 'bench-club', 'Club sandwich', 20))",
+                (h.id, h.id),
+            ).fetchone()[0]
+        # stays in house: those the check-in workloads made, else today's arrivals checked in here
+        if not conn.execute(
+            "select exists (select 1 from core.reservations where status = 'checked_in' and hotel_id = any(%s))",
+            (chain_ids,),
+        ).fetchone()[0]:
+            for (rid,) in conn.execute(
+                """select r.id from core.reservations r join core.hotels h on h.id = r.hotel_id
+                   where r.status = 'confirmed' and r.hotel_id = any(%s)
+                     and lower(r.stay) = (internal.now() at time zone h.time_zone)::date
+                   order by r.id limit 400""",
+                (chain_ids,),
+            ).fetchall():
+                try:
+                    conn.execute("select * from api.check_in(%s)", (rid,)).fetchall()
+                except psycopg.Error:
+                    pass  # no ready room for it: another arrival will do
+        service_stays.extend(
+            conn.execute(
+                "select id, hotel_id from core.reservations where status = 'checked_in' and hotel_id = any(%s) order by id",
+                (chain_ids,),
+            ).fetchall()
+        )
+
+    def service_order(conn, i, rng):
+        if not service_stays:
+            raise Exhausted
+        rid, hid = rng.choice(service_stays)
+        items = Jsonb([{"service_item_id": service_items[hid], "quantity": rng.randint(1, 3)}])
+        order_id = conn.execute(
+            "select (api.create_order(%s, %s, %s) ->> 'id')::bigint",
+            (rid, f"bench-{i}-{next(order_keys)}", items),
+        ).fetchone()[0]
+        conn.execute("select api.set_order_status(%s, 'accepted')", (order_id,))
+        conn.execute("select api.set_order_status(%s, 'delivered')", (order_id,))
 
     audits = Items()
 
@@ -1024,6 +1092,16 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
     )
     wls.append(
         W("check-in, chain hotels", check_in(arrivals_chain), check=_invariants, skip=missing("check_in"))
+    )
+    wls.append(
+        W(
+            "service order (order, accept, deliver), chain hotels",
+            service_order,
+            setup=prepare_services,
+            check=_service_invariants,
+            note="three api calls per operation; the delivery posts service and tax lines to the folio",
+            skip=missing("create_order", "set_order_status"),
+        )
     )
     wls.append(
         W(

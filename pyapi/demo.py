@@ -19,7 +19,10 @@ What happens on a hotel's day, in order (the hour is local):
   checkout saga; a few minutes later the abandoned holds expire;
 * 14:00 cancellations (fees per the rate plan's policy, then collected) and modifications fall
   due; offers made to the waitlist are taken up;
-* 16:00 arrivals check in (except the no-shows), 20:00 restaurant and minibar charges.
+* 16:00 arrivals check in (except the no-shows); 18:00 in-house guests book spa treatments and
+  order room service through hotel-saas's orders (accepted, delivered a quarter to an hour
+  later, which posts the charges to the folio; a few are cancelled, a rare delivered one is
+  reversed after a complaint, some get feedback); 20:00 restaurant, bar and laundry charges.
 
 Every decision comes from one ``random.Random(seed)`` and every query the simulation reads is
 ordered, so the same seed gives the same figures. The rules themselves are all in PostgreSQL:
@@ -47,6 +50,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from . import datagen
 from .client import Client, HotelcoreError
@@ -61,7 +65,15 @@ ORIGINS = ("member", "ota", "direct", "pms")
 ORIGIN_WEIGHTS = (0.40, 0.30, 0.15, 0.15)
 LEAD_MEAN = {"member": 24.0, "ota": 18.0, "direct": 12.0, "pms": 4.0}  # days, exponential
 RATE_PLAN_WEIGHTS = (0.55, 0.30, 0.15)  # FLEX, NRF, BB (datagen.RATE_PLANS order)
-SERVICE_ITEMS = ("Restaurant", "Minibar", "Room service", "Spa", "Laundry")
+SERVICE_ITEMS = ("Restaurant", "Bar", "Laundry")  # outlets posting to the folio directly
+# hotel-saas's catalog per hotel: (category, code, name, price in units of the currency's scale, hours)
+CATALOG = (
+    ("room_service", "club", "Club sandwich", 2, ("06:30", "23:30")),
+    ("room_service", "noodles", "Noodle bowl", 1.5, ("11:00", "23:30")),
+    ("room_service", "breakfast", "Breakfast tray", 3, ("06:30", "11:00")),
+    ("spa", "massage", "Massage, 60 minutes", 9, ("10:00", "21:00")),
+    ("spa", "facial", "Facial", 7, ("10:00", "21:00")),
+)
 
 
 @dataclass(frozen=True)
@@ -352,6 +364,23 @@ class Season:
                 p_multiplier=Decimal("1.20"),
                 p_season_id=season_id,
             )
+        # hotel-saas's catalog: room service and spa, priced in each hotel's currency
+        self.catalog: dict[int, dict[str, int]] = {}
+        for hotel in self.hotels:
+            unit = Decimal(10) ** -hotel.minor_units
+            items = {}
+            for category, code, name, units, (opens, closes) in CATALOG:
+                items[code] = self.value(
+                    "create_service_item",
+                    p_hotel_id=hotel.id,
+                    p_category=category,
+                    p_code=code,
+                    p_name=name,
+                    p_price=(Decimal(self.scale(hotel)) * Decimal(str(units))).quantize(unit),
+                    p_available_from=time.fromisoformat(opens),
+                    p_available_until=time.fromisoformat(closes),
+                )
+            self.catalog[hotel.id] = items
         self.ranks_before = dict(
             self.rows(
                 "select rank_code, count(*)::int from core.customers where is_member group by 1 order by 1"
@@ -407,6 +436,7 @@ class Season:
                 self.bookings(hotel, day)
                 self.changes(hotel, day)
                 self.arrivals(hotel, day)
+                self.guest_services(hotel, day)
                 self.evening(hotel, day)
             day += timedelta(days=1)
             self.progress.advance(task)
@@ -479,7 +509,7 @@ class Season:
 
     def review(self, hotel: Hotel, rid: int) -> None:
         def rating(bias: float = 0.0) -> int:
-            return max(1, min(5, round(self.rng.gauss(hotel.quality + bias, 0.8))))
+            return self.rating(hotel, bias)
 
         overall = rating()
         titles = {5: "Wonderful stay", 4: "Very good", 3: "Fine", 2: "Disappointing", 1: "Never again"}
@@ -853,6 +883,97 @@ class Season:
                     ):
                         self.counts["points redemptions"] += 1
 
+    @staticmethod
+    def scale(hotel: Hotel) -> int:
+        """A typical small charge in the hotel's currency."""
+        return {"JPY": 1500, "KRW": 15000}.get(hotel.currency, 12)
+
+    def guest_services(self, hotel: Hotel, day: date) -> None:
+        """18:00: in-house guests order room service and spa treatments (hotel-saas orders)."""
+        self.at(hotel, day, 18)
+        in_house = self.rows(
+            "select id from core.reservations where hotel_id = %s and status = 'checked_in' order by id",
+            [hotel.id],
+        )
+        items = self.catalog[hotel.id]
+        placed = []
+        for (rid,) in in_house:
+            lines = []
+            if self.rng.random() < 0.22:
+                dish = items[self.rng.choice(("club", "noodles"))]
+                lines.append({"service_item_id": dish, "quantity": self.rng.choice((1, 1, 2, 3))})
+            if self.rng.random() < 0.08:
+                lines.append(
+                    {"service_item_id": items[self.rng.choice(("massage", "facial"))], "quantity": 1}
+                )
+            if not lines:
+                continue
+            doc = self.value(
+                "create_order",
+                p_reservation_id=rid,
+                p_client_key=f"demo-{day.isoformat()}-{rid}",
+                p_items=Jsonb(lines),
+                p_app_user="guest app",
+            )
+            if doc is not None:
+                placed.append((rid, doc["id"]))
+                self.counts["service orders"] += 1
+        # the kitchen and the spa accept within minutes (a few orders are cancelled instead) and
+        # deliver 15 to 60 minutes after the order; the clock only moves forward
+        start = datetime.combine(day, time(18), ZoneInfo(hotel.time_zone))
+        steps = []
+        for n, (rid, order_id) in enumerate(placed):
+            accept = start + timedelta(minutes=1 + min(n, 30))
+            steps.append((accept, 0, rid, order_id))
+            steps.append((accept + timedelta(minutes=self.rng.randint(15, 60)), 1, rid, order_id))
+        cancelled: set[int] = set()
+        for when, step, rid, order_id in sorted(steps):
+            if order_id in cancelled:
+                continue
+            self.conn.execute("select internal.shift_clock(%s::timestamptz - now())", [when])
+            if step == 0:
+                if self.rng.random() < 0.04:
+                    cancelled.add(order_id)
+                    if self.call(
+                        "set_order_status",
+                        p_order_id=order_id,
+                        p_status="cancelled",
+                        p_reason="guest cancelled",
+                    ):
+                        self.counts["service orders cancelled"] += 1
+                else:
+                    self.call(
+                        "set_order_status", p_order_id=order_id, p_status="accepted", p_app_user="kitchen"
+                    )
+                continue
+            if not self.call(
+                "set_order_status", p_order_id=order_id, p_status="delivered", p_app_user="kitchen"
+            ):
+                continue
+            self.counts["service orders delivered"] += 1
+            if self.rng.random() < 0.02:
+                if self.call(
+                    "set_order_status",
+                    p_order_id=order_id,
+                    p_status="cancelled",
+                    p_reason="complaint",
+                    p_app_user="duty manager",
+                ):
+                    self.counts["service orders reversed"] += 1
+            elif self.rng.random() < 0.3:
+                scores = {
+                    "food": self.rating(hotel),
+                    "timeliness": self.rating(hotel, -0.4),
+                    "overall": self.rating(hotel),
+                }
+                if self.call(
+                    "submit_feedback", p_reservation_id=rid, p_order_id=order_id, p_scores=Jsonb(scores)
+                ):
+                    self.counts["service feedback"] += 1
+
+    def rating(self, hotel: Hotel, bias: float = 0.0) -> int:
+        return max(1, min(5, round(self.rng.gauss(hotel.quality + bias, 0.8))))
+
     def evening(self, hotel: Hotel, day: date) -> None:
         self.at(hotel, day, 20)
         in_house = self.rows(
@@ -860,7 +981,7 @@ class Season:
             [hotel.id],
         )
         unit = Decimal(10) ** -hotel.minor_units
-        scale = {"JPY": 1500, "KRW": 15000}.get(hotel.currency, 12)
+        scale = self.scale(hotel)
         charges = [
             {
                 "p_reservation_id": rid,
@@ -991,6 +1112,23 @@ def read_reports(conn: psycopg.Connection, spec: DemoSpec, ranks_before: dict[st
         ).fetchone()[0],
         conn.execute("select coalesce(sum(points), 0)::bigint from report.points_outstanding").fetchone()[0],
     )
+    # guest services (hotel-saas): revenue per hotel and category, lead times
+    rep["service_revenue"] = [
+        dict(zip(("hotel_id", "category", "orders", "net", "tax", "gross", "reversed"), r, strict=True))
+        for r in conn.execute(
+            """select hotel_id, category, sum(orders_delivered)::int, sum(net_revenue), sum(tax), sum(gross_revenue),
+                      sum(reversed_amount)
+               from report.service_revenue_daily where day >= %s and day < %s group by 1, 2 order by 1, 2""",
+            [first, end],
+        )
+    ]
+    rep["service_lead_times"] = {
+        r[0]: (r[1], r[2], r[3])
+        for r in conn.execute(
+            """select hotel_id, sum(orders_delivered)::int, round(avg(p50_minutes), 1), round(max(p95_minutes), 1)
+               from report.service_order_lead_times group by 1 order by 1"""
+        )
+    }
     rep["reviews"] = []
     if _has_relation(conn, "report.review_averages_by_hotel"):
         cols = [
@@ -1173,6 +1311,25 @@ def tables(result: DemoResult) -> list[Any]:
         t.add_column(col, justify="left" if col == "rank" else "right")
     for r in rep["ranks"]:
         t.add_row(r["rank"], f"{rep['ranks_before'].get(r['rank'], 0):,}", f"{r['members']:,}")
+    out.append(t)
+
+    t = Table(title="Guest services (report.service_revenue_daily, report.service_order_lead_times)")
+    for col in ("hotel", "category", "orders", "net", "tax", "gross", "reversed", "p50 min", "p95 min"):
+        t.add_column(col, justify="left" if col in ("hotel", "category") else "right")
+    for r in rep["service_revenue"]:
+        h = hotels[r["hotel_id"]]
+        lead = rep["service_lead_times"].get(r["hotel_id"], (0, None, None))
+        t.add_row(
+            h["code"],
+            r["category"],
+            f"{r['orders']:,}",
+            money(r["net"], h["minor_units"]),
+            money(r["tax"], h["minor_units"]),
+            f"{money(r['gross'], h['minor_units'])} {h['currency']}",
+            money(r["reversed"], h["minor_units"]),
+            str(lead[1]),
+            str(lead[2]),
+        )
     out.append(t)
 
     if rep["reviews"]:
@@ -1443,7 +1600,20 @@ def write_html(result: DemoResult, path: Path) -> Path:
         }
         for c in rep["cancellations"]
     ]
+    services = [
+        {
+            **r,
+            "hotel": hotels[r["hotel_id"]],
+            "net_fmt": money(r["net"], hotels[r["hotel_id"]]["minor_units"]),
+            "tax_fmt": money(r["tax"], hotels[r["hotel_id"]]["minor_units"]),
+            "gross_fmt": money(r["gross"], hotels[r["hotel_id"]]["minor_units"]),
+            "reversed_fmt": money(r["reversed"], hotels[r["hotel_id"]]["minor_units"]),
+            "lead": rep["service_lead_times"].get(r["hotel_id"], (0, None, None)),
+        }
+        for r in rep["service_revenue"]
+    ]
     html = env.get_template("demo_report.html.j2").render(
+        services=services,
         spec=result.spec,
         result=result,
         rep=rep,

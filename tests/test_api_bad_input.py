@@ -280,6 +280,24 @@ def build_fixture(db: psycopg.Connection) -> dict[str, object]:
             total,
             request,
         )
+    # guest services of the stay in house: a catalog item, an order, a facility and its booking, a request
+    item = one(
+        db, "select api.create_service_item(%s, 'room_service', 'tea', 'Tea', 5000, p_stock => 100)", hotel
+    )
+    order = one(
+        db,
+        "select (api.create_order(%s, 'fuzz-order', jsonb_build_array(jsonb_build_object('service_item_id', %s::bigint))))"
+        " ->> 'id'",
+        in_house,
+        item,
+    )
+    facility = one(db, "select api.create_facility(%s, 'spa', 'Spa room', 'spa_room', 2)", hotel)
+    seoul = dt.timezone(dt.timedelta(hours=9))
+    slot = dt.datetime.combine(day(1), dt.time(10, 0), tzinfo=seoul)
+    booking = one(
+        db, "select api.book_facility(%s, %s, %s, %s)", facility, in_house, slot, slot + dt.timedelta(hours=1)
+    )
+    request = one(db, "select (api.create_concierge_request(%s, 'taxi')) ->> 'id'", in_house)
     # points to redeem
     db.execute("select api.adjust_points(%s, 100, 'fuzz')", (customers[0],))
     version = one(db, "select version from core.reservations where id = %s", reservation)
@@ -315,6 +333,14 @@ def build_fixture(db: psycopg.Connection) -> dict[str, object]:
         "p_version": str(version),
         "p_expected_version": str(customer_version),
         "p_fingerprint": "\\x" + fingerprint,
+        "p_service_item_id": str(item),
+        "p_order_id": str(order),
+        "p_facility_id": str(facility),
+        "p_booking_id": str(booking),
+        "p_request_id": str(request),
+        "p_items": f'[{{"service_item_id": {item}, "quantity": 1}}]',
+        "p_starts_at": (slot + dt.timedelta(hours=2)).isoformat(),
+        "p_ends_at": (slot + dt.timedelta(hours=3)).isoformat(),
     }
 
 
@@ -361,6 +387,12 @@ VALID_BY_NAME = {
     "p_rooms": "1",
     "p_adults": "2",
     "p_children": "0",
+    "p_client_key": "fuzz-order-2",
+    "p_scores": '{"overall": 4}',
+    "p_category": "room_service",
+    "p_request_type": "taxi",
+    "p_price": "5000",
+    "p_capacity": "2",
 }
 
 # Where one name means different things in different functions.
@@ -376,6 +408,9 @@ VALID_BY_FUNCTION = {
     ("create_room_type", "p_code"): "SUI",
     ("create_cancellation_policy", "p_late_fee_kind"): "percent",
     ("create_cancellation_policy", "p_late_fee_percent"): "50",
+    ("set_order_status", "p_status"): "accepted",
+    ("update_concierge_request", "p_status"): "in_progress",
+    ("create_facility", "p_kind"): "spa_room",
 }
 
 # Date arguments as offsets from the hotel's today, per function (default: the stay below).
@@ -421,6 +456,10 @@ FIXTURE_BY_FUNCTION = {
     ("submit_review", "p_reservation_id"): "departed",
     ("earn_stay_points", "p_reservation_id"): "departed",
     ("refund_payment", "p_payment_id"): "captured",
+    ("create_order", "p_reservation_id"): "in_house",
+    ("book_facility", "p_reservation_id"): "in_house",
+    ("create_concierge_request", "p_reservation_id"): "in_house",
+    ("submit_feedback", "p_reservation_id"): "in_house",
 }
 
 

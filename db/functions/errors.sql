@@ -20,6 +20,11 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC108', 'WAITLIST_ENTRY_NOT_FOUND',  404, 'No waitlist entry with that id.'),
     ('HC109', 'PAYMENT_NOT_FOUND',         404, 'No payment with that id or processor reference.'),
     ('HC110', 'FOLIO_NOT_FOUND',           404, 'No folio for that reservation.'),
+    ('HC115', 'SERVICE_ITEM_NOT_FOUND',    404, 'No service catalog item with that id in that hotel.'),
+    ('HC116', 'ORDER_NOT_FOUND',           404, 'No service order with that id (in the caller''s scope).'),
+    ('HC117', 'FACILITY_NOT_FOUND',        404, 'No facility with that id in that hotel.'),
+    ('HC118', 'CONCIERGE_REQUEST_NOT_FOUND', 404, 'No concierge request with that id (in the caller''s scope).'),
+    ('HC119', 'FACILITY_BOOKING_NOT_FOUND', 404, 'No facility booking with that id (in the caller''s scope).'),
     -- booking ledger (seed 001 / 003)
     ('HC201', 'INVENTORY_UNAVAILABLE',     409, 'A night of the stay has no room left to sell (or is stop-sold); DETAIL names the night.'),
     ('HC202', 'OCCUPANCY_EXCEEDED',        422, 'More guests than the room type''s maximum occupancy.'),
@@ -49,6 +54,14 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC403', 'REVIEW_NOT_ALLOWED',        409, 'Only a checked-out reservation can be reviewed, once.'),
     ('HC404', 'RANK_NOT_FOUND',            404, 'No membership rank with that code.'),
     ('HC405', 'MERGE_NOT_ALLOWED',         409, 'A customer cannot be merged into itself or into a merged customer.'),
+    -- guest services (hotel-saas)
+    ('HC801', 'STAY_NOT_IN_HOUSE',         409, 'Guest services need an in-house stay: checked in and not checked out; DETAIL names the stay''s status.'),
+    ('HC802', 'OUT_OF_STOCK',              409, 'A catalog item has fewer units left than ordered; DETAIL names the item and what is left.'),
+    ('HC803', 'SERVICE_UNAVAILABLE',       409, 'The item is inactive or outside its availability hours in the hotel''s time zone.'),
+    ('HC804', 'FACILITY_UNAVAILABLE',      409, 'The facility is inactive, closed at that time, or already booked for an overlapping period.'),
+    ('HC805', 'CAPACITY_EXCEEDED',         422, 'More guests than the facility takes in one booking.'),
+    ('HC806', 'INVALID_ORDER_TRANSITION',  409, 'The order''s or request''s status does not allow this change; DETAIL names from and to.'),
+    ('HC807', 'FEEDBACK_NOT_ALLOWED',      409, 'Feedback is taken on a delivered order or on a stay that has checked in.'),
     -- data rights (issue: roles and scoping)
     ('HC501', 'PERMISSION_DENIED',         403, 'The calling system or hotel scope may not do this; DETAIL names the field or action.'),
     ('HC502', 'AUTHENTICATION_FAILED',     401, 'Unknown, revoked or expired API key, or a request identity not recorded by api.authenticate in this transaction.'),

@@ -97,6 +97,21 @@ begin
             ('get_customer_rank',           'loyalty.read'),
             -- feedback (hotel-saas: 満足度・レビュー)
             ('submit_review',               'feedback.create'),
+            -- guest services (hotel-saas: 注文・コンシェルジュ)
+            ('create_service_item',         'services.update'),
+            ('update_service_item',         'services.update'),
+            ('list_service_items',          'services.read'),
+            ('create_order',                'services.update'),
+            ('set_order_status',            'services.update'),
+            ('get_order',                   'services.read'),
+            ('list_customer_orders',        'services.read'),
+            ('create_concierge_request',    'services.update'),
+            ('update_concierge_request',    'services.update'),
+            ('create_facility',             'services.update'),
+            ('book_facility',               'services.update'),
+            ('cancel_facility_booking',     'services.update'),
+            ('submit_feedback',             'feedback.create'),
+            ('feedback_summary',            'feedback.read'),
             -- the HTTP layer's request context
             ('authenticate',                'request.context'),
             ('assert_in_scope',             'request.context'),

@@ -71,7 +71,10 @@ begin
             ('report.rank_changes_monthly',           'loyalty.read'),
             ('report.points_outstanding',             'loyalty.read'),
             ('report.review_averages_by_hotel',       'reservation.read'),
-            ('report.review_averages_by_room_type',   'reservation.read')
+            ('report.review_averages_by_room_type',   'reservation.read'),
+            ('report.service_revenue_daily',          'billing.read'),
+            ('report.service_order_lead_times',       'services.read'),
+            ('report.satisfaction_trend',             'feedback.read')
         ) as m(name, action)
     loop
         if to_regclass(v_entry.name) is null then

@@ -29,7 +29,7 @@ from starlette.responses import Response
 
 from .. import __version__
 from ..client import HotelcoreError
-from . import booking, member, pms, saas
+from . import booking, errors_page, member, pms, saas
 from . import envelope as env
 from .context import WRITE_METHODS, Degraded, Services, error_body, request_id
 from .errors import ApiError, ErrorMap
@@ -39,13 +39,8 @@ from .saga import CheckoutSaga
 
 log = logging.getLogger("hotelcore.http")
 
-_HTTP_CODES = {
-    401: "AUTHENTICATION_FAILED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
+_HTTP_CODES = {401: "AUTHENTICATION_FAILED", 403: "PERMISSION_DENIED"} | {
+    status: name for name, (status, _) in errors_page.HTTP_ONLY.items()
 }
 
 
@@ -274,6 +269,7 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
     app.include_router(pms.router)
     app.include_router(saas.router)
     app.include_router(booking.router)
+    app.include_router(errors_page.router)
 
     @app.get("/health", tags=["core"], response_model=env.Envelope[dict[str, Any]])
     def health(request: Request) -> Response:

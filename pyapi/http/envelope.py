@@ -1,8 +1,10 @@
 """Seed 000's response envelope: every answer, success or error, has the same outer shape.
 
     {"success": true,  "data": ..., "metadata": {timestamp, source_system, request_id, version}}
-    {"success": false, "error": {code, message, details, retry_after}, "metadata": {...}}
+    {"success": false, "error": {code, message, details, retry_after, documentation_url}, "metadata": {...}}
 
+``documentation_url`` points at the code's entry of the error page the API serves
+(``/docs/errors#HOLD_EXPIRED``, generated from the registry), relative to the API's origin.
 ``retry_after`` is in milliseconds as in the seed's example (``5000``); the HTTP ``Retry-After``
 header carries the same wait in whole seconds. Bodies are rendered to bytes here once, so that an
 idempotent replay can return the first answer byte for byte.
@@ -33,6 +35,9 @@ SOURCE_SYSTEMS = {
     "core": "hotelcore",
 }
 
+# The page listing every error code (pyapi.http.errors_page); each code is an anchor on it.
+ERRORS_PAGE = "/docs/errors"
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 T = TypeVar("T")
@@ -53,6 +58,9 @@ class ErrorBody(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
     retry_after: int | None = Field(
         default=None, description="Milliseconds to wait before retrying, when retrying may help."
+    )
+    documentation_url: str = Field(
+        description="The code's entry on the API's error page (what it means, what to do), e.g. /docs/errors#HOLD_EXPIRED."
     )
 
 
@@ -116,6 +124,10 @@ def success_body(data: Any, *, system: str, request_id: str) -> bytes:
     return render({"success": True, "data": data, "metadata": metadata(system, request_id)})
 
 
+def documentation_url(code: str) -> str:
+    return f"{ERRORS_PAGE}#{code}"
+
+
 def error_body(
     code: str,
     message: str,
@@ -125,7 +137,13 @@ def error_body(
     details: dict[str, Any] | None = None,
     retry_after_ms: int | None = None,
 ) -> bytes:
-    error = {"code": code, "message": message, "details": details or {}, "retry_after": retry_after_ms}
+    error = {
+        "code": code,
+        "message": message,
+        "details": details or {},
+        "retry_after": retry_after_ms,
+        "documentation_url": documentation_url(code),
+    }
     return render({"success": False, "error": error, "metadata": metadata(system, request_id)})
 
 

@@ -59,6 +59,8 @@ def test_short_season_did_the_whole_day(short_season: demo.DemoResult):
         "night audits",
         "rooms cleaned",
         "stays earning points",
+        "service orders",
+        "service orders delivered",
     ):
         assert counts.get(what, 0) > 0, what
     kpi = short_season.reports["kpi"][0]
@@ -75,6 +77,19 @@ def test_the_report_opens_offline(short_season: demo.DemoResult):
     # nothing is fetched: no script, no stylesheet or image from elsewhere
     assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "https://" not in html
+
+
+def test_the_season_orders_room_service_and_spa_and_the_report_shows_service_revenue(
+    short_season: demo.DemoResult,
+):
+    by_category = {r["category"]: r for r in short_season.reports["service_revenue"]}
+    assert set(by_category) == {"room_service", "spa"}
+    assert all(
+        r["orders"] > 0 and r["gross"] > 0 and r["gross"] == r["net"] + r["tax"] for r in by_category.values()
+    )
+    html = Path(short_season.html_path).read_text()
+    assert "service revenue per hotel and category" in html
+    assert html.count('<tr><td class="l">') >= 2 and ">room_service<" in html and ">spa<" in html
 
 
 def _chromium() -> str | None:

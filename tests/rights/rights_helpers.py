@@ -53,6 +53,11 @@ class World:
     season: dict[int, int] = None  # hotel id -> a season
     policy: dict[int, int] = None  # hotel id -> a cancellation policy
     other_customer: int = 0  # a guest profile (for merges)
+    item: dict[int, int] = None  # hotel id -> a catalog item (room service)
+    order: dict[int, int] = None  # hotel id -> an order of the in-house stay
+    facility: dict[int, int] = None  # hotel id -> a bookable facility
+    booking: dict[int, int] = None  # hotel id -> a facility booking of the in-house stay
+    request: dict[int, int] = None  # hotel id -> a concierge request of the in-house stay
 
 
 def _hotel(db: psycopg.Connection, code: str) -> Hotel:
@@ -197,6 +202,48 @@ def build_world(db: psycopg.Connection) -> World:
         for h in (a, b)
     }
     w.other_customer = scalar(db, "find_or_create_guest", p_given_name="Ken", p_family_name="Mori")
+    # guest services of the in-house stays (hotel-saas)
+    w.item, w.order, w.facility, w.booking, w.request = {}, {}, {}, {}, {}
+    for h in (a, b):
+        w.item[h.id] = scalar(
+            db,
+            "create_service_item",
+            p_hotel_id=h.id,
+            p_category="room_service",
+            p_code="tea",
+            p_name="Tea",
+            p_price=500,
+        )
+        w.order[h.id] = scalar(
+            db,
+            "create_order",
+            p_reservation_id=w.in_house[h.id],
+            p_client_key="world",
+            p_items=Jsonb([{"service_item_id": w.item[h.id], "quantity": 1}]),
+        )["id"]
+        w.facility[h.id] = scalar(
+            db,
+            "create_facility",
+            p_hotel_id=h.id,
+            p_code="spa",
+            p_name="Spa room",
+            p_kind="spa_room",
+            p_capacity=2,
+        )
+        tomorrow_ten = dt.datetime.combine(
+            h.day(1), dt.time(10, 0), tzinfo=dt.timezone(dt.timedelta(hours=9))
+        )
+        w.booking[h.id] = scalar(
+            db,
+            "book_facility",
+            p_facility_id=w.facility[h.id],
+            p_reservation_id=w.in_house[h.id],
+            p_starts_at=tomorrow_ten,
+            p_ends_at=tomorrow_ten + dt.timedelta(hours=1),
+        )
+        w.request[h.id] = scalar(
+            db, "create_concierge_request", p_reservation_id=w.in_house[h.id], p_request_type="taxi"
+        )["id"]
     return w
 
 
@@ -249,6 +296,11 @@ SCOPED_IDS = {
     "p_season_id": lambda w, h: w.season[h.id],
     "p_cancellation_policy_id": lambda w, h: w.policy[h.id],
     "p_id": lambda w, h: w.arriving[h.id],
+    "p_service_item_id": lambda w, h: w.item[h.id],
+    "p_order_id": lambda w, h: w.order[h.id],
+    "p_facility_id": lambda w, h: w.facility[h.id],
+    "p_booking_id": lambda w, h: w.booking[h.id],
+    "p_request_id": lambda w, h: w.request[h.id],
 }
 
 _TEXT = {
@@ -265,6 +317,8 @@ _TEXT = {
     "p_country_code": "JP",
     "p_email": "guest@example.com",
     "p_phone": "+81312345678",
+    "p_category": "room_service",
+    "p_request_type": "taxi",
 }
 
 
@@ -300,6 +354,10 @@ def plausible(fn: Function, w: World, h: Hotel) -> dict[str, object]:
             value = [h.day(40)]
         elif typ == "boolean":
             value = False
+        elif typ == "jsonb" and name == "p_items":
+            value = Jsonb([{"service_item_id": w.item[h.id], "quantity": 1}])
+        elif typ == "jsonb" and name == "p_scores":
+            value = Jsonb({"overall": 4})
         elif typ == "jsonb":
             value = Jsonb({"city": "Kyoto"} if name == "p_changes" else {})
         elif typ in ("text", "character"):

@@ -10,6 +10,7 @@ for both.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -195,6 +196,121 @@ ACTIONS: dict[tuple[str, str], tuple[Callable[[psycopg.Connection, World], objec
         select("select * from report.review_averages_by_hotel"),
         {"member", "pms", "saas"},
     ),
+    # 注文・コンシェルジュ (guest services): saas updates orders, requests, the catalog and facility
+    # bookings; saas and pms read orders (billing); member reads none of it
+    ("orders", "create"): (
+        lambda c, w: scalar(
+            c,
+            "create_order",
+            p_reservation_id=w.in_house[w.a.id],
+            p_client_key="matrix",
+            p_items=Jsonb([{"service_item_id": w.item[w.a.id], "quantity": 2}]),
+        ),
+        {"saas"},
+    ),
+    ("orders", "change status"): (
+        lambda c, w: scalar(c, "set_order_status", p_order_id=w.order[w.a.id], p_status="accepted"),
+        {"saas"},
+    ),
+    ("orders", "read one"): (
+        lambda c, w: scalar(c, "get_order", p_order_id=w.order[w.a.id]),
+        {"saas", "pms"},
+    ),
+    ("orders", "read a customer's"): (
+        lambda c, w: len(scalar(c, "list_customer_orders", p_customer_id=w.customer)) == 2,
+        {"saas", "pms"},
+    ),
+    ("orders", "read catalog"): (
+        lambda c, w: len(scalar(c, "list_service_items", p_hotel_id=w.a.id)) == 1,
+        {"saas", "pms"},
+    ),
+    ("orders", "create catalog item"): (
+        lambda c, w: scalar(
+            c,
+            "create_service_item",
+            p_hotel_id=w.a.id,
+            p_category="minibar",
+            p_code="beer",
+            p_name="Beer",
+            p_price=700,
+        ),
+        {"saas"},
+    ),
+    ("orders", "restock"): (
+        lambda c, w: scalar(
+            c, "update_service_item", p_hotel_id=w.a.id, p_service_item_id=w.item[w.a.id], p_price=600
+        ),
+        {"saas"},
+    ),
+    ("orders", "read service revenue report"): (
+        select("select * from report.service_revenue_daily"),
+        {"pms", "saas"},
+    ),
+    ("orders", "read lead time report"): (
+        select("select * from report.service_order_lead_times"),
+        {"pms", "saas"},
+    ),
+    ("concierge", "create request"): (
+        lambda c, w: scalar(
+            c, "create_concierge_request", p_reservation_id=w.in_house[w.a.id], p_request_type="luggage"
+        ),
+        {"saas"},
+    ),
+    ("concierge", "work request"): (
+        lambda c, w: scalar(
+            c,
+            "update_concierge_request",
+            p_request_id=w.request[w.a.id],
+            p_status="in_progress",
+            p_handled_by="ren",
+        ),
+        {"saas"},
+    ),
+    ("facility", "create"): (
+        lambda c, w: scalar(
+            c,
+            "create_facility",
+            p_hotel_id=w.a.id,
+            p_code="gym",
+            p_name="Gym",
+            p_kind="fitness",
+            p_capacity=5,
+        ),
+        {"saas"},
+    ),
+    ("facility", "book"): (
+        lambda c, w: scalar(
+            c,
+            "book_facility",
+            p_facility_id=w.facility[w.a.id],
+            p_reservation_id=w.in_house[w.a.id],
+            p_starts_at=dt.datetime.combine(
+                w.a.day(1), dt.time(14, 0), tzinfo=dt.timezone(dt.timedelta(hours=9))
+            ),
+            p_ends_at=dt.datetime.combine(
+                w.a.day(1), dt.time(15, 0), tzinfo=dt.timezone(dt.timedelta(hours=9))
+            ),
+        ),
+        {"saas"},
+    ),
+    ("facility", "cancel booking"): (
+        lambda c, w: scalar(c, "cancel_facility_booking", p_booking_id=w.booking[w.a.id]),
+        {"saas"},
+    ),
+    ("feedback", "submit stay feedback"): (
+        lambda c, w: scalar(
+            c, "submit_feedback", p_reservation_id=w.in_house[w.a.id], p_scores=Jsonb({"overall": 4})
+        ),
+        {"saas", "member"},
+    ),
+    ("feedback", "read a customer's summary"): (
+        lambda c, w: scalar(c, "feedback_summary", p_customer_id=w.customer)["review_count"] == 0,
+        {"saas", "pms"},
+    ),
+    ("feedback", "read satisfaction report"): (
+        select("select * from report.satisfaction_trend"),
+        {"pms", "saas"},
+    ),
     # 売上・請求: pms updates; pms and saas read
     ("billing", "post charge"): (
         lambda c, w: call(
@@ -374,3 +490,28 @@ def test_a_clients_own_function_borrows_no_right(shared_world: World, shared_con
         assert excinfo.value.sqlstate == "HC501"
     finally:
         conn.rollback()
+
+
+def test_saas_reads_orders_but_never_room_status_or_inventory(shared_world: World, shared_connect_as) -> None:
+    """An order shows where to deliver (the room number), never the room's housekeeping status; the
+    rooms, their status log and the calendar stay closed to hotel-saas however it asks."""
+    saas = shared_connect_as("saas")
+    try:
+        order = scalar(saas, "get_order", p_order_id=shared_world.order[shared_world.a.id])
+        assert order["room_number"] and "room_status" not in order and "status_changed_at" not in order
+        assert set(order["lines"][0]) >= {"quantity", "unit_price", "amount"}
+        for query in (
+            "select status from core.rooms",
+            "select * from core.room_status_log",
+            "select * from api.inventory_calendar",
+            "select * from report.occupancy_daily",
+        ):
+            with pytest.raises(psycopg.Error) as excinfo:
+                saas.execute(query).fetchall()
+            assert excinfo.value.sqlstate in DENIED, query
+            saas.rollback()
+        with pytest.raises(psycopg.Error) as excinfo:
+            call(saas, "list_rooms", p_hotel_id=shared_world.a.id)
+        assert excinfo.value.sqlstate in DENIED
+    finally:
+        saas.rollback()
