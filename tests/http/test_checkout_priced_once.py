@@ -48,9 +48,12 @@ def _begin(db, hotel, offset: int):
 def test_the_hold_keeps_the_quote_of_its_transaction(world, db):
     db.autocommit = False
     db.execute("set local track_functions = 'all'")
-    saga_id, attempt = _begin(db, world.a, 3)
+    # each step in a savepoint, as the saga runs them (its rows get subtransaction ids)
+    with db.transaction():
+        saga_id, attempt = _begin(db, world.a, 3)
     assert _pricings(db) == 1  # the quote
-    hold_id = db.execute("select hold_id from api.checkout_hold(%s, %s)", [saga_id, attempt]).fetchone()[0]
+    with db.transaction():
+        hold_id = db.execute("select hold_id from api.checkout_hold(%s, %s)", [saga_id, attempt]).fetchone()[0]
     assert _pricings(db) == 1  # the hold priced nothing
     total, quote, nightly = _hold_prices(db, hold_id)
     assert total == 200000

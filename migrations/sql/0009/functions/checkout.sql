@@ -735,12 +735,14 @@ begin
     perform internal.require_service('checkout_hold');
     perform internal.require_right('reservation.create');
     v_saga := internal.checkout_for_step(p_saga_id, p_attempt, array['inventory_checked']);
-    -- the quote step 1 checked the amount against, when step 1 ran in this transaction (the saga
-    -- row is this transaction's own): the hold keeps its prices instead of pricing the stay again
+    -- the quote step 1 checked the amount against, when step 1 ran in this transaction (its log
+    -- row carries this transaction's instant; a later transaction starts later, and the saga's
+    -- savepoints give its rows subtransaction ids, so xmin cannot tell): the hold keeps its
+    -- prices instead of pricing the stay again
     select st.detail -> 'quote' into v_quote
-    from core.checkout_sagas s
-    join core.checkout_saga_steps st on st.saga_id = s.id and st.step = 'inventory_checked' and st.outcome = 'done'
-    where s.id = p_saga_id and s.xmin = pg_catalog.xid(pg_catalog.pg_current_xact_id())
+    from core.checkout_saga_steps st
+    where st.saga_id = p_saga_id and st.step = 'inventory_checked' and st.outcome = 'done'
+      and st.at = internal.now()
     order by st.id desc
     limit 1;
     -- 2. hold the rooms (180 s, the hotel's hold TTL); the saga id is the hold's client key
