@@ -2060,6 +2060,11 @@ def run(
         if wanted("HTTP checkout"):
             out.print("[bold]HTTP checkout[/bold] (API process, floor, 1 client, in-process) ...")
             results += http_bench(url, ctx, settings, out)
+        if wanted("outbox") or wanted("webhook"):
+            from .bench_events import events_bench
+
+            out.print("[bold]events[/bold] (outbox on/off, webhook latency at 200/s, one dispatcher) ...")
+            results += events_bench(url, ctx, settings, out)
     finally:
         if not keep:
             srv.drop_database(server_url, database)

@@ -369,6 +369,20 @@ def apikey_list() -> None:
     console.print(table)
 
 
+# ----------------------------------------------------------------------------- events and webhooks
+
+from .events_cli import dispatch, events_app, webhooks_app  # noqa: E402
+
+app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(events_app, name="events")
+app.command("dispatch")(friendly(dispatch))
+# ----------------------------------------------------------------------------- external PMS (seed 001)
+
+from .pms.cli import pms_app, vendor_sim  # noqa: E402
+
+app.add_typer(pms_app, name="pms")
+app.command("vendor-sim")(friendly(vendor_sim))
+
 # ----------------------------------------------------------------------------- bench (issue 9)
 
 from .bench import bench_command  # noqa: E402

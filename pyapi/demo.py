@@ -87,6 +87,7 @@ class DemoSpec:
     presale_days: int = 30  # days of bookings before the first night
     max_lead: int = 60
     http_share: float = 0.25  # share of direct bookings made through the HTTP checkout saga
+    external_hotel: bool = True  # one Cloudbeds hotel beside the native ones (simulated vendor)
 
     def __post_init__(self) -> None:
         if self.hotels < 1 or self.days < 1 or self.rooms < self.room_types:
@@ -1192,6 +1193,15 @@ def run(url: str, spec: DemoSpec, progress: Any = None) -> DemoResult:
         t1 = wallclock.perf_counter()
         season.run()
         timings["season"] = round(wallclock.perf_counter() - t1, 1)
+        external = None
+        if spec.external_hotel:
+            from .pms import demo as pms_demo
+
+            t_ext = wallclock.perf_counter()
+            external = pms_demo.run(url, spec.seed)
+            season.counts.update(external.counts)
+            season.http_note = "; ".join(x for x in (season.http_note, external.note) if x)
+            timings["external hotel"] = round(wallclock.perf_counter() - t_ext, 1)
         t2 = wallclock.perf_counter()
         conn = season.conn
         conn.execute("select * from api.refresh_reports()")  # the materialized report views
@@ -1199,6 +1209,9 @@ def run(url: str, spec: DemoSpec, progress: Any = None) -> DemoResult:
         timings["reports"] = round(wallclock.perf_counter() - t2, 1)
         t3 = wallclock.perf_counter()
         invariants = check_invariants(conn)
+        if external is not None:
+            # the external hotel: its mirror agrees with the vendor, hotelcore's ledger holds nothing of it
+            invariants["external_hotel_problems"] = len(external.problems)
         timings["invariants"] = round(wallclock.perf_counter() - t3, 1)
     finally:
         season.close()
@@ -1652,12 +1665,17 @@ def main(server_url: str, spec: DemoSpec, output: Path, console: Any) -> DemoRes
         mig.upgrade(url)
     migrate_seconds = round(wallclock.perf_counter() - t0, 1)
     columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
+    from .demo_events import EventFlow
+
+    with EventFlow(url) as events, Progress(*columns, console=console) as progress:
         result = run(url, spec, progress)
+        with console.status("delivering the last events"):
+            events.finish()
+    result.invariants |= events.invariants
     result.timings = {"migrate": migrate_seconds, **result.timings}
     if result.http_note:
         console.print(result.http_note, style="dim", highlight=False)
-    for table in tables(result):
+    for table in tables(result) + events.tables():
         console.print(table)
     result.html_path = write_html(result, output)
     result.seconds = round(wallclock.perf_counter() - t0, 1)

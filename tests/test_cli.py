@@ -50,6 +50,12 @@ def test_unreachable_database_url_gives_one_line_and_exit_1():
         ["apikey", "revoke"],
         ["apikey", "list"],
         ["migrations", "current"],
+        ["pms"],
+        ["pms", "import"],
+        ["pms", "status"],
+        ["pms", "sync"],
+        ["pms", "bench"],
+        ["vendor-sim"],
     ],
 )
 def test_every_command_has_help(command: list[str]):

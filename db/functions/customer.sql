@@ -213,6 +213,16 @@ $$;
 comment on function internal.customer_for_update(bigint) is
     'Locks and returns an unmerged customer, or raises CUSTOMER_NOT_FOUND (DETAIL names the profile it was merged into).';
 
+create function internal.customer_private_fields() returns text[]
+language sql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+    select array['preferences', 'marketing_consent']
+$$;
+comment on function internal.customer_private_fields() is
+    'The customer fields only holders of preferences.read (hotel-member, hotel-saas) may read (seed 000: 配信設定・嗜好): left out of documents and events for the others.';
+
 create function internal.customer_document(p_customer_id bigint)
 returns jsonb
 language sql
@@ -222,7 +232,7 @@ as $$
     -- delivery settings and preferences (配信設定・嗜好) are read by hotel-member and hotel-saas only (issue 7)
     select to_jsonb(c) - 'rank_code'
            - case when internal.has_right('preferences.read') then '{}'::text[]
-                  else array['preferences', 'marketing_consent'] end
+                  else internal.customer_private_fields() end
            || jsonb_build_object(
                 'rank', jsonb_build_object(
                     'code', r.code, 'name', r.name, 'level', r.level, 'discount_rate', r.discount_rate,

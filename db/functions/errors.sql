@@ -20,6 +20,8 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC108', 'WAITLIST_ENTRY_NOT_FOUND',  404, 'No waitlist entry with that id.'),
     ('HC109', 'PAYMENT_NOT_FOUND',         404, 'No payment with that id or processor reference.'),
     ('HC110', 'FOLIO_NOT_FOUND',           404, 'No folio for that reservation.'),
+    ('HC111', 'EVENT_NOT_FOUND',           404, 'No event with that id (in the caller''s scope), or not yet readable.'),
+    ('HC112', 'CONSUMER_NOT_FOUND',        404, 'No event consumer or webhook endpoint with that name or id.'),
     ('HC115', 'SERVICE_ITEM_NOT_FOUND',    404, 'No service catalog item with that id in that hotel.'),
     ('HC116', 'ORDER_NOT_FOUND',           404, 'No service order with that id (in the caller''s scope).'),
     ('HC117', 'FACILITY_NOT_FOUND',        404, 'No facility with that id in that hotel.'),
@@ -76,6 +78,19 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC605', 'SERVICE_DEGRADED',          503, 'Writes are paused (gateway circuit open or database read-only); reads go on.'),
     ('HC606', 'NOT_IMPLEMENTED',           501, 'This endpoint is reserved for a later release.'),
     ('HC607', 'CHECKOUT_TAKEN_OVER',       409, 'Recovery took this checkout over; retry with the same Idempotency-Key to read its answer.'),
+    -- events between the systems
+    ('HC701', 'EVENT_TYPE_UNKNOWN',        400, 'An event type or pattern matches no registered event type (api.read_events lists them).'),
+    ('HC702', 'CONSUMER_DISABLED',         409, 'The consumer or webhook endpoint is disabled; DETAIL says why.'),
+    ('HC703', 'CONSUMER_KIND_MISMATCH',    409, 'A pull operation on a webhook endpoint, or the other way round.'),
+    -- external PMS hotels (seed 001: reads from the mirror, writes to the vendor's ledger)
+    ('HC610', 'EXTERNAL_PMS_HOTEL',        409, 'The hotel''s ledger is kept by an external PMS: book it through POST /api/booking/checkout (the connector), never by a ledger function.'),
+    ('HC611', 'PMS_PROPERTY_ALREADY_IMPORTED', 409, 'That vendor''s property is already an external hotel here.'),
+    ('HC612', 'PMS_VENDOR_UNKNOWN',        404, 'No connector for that PMS vendor.'),
+    ('HC613', 'PMS_DEGRADED',              503, 'The PMS of this hotel is unavailable (circuit open): searches answer from the mirror with its age, bookings wait; retry after retry_after.'),
+    ('HC614', 'PMS_ERROR',                 502, 'The PMS refused or failed a call; DETAIL names the call.'),
+    ('HC615', 'WEBHOOK_SIGNATURE_INVALID', 401, 'A PMS webhook''s signature, token or timestamp does not check out; nothing was written.'),
+    ('HC616', 'WEBHOOK_MALFORMED',         400, 'A PMS webhook''s body is not an event this receiver knows; nothing was written.'),
+    ('HC617', 'PMS_HOTEL_NOT_FOUND',       404, 'No external-PMS hotel with that id (in the caller''s scope).'),
     ('HC699', 'INTERNAL_ERROR',            500, 'An unexpected error; nothing was written.');
 
 create function internal.raise_error(

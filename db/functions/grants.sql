@@ -34,6 +34,26 @@ begin
             ('refresh_rates',               'rooms.update'),
             ('search_availability',         'rooms.read'),
             ('search_city_availability',    'rooms.read'),
+            -- external-PMS hotels: status and freshness are inventory reads; the connector's
+            -- writes and credentials are scheduled jobs (admin); import creates a hotel
+            ('pms_lookup',                  'rooms.read'),
+            ('pms_sync_status',             'rooms.read'),
+            ('pms_request_sync',            'rooms.update'),
+            ('pms_import_property',         'hotel.create'),
+            ('pms_connection',              'maintenance.run'),
+            ('pms_webhook_target',          'maintenance.run'),
+            ('pms_apply_snapshot',          'maintenance.run'),
+            ('pms_apply_reservation',       'maintenance.run'),
+            ('pms_apply_webhook',           'maintenance.run'),
+            ('pms_claim_sync',              'maintenance.run'),
+            ('pms_record_sync',             'maintenance.run'),
+            ('pms_due_syncs',               'maintenance.run'),
+            ('pms_record_breaker',          'maintenance.run'),
+            ('pms_checkout_begin',          'reservation.create'),
+            ('pms_checkout_step',           'reservation.create'),
+            ('pms_get_checkout',            'reservation.create'),
+            ('pms_stalled_checkouts',       'maintenance.run'),
+            ('pms_apply_room_list',         'maintenance.run'),
             ('quote',                       'rooms.read'),
             ('list_rooms',                  'rooms.read'),
             ('set_room_status',             'rooms.update'),
@@ -121,7 +141,21 @@ begin
             ('purge_idempotency_keys',      'maintenance.run'),
             ('claim_stalled_checkouts',     'checkout.step'),
             ('rotate_api_key',              'api_keys.manage'),
-            ('list_api_keys',               'api_keys.manage')
+            ('list_api_keys',               'api_keys.manage'),
+            -- events between the systems: pull consumers, webhooks, the dispatcher, retention
+            ('subscribe_events',            'events.read'),
+            ('read_events',                 'events.read'),
+            ('ack_events',                  'events.read'),
+            ('add_webhook',                 'webhooks.manage'),
+            ('list_webhooks',               'webhooks.manage'),
+            ('disable_webhook',             'webhooks.manage'),
+            ('enable_webhook',              'webhooks.manage'),
+            ('rotate_webhook_secret',       'webhooks.manage'),
+            ('replay_webhook',              'webhooks.manage'),
+            ('fanout_webhook_events',       'maintenance.run'),
+            ('claim_webhook_deliveries',    'maintenance.run'),
+            ('record_webhook_attempt',      'maintenance.run'),
+            ('purge_events',                'maintenance.run')
         ) as m(name, action)
     loop
         if not exists (select 1 from internal.rights() r where r.action = v_entry.action) then

@@ -84,6 +84,8 @@ begin
         ('billing.read',          '売上・請求 read',             array['pms', 'saas']),
         ('billing.update',        '売上・請求 update',           array['pms']),
         ('reports.read',          'report.* (BI)',               array['bi']),
+        ('events.read',           'events of the data each system reads (pull consumers)', array['member', 'pms', 'saas']),
+        ('webhooks.manage',       'chain administration (outbound webhooks)', array[]::text[]),
         ('request.context',       'API key authentication and request scope', array['member', 'pms', 'saas']),
         ('checkout.step',         'the checkout saga''s steps (the HTTP service, hotelcore_service)', array[]::text[]),
         ('hotel.create',          'chain administration',        array[]::text[]),

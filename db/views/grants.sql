@@ -58,6 +58,10 @@ begin
             ('report.occupancy_monthly',              'rooms.read'),
             ('report.inventory_recount',              'rooms.read'),
             ('report.inventory_exception_recount',    'rooms.read'),
+            ('report.pms_sync',                       'rooms.read'),
+            ('report.pms_webhooks_daily',             'rooms.read'),
+            ('report.pms_breaker_history',            'rooms.read'),
+            ('report.pms_cache_hit_rate',             'rooms.read'),
             ('report.room_block_recount',             'rooms.read'),
             ('report.revenue_monthly',                'billing.read'),
             ('report.revenue_by_origin_monthly',      'billing.read'),
@@ -74,7 +78,12 @@ begin
             ('report.review_averages_by_room_type',   'reservation.read'),
             ('report.service_revenue_daily',          'billing.read'),
             ('report.service_order_lead_times',       'services.read'),
-            ('report.satisfaction_trend',             'feedback.read')
+            ('report.satisfaction_trend',             'feedback.read'),
+            ('report.event_consumer_lag',             'reports.read'),
+            ('report.webhook_delivery_log',           'reports.read'),
+            ('report.webhook_dead_letters',           'reports.read'),
+            ('report.webhook_delivery_stats',         'reports.read'),
+            ('report.events_per_type',                'reports.read')
         ) as m(name, action)
     loop
         if to_regclass(v_entry.name) is null then

@@ -29,7 +29,8 @@ from starlette.responses import Response
 
 from .. import __version__
 from ..client import HotelcoreError
-from . import booking, errors_page, member, pms, saas
+from ..pms.runtime import PmsRuntime
+from . import booking, errors_page, member, pms, pms_external, saas
 from . import envelope as env
 from .context import WRITE_METHODS, Degraded, Services, error_body, request_id
 from .errors import ApiError, ErrorMap
@@ -95,7 +96,12 @@ class Guard:
                     f"The body is larger than {hc.max_body_bytes} bytes.",
                     {"limit_bytes": hc.max_body_bytes},
                 )
-        if scope["method"] in WRITE_METHODS and scope["path"].startswith("/api/"):
+        # a PMS webhook is the vendor telling us its state: it is received even while writes pause
+        if (
+            scope["method"] in WRITE_METHODS
+            and scope["path"].startswith("/api/")
+            and not scope["path"].startswith("/api/webhooks/")
+        ):
             reason = hc.degraded.reason()
             if reason is not None:
                 why, wait = reason
@@ -197,6 +203,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     recovery_interval: float = 30.0  # 0: no background recovery
     recovery_stale_after: float = 120.0
+    pms_resilience: Any = None  # pyapi.pms.connector.Resilience for the PMS connectors
+    pms_sync_interval: float = 15.0  # how often the worker looks for due external-hotel syncs; 0: none
 
 
 def create_app(settings: Settings, *, gateway=None) -> FastAPI:
@@ -236,6 +244,8 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
         )
         errors.on_read_only = hc.degraded.database_read_only
         hc.saga = CheckoutSaga(db, resilient, errors)
+        hc.pms = PmsRuntime(db, settings.pms_resilience)
+        hc.saga.pms = hc.pms
         app.state.hc = holder["hc"] = hc
         stop = threading.Event()
         worker = None
@@ -247,12 +257,24 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
                 daemon=True,
             )
             worker.start()
+        syncer = None
+        if settings.pms_sync_interval > 0:
+            syncer = threading.Thread(
+                target=_pms_sync_loop,
+                args=(hc, settings.pms_sync_interval, stop),
+                name="hotelcore-pms-sync",
+                daemon=True,
+            )
+            syncer.start()
         try:
             yield
         finally:
             stop.set()
             if worker is not None:
                 worker.join(timeout=5)
+            if syncer is not None:
+                syncer.join(timeout=5)
+            hc.pms.close()
             db.close()
 
     app = FastAPI(
@@ -269,6 +291,8 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
     app.include_router(pms.router)
     app.include_router(saas.router)
     app.include_router(booking.router)
+    app.include_router(pms_external.webhook_router)
+    app.include_router(pms_external.router)
     app.include_router(errors_page.router)
 
     @app.get("/health", tags=["core"], response_model=env.Envelope[dict[str, Any]])
@@ -285,6 +309,17 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
         return env.response(env.success_body(data, system="core", request_id=rid), 200, request_id=rid)
 
     return app
+
+
+def _pms_sync_loop(hc: Services, interval: float, stop: threading.Event) -> None:
+    from .pms_checkout import ExternalCheckout
+
+    while not stop.wait(interval):
+        try:
+            hc.pms.sync_due()
+            ExternalCheckout(hc).recover()  # checkouts a crash left between two steps
+        except Exception:  # the loop must outlive a failed round; the next one retries
+            log.exception("external-PMS sync round failed")
 
 
 def _recovery_loop(hc: Services, interval: float, stale_after: float, stop: threading.Event) -> None:
@@ -348,6 +383,7 @@ def start_server(
             s.bind((host, 0))
             port = s.getsockname()[1]
     settings.setdefault("recovery_interval", 0)
+    settings.setdefault("pms_sync_interval", 0)
     app = create_app(Settings(database_url=database_url, **settings), gateway=gateway)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)

@@ -43,7 +43,10 @@ class PaymentInfo(Body):
 
 
 class CheckoutRequest(Body):
-    vendor: text(50) | None = Field(default=None, description="Seed 001's PMS vendor; informational.")
+    vendor: text(50) | None = Field(
+        default=None,
+        description="Seed 001's PMS vendor: the hotel's (e.g. cloudbeds for an external-PMS hotel), or none.",
+    )
     hotelId: Id
     roomTypeId: Id
     ratePlanId: Id | None = Field(default=None, description="None: the cheapest bookable rate plan.")
@@ -74,6 +77,10 @@ def checkout(
     PAYMENT_CAPTURE_FAILED, INTERNAL_ERROR)."""
     hc = call.hc
     order = _order(body)
+    external = hc.pms.vendor_of(body.hotelId) if hc.pms is not None else None
+    if external is not None or body.vendor not in (None, "hotelcore"):
+        # a hotel kept by an external PMS books through its connector (seed 001)
+        return _external_checkout(call, body, order, external, idempotency_key)
     if idempotency_key is None:
         outcome = hc.saga.run(call.creds, order, request_id=call.rid)
     else:
@@ -99,6 +106,46 @@ def checkout(
     return env.response(
         outcome.body, outcome.status, request_id=call.rid, retry_after_ms=outcome.retry_after_ms
     )
+
+
+def _external_checkout(
+    call: Call, body: CheckoutRequest, order: Order, external, idempotency_key
+) -> Response:
+    from .pms_checkout import ExternalCheckout
+
+    if external is None or body.vendor not in (None, external[0]):
+        err = call.hc.errors.error(
+            "INVALID_ARGUMENT",
+            message=f"vendor {body.vendor!r} does not keep hotel {body.hotelId}",
+            details={"vendor": body.vendor, "hotel_vendor": external[0] if external else "hotelcore"},
+        )
+        return call.error(err)
+    key_id = None
+    if idempotency_key is not None:
+        # the same Idempotency-Key records as the native checkout: a retry gets the first answer
+        fingerprint = hashlib.sha256(
+            b"POST /api/booking/checkout\n"
+            + json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
+        ).digest()
+        key_id, replayed, stored_status, stored = call.run(
+            lambda conn: conn.execute(
+                "select idempotency_key_id, replayed, response_status, response_body from api.begin_idempotent(%s, %s)",
+                [idempotency_key, fingerprint],
+            ).fetchone()
+        )
+        if replayed:
+            return Response(
+                bytes(stored),
+                stored_status,
+                media_type="application/json",
+                headers={"X-Request-ID": call.rid, "Idempotent-Replayed": "true"},
+            )
+    status, payload, retry_ms = ExternalCheckout(call.hc).run(call.creds, order, request_id=call.rid)
+    if key_id is not None:
+        call.run(
+            lambda conn: conn.execute("select api.complete_idempotent(%s, %s, %s)", [key_id, status, payload])
+        )
+    return env.response(payload, status, request_id=call.rid, retry_after_ms=retry_ms)
 
 
 @router.get("/checkout/{checkout_id}", responses=answers(404))

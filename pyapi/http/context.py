@@ -64,6 +64,7 @@ class Services:
     gateway: ResilientGateway
     degraded: Degraded
     saga: Any = None  # pyapi.http.saga.CheckoutSaga
+    pms: Any = None  # pyapi.pms.runtime.PmsRuntime: external-PMS hotels
     idempotency_wait: float = 10.0
     max_body_bytes: int = 64 * 1024
 

@@ -188,14 +188,29 @@ def availability(
     rooms: int = Query(1, ge=1, le=10),
     call: Call = Depends(pms),
 ):
-    """空室状況検索 — bookable room types and rate plans with their price, cheapest first."""
-    return call.ok(
-        call.rows(
+    """空室状況検索 — bookable room types and rate plans with their price, cheapest first. An
+    external-PMS hotel answers from the mirror (each row's source and as_of); a stale range is
+    refreshed from the PMS first, and while the PMS is down the mirror answers with its age
+    (header X-PMS-Degraded)."""
+
+    def search():
+        return call.rows(
             "select * from api.search_availability(%s, %s, %s, %s, %s, %s)",
             [hotel_id, check_in, check_out, adults, children, rooms],
             scope=[("hotel", hotel_id)],
         )
-    )
+
+    rows = search()  # first: the caller's scope and input are checked before the PMS is asked
+    if call.hc.pms is not None and call.hc.pms.vendor_of(hotel_id) is not None:
+        fresh = call.hc.pms.freshness(hotel_id, check_in, check_out)
+        if fresh.refreshed:
+            rows = search()
+        response = call.ok(rows)
+        response.headers["X-Data-Source"] = "mirror"
+        if fresh.degraded:
+            response.headers["X-PMS-Degraded"] = "true"
+        return response
+    return call.ok(rows)
 
 
 # ----------------------------------------------------------------------------- customers

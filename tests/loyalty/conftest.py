@@ -105,6 +105,9 @@ def reverse_check_out(db: psycopg.Connection) -> Callable[[int], None]:
             "and not t.tgisinternal and t.tgname like '%%guard_status%%'"
         ).fetchall()
         with db.transaction():
+            # the event triggers are deferred to commit; ALTER TABLE refuses to run with trigger
+            # events pending, so they fire at once here
+            db.execute("set constraints all immediate")
             for (name,) in guards:
                 db.execute(f"alter table core.reservations disable trigger {name}")
             db.execute("update core.reservations set status = 'checked_in' where id = %s", (reservation_id,))

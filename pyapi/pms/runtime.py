@@ -1,0 +1,210 @@
+"""The external-PMS side of a running API process: one :class:`~.connector.Resilient` (a breaker
+per vendor and property, its history written to ``core.pms_breaker_events``), the webhook
+receiver's work, the search's freshness (mirror hit, or refresh from the PMS on a miss, or the
+mirror with its age while the PMS is down), and the polling worker.
+
+``db`` is any object with ``run(creds, work)`` (the HTTP pool): the connector's writes run under
+the process's own login, which holds the admin-only ``api.pms_*`` rights.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from . import service, webhooks
+from .connector import PmsCircuitOpen, PmsError, Resilience, Resilient, vendors
+
+log = logging.getLogger("hotelcore.pms")
+
+
+@dataclass
+class Freshness:
+    source: str  # mirror (fresh or refreshed now) or mirror_stale (the PMS did not answer)
+    as_of: dt.datetime | None
+    refreshed: bool
+    degraded: bool
+    retry_after: float | None = None
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "source": "mirror",
+            "as_of": self.as_of,
+            "age_seconds": None
+            if self.as_of is None
+            else round((dt.datetime.now(dt.UTC) - self.as_of).total_seconds(), 1),
+            "refreshed_from_pms": self.refreshed,
+            "degraded": self.degraded,
+        }
+
+
+class PmsRuntime:
+    def __init__(self, db, resilience: Resilience | None = None, *, fetch_workers: int = 4):
+        self.db = db
+        self.resilient = Resilient(resilience, on_change=self._breaker_changed)
+        self.pool = ThreadPoolExecutor(max_workers=fetch_workers, thread_name_prefix="pms-fetch")
+        self._hotels: dict[tuple[str, str], int] = {}
+        self._external: dict[int, tuple[str, str] | None] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=False)
+
+    # ------------------------------------------------------------------ which hotels
+
+    def vendor_of(self, hotel_id: int) -> tuple[str, str] | None:
+        """(vendor, property id) of an external hotel, None for a hotel of hotelcore's own ledger."""
+        with self._lock:
+            if hotel_id in self._external:
+                return self._external[hotel_id]
+
+        def read(conn: psycopg.Connection):
+            return conn.execute(
+                "select vendor, property_id from api.pms_sync_status() where hotel_id = %s", [hotel_id]
+            ).fetchone()
+
+        row = self.db.run(None, read)
+        with self._lock:
+            self._external[hotel_id] = tuple(row) if row else None
+            if row:
+                self._hotels[tuple(row)] = hotel_id
+            return self._external[hotel_id]
+
+    def _breaker_changed(self, vendor: str, property_id: str, state: str) -> None:
+        hotel_id = self._hotels.get((vendor, property_id))
+        if hotel_id is None:
+            return
+        self.db.run(
+            None, lambda conn: conn.execute("select api.pms_record_breaker(%s, %s)", [hotel_id, state])
+        )
+
+    def open_for(self, hotel_id: int) -> float | None:
+        ext = self.vendor_of(hotel_id)
+        return None if ext is None else self.resilient.open_for(*ext)
+
+    # ------------------------------------------------------------------ search freshness
+
+    def freshness(self, hotel_id: int, check_in: dt.date, check_out: dt.date) -> Freshness:
+        """Seed 001's read path: a fresh mirror answers (hit); a miss asks the PMS for the range
+        first; while the PMS is down (breaker open, or the refresh failed) the mirror answers
+        with its age."""
+
+        def lookup(conn: psycopg.Connection):
+            return conn.execute(
+                "select fresh, as_of from api.pms_lookup(%s, %s, %s)", [hotel_id, check_in, check_out]
+            ).fetchone()
+
+        fresh, as_of = self.db.run(None, lookup)
+        if fresh:
+            return Freshness("mirror", as_of, False, False)
+        try:
+            as_of = self.db.run(
+                None,
+                lambda conn: service.refresh(conn, hotel_id, check_in, check_out, resilient=self.resilient),
+            )
+        except PmsCircuitOpen as exc:
+            return Freshness("mirror", as_of, False, True, exc.retry_after)
+        except PmsError as exc:
+            log.warning("refresh of hotel %s from its PMS failed: %s", hotel_id, exc)
+            return Freshness("mirror", as_of, False, True, self.open_for(hotel_id))
+        return Freshness("mirror", as_of, True, False)
+
+    # ------------------------------------------------------------------ webhooks
+
+    def receive(self, vendor: str, raw: bytes, signature: str | None, token: str | None) -> dict[str, Any]:
+        """Checks and applies one webhook; raises :class:`~.webhooks.WebhookRejected`."""
+        if vendor not in vendors():
+            raise webhooks.WebhookRejected("PMS_VENDOR_UNKNOWN", f"No connector for vendor {vendor[:40]!r}.")
+        body = webhooks.parse(raw)
+        now = dt.datetime.now(dt.UTC)
+        if signature is not None:
+            prop = body.get("hotelId")
+            target = self._target(vendor, prop)
+            webhooks.check_signature(raw, signature, target[1])
+            at = webhooks.check_timestamp(body, now)
+            event = webhooks.seed_event(body, at)
+            outcome = self._apply(vendor, event.event_id, target[0], event.kind, event.document)
+            return {"event_id": event.event_id, "outcome": outcome}
+        if token is None:
+            raise webhooks.WebhookRejected(
+                "WEBHOOK_SIGNATURE_INVALID", "Neither X-PMS-Signature nor the endpoint token."
+            )
+        note = webhooks.notification(body, raw)
+        target = self._target(vendor, note.property_id)
+        webhooks.check_token(token, target[2])
+        # answered at once; the entity is fetched afterwards (Cloudbeds' payloads are thin)
+        if note.reservation_id is not None and note.event.startswith("reservation/"):
+            self.pool.submit(self._follow, vendor, target[0], note)
+        return {"event_id": note.event_id, "outcome": "accepted"}
+
+    def _target(self, vendor: str, property_id: Any) -> tuple:
+        if property_id is None or not isinstance(property_id, (str, int)):
+            raise webhooks.WebhookRejected("WEBHOOK_MALFORMED", "The event names no property.")
+        row = self.db.run(
+            None,
+            lambda conn: conn.execute(
+                "select hotel_id, webhook_secret, webhook_token_sha256 from api.pms_webhook_target(%s, %s)",
+                [vendor, str(property_id)[:100]],
+            ).fetchone(),
+        )
+        if row is None:
+            # no secret to check it against: as unauthenticated as a bad signature
+            raise webhooks.WebhookRejected(
+                "WEBHOOK_SIGNATURE_INVALID", "The event names no property imported here."
+            )
+        return row
+
+    def _apply(self, vendor: str, event_id: str, hotel_id: int, kind: str, document: dict) -> str:
+        return self.db.run(
+            None,
+            lambda conn: conn.execute(
+                "select api.pms_apply_webhook(%s, %s, %s, %s, %s)",
+                [vendor, event_id, hotel_id, kind, Jsonb(document)],
+            ).fetchone()[0],
+        )
+
+    def _follow(self, vendor: str, hotel_id: int, note: webhooks.Notification) -> None:
+        try:
+            self.vendor_of(hotel_id)
+
+            def fetch(conn: psycopg.Connection):
+                bound, _ = service.connector_for(conn, hotel_id, self.resilient)
+                return bound.call("reservation", note.reservation_id)
+
+            res = self.db.run(None, fetch)
+            self._apply(vendor, note.event_id, hotel_id, "reservation", res.document())
+            # and the stay's nights, as the vendor counts them now
+            self.db.run(
+                None,
+                lambda conn: service.refresh(
+                    conn, hotel_id, res.check_in, res.check_out, resilient=self.resilient
+                ),
+            )
+        except Exception:  # a lost follow-up is caught up by the next poll
+            log.exception("following %s of hotel %s failed", note.event, hotel_id)
+
+    # ------------------------------------------------------------------ polling
+
+    def sync_due(self, limit: int = 20) -> list[dict[str, Any]]:
+        """One round of the polling worker: every external hotel whose sync is due."""
+        due = self.db.run(
+            None, lambda conn: [r[0] for r in conn.execute("select api.pms_due_syncs(%s)", [limit])]
+        )
+        results = []
+        for hotel_id in due:
+            self.vendor_of(hotel_id)
+            state = self.db.run(
+                None, lambda conn, h=hotel_id: service.sync_hotel(conn, h, resilient=self.resilient)
+            )
+            if state is not None:
+                results.append(state)
+                if state.get("stopped"):
+                    log.error("polling of external hotel %s stopped after 5 consecutive failures", hotel_id)
+        return results

@@ -1,0 +1,172 @@
+"""What hotelcore does with a connector: import a property (seed 001's admin flow), refresh the
+mirror of a range, and the polling sync of one hotel. Every rule about what the mirror holds is
+in the database (``api.pms_*``); this module moves the vendor's answers there.
+
+The connector runs under the process's own login (the sync worker, the CLI): the ``api.pms_*``
+writes are admin-only, because they hold the vendor's credentials and write what the vendor said.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections import Counter
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from .connector import Bound, Resilient, get_connector
+
+WEBHOOK_EVENTS = (
+    ("reservation", "created"),
+    ("reservation", "status_changed"),
+    ("reservation", "dates_changed"),
+)
+
+
+def connector_for(
+    conn: psycopg.Connection, hotel_id: int, resilient: Resilient
+) -> tuple[Bound, dict[str, Any]]:
+    info = conn.execute("select api.pms_connection(%s)", [hotel_id]).fetchone()[0]
+    connector = get_connector(
+        info["vendor"], property_id=info["property_id"], base_url=info["base_url"], api_key=info["api_key"]
+    )
+    return Bound(connector, resilient), info
+
+
+def _totals(rooms: list[dict[str, Any]]) -> dict[str, int]:
+    return dict(Counter(r["room_type_external_id"] for r in rooms))
+
+
+def import_property(
+    conn: psycopg.Connection,
+    *,
+    vendor: str,
+    property_id: str,
+    base_url: str,
+    api_key: str,
+    webhook_base: str | None = None,
+    days: int = 30,
+    resilient: Resilient | None = None,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """Reads the property from the vendor, creates the external hotel in one transaction, then
+    registers the webhooks (``webhook_base``: this API's public URL) and schedules its sync."""
+    resilient = resilient or Resilient()
+    bound = Bound(
+        get_connector(vendor, property_id=property_id, base_url=base_url, api_key=api_key), resilient
+    )
+    start = today or dt.date.today()
+    end = start + dt.timedelta(days=days)
+    hotel = bound.call("property")
+    room_types = bound.call("room_types")
+    rooms = bound.call("rooms")
+    plans = bound.call("rate_plans", start, end)
+    mirror = bound.call("availability", start, end, _totals(rooms))
+    for rt in room_types:
+        rt["rooms"] = [
+            {"external_id": r["external_id"], "number": r["number"]}
+            for r in rooms
+            if r["room_type_external_id"] == rt["external_id"]
+        ]
+        prices = [p["base_price"] for p in plans if p["room_type_external_id"] == rt["external_id"]]
+        rt["base_price"] = min(prices, key=float) if prices else "0"  # the seed's average price
+    document = {"hotel": hotel, "room_types": room_types, "rate_plans": plans, **mirror}
+    webhook_secret = secrets.token_urlsafe(32)
+    webhook_token = secrets.token_urlsafe(32)
+    with conn.transaction():
+        counts = conn.execute(
+            "select api.pms_import_property(%s, %s, %s, %s, %s, %s, %s)",
+            [vendor, property_id, base_url, api_key, webhook_secret, webhook_token, Jsonb(document)],
+        ).fetchone()[0]
+    subscriptions = []
+    if webhook_base:
+        url = f"{webhook_base.rstrip('/')}/api/webhooks/pms/{vendor}?token={webhook_token}"
+        for obj, action in WEBHOOK_EVENTS:
+            subscriptions.append(bound.call("register_webhook", obj, action, url))
+    counts["webhooks"] = len(subscriptions)
+    counts["webhook_secret"] = webhook_secret
+    return counts
+
+
+def refresh(
+    conn: psycopg.Connection,
+    hotel_id: int,
+    start: dt.date,
+    end: dt.date,
+    *,
+    resilient: Resilient,
+    source: str = "fetch",
+) -> dt.datetime:
+    """Reads inventory and rates of [start, end) from the vendor into the mirror (seed 001: cache
+    miss -> PMS); returns the instant the answer is as of."""
+    bound, info = connector_for(conn, hotel_id, resilient)
+    # the answer is as of the request (a change after it wins), on the database's clock, which
+    # the freshness checks read
+    asked = conn.execute("select internal.now()").fetchone()[0]
+    totals = _totals(info["rooms"])
+    mirror = bound.call("availability", start, end, totals)
+    conn.execute("select api.pms_apply_snapshot(%s, %s, %s, %s)", [hotel_id, Jsonb(mirror), source, asked])
+    return asked
+
+
+def refresh_room_list(
+    conn: psycopg.Connection, hotel_id: int, bound: Bound, start: dt.date
+) -> dict[str, Any]:
+    """Reads room types, rooms and rate plans again and applies what changed."""
+    document = {
+        "room_types": bound.call("room_types"),
+        "rooms": bound.call("rooms"),
+        "rate_plans": bound.call("rate_plans", start, start + dt.timedelta(days=1)),
+    }
+    return conn.execute(
+        "select api.pms_apply_room_list(%s, %s, 'poll')", [hotel_id, Jsonb(document)]
+    ).fetchone()[0]
+
+
+def sync_hotel(
+    conn: psycopg.Connection,
+    hotel_id: int,
+    *,
+    resilient: Resilient,
+    trigger: str = "poll",
+    today: dt.date | None = None,
+) -> dict[str, Any] | None:
+    """One polling run: the mirror's next ``poll_horizon_days`` (30) refreshed, and the
+    reservations modified since the last run applied (getReservations, every page). Records the
+    run; after 5 consecutive failures the database stops the hotel's polling. None when the sync
+    runs elsewhere or is stopped."""
+    if not conn.execute("select api.pms_claim_sync(%s)", [hotel_id]).fetchone()[0]:
+        return None
+    started = conn.execute("select internal.now()").fetchone()[0]
+    last = conn.execute("select last_sync_at from api.pms_sync_status(%s)", [hotel_id]).fetchone()[0]
+    try:
+        bound, info = connector_for(conn, hotel_id, resilient)
+        start = today or dt.date.today()
+        if info["room_list_stale"]:  # seed 001: hotel:{id}:rooms lives 3,600 s
+            refresh_room_list(conn, hotel_id, bound, start)
+            bound, info = connector_for(conn, hotel_id, resilient)
+        refresh(
+            conn,
+            hotel_id,
+            start,
+            start + dt.timedelta(days=info["poll_horizon_days"]),
+            resilient=resilient,
+            source="poll",
+        )
+        since = (last or started - dt.timedelta(days=1)) - dt.timedelta(minutes=5)  # overlap: clocks differ
+        changes = 0
+        for res in bound.call("changes_since", since, dt.datetime.now(dt.UTC)):
+            outcome = conn.execute(
+                "select api.pms_apply_reservation(%s, %s, 'poll')", [hotel_id, Jsonb(res.document())]
+            ).fetchone()[0]
+            changes += outcome == "applied"
+    except Exception as exc:  # any failure of the run is recorded and counted, never lost
+        return conn.execute(
+            "select api.pms_record_sync(%s, %s, %s, false, 0, %s)",
+            [hotel_id, trigger, started, f"{type(exc).__name__}: {exc}"],
+        ).fetchone()[0]
+    return conn.execute(
+        "select api.pms_record_sync(%s, %s, %s, true, %s)", [hotel_id, trigger, started, changes]
+    ).fetchone()[0]

@@ -1,0 +1,127 @@
+"""The external-PMS api functions in seed 000's matrix, performed by each system's login: the
+connector's writes and the vendor's credentials are admin-only (scheduled jobs), the sync status
+and the mirror's freshness are inventory reads, the manual trigger an inventory update; and a
+login limited to another hotel learns nothing of an external hotel."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+from rights_helpers import call
+
+from tests.pms.pms_helpers import import_property, property_document
+
+DENIED = {"HC501", "42501"}
+
+
+@pytest.fixture
+def external(db: psycopg.Connection) -> int:
+    today = db.execute("select (internal.now() at time zone 'Asia/Seoul')::date").fetchone()[0]
+    return import_property(db, property_document(today))
+
+
+def attempts(hotel: int) -> dict[str, tuple[dict, set[str]]]:
+    """function -> (arguments, the systems allowed)."""
+    today = dt.date.today()
+    return {
+        "pms_connection": ({"p_hotel_id": hotel}, set()),
+        "pms_webhook_target": ({"p_vendor": "cloudbeds", "p_property_id": "P1"}, set()),
+        "pms_apply_snapshot": ({"p_hotel_id": hotel, "p_document": Jsonb({}), "p_source": "fetch"}, set()),
+        "pms_apply_reservation": (
+            {
+                "p_hotel_id": hotel,
+                "p_document": Jsonb(
+                    {
+                        "external_id": "X",
+                        "status": "confirmed",
+                        "modified_at": "2999-01-01T00:00:00Z",
+                        "check_in": str(today),
+                        "check_out": str(today + dt.timedelta(days=1)),
+                    }
+                ),
+                "p_source": "poll",
+            },
+            set(),
+        ),
+        "pms_apply_webhook": (
+            {
+                "p_vendor": "cloudbeds",
+                "p_event_id": "e",
+                "p_hotel_id": hotel,
+                "p_kind": "room_update",
+                "p_document": Jsonb({}),
+            },
+            set(),
+        ),
+        "pms_claim_sync": ({"p_hotel_id": hotel}, set()),
+        "pms_due_syncs": ({}, set()),
+        "pms_record_breaker": ({"p_hotel_id": hotel, "p_state": "open"}, set()),
+        "pms_stalled_checkouts": ({}, set()),
+        "pms_import_property": (
+            {
+                "p_vendor": "cloudbeds",
+                "p_property_id": "P9",
+                "p_base_url": "http://x",
+                "p_api_key": "k",
+                "p_webhook_secret": "s",
+                "p_webhook_token": "t",
+                "p_document": Jsonb(property_document(today, code="p9")),
+            },
+            set(),
+        ),
+        "pms_sync_status": ({"p_hotel_id": hotel}, {"member", "pms"}),
+        "pms_lookup": (
+            {
+                "p_hotel_id": hotel,
+                "p_check_in": today + dt.timedelta(days=1),
+                "p_check_out": today + dt.timedelta(days=2),
+            },
+            {"member", "pms"},
+        ),
+        "pms_request_sync": ({"p_hotel_id": hotel}, {"pms"}),
+    }
+
+
+@pytest.mark.parametrize("system", ["member", "pms", "saas", "bi"])
+def test_each_system_may_do_what_the_matrix_gives_it(db, external, connect_as, system):
+    conn = connect_as(system)
+    for function, (args, allowed) in attempts(external).items():
+        try:
+            call(conn, function, **args)
+            outcome = "ok"
+        except psycopg.Error as exc:
+            outcome = exc.sqlstate
+        finally:
+            conn.rollback()
+        if system in allowed:
+            assert outcome == "ok", (system, function, outcome)
+        else:
+            assert outcome in DENIED, (system, function, outcome)
+
+
+def test_a_login_of_another_hotel_learns_nothing_of_an_external_one(db, external, logins, connect_as):
+    other = db.execute("select api.create_hotel('OTHER', 'Other', 'Asia/Seoul', 'KRW')").fetchone()[0]
+    db.execute("insert into core.login_hotels (role_name, hotel_id) values (%s, %s)", (logins["pms"], other))
+    conn = connect_as("pms")
+    answers = []
+    for hotel in (external, 9_000_000_000):
+        try:
+            call(conn, "pms_sync_status", p_hotel_id=hotel)
+            answers.append("ok")
+        except psycopg.Error as exc:
+            answers.append(exc.sqlstate)
+        conn.rollback()
+    assert answers == ["HC617", "HC617"]  # the same as an id that does not exist
+    assert call(conn, "pms_sync_status") == []  # and the list shows none
+    conn.rollback()
+    rows = call(
+        conn,
+        "search_city_availability",
+        p_city="Seoul",
+        p_check_in=dt.date.today() + dt.timedelta(days=2),
+        p_check_out=dt.date.today() + dt.timedelta(days=3),
+    )
+    assert all(r["hotel_id"] != external for r in rows)
