@@ -20,6 +20,8 @@ as $$
 declare
     v_locked integer;
 begin
+    -- an external PMS hotel's ledger is the vendor's: every ledger write starts here and stops
+    perform internal.refuse_external_ledger(p_hotel_id);
     -- one ordered statement, so two writers wanting overlapping nights queue instead of deadlocking
     -- (PL/pgSQL keeps its plan; a SQL function with a SET clause is planned at every call)
     if cardinality(p_room_type_ids) = 1 then
@@ -519,7 +521,9 @@ create function internal.search_availability(
     price_per_room  numeric,
     discount        numeric,
     tax             numeric,
-    total           numeric
+    total           numeric,
+    source          text,
+    as_of           timestamptz
 )
 language plpgsql
 stable
@@ -534,9 +538,24 @@ begin
     perform internal.require_count('p_rooms', p_rooms, 1, 10);
     perform internal.require_count('p_adults', p_adults, 1, 20);
     perform internal.require_count('p_children', p_children, 0, 20);
+    if internal.is_external_hotel(p_hotel_id) then
+        -- an external PMS hotel answers from the mirror, saying how old it is (seed 001's cache)
+        return query
+        select o.room_type_id, rt.code, rt.name, o.rate_plan_id, rp.code, rp.name, o.available, o.currency,
+               o.total, 0::numeric, o.tax * p_rooms, o.total * p_rooms, 'mirror'::text, o.as_of
+        from internal.mirror_offers(array[p_hotel_id], p_check_in, p_check_out) o
+        join core.room_types rt on rt.id = o.room_type_id
+        join core.rate_plans rp on rp.id = o.rate_plan_id
+        where o.open_nights = p_check_out - p_check_in
+          and o.available >= p_rooms
+          and o.max_occupancy >= p_adults + p_children
+        order by o.total, o.room_type_id, o.rate_plan_id;
+        return;
+    end if;
     return query
     select o.room_type_id, rt.code, rt.name, o.rate_plan_id, rp.code, rp.name, o.available, o.currency,
-           o.total, (o.los_discount + o.member_discount) * p_rooms, o.tax * p_rooms, o.total * p_rooms
+           o.total, (o.los_discount + o.member_discount) * p_rooms, o.tax * p_rooms, o.total * p_rooms,
+           'ledger'::text, internal.now()
     from internal.stay_offers(array[p_hotel_id], p_check_in, p_check_out, p_customer_id, p_with_nightly => false) o
     join core.room_types rt on rt.id = o.room_type_id
     join core.rate_plans rp on rp.id = o.rate_plan_id
@@ -549,7 +568,7 @@ begin
 end
 $$;
 comment on function internal.search_availability(bigint, date, date, integer, integer, integer, bigint) is
-    'The body of api.search_availability without its rights check (callers check them): Room types and rate plans of one hotel bookable for every night of [p_check_in, p_check_out) with p_rooms rooms of p_adults + p_children guests each (restrictions, stop-sell and occupancy respected), with the quoted price per room and total; cheapest first.';
+    'The body of api.search_availability without its rights check (callers check them): Room types and rate plans of one hotel bookable for every night of [p_check_in, p_check_out) with p_rooms rooms of p_adults + p_children guests each (restrictions, stop-sell and occupancy respected), with the quoted price per room and total; cheapest first. source: ledger (hotelcore''s own), or mirror for an external-PMS hotel, as_of how old the mirror rows read are.';
 
 create function api.search_availability(
     p_hotel_id    bigint,
@@ -571,7 +590,9 @@ create function api.search_availability(
     price_per_room  numeric,
     discount        numeric,
     tax             numeric,
-    total           numeric
+    total           numeric,
+    source          text,
+    as_of           timestamptz
 )
 language plpgsql
 stable
@@ -585,7 +606,7 @@ begin
 end
 $$;
 comment on function api.search_availability(bigint, date, date, integer, integer, integer, bigint) is
-    'Room types and rate plans of one hotel bookable for every night of [p_check_in, p_check_out) with p_rooms rooms of p_adults + p_children guests each (restrictions, stop-sell and occupancy respected), with the quoted price per room and total; cheapest first.';
+    'Room types and rate plans of one hotel bookable for every night of [p_check_in, p_check_out) with p_rooms rooms of p_adults + p_children guests each (restrictions, stop-sell and occupancy respected), with the quoted price per room and total; cheapest first. source: ledger (hotelcore''s own), or mirror for an external-PMS hotel, as_of how old the mirror rows read are.';
 
 create function api.search_city_availability(
     p_city        text,
@@ -605,7 +626,9 @@ create function api.search_city_availability(
     room_type_id      bigint,
     rate_plan_id      bigint,
     available_rooms   integer,
-    lowest_total      numeric
+    lowest_total      numeric,
+    source            text,
+    as_of             timestamptz
 )
 language plpgsql
 stable
@@ -646,6 +669,18 @@ begin
       and (p_hotel_ids is null or h.id = any(p_hotel_ids))
       and p_check_in >= (v_now at time zone h.time_zone)::date
       and v_nights <= h.max_stay_nights;
+    -- external PMS hotels answer from the mirror (their ledger is the vendor's)
+    return query
+    select distinct on (o.hotel_id)
+           o.hotel_id, h.code, h.name, o.currency,
+           (count(*) over (partition by o.hotel_id))::integer,
+           o.room_type_id, o.rate_plan_id, o.available, o.total * p_rooms, 'mirror'::text, o.as_of
+    from internal.mirror_offers(v_hotel_ids, p_check_in, p_check_out) o
+    join core.hotels h on h.id = o.hotel_id
+    where o.open_nights = v_nights
+      and o.available >= p_rooms
+      and o.max_occupancy >= p_adults + p_children
+    order by o.hotel_id, o.total, o.room_type_id, o.rate_plan_id;
     v_month := date_trunc('month', p_check_in)::date;
     v_next  := (v_month + interval '1 month')::date;
     if p_rooms > 1 or p_check_out > (v_next + interval '1 month')::date then
@@ -655,7 +690,7 @@ begin
         select distinct on (o.hotel_id)
                o.hotel_id, h.code, h.name, o.currency,
                (count(*) over (partition by o.hotel_id))::integer,
-               o.room_type_id, o.rate_plan_id, o.available, o.total * p_rooms
+               o.room_type_id, o.rate_plan_id, o.available, o.total * p_rooms, 'ledger'::text, v_now
         from internal.stay_offers(v_hotel_ids, p_check_in, p_check_out, p_customer_id, p_with_nightly => false) o
         join core.hotels h on h.id = o.hotel_id
         where o.open_nights = v_nights
@@ -770,14 +805,14 @@ begin
             from core.inventory i
             where i.hotel_id = b.hotel_id and i.room_type_id = b.room_type_id
               and i.night >= p_check_in and i.night < p_check_out),
-           b.total * p_rooms
+           b.total * p_rooms, 'ledger'::text, v_now
     from best b
     join core.hotels h on h.id = b.hotel_id
     order by b.hotel_id;
 end
 $$;
 comment on function api.search_city_availability(text, date, date, integer, integer, integer, bigint, bigint[]) is
-    'Multi-hotel search (a city, or a chain''s list of hotels): per bookable hotel, how many room type / rate plan offers fit the stay and the cheapest one with its total for p_rooms rooms.';
+    'Multi-hotel search (a city, or a chain''s list of hotels): per bookable hotel, how many room type / rate plan offers fit the stay and the cheapest one with its total for p_rooms rooms; source ledger, or mirror (with as_of) for an external-PMS hotel.';
 
 create function internal.quote(
     p_hotel_id     bigint,
