@@ -33,11 +33,12 @@ bench: $(STAMP) ## benchmarks with baselines (BENCH_ARGS=--quick for a short run
 serve: $(STAMP) ## the HTTP API
 	$(HC) serve
 
-lint: $(STAMP) ## ruff on Python, sqlfluff on SQL, migrations check
+lint: $(STAMP) ## ruff on Python, sqlfluff on SQL, migrations check, squawk on every revision's DDL
 	$(VENV)/bin/ruff check pyapi tests migrations
 	$(VENV)/bin/ruff format --check pyapi tests migrations
 	$(VENV)/bin/sqlfluff lint db --dialect postgres --processes 2
 	$(HC) migrations check
+	$(HC) migrations lint
 
 db: $(STAMP) ## start the database and print its URL
 	@$(HC) db start

@@ -1,5 +1,7 @@
 """Alembic environment: the same URL as every other hotelcore command, one transaction, and
-an advisory lock so two deploys (or two test workers) never migrate one database at once."""
+an advisory lock so two deploys (or two test workers) never migrate one database at once, and
+the runner's lock_timeout and statement_timeout (pyapi/migration_lint.py): a DDL statement that
+cannot get its lock soon fails the deploy instead of queueing every booking behind it."""
 
 from logging.config import fileConfig
 
@@ -7,6 +9,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool, text
 
 from pyapi import config as hc_config
+from pyapi.migration_lint import runner_preamble
 from pyapi.server import get_server
 
 cfg = context.config
@@ -14,6 +17,15 @@ if cfg.config_file_name is not None and not cfg.attributes.get("hotelcore_url"):
     fileConfig(cfg.config_file_name)
 
 MIGRATION_LOCK = "select pg_advisory_xact_lock(hashtext('hotelcore.migrate'))"
+
+# In a lock cycle with live transactions the one whose deadlock_timeout ends first is aborted:
+# the migration waits longer than any client (when its role may set it), so a booking is the
+# one retried (every hotelcore client retries 40P01) and the migration goes on; its own
+# lock_timeout still ends a wait that is too long, and the runner then starts it again.
+DEADLOCK_LOSER = (
+    "select pg_catalog.set_config('deadlock_timeout', '30s', true)"
+    " where pg_catalog.has_parameter_privilege('deadlock_timeout', 'SET')"
+)
 
 
 def run_migrations_online() -> None:
@@ -23,6 +35,9 @@ def run_migrations_online() -> None:
         context.configure(connection=connection, target_metadata=None, transaction_per_migration=False)
         with context.begin_transaction():
             connection.execute(text(MIGRATION_LOCK))
+            for statement in runner_preamble().splitlines():
+                connection.exec_driver_sql(statement)
+            connection.exec_driver_sql(DEADLOCK_LOSER)
             context.run_migrations()
 
 

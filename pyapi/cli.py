@@ -389,6 +389,12 @@ from .bench import bench_command  # noqa: E402
 
 app.command("bench")(friendly(bench_command))
 
+# ----------------------------------------------------------------------------- operations
+
+from .ops_cli import register as _register_ops  # noqa: E402
+
+_register_ops(app, db_app, migrations_app, friendly)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -13,6 +13,7 @@ lives in PostgreSQL; this module only:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -100,6 +101,13 @@ class Client:
     def for_connection(cls, conn: psycopg.Connection, **kwargs: Any) -> Client:
         """A client that runs every transaction on one existing connection (tests, scripts)."""
         return cls(connect=lambda: nullcontext(conn), **kwargs)
+
+    def on_pool(self, pool: ConnectionPool) -> Client:
+        """The same client (error registry, retries) running its transactions on another pool,
+        e.g. a read replica's; reads no registry from it, so it may be down when made."""
+        other = copy.copy(self)
+        other._pool, other._connect, other._owns_pool = pool, pool.connection, False
+        return other
 
     # ------------------------------------------------------------------ lifecycle
 

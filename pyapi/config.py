@@ -23,6 +23,18 @@ def external_url() -> str | None:
     return url or None
 
 
+def replica_url() -> str | None:
+    """A read replica of the database (``DATABASE_REPLICA_URL``): the HTTP API sends reads there."""
+    url = os.environ.get("DATABASE_REPLICA_URL", "").strip()
+    return url or None
+
+
+def metrics_token() -> str | None:
+    """The bearer token a Prometheus scrape of /metrics must send (``HOTELCORE_METRICS_TOKEN``)."""
+    token = os.environ.get("HOTELCORE_METRICS_TOKEN", "").strip()
+    return token or None
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """Host and port of a URL, for one clear line when the server does not answer."""

@@ -344,16 +344,38 @@ def alembic_config(url: str):
     return cfg
 
 
+# What a migration may lose to a booking load: a deadlock with a booking's row locks, or its own
+# lock_timeout (pyapi/migration_lint.py). The whole migration rolled back; it is run again.
+RETRYABLE_STATES = frozenset({"40P01", "55P03", "40001"})
+
+
+def _retrying(fn, attempts: int | None = None) -> None:
+    import os
+    import time
+
+    attempts = attempts or int(os.environ.get("HOTELCORE_MIGRATION_ATTEMPTS", "20"))
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except Exception as exc:
+            state = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+            if state not in RETRYABLE_STATES or attempt == attempts:
+                raise
+            time.sleep(min(0.1 * 2**attempt, 2.0))
+
+
 def upgrade(url: str, target: str = "head") -> None:
+    """Upgrade to ``target`` in one transaction, run again when it loses a lock race (deadlock,
+    lock timeout) against the live load; the load's own transactions are retried by its clients."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), target)
+    _retrying(lambda: command.upgrade(alembic_config(url), target))
 
 
 def downgrade(url: str, target: str = "base") -> None:
     from alembic import command
 
-    command.downgrade(alembic_config(url), target)
+    _retrying(lambda: command.downgrade(alembic_config(url), target))
 
 
 def current(url: str) -> str | None:

@@ -22,8 +22,12 @@ from . import config
 # 32-client benchmarks and the 16-connection concurrency tests, a little more memory, and
 # pg_stat_statements loaded so the benchmark can split a workload's server time and round trips
 # by statement (a server set up before it was listed is tuned again, once, at its next start).
+# Slow queries: every statement over 500 ms, and every lock wait over deadlock_timeout (1 s), is
+# written to the server log (pgdata/log) with its duration; ALTER SYSTEM changes them.
 EMBEDDED_SETTINGS = {
     "shared_preload_libraries": "pg_stat_statements",
+    "log_min_duration_statement": "500ms",
+    "log_lock_waits": "on",
     "max_connections": "200",
     "shared_buffers": "256MB",
     "work_mem": "16MB",
@@ -74,8 +78,8 @@ def _embedded_handle(start: bool):
 
 
 def _tuned(handle) -> bool:
-    """Whether the running server already carries EMBEDDED_SETTINGS' preloaded library (the one
-    setting added after servers were first set up)."""
+    """Whether the running server already preloads EMBEDDED_SETTINGS' library (servers set up
+    before it was listed are tuned again, once, with every setting)."""
     with psycopg.connect(handle.get_uri(), autocommit=True) as conn:
         loaded = conn.execute("select pg_catalog.current_setting('shared_preload_libraries')").fetchone()[0]
     return EMBEDDED_SETTINGS["shared_preload_libraries"] in loaded

@@ -225,3 +225,58 @@ def test_dynamic_sql_is_built_by_format_only(db):
         )
         == []
     )
+
+
+# Room inventory and its state (部屋在庫・状態) as report columns: counts of rooms available, sold,
+# blocked or on the books, occupancy, and the ratios that give a room count back from revenue
+# (ADR = room revenue / rooms sold, RevPAR = room revenue / rooms available).
+INVENTORY_COLUMNS = (
+    "capacity",
+    "blocked",
+    "held",
+    "booked",
+    "rooms_total",
+    "rooms_blocked",
+    "rooms_available",
+    "rooms_sold",
+    "occupancy",
+    "rooms_on_books",
+    "rooms_picked_up",
+    "rooms_cancelled",
+    "net_pickup",
+    "room_nights_total",
+    "room_nights_blocked",
+    "room_nights_available",
+    "room_nights_sold",
+    "adr",
+    "revpar",
+)
+
+
+def test_hotel_saas_reads_no_room_inventory_column(db):
+    """Seed 000: 部屋在庫・状態 — hotel-saas 参照不可. No relation of any schema has a column of room
+    inventory that hotelcore_saas may select (through a table grant, a column grant or PUBLIC)."""
+    names = ", ".join(f"'{c}'" for c in INVENTORY_COLUMNS)
+    readable = rows(
+        db,
+        """
+        select count(*)::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname in ('api', 'report') and c.relkind in ('r', 'v', 'm', 'f', 'p')
+          and has_any_column_privilege('hotelcore_saas', c.oid, 'select')""",
+    )
+    assert int(readable[0]) >= 5, "hotel-saas reads its sales and reservation reports"
+    assert (
+        rows(
+            db,
+            f"""
+        select c.oid::regclass::text || '.' || a.attname from pg_class c
+        join pg_namespace n on n.oid = c.relnamespace
+        join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+        where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
+          and c.relkind in ('r', 'v', 'm', 'f', 'p')
+          and a.attname in ({names})
+          and has_column_privilege('hotelcore_saas', c.oid, a.attnum, 'select')
+        order by 1""",
+        )
+        == []
+    )

@@ -30,3 +30,22 @@ end
 $$;
 comment on function internal.shift_clock(interval) is
     'Moves the clock internal.now() reads to now() + p_shift. Owner only: for tests and the demo''s day-by-day simulation.';
+
+-- Card data (PCI DSS): hotelcore never stores a card number. core.looks_like_card_number (a run of
+-- 13-19 digits, spaces or dashes between them, passing the Luhn check) is the one test; this is the
+-- one refusal, used by the api functions that take a reference and by the row triggers that guard
+-- every free-text column (db/triggers/card_data.sql).
+create function internal.refuse_card_number(p_field text, p_text text) returns void
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if core.looks_like_card_number(p_text) then
+        perform internal.raise_error('CARD_NUMBER_REFUSED', format('%s holds a card number', p_field),
+            'never send card numbers: the payment gateway takes the card and returns a token or a reference');
+    end if;
+end
+$$;
+comment on function internal.refuse_card_number(text, text) is
+    'CARD_NUMBER_REFUSED naming p_field when p_text holds a card number (core.looks_like_card_number); nothing otherwise.';

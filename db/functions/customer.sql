@@ -390,6 +390,8 @@ begin
 
 
     v_c := internal.customer_for_update(p_customer_id);
+    -- a login limited to some hotels changes the customers of those hotels only
+    perform internal.require_customer_in_reach(p_customer_id, 'customer.update');
     -- optimistic lock (seed 000: version number)
     if p_expected_version is distinct from v_c.version then
         perform internal.raise_error('VERSION_CONFLICT',
@@ -482,6 +484,32 @@ $$;
 comment on function api.update_customer(bigint, integer, jsonb) is
     'Updates the fields named in p_changes (seed 000 PUT /customers/{id}); null clears an optional field, preferences is replaced whole. Refuses a stale p_expected_version (VERSION_CONFLICT), an e-mail another customer has (DUPLICATE_EMAIL), an unreadable phone (INVALID_PHONE).';
 
+-- find_or_create_guest answers an existing customer's id to a hotel-scoped PMS only when the
+-- customer is already its hotels' guest, or when the booker's names match as well as the e-mail:
+-- an e-mail alone never turns into a customer id (no directory of the chain's customers).
+create function internal.guest_match(p_customer_id bigint, p_scoped boolean, p_given_name text, p_family_name text)
+returns bigint
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if not p_scoped or internal.customer_in_reach(p_customer_id)
+       or exists (select 1 from core.customers c
+                  where c.id = p_customer_id
+                    and lower(c.given_name) = lower(btrim(p_given_name))
+                    and lower(c.family_name) = lower(btrim(p_family_name))) then
+        return p_customer_id;
+    end if;
+    perform internal.raise_error('GUEST_NAME_MISMATCH',
+        'the e-mail belongs to a customer with other names',
+        'book the member by customer id (membership number), or create the guest without this e-mail');
+    return null;
+end
+$$;
+comment on function internal.guest_match(bigint, boolean, text, text) is
+    'p_customer_id, found by e-mail for api.find_or_create_guest, when the caller is not hotel-scoped, or the customer is in its reach, or the names match; otherwise GUEST_NAME_MISMATCH (the id is not disclosed).';
+
 create function internal.find_or_create_guest(
     p_given_name    text,
     p_family_name   text,
@@ -498,16 +526,36 @@ as $$
 declare
     v_email   text;
     v_phone   text;
+    v_hotel   core.hotels;
+    v_scoped  boolean;
     v_id      bigint;
 begin
     if nullif(btrim(p_given_name), '') is null or nullif(btrim(p_family_name), '') is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'given_name and family_name are required',
             'pass the booker''s names');
     end if;
+    -- the hotel of the booking, in the caller's scope (row-level security hides the others)
+    if p_hotel_id is not null then
+        select h.* into v_hotel from core.hotels h where h.id = p_hotel_id;
+        if v_hotel.id is null then
+            perform internal.raise_error('HOTEL_NOT_FOUND', format('hotel_id %s', p_hotel_id), 'check the hotel id');
+        end if;
+    end if;
+    -- a login limited to some hotels that does not own the customer master (hotel-pms) makes guest
+    -- profiles for one of its hotels, and is no directory of the chain's customers
+    v_scoped := core.hotel_scope() is not null and not internal.has_right('customer.update');
+    if v_scoped and v_hotel.id is null then
+        if cardinality(core.hotel_scope()) = 1 then
+            select h.* into v_hotel from core.hotels h where h.id = (core.hotel_scope())[1];
+        else
+            perform internal.raise_error('INVALID_ARGUMENT',
+                format('p_hotel_id is required: the caller is limited to hotels %s', array_to_string(core.hotel_scope(), ', ')),
+                'pass the hotel the guest books at');
+        end if;
+    end if;
     v_email := internal.normalize_email(p_email);
     -- national phone numbers are read in the call's country, else the hotel's, else the programme's
-    v_phone := internal.normalize_phone(p_phone, coalesce(p_phone_country,
-        (select h.country_code from core.hotels h where h.id = p_hotel_id),
+    v_phone := internal.normalize_phone(p_phone, coalesce(p_phone_country, v_hotel.country_code,
         (select s.default_phone_country from core.loyalty_settings s where s.id)));
 
     -- the same e-mail is the same person
@@ -515,7 +563,7 @@ begin
         select c.id into v_id from core.customers c
         where lower(c.email) = lower(v_email) and c.merged_into is null;
         if v_id is not null then
-            return v_id;
+            return internal.guest_match(v_id, v_scoped, p_given_name, p_family_name);
         end if;
     else
         -- without e-mail: the same phone and names
@@ -530,20 +578,22 @@ begin
     end if;
 
     -- a guest profile (not a member); a concurrent booker with the same e-mail gets the same row
-    insert into core.customers (given_name, family_name, email, phone_e164, language, is_member, created_at, updated_at)
+    insert into core.customers (given_name, family_name, email, phone_e164, language, is_member, created_for_hotel_id,
+                                created_at, updated_at)
     values (btrim(p_given_name), btrim(p_family_name), v_email, v_phone, coalesce(nullif(btrim(p_language), ''), 'en'),
-            false, internal.now(), internal.now())
+            false, v_hotel.id, internal.now(), internal.now())
     on conflict (lower(email)) where email is not null and merged_into is null do nothing
     returning id into v_id;
     if v_id is null then
         select c.id into v_id from core.customers c
         where lower(c.email) = lower(v_email) and c.merged_into is null;
+        return internal.guest_match(v_id, v_scoped, p_given_name, p_family_name);
     end if;
     return v_id;
 end
 $$;
 comment on function internal.find_or_create_guest(text, text, text, text, bigint, text, text) is
-    'The body of api.find_or_create_guest without its rights check (callers check them): The customer id for a booker who does not join: the unmerged customer with this e-mail (case-insensitive), else with this phone and names, else a new guest profile (is_member false). National phone numbers are read in p_phone_country, else the hotel''s country. Safe under concurrency.';
+    'The body of api.find_or_create_guest without its rights check (callers check them); the hotel-scope rules of the customer master are part of it (see api.find_or_create_guest).';
 
 create function api.find_or_create_guest(
     p_given_name    text,
@@ -566,7 +616,7 @@ begin
 end
 $$;
 comment on function api.find_or_create_guest(text, text, text, text, bigint, text, text) is
-    'The customer id for a booker who does not join: the unmerged customer with this e-mail (case-insensitive), else with this phone and names, else a new guest profile (is_member false). National phone numbers are read in p_phone_country, else the hotel''s country. Safe under concurrency.';
+    'The customer id for a booker who does not join: the unmerged customer with this e-mail (case-insensitive), else with this phone and names, else a new guest profile (is_member false) created for p_hotel_id. National phone numbers are read in p_phone_country, else the hotel''s country. A login limited to some hotels without customer.update (hotel-pms) names its hotel (implied when it has one) and gets an existing customer of another hotel only when the names match too (GUEST_NAME_MISMATCH otherwise, no id). Safe under concurrency.';
 
 create function api.merge_customers(
     p_keep_id      bigint,

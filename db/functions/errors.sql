@@ -70,6 +70,8 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC503', 'SYSTEM_ROLE_NOT_GRANTED',   500, 'The database login serving the request is not a member of the API key''s system role (hotelcore_<system>); an operator must grant it.'),
     ('HC504', 'IDEMPOTENCY_RECORD_NOT_FOUND', 404, 'No idempotency record with that id for the calling API key.'),
     ('HC505', 'API_KEY_NOT_FOUND',         404, 'No active API key with that id.'),
+    ('HC510', 'GUEST_NAME_MISMATCH',       409, 'A hotel-scoped login named a guest by an e-mail that belongs to a customer with other names; no id is given out.'),
+    ('HC511', 'CARD_NUMBER_REFUSED',       422, 'Free text holds a card number (13-19 digits passing the Luhn check); hotelcore never stores card data. DETAIL names the field.'),
     -- HTTP / saga (seed 001); raised by the checkout saga, mapped here for one table of codes
     ('HC601', 'PAYMENT_PREAUTH_FAILED',    402, 'The payment gateway declined or did not answer the pre-authorisation.'),
     ('HC602', 'BOOKING_CONFIRM_FAILED',    409, 'The hold could not be turned into a booking; the pre-authorisation was voided.'),

@@ -983,10 +983,7 @@ begin
         perform internal.raise_error('INVALID_ARGUMENT', 'p_processor_reference is null',
             'pass the payment processor''s transaction reference');
     end if;
-    if core.looks_like_card_number(p_processor_reference) then
-        perform internal.raise_error('INVALID_ARGUMENT', 'p_processor_reference looks like a card number',
-            'never send card numbers: pass the processor''s transaction reference');
-    end if;
+    perform internal.refuse_card_number('p_processor_reference', p_processor_reference);
     -- a retried call with the same processor reference answers with the same payment
     select * into v_payment from core.payments p
     where p.hotel_id = v_folio.hotel_id and p.processor_reference = btrim(p_processor_reference);
@@ -1196,10 +1193,7 @@ begin
             'use card, bank_transfer, cash or paypal');
     end if;
     perform internal.require_money('p_amount', p_amount, v_folio.currency);
-    if core.looks_like_card_number(p_processor_reference) then
-        perform internal.raise_error('INVALID_ARGUMENT', 'p_processor_reference looks like a card number',
-            'never send card numbers: pass the processor''s transaction reference');
-    end if;
+    perform internal.refuse_card_number('p_processor_reference', p_processor_reference);
     if p_method <> 'cash' and (p_processor_reference is null or btrim(p_processor_reference) = '') then
         perform internal.raise_error('INVALID_ARGUMENT', 'p_processor_reference is null',
             'pass the payment processor''s transaction reference');

@@ -351,6 +351,11 @@ declare
 begin
     -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('loyalty.update');
+    -- the sweep over every customer is a chain-wide scheduled job, not a client call
+    if p_customer_id is null then
+        perform internal.require_right('maintenance.run', 'expire the points of every customer (p_customer_id null)');
+        perform internal.require_unrestricted_scope('expire_points');
+    end if;
     -- one customer, or every customer holding a lot past its expiry (the batch), in id order
     for v_customer_id in
         select distinct l.customer_id
@@ -366,7 +371,7 @@ begin
 end
 $$;
 comment on function api.expire_points(bigint) is
-    'Expires what remains of lots older than their expiry (loyalty_settings.points_expiry_months after earning), oldest first, for one customer or all. Returns the points expired.';
+    'Expires what remains of lots older than their expiry (loyalty_settings.points_expiry_months after earning), oldest first, for one customer (hotel-member) or all (a scheduled job: maintenance.run, every hotel in scope). Returns the points expired.';
 
 create function api.get_points_balance(p_customer_id bigint)
 returns table (customer_id bigint, balance integer, next_expiry_at timestamptz, next_expiry_points integer)

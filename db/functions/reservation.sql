@@ -972,7 +972,8 @@ begin
         perform internal.require_customer(p_customer_id);
     end if;
     if p_ttl_seconds is not null then
-        perform internal.require_count('p_ttl_seconds', p_ttl_seconds, 1, 86400);
+        -- bounded by what the calling system needs (internal.hold_ttl_limit)
+        perform internal.require_count('p_ttl_seconds', p_ttl_seconds, 1, internal.hold_ttl_limit());
     end if;
 
     -- lock the nights in order (reclaiming expired holds on them), check and take them
@@ -1011,7 +1012,7 @@ begin
 end
 $$;
 comment on function internal.create_hold(bigint, bigint, bigint, date, date, integer, integer, integer, bigint, text, integer, jsonb) is
-    'The body of api.create_hold without its rights check (callers check them): Holds p_rooms rooms of a room type on a rate plan for every night of the stay for 180 s (the hotel''s hold TTL, or p_ttl_seconds) at the quoted price (seed 001). Idempotent per p_client_key within the hotel. Refuses with INVENTORY_UNAVAILABLE / RESTRICTION_VIOLATED naming the night. p_quote: internal.quote''s answer for the same stay, rate plan and customer taken in this transaction, whose prices the hold keeps instead of pricing the stay again (the checkout saga).';
+    'The body of api.create_hold without its rights check (callers check them): Holds p_rooms rooms of a room type on a rate plan for every night of the stay for 180 s (the hotel''s hold TTL, or p_ttl_seconds) at the quoted price (seed 001); p_ttl_seconds up to 900 s for hotel-member, a day for hotel-pms. Idempotent per p_client_key within the hotel. Refuses with INVENTORY_UNAVAILABLE / RESTRICTION_VIOLATED naming the night. p_quote: internal.quote''s answer for the same stay, rate plan and customer taken in this transaction, whose prices the hold keeps instead of pricing the stay again (the checkout saga).';
 
 create function api.create_hold(
     p_hotel_id     bigint,

@@ -242,6 +242,63 @@ $$;
 comment on function internal.require_customer_changes(jsonb) is
     'PERMISSION_DENIED naming the first field of p_changes the caller may not change: hotel-member changes every field, hotel-pms the basic ones.';
 
+-- The customer master is chain-wide for hotel-member (and unrestricted callers): it changes any
+-- customer. A login limited to some hotels without that right (hotel-pms, hotel-saas) reads any
+-- customer (a front desk looks up an arriving member) but changes only a customer with a
+-- reservation in one of its hotels, whatever its status, or a guest profile created for one of them.
+create function internal.customer_in_reach(p_customer_id bigint) returns boolean
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_scope bigint[] := core.hotel_scope();
+begin
+    if v_scope is null or internal.has_right('customer.update') then
+        return true;
+    end if;
+    return exists (select 1 from core.customers c
+                   where c.id = p_customer_id and c.created_for_hotel_id = any (v_scope))
+        or exists (select 1 from core.reservations r
+                   where r.customer_id = p_customer_id and r.hotel_id = any (v_scope));
+end
+$$;
+comment on function internal.customer_in_reach(bigint) is
+    'True when the caller may change this customer: it sees every hotel, or holds customer.update (hotel-member), or the customer has a reservation in its hotels or was created for one of them.';
+
+create function internal.require_customer_in_reach(p_customer_id bigint, p_action text) returns void
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if not internal.customer_in_reach(p_customer_id) then
+        perform internal.raise_error('PERMISSION_DENIED',
+            format('%s: customer %s has no reservation in hotels %s and was not created there (role %s)', p_action,
+                   p_customer_id, array_to_string(core.hotel_scope(), ', '), internal.caller_role()),
+            'a login limited to some hotels changes the guests of those hotels; hotel-member changes the customer master');
+    end if;
+end
+$$;
+comment on function internal.require_customer_in_reach(bigint, text) is
+    'PERMISSION_DENIED unless internal.customer_in_reach: a hotel-scoped PMS or saas login changes only the customers of its hotels.';
+
+-- How long a hold a caller may ask for (api.create_hold's p_ttl_seconds): a hold takes rooms off
+-- sale. hotel-member holds for a guest going through its checkout (15 minutes cover a payment page
+-- and a 3-D Secure challenge); the PMS holds for a phone or group enquiry (up to a day, as the
+-- hotel's own hold TTL). The hotel's default TTL (180 s) applies when none is asked for.
+create function internal.hold_ttl_limit() returns integer
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return case when internal.has_right('reservation.update') then 86400 else 900 end;
+end
+$$;
+comment on function internal.hold_ttl_limit() is
+    'The longest hold TTL (seconds) the caller may ask for: 900 for hotel-member, 86400 for hotel-pms and unrestricted callers.';
+
 create function internal.hotel_visible(p_hotel_id bigint) returns boolean
 language sql
 stable
@@ -268,3 +325,131 @@ end
 $$;
 comment on function internal.require_unrestricted_scope(text) is
     'PERMISSION_DENIED unless the caller sees every hotel (a chain-wide job must not run on a scoped subset).';
+
+-- ---------------------------------------------------------------------------- client timeouts
+-- A client's slow query or forgotten open transaction must not hold locks on the ledger: every
+-- login of a client system gets a statement_timeout and an idle_in_transaction_session_timeout.
+-- API systems (member, pms, saas) call functions that answer in milliseconds; BI tools run long
+-- reads, so their limits are longer. Unrestricted logins (superusers, hotelcore_admin members: the
+-- migrations, the scheduled jobs, the HTTP layer's pool) get none.
+--
+-- How they reach a session. PostgreSQL applies ALTER ROLE ... SET settings of the login only (not
+-- of the groups it is a member of), so the group roles cannot carry them:
+--   PostgreSQL 17+: a login event trigger (hotelcore_client_timeouts) sets them at each login;
+--   PostgreSQL 15-16: each migration writes them on every client login as its own role settings
+--     (internal.apply_client_timeouts; run `select internal.apply_client_timeouts()` as a
+--     superuser after creating a login).
+-- Overridable: a value set for the login (ALTER ROLE <login> [IN DATABASE ...] SET), in the
+-- connection's options (-c statement_timeout=...) or by SET in the session wins; a value set for
+-- the whole database (ALTER DATABASE) does not, as a role setting would not in PostgreSQL.
+
+create function internal.client_timeouts()
+returns table (system text, statement_timeout text, idle_in_transaction_session_timeout text)
+language sql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+    values ('member', '10s',   '15s'),
+           ('pms',    '10s',   '15s'),
+           ('saas',   '10s',   '15s'),
+           ('bi',     '10min', '5min')
+$$;
+comment on function internal.client_timeouts() is
+    'Default statement_timeout and idle_in_transaction_session_timeout of the logins of each client system (API systems short, BI long). The one place they are written.';
+
+create function internal.login_timeouts(p_login oid)
+returns table (setting text, value text)
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+    -- a login of several systems gets the longest limit of each; none for unrestricted logins
+    select s.setting, (array_agg(s.value order by s.value::interval desc))[1]
+    from (select 'statement_timeout' as setting, t.statement_timeout as value, t.system
+          from internal.client_timeouts() t
+          union all
+          select 'idle_in_transaction_session_timeout', t.idle_in_transaction_session_timeout, t.system
+          from internal.client_timeouts() t) s
+    join pg_catalog.pg_roles l on l.oid = p_login
+    where pg_catalog.pg_has_role(p_login, 'hotelcore_' || s.system, 'MEMBER')
+      and not l.rolsuper
+      and not pg_catalog.pg_has_role(p_login, 'hotelcore_admin', 'MEMBER')
+      and not pg_catalog.pg_has_role(p_login, 'hotelcore_owner', 'MEMBER')
+    group by s.setting
+$$;
+comment on function internal.login_timeouts(oid) is
+    'The timeouts a login gets from its client systems (internal.client_timeouts; the longest of each when it belongs to several); none for a superuser or a member of hotelcore_admin or hotelcore_owner.';
+
+-- PostgreSQL 17+: at each login, the session gets its systems' timeouts unless the login, the
+-- database or the connection set them. It must never refuse a login: any error is only a warning.
+create function internal.tg_login_client_timeouts() returns event_trigger
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_timeout record;
+begin
+    for v_timeout in
+        select t.setting, t.value from internal.login_timeouts((select r.oid from pg_catalog.pg_roles r
+                                                                 where r.rolname = session_user)) t
+        join pg_catalog.pg_settings g on g.name = t.setting
+        where g.source in ('default', 'configuration file', 'environment variable', 'database')
+    loop
+        perform pg_catalog.set_config(v_timeout.setting, v_timeout.value, false);
+    end loop;
+exception when others then
+    raise warning 'hotelcore: client timeouts not applied: %', sqlerrm;
+end
+$$;
+comment on function internal.tg_login_client_timeouts() is
+    'Login event trigger (PostgreSQL 17+): sets the session''s statement_timeout and idle_in_transaction_session_timeout to its client systems'' defaults unless the login, its database or the connection set them.';
+
+-- PostgreSQL 15-16: the timeouts written on each client login that has none of its own.
+create function internal.apply_client_timeouts() returns integer
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_login record;
+    v_count integer := 0;
+begin
+    for v_login in
+        select l.rolname, t.setting, t.value
+        from pg_catalog.pg_roles l
+        cross join lateral internal.login_timeouts(l.oid) t
+        where l.rolcanlogin
+          and not exists (select 1 from pg_catalog.pg_db_role_setting d
+                          where d.setrole = l.oid and d.setdatabase = 0
+                            and exists (select 1 from unnest(d.setconfig) c where c like t.setting || '=%'))
+        order by l.rolname, t.setting
+    loop
+        begin
+            execute format('alter role %I set %I = %L', v_login.rolname, v_login.setting, v_login.value);
+            v_count := v_count + 1;
+        exception when insufficient_privilege then
+            raise notice 'hotelcore: no right to set % of login %; set it by hand', v_login.setting, v_login.rolname;
+        end;
+    end loop;
+    return v_count;
+end
+$$;
+comment on function internal.apply_client_timeouts() is
+    'Writes the client timeouts (internal.login_timeouts) as role settings of every client login that has none of its own; returns how many it wrote. Run by each migration on PostgreSQL 15-16 (no login event triggers) and by a superuser after creating a login there.';
+
+do $$
+begin
+    if current_setting('server_version_num')::integer >= 170000 then
+        if (select rolsuper from pg_catalog.pg_roles where rolname = current_user) then
+            create event trigger hotelcore_client_timeouts on login
+                execute function internal.tg_login_client_timeouts();
+        else
+            raise notice 'hotelcore: a superuser creates the login event trigger hotelcore_client_timeouts';
+        end if;
+    else
+        perform internal.apply_client_timeouts();
+    end if;
+end
+$$;

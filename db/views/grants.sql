@@ -6,7 +6,8 @@
 --    The migrating role keeps running migrations (a superuser may alter and drop what it does
 --    not own); a downgrade hands core back (db/schema/rights.sql, down).
 -- 2. SELECT on the views, system by system, from the same matrix as the functions
---    (internal.rights()); hotelcore_bi reads every report view. Views read the core tables as
+--    (internal.rights()); hotelcore_bi reads every report view. A view needing two rights
+--    ('billing.read+rooms.read': revenue with occupancy) goes to the systems holding both. Views read the core tables as
 --    their owner, so no client role holds any right on core. Materialized views are not
 --    granted: row-level security does not filter their stored rows, so clients read them
 --    through the report views that filter by scope (report.revenue_monthly and the like).
@@ -63,11 +64,15 @@ begin
             ('report.pms_breaker_history',            'rooms.read'),
             ('report.pms_cache_hit_rate',             'rooms.read'),
             ('report.room_block_recount',             'rooms.read'),
-            ('report.revenue_monthly',                'billing.read'),
-            ('report.revenue_by_origin_monthly',      'billing.read'),
-            ('report.revenue_daily_in_scope',         'billing.read'),
-            ('report.revenue_daily_by_origin_in_scope', 'billing.read'),
-            ('report.booking_pace_in_scope',          'reservation.read'),
+            ('report.revenue_monthly',                'billing.read+rooms.read'),
+            ('report.revenue_by_origin_monthly',      'billing.read+rooms.read'),
+            ('report.revenue_daily_in_scope',         'billing.read+rooms.read'),
+            ('report.revenue_daily_by_origin_in_scope', 'billing.read+rooms.read'),
+            ('report.sales_daily_in_scope',           'billing.read'),
+            ('report.sales_daily_by_origin_in_scope', 'billing.read'),
+            ('report.sales_monthly',                  'billing.read'),
+            ('report.sales_by_origin_monthly',        'billing.read'),
+            ('report.booking_pace_in_scope',          'reservation.read+rooms.read'),
             ('report.cancellations_monthly',          'reservation.read'),
             ('report.lead_time_distribution',         'reservation.read'),
             ('report.length_of_stay_distribution',    'reservation.read'),
@@ -94,7 +99,17 @@ begin
         if v_entry.name like 'report.%' then
             execute format('grant select on %s to hotelcore_bi', v_entry.name::regclass);
         end if;
-        for v_system in select unnest(r.systems) from internal.rights() r where r.action = v_entry.action loop
+        if exists (select 1 from unnest(string_to_array(v_entry.action, '+')) a(action)
+                   where not exists (select 1 from internal.rights() r where r.action = a.action)) then
+            perform internal.raise_error('INTERNAL_ERROR', format('%s: unknown action in %L', v_entry.name, v_entry.action), null);
+        end if;
+        -- the systems holding every action listed
+        for v_system in
+            select s.system from (select unnest(r.systems) as system, r.action from internal.rights() r) s
+            where s.action = any (string_to_array(v_entry.action, '+'))
+            group by s.system
+            having count(*) = cardinality(string_to_array(v_entry.action, '+'))
+        loop
             execute format('grant select on %s to %I', v_entry.name::regclass, 'hotelcore_' || v_system);
         end loop;
     end loop;

@@ -646,6 +646,64 @@ begin
 end
 $$;
 
+-- ============================================================================ sales without room counts
+
+-- hotel-saas reads sales (売上・請求) but not room inventory (部屋在庫・状態): the revenue views carry
+-- rooms available and sold, occupancy, ADR and RevPAR (each a room count given the revenue), and
+-- the booking pace is room counts only. These views are the same rows with the money columns only;
+-- they are projections of the views above, so every amount has one formula. The views with room
+-- counts are granted to the systems holding both rights (db/views/grants.sql);
+-- tests/test_catalog.py checks that no relation hotel-saas can read has a room-count column.
+create view report.sales_daily_in_scope with (security_invoker = false, security_barrier = true) as
+select d.hotel_id, d.day, d.currency, d.room_revenue, d.room_revenue_unposted, d.service_revenue, d.fee_revenue,
+       d.adjustments, d.taxes, d.taxes_unposted, d.total_revenue
+from report.revenue_daily_in_scope d;
+comment on view report.sales_daily_in_scope is
+    'Revenue per hotel and day in the hotel''s currency for the reader''s hotels, without room counts: report.revenue_daily_in_scope''s money columns (hotel-saas reads this one). Grain: hotel x day x currency.';
+
+create view report.sales_daily_by_origin_in_scope with (security_invoker = false, security_barrier = true) as
+select o.hotel_id, o.day, o.origin, o.currency, o.room_revenue, o.room_revenue_unposted, o.service_revenue,
+       o.fee_revenue, o.adjustments, o.taxes, o.taxes_unposted, o.total_revenue
+from report.revenue_daily_by_origin_in_scope o;
+comment on view report.sales_daily_by_origin_in_scope is
+    'Revenue per hotel, day and booking origin for the reader''s hotels, without room counts: report.revenue_daily_by_origin_in_scope''s money columns. Grain: hotel x day x origin x currency.';
+
+create view report.sales_monthly with (security_invoker = false, security_barrier = true) as
+select m.hotel_id, m.month, m.currency, m.room_revenue, m.room_revenue_unposted, m.service_revenue, m.fee_revenue,
+       m.adjustments, m.taxes, m.taxes_unposted, m.total_revenue
+from report.revenue_monthly m;
+comment on view report.sales_monthly is
+    'Monthly revenue per hotel in its currency for the reader''s hotels, without room counts: report.revenue_monthly''s money columns. Grain: hotel x month x currency.';
+
+create view report.sales_by_origin_monthly with (security_invoker = false, security_barrier = true) as
+select m.hotel_id, m.month, m.origin, m.currency, m.room_revenue, m.room_revenue_unposted, m.service_revenue,
+       m.fee_revenue, m.adjustments, m.taxes, m.total_revenue
+from report.revenue_by_origin_monthly m;
+comment on view report.sales_by_origin_monthly is
+    'Monthly revenue per hotel and booking origin for the reader''s hotels, without room counts: report.revenue_by_origin_monthly''s money columns. Grain: hotel x month x origin x currency.';
+
+-- each column keeps the comment of the column it projects
+do $$
+declare
+    v_column record;
+begin
+    for v_column in
+        select x.view_name, a.attname, pg_catalog.col_description(s.oid, a.attnum) as description
+        from (values ('sales_daily_in_scope', 'revenue_daily_in_scope'),
+                     ('sales_daily_by_origin_in_scope', 'revenue_daily_by_origin_in_scope'),
+                     ('sales_monthly', 'revenue_monthly'),
+                     ('sales_by_origin_monthly', 'revenue_by_origin_monthly')) as x(view_name, source)
+        join pg_catalog.pg_class v on v.relname = x.view_name and v.relnamespace = 'report'::regnamespace
+        join pg_catalog.pg_class s on s.relname = x.source and s.relnamespace = 'report'::regnamespace
+        join pg_catalog.pg_attribute a on a.attrelid = s.oid and a.attnum > 0 and not a.attisdropped
+        where exists (select 1 from pg_catalog.pg_attribute c
+                      where c.attrelid = v.oid and c.attname = a.attname and not c.attisdropped)
+    loop
+        execute format('comment on column report.%I.%I is %L', v_column.view_name, v_column.attname, v_column.description);
+    end loop;
+end
+$$;
+
 -- ============================================================================ refresh
 
 -- Lives here, next to the materialized views it refreshes (it names them; a plpgsql body is

@@ -35,6 +35,7 @@ from . import envelope as env
 from .context import WRITE_METHODS, Degraded, Services, error_body, request_id
 from .errors import ApiError, ErrorMap
 from .gateway import Resilience, ResilientGateway, SimulatedGateway
+from .observe import Metrics, Observe, logging_config
 from .pool import Database, missing_roles
 from .saga import CheckoutSaga
 
@@ -73,8 +74,11 @@ class Guard:
             return await self.app(scope, receive, send)
         hc: Services = self.hc_getter()
         headers = dict(scope.get("headers") or [])
-        rid = env.request_id_from((headers.get(b"x-request-id") or b"").decode("latin-1") or None)
-        scope.setdefault("state", {})["request_id"] = rid
+        state = scope.setdefault("state", {})
+        rid = state.get("request_id") or env.request_id_from(
+            (headers.get(b"x-request-id") or b"").decode("latin-1") or None
+        )
+        state["request_id"] = rid
         system = system_of(scope["path"])
 
         async def refuse(code: str, status: int, message: str, details=None, retry_ms=None):
@@ -205,6 +209,8 @@ class Settings:
     recovery_stale_after: float = 120.0
     pms_resilience: Any = None  # pyapi.pms.connector.Resilience for the PMS connectors
     pms_sync_interval: float = 15.0  # how often the worker looks for due external-hotel syncs; 0: none
+    replica_url: str | None = None  # reads of the API go there (DATABASE_REPLICA_URL)
+    metrics_token: str | None = None  # /metrics wants it as a bearer token (HOTELCORE_METRICS_TOKEN)
 
 
 def create_app(settings: Settings, *, gateway=None) -> FastAPI:
@@ -214,7 +220,9 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
         min_size=settings.pool_min,
         max_size=settings.pool_max,
         timeout=settings.pool_timeout,
+        replica_url=settings.replica_url,
     )
+    metrics = Metrics()
     resilient = ResilientGateway(gateway or SimulatedGateway(), settings.resilience)
     holder: dict[str, Services] = {}
 
@@ -247,6 +255,8 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
         hc.pms = PmsRuntime(db, settings.pms_resilience)
         hc.saga.pms = hc.pms
         app.state.hc = holder["hc"] = hc
+        hc.metrics = metrics
+        metrics.watch(hc)
         stop = threading.Event()
         worker = None
         if settings.recovery_interval > 0:
@@ -286,6 +296,10 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.add_middleware(Guard, hc_getter=lambda: holder["hc"])
+    app.add_middleware(
+        Observe, metrics=metrics, router_getter=lambda: app.router, token=settings.metrics_token
+    )
+    app.state.metrics = metrics
     _install_handlers(app)
     app.include_router(member.router)
     app.include_router(pms.router)
@@ -325,7 +339,8 @@ def _pms_sync_loop(hc: Services, interval: float, stop: threading.Event) -> None
 def _recovery_loop(hc: Services, interval: float, stale_after: float, stop: threading.Event) -> None:
     while not stop.wait(interval):
         try:
-            hc.saga.recover(stale_after=stale_after)
+            for doc in hc.saga.recover(stale_after=stale_after):
+                hc.metrics.recovered(doc)
         except Exception:  # the loop must outlive a failed round; the next one retries
             log.exception("checkout recovery round failed")
 
@@ -334,10 +349,14 @@ def _recovery_loop(hc: Services, interval: float, stale_after: float, stop: thre
 
 
 def app_from_env() -> FastAPI:
-    """uvicorn factory: ``uvicorn --factory pyapi.http.app:app_from_env`` (DATABASE_URL or embedded)."""
+    """uvicorn factory: ``uvicorn --factory pyapi.http.app:app_from_env`` (DATABASE_URL or embedded,
+    DATABASE_REPLICA_URL for reads)."""
+    from ..config import metrics_token, replica_url
     from ..server import get_server
 
-    return create_app(Settings(database_url=get_server().url))
+    return create_app(
+        Settings(database_url=get_server().url, replica_url=replica_url(), metrics_token=metrics_token())
+    )
 
 
 def serve(
@@ -352,10 +371,16 @@ def serve(
 ) -> None:
     """Run the API under uvicorn until interrupted (``hotelcore serve``). ``customize(app)`` may
     mount more routes first (the benchmark's floor endpoint)."""
+    from ..config import metrics_token, replica_url
+
+    settings.setdefault("replica_url", replica_url())
+    settings.setdefault("metrics_token", metrics_token())
     app = create_app(Settings(database_url=database_url, **settings), gateway=gateway)
     if customize is not None:
         customize(app)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(
+        app, host=host, port=port, log_level=log_level, access_log=False, log_config=logging_config(log_level)
+    )
 
 
 @dataclass

@@ -96,6 +96,8 @@ def checkout(
             fingerprint=fingerprint,
             wait=hc.idempotency_wait,
         )
+    if not outcome.replayed:
+        hc.metrics.checkout(outcome.status, outcome.body)
     if outcome.replayed:
         return Response(
             outcome.body,

@@ -26,6 +26,8 @@ from .gateway import ResilientGateway
 from .pool import Credentials, Database
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Reads: their unit of work writes nothing, so the read replica may serve it (when configured).
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Services:
     degraded: Degraded
     saga: Any = None  # pyapi.http.saga.CheckoutSaga
     pms: Any = None  # pyapi.pms.runtime.PmsRuntime: external-PMS hotels
+    metrics: Any = None  # pyapi.http.observe.Metrics
     idempotency_wait: float = 10.0
     max_body_bytes: int = 64 * 1024
 
@@ -117,7 +120,11 @@ class Call:
             row = conn.execute(query, params).fetchone()
             return None if row is None else row[0]
 
-        return self.hc.db.run(self.creds, work)
+        return self.hc.db.run(self.creds, work, read_only=self.reads)
+
+    @property
+    def reads(self) -> bool:
+        return self.request.method in READ_METHODS
 
     def rows(
         self, query: str, params: Sequence[Any] = (), *, scope: Sequence[tuple[str, int]] = ()
@@ -126,10 +133,10 @@ class Call:
             check_scope(conn, scope)
             return conn.cursor(row_factory=dict_row).execute(query, params).fetchall()
 
-        return self.hc.db.run(self.creds, work)
+        return self.hc.db.run(self.creds, work, read_only=self.reads)
 
     def run(self, work: Callable[[psycopg.Connection], Any]) -> Any:
-        return self.hc.db.run(self.creds, work)
+        return self.hc.db.run(self.creds, work, read_only=self.reads)
 
     def ok(self, data: Any, status: int = 200) -> Response:
         body = envelope.success_body(data, system=self.system, request_id=self.rid)

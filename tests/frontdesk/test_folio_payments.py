@@ -133,7 +133,7 @@ def test_authorisation_is_idempotent_per_processor_reference(db, rid, hotel, boo
 def test_card_numbers_are_never_stored(db, rid):
     with pytest.raises(psycopg.Error) as excinfo:
         authorise(db, rid, 1000, ref="4242 4242 4242 4242")
-    assert excinfo.value.sqlstate == "HC001"
+    assert excinfo.value.sqlstate == "HC511"
     folio = one(db, "select id from core.folios where reservation_id = %s", rid)
     with pytest.raises(psycopg.errors.CheckViolation):
         db.execute(

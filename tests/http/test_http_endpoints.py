@@ -245,6 +245,17 @@ def test_pms_rooms_and_status(client, world):
 def test_pms_customer_basic_fields_only(client, world, customer):
     h = world.headers("pms_a")
     cid = customer["id"]
+    # a customer who never booked at hotel A is hotel-member's to change, not hotel A's front desk's
+    refused(
+        client.put(
+            f"/api/v2/pms/customers/{cid}/basic",
+            headers=h,
+            json={"version": customer["version"], "city": "Kyoto"},
+        ),
+        403,
+        "PERMISSION_DENIED",
+    )
+    ok(client.post("/api/v2/pms/reservations", headers=h, json=booking(world, cid)), 201)
     upd = ok(
         client.put(
             f"/api/v2/pms/customers/{cid}/basic",

@@ -328,7 +328,9 @@ ACTIONS: dict[tuple[str, str], tuple[Callable[[psycopg.Connection, World], objec
         {"pms"},
     ),
     ("billing", "read folios"): (select("select * from api.folio_balances"), {"pms", "saas"}),
-    ("billing", "read revenue report"): (select("select * from report.revenue_monthly"), {"pms", "saas"}),
+    # revenue with room counts (occupancy, ADR, RevPAR) needs both 売上・請求 and 部屋在庫・状態 read
+    ("billing", "read revenue report"): (select("select * from report.revenue_monthly"), {"pms"}),
+    ("billing", "read sales report"): (select("select * from report.sales_monthly"), {"pms", "saas"}),
     # administration: no client system
     ("admin", "issue api key"): (
         lambda c, w: call(c, "issue_api_key", p_system="pms", p_hotel_ids=[w.a.id]),

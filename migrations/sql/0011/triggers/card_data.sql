@@ -1,0 +1,64 @@
+-- Card data (PCI DSS): no free-text column stores a card number. Every column a caller's text
+-- reaches (special requests, the checkout saga's stored request and gateway references, reasons,
+-- descriptions, review and feedback text, order notes, concierge requests, addresses, preferences) is checked on insert and on update by one row
+-- trigger, whatever function writes it: CARD_NUMBER_REFUSED (internal.refuse_card_number) names the
+-- table and column, and the statement writes nothing. core.payments.processor_reference keeps its
+-- check constraint (db/schema/frontdesk.sql). Identifiers the client makes up (idempotency keys,
+-- hold client keys) are not free text and are not checked: a numeric key could pass the Luhn test.
+-- Cost: the trigger fires only when one of the columns is not null (WHEN), and on update only when
+-- the statement sets one of them; a booking without special requests runs none.
+
+create function internal.tg_refuse_card_numbers() returns trigger
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_row    jsonb := to_jsonb(new);
+    v_column text;
+begin
+    -- the columns to check are the trigger's arguments; a jsonb column is checked as its JSON text
+    foreach v_column in array tg_argv loop
+        perform internal.refuse_card_number(format('%s.%s', tg_table_name, v_column), v_row ->> v_column);
+    end loop;
+    return new;
+end
+$$;
+comment on function internal.tg_refuse_card_numbers() is
+    'Row trigger: CARD_NUMBER_REFUSED when a column named in the trigger''s arguments holds a card number.';
+
+do $$
+declare
+    v_guard record;
+begin
+    for v_guard in
+        select t.name, t.columns from (values
+            ('reservations',        array['special_requests', 'payment_authorisation']),
+            ('cancellations',       array['reason']),
+            ('checkout_sagas',      array['special_requests', 'request', 'authorisation_ref', 'capture_ref', 'error_detail']),
+            ('checkout_saga_steps', array['detail']),
+            ('customers',           array['address_line1', 'address_line2', 'preferences']),
+            ('room_status_log',     array['reason']),
+            ('room_blocks',         array['reason']),
+            ('payments',            array['failure_reason']),
+            ('folio_lines',         array['description']),
+            ('points_ledger',       array['reason']),
+            ('rank_history',        array['reason']),
+            ('reviews',             array['title', 'comment']),
+            ('customer_merges',     array['reason']),
+            ('service_items',       array['description']),
+            ('service_orders',      array['notes', 'cancel_reason']),
+            ('concierge_requests',  array['details', 'staff_notes']),
+            ('feedback',            array['comment'])
+        ) as t(name, columns)
+    loop
+        execute format(
+            'create trigger _050_refuse_card_numbers before insert or update of %s on core.%I for each row'
+            ' when (%s) execute function internal.tg_refuse_card_numbers(%s)',
+            (select string_agg(format('%I', c), ', ') from unnest(v_guard.columns) c),
+            v_guard.name,
+            (select string_agg(format('new.%I is not null', c), ' or ') from unnest(v_guard.columns) c),
+            (select string_agg(format('%L', c), ', ') from unnest(v_guard.columns) c));
+    end loop;
+end
+$$;
