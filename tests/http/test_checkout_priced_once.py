@@ -53,7 +53,9 @@ def test_the_hold_keeps_the_quote_of_its_transaction(world, db):
         saga_id, attempt = _begin(db, world.a, 3)
     assert _pricings(db) == 1  # the quote
     with db.transaction():
-        hold_id = db.execute("select hold_id from api.checkout_hold(%s, %s)", [saga_id, attempt]).fetchone()[0]
+        hold_id = db.execute("select hold_id from api.checkout_hold(%s, %s)", [saga_id, attempt]).fetchone()[
+            0
+        ]
     assert _pricings(db) == 1  # the hold priced nothing
     total, quote, nightly = _hold_prices(db, hold_id)
     assert total == 200000
