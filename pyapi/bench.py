@@ -748,6 +748,7 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
                 "authorise_payment",
                 "create_order",
                 "set_order_status",
+                "update_customer",
             )
         }
         rank_trigger = _rank_trigger(conn)
@@ -1142,6 +1143,67 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
             teardown=trigger(True),
             check=_invariants,
             skip=missing("check_out") or (None if rank_trigger else "no rank trigger found"),
+        )
+    )
+
+    # customer writes (seed 000 optimistic lock): the textbook version-checked UPDATE, the api's
+    # write (history row by trigger), and a stale write judged by the conflict rules
+    def customer_textbook(conn, i, rng):
+        cid = rng.choice(ctx.member_ids)
+        with conn.transaction():
+            version = conn.execute("select version from core.customers where id = %s", (cid,)).fetchone()[0]
+            conn.execute(
+                "update core.customers set address_line2 = %s, version = version + 1, updated_at = now()"
+                " where id = %s and version = %s",
+                (f"bench {i}-{rng.random():.6f}", cid, version),
+            )
+
+    def customer_api(conn, i, rng):
+        cid = rng.choice(ctx.member_ids)
+        conn.execute(
+            "select api.update_customer(%s, (select version from core.customers where id = %s),"
+            " jsonb_build_object('address_line2', %s::text))",
+            (cid, cid, f"bench {i}-{rng.random():.6f}"),
+        )
+
+    def customer_stale(conn, i, rng):
+        # an up-to-date write, then one based on the version before it (a disjoint field: merged)
+        cid = rng.choice(ctx.member_ids)
+        version = conn.execute("select version from core.customers where id = %s", (cid,)).fetchone()[0]
+        conn.execute(
+            "select api.update_customer(%s, %s, jsonb_build_object('address_line2', %s::text))",
+            (cid, version, f"bench {i}-{rng.random():.6f}"),
+        )
+        conn.execute(
+            "select api.update_customer(%s, %s, jsonb_build_object('postal_code', %s::text))",
+            (cid, version, f"{rng.randrange(100, 999)}-{rng.randrange(1000, 9999)}"),
+        )
+
+    wls.append(
+        W(
+            "customer update, textbook (version-checked UPDATE)",
+            customer_textbook,
+            group="baseline",
+            floor_of="customer update, api up to date",
+            note="SELECT version, UPDATE ... WHERE version = read: no history, no rules",
+        )
+    )
+    wls.append(
+        W(
+            "customer update, api up to date",
+            customer_api,
+            skip=missing("update_customer"),
+            target="p50 ≤ 2 × textbook UPDATE",
+            target_fn=lambda r: r.vs_floor is not None and r.vs_floor <= 2.0,
+            note="api.update_customer with the current version; the history row is written by trigger",
+        )
+    )
+    wls.append(
+        W(
+            "customer update, api stale (conflict rules)",
+            customer_stale,
+            skip=missing("update_customer"),
+            note="two writes per op: one up to date, then one on the version before it, merged by the rules",
         )
     )
     return wls

@@ -67,6 +67,12 @@ REFERENCE_TABLES = frozenset(
         "event_consumers",
         "event_settings",
         "webhook_endpoints",
+        # conflicts between the systems: the customer master's version history and the rules' settings
+        "customer_changes",
+        "conflict_settings",
+        "conflict_escalation_amounts",
+        # external-PMS hotels: the mirror's freshness policy (the seed's TTLs, one row per kind)
+        "pms_freshness",
     }
 )
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -302,6 +303,19 @@ def build_fixture(db: psycopg.Connection) -> dict[str, object]:
     db.execute("select api.adjust_points(%s, 100, 'fuzz')", (customers[0],))
     version = one(db, "select version from core.reservations where id = %s", reservation)
     customer_version = one(db, "select version from core.customers where id = %s", customers[0])
+    # an open conflict: hotel-member and hotel-pms changed the second customer's phone 2 minutes apart
+    stamp = (_PIN - dt.timedelta(minutes=10)).isoformat()
+    conflict = one(
+        db,
+        "select (api.detect_conflicts('customer', %s, %s::jsonb) #>> '{results,1,conflict_id}')::bigint",
+        customers[1],
+        json.dumps(
+            [
+                {"system": "hotel-member", "timestamp": stamp, "fields": {"phone": "+82 10 1111 2222"}},
+                {"system": "hotel-pms", "timestamp": stamp, "fields": {"phone": "+82 10 3333 4444"}},
+            ]
+        ),
+    )
     return {
         "today": today,
         "day": day,
@@ -332,6 +346,8 @@ def build_fixture(db: psycopg.Connection) -> dict[str, object]:
         "p_token": token,
         "p_version": str(version),
         "p_expected_version": str(customer_version),
+        "p_conflict_id": str(conflict),
+        "p_entity_id": str(customers[0]),
         "p_fingerprint": "\\x" + fingerprint,
         "p_service_item_id": str(item),
         "p_order_id": str(order),
@@ -383,6 +399,8 @@ VALID_BY_NAME = {
     "p_active": "true",
     "p_authorisation_voided": "false",
     "p_changes": '{"given_name": "Fuzz"}',
+    "p_updates": '[{"system": "hotel-member", "timestamp": "2024-12-01T10:00:00Z", "fields": {"city": "Busan"}}]',
+    "p_resolver_user_id": "fuzz-admin",
     "p_names": "{Fuzz day}",
     "p_rooms": "1",
     "p_adults": "2",
@@ -411,6 +429,8 @@ VALID_BY_FUNCTION = {
     ("set_order_status", "p_status"): "accepted",
     ("update_concierge_request", "p_status"): "in_progress",
     ("create_facility", "p_kind"): "spa_room",
+    ("detect_conflicts", "p_entity_type"): "customer",
+    ("resolve_conflict", "p_resolution_method"): "auto_merge",
 }
 
 # Date arguments as offsets from the hotel's today, per function (default: the stay below).

@@ -104,6 +104,19 @@ KNOWN = {
     "unique-includes-key: service_order_postings: service_order_postings_pkey (folio_line_id)",
     "unique-includes-key: service_order_postings: service_order_postings_reversed_once (reverses_line_id)",
     "unique-includes-key: service_orders: service_orders_pkey (id)",
+    # conflicts between the systems (customer conflicts belong to no hotel)
+    "distribution-key-not-null: conflicts: hotel_id may be null",
+    "unique-includes-key: conflicts: conflicts_pkey (id)",
+    # external-PMS hotels (pms_webhook_events.hotel_id is nullable; keys per vendor, not per hotel)
+    "distribution-key-not-null: pms_webhook_events: hotel_id may be null",
+    "fk-between-distributed-includes-key: pms_checkout_steps: pms_checkout_steps_checkout_id_fkey -> pms_checkouts (checkout_id=id)",
+    "unique-includes-key: pms_breaker_events: pms_breaker_events_pkey (id)",
+    "unique-includes-key: pms_checkout_steps: pms_checkout_steps_pkey (id)",
+    "unique-includes-key: pms_checkouts: pms_checkouts_pkey (id)",
+    "unique-includes-key: pms_properties: pms_properties_vendor_property_unique (vendor, property_id)",
+    "unique-includes-key: pms_sync_runs: pms_sync_runs_pkey (id)",
+    "unique-includes-key: pms_webhook_events: pms_webhook_events_once (vendor, event_id)",
+    "unique-includes-key: pms_webhook_events: pms_webhook_events_pkey (id)",
     # the event log and its webhook deliveries
     "classified: webhook_attempts: no hotel_id and not a declared reference table",
     "classified: webhook_deliveries: no hotel_id and not a declared reference table",

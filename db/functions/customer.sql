@@ -344,17 +344,12 @@ $$;
 comment on function api.get_customer(bigint) is
     'The customer document (seed 000 GET /customers/{id}): profile, rank with its benefits, points balance, version. A merged profile is returned with merged_into set.';
 
-create function internal.update_customer(
-    p_customer_id      bigint,
-    p_expected_version integer,
-    p_changes          jsonb
-) returns jsonb
+create function internal.validate_customer_changes(p_changes jsonb) returns void
 language plpgsql
-volatile
+stable
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_c        core.customers;
     v_key      text;
     v_type     text;
     v_text_keys constant text[] := array['given_name', 'family_name', 'given_name_reading', 'family_name_reading',
@@ -363,8 +358,6 @@ declare
     v_bool_keys constant text[] := array['is_member', 'marketing_consent'];
     v_required constant text[] := array['given_name', 'family_name', 'language', 'is_member', 'marketing_consent',
         'preferences'];
-    v_email    text;
-    v_phone    text;
 begin
     if p_changes is null or jsonb_typeof(p_changes) <> 'object' then
         perform internal.raise_error('INVALID_ARGUMENT', 'changes must be a JSON object', 'e.g. {"city": "Osaka"}');
@@ -388,14 +381,44 @@ begin
         end if;
     end loop;
 
+end
+$$;
+comment on function internal.validate_customer_changes(jsonb) is
+    'INVALID_ARGUMENT unless p_changes is an object of updatable customer fields with the right JSON types, required ones not cleared.';
 
-    v_c := internal.customer_for_update(p_customer_id);
+-- Writes p_changes to a customer. A write based on an older version goes through the conflict
+-- rules (internal.judge_customer_write, db/functions/conflicts.sql): merged, or recorded for review
+-- and not applied; the answer then carries "conflict". p_system and p_changed_at label the
+-- version in core.customer_changes (a synchronised write keeps its source system's timestamp).
+create function internal.apply_customer_changes(
+    p_customer_id      bigint,
+    p_expected_version integer,
+    p_changes          jsonb,
+    p_system           text,
+    p_changed_at       timestamptz,
+    p_reported         jsonb default '{}'::jsonb
+) returns jsonb
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_cur      core.customers;
+    v_c        core.customers;
+    v_email    text;
+    v_phone    text;
+    v_fields   text[];
+    v_judged   jsonb;
+    v_keep     jsonb;
+begin
+    v_cur := internal.customer_for_update(p_customer_id);
     -- a login limited to some hotels changes the customers of those hotels only
     perform internal.require_customer_in_reach(p_customer_id, 'customer.update');
-    -- optimistic lock (seed 000: version number)
-    if p_expected_version is distinct from v_c.version then
+    v_c := v_cur;
+    -- optimistic lock (seed 000: version number): a version never read cannot be a base
+    if p_expected_version is null or p_expected_version < 1 or p_expected_version > v_cur.version then
         perform internal.raise_error('VERSION_CONFLICT',
-            format('customer %s is at version %s, not %s', p_customer_id, v_c.version, p_expected_version),
+            format('customer %s is at version %s, not %s', p_customer_id, v_cur.version, p_expected_version),
             'read the customer again and retry with its version');
     end if;
 
@@ -440,26 +463,72 @@ begin
         v_c.phone_e164 := v_phone;
     end if;
 
-    begin
-        update core.customers c
-        set given_name = v_c.given_name, family_name = v_c.family_name,
-            given_name_reading = v_c.given_name_reading, family_name_reading = v_c.family_name_reading,
-            email = v_c.email, phone_e164 = v_c.phone_e164, postal_code = v_c.postal_code,
-            address_line1 = v_c.address_line1, address_line2 = v_c.address_line2, city = v_c.city,
-            region = v_c.region, country_code = v_c.country_code, language = v_c.language,
-            is_member = v_c.is_member, member_since = v_c.member_since,
-            marketing_consent = v_c.marketing_consent, preferences = v_c.preferences,
-            version = c.version + 1, updated_at = internal.now()
-        where c.id = p_customer_id;
-    exception when unique_violation then
-        perform internal.assert_email_free(v_c.email, p_customer_id);
-        raise;
-    end;
-    return internal.customer_document(p_customer_id);
+    -- a stale write, or a system reporting a money value, is judged by the conflict rules
+    select coalesce(array_agg(case k when 'phone' then 'phone_e164' else k end order by k), '{}') into v_fields
+    from jsonb_object_keys(p_changes) k where k <> 'phone_country';
+    v_fields := v_fields || coalesce((select array_agg(k order by k) from jsonb_object_keys(p_reported) k), '{}');
+    v_judged := internal.judge_customer_write(v_cur, to_jsonb(v_c) || p_reported, v_fields, p_expected_version,
+        p_system, p_changed_at);
+    if v_judged is not null then
+        if v_judged ->> 'verdict' = 'needs_review' then
+            return internal.customer_document(p_customer_id) || jsonb_build_object('conflict', v_judged - 'apply');
+        end if;
+        -- the fields the rules did not give to this write keep their current value
+        select coalesce(jsonb_object_agg(k, to_jsonb(v_cur) -> k), '{}') into v_keep
+        from unnest(v_fields || array['member_since']) k
+        where not (v_judged -> 'apply') ? (case k when 'member_since' then 'is_member' else k end);
+        v_c := jsonb_populate_record(v_c, v_keep);
+    end if;
+
+    -- an up-to-date write always makes a version; a merged one only when something of it is left
+    if v_judged is null or to_jsonb(v_c) is distinct from to_jsonb(v_cur) then
+        begin
+            update core.customers c
+            set given_name = v_c.given_name, family_name = v_c.family_name,
+                given_name_reading = v_c.given_name_reading, family_name_reading = v_c.family_name_reading,
+                email = v_c.email, phone_e164 = v_c.phone_e164, postal_code = v_c.postal_code,
+                address_line1 = v_c.address_line1, address_line2 = v_c.address_line2, city = v_c.city,
+                region = v_c.region, country_code = v_c.country_code, language = v_c.language,
+                is_member = v_c.is_member, member_since = v_c.member_since,
+                marketing_consent = v_c.marketing_consent, preferences = v_c.preferences,
+                version = c.version + 1, updated_at = internal.now()
+            where c.id = p_customer_id;
+        exception when unique_violation then
+            perform internal.assert_email_free(v_c.email, p_customer_id);
+            raise;
+        end;
+        -- the version's source system and time, and the conflict that merged it
+        update core.customer_changes ch
+        set system = p_system, changed_at = p_changed_at, conflict_id = (v_judged ->> 'conflict_id')::bigint
+        where ch.customer_id = p_customer_id and ch.version = v_cur.version + 1;
+        if v_judged is not null then
+            update core.conflicts f set resolved_version = v_cur.version + 1 where f.id = (v_judged ->> 'conflict_id')::bigint;
+        end if;
+    end if;
+    return internal.customer_document(p_customer_id)
+        || case when v_judged is null then '{}'::jsonb else jsonb_build_object('conflict', v_judged - 'apply') end;
+end
+$$;
+comment on function internal.apply_customer_changes(bigint, integer, jsonb, text, timestamptz, jsonb) is
+    'Writes validated customer changes based on p_expected_version; a stale write (or a reported points_balance) goes through the conflict rules and is merged or recorded for review. Returns the customer document, with "conflict" when one was recorded.';
+
+create function internal.update_customer(
+    p_customer_id      bigint,
+    p_expected_version integer,
+    p_changes          jsonb
+) returns jsonb
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform internal.validate_customer_changes(p_changes);
+    return internal.apply_customer_changes(p_customer_id, p_expected_version, p_changes,
+        internal.change_system(), internal.now());
 end
 $$;
 comment on function internal.update_customer(bigint, integer, jsonb) is
-    'The body of api.update_customer without its rights check (callers check them): Updates the fields named in p_changes (seed 000 PUT /customers/{id}); null clears an optional field, preferences is replaced whole. Refuses a stale p_expected_version (VERSION_CONFLICT), an e-mail another customer has (DUPLICATE_EMAIL), an unreadable phone (INVALID_PHONE).';
+    'The body of api.update_customer without its rights check (callers check them): validates p_changes and writes them as the caller''s system, now; a write based on an older version goes through the conflict rules.';
 
 create function api.update_customer(
     p_customer_id      bigint,
@@ -482,7 +551,7 @@ begin
 end
 $$;
 comment on function api.update_customer(bigint, integer, jsonb) is
-    'Updates the fields named in p_changes (seed 000 PUT /customers/{id}); null clears an optional field, preferences is replaced whole. Refuses a stale p_expected_version (VERSION_CONFLICT), an e-mail another customer has (DUPLICATE_EMAIL), an unreadable phone (INVALID_PHONE).';
+    'Updates the fields named in p_changes (seed 000 PUT /customers/{id}); null clears an optional field, preferences is replaced whole. A write based on an older version is a conflict: merged or recorded for review by the conflict rules (the answer carries "conflict"); a version never read is VERSION_CONFLICT. Refuses an e-mail another customer has (DUPLICATE_EMAIL), an unreadable phone (INVALID_PHONE).';
 
 -- find_or_create_guest answers an existing customer's id to a hotel-scoped PMS only when the
 -- customer is already its hotels' guest, or when the booker's names match as well as the e-mail:

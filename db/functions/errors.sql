@@ -27,6 +27,7 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC117', 'FACILITY_NOT_FOUND',        404, 'No facility with that id in that hotel.'),
     ('HC118', 'CONCIERGE_REQUEST_NOT_FOUND', 404, 'No concierge request with that id (in the caller''s scope).'),
     ('HC119', 'FACILITY_BOOKING_NOT_FOUND', 404, 'No facility booking with that id (in the caller''s scope).'),
+    ('HC120', 'CONFLICT_NOT_FOUND',        404, 'No recorded conflict with that id (in the caller''s scope).'),
     -- booking ledger (seed 001 / 003)
     ('HC201', 'INVENTORY_UNAVAILABLE',     409, 'A night of the stay has no room left to sell (or is stop-sold); DETAIL names the night.'),
     ('HC202', 'OCCUPANCY_EXCEEDED',        422, 'More guests than the room type''s maximum occupancy.'),
@@ -93,7 +94,11 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC615', 'WEBHOOK_SIGNATURE_INVALID', 401, 'A PMS webhook''s signature, token or timestamp does not check out; nothing was written.'),
     ('HC616', 'WEBHOOK_MALFORMED',         400, 'A PMS webhook''s body is not an event this receiver knows; nothing was written.'),
     ('HC617', 'PMS_HOTEL_NOT_FOUND',       404, 'No external-PMS hotel with that id (in the caller''s scope).'),
-    ('HC699', 'INTERNAL_ERROR',            500, 'An unexpected error; nothing was written.');
+    ('HC699', 'INTERNAL_ERROR',            500, 'An unexpected error; nothing was written.'),
+    -- conflicts between the systems' writes (seed 000: 競合解決システム)
+    ('HC720', 'CONFLICT_ALREADY_RESOLVED', 409, 'The conflict was already resolved or dismissed; DETAIL says by whom and when.'),
+    ('HC721', 'INVALID_RESOLUTION',        422, 'The resolution method does not fit this conflict, or resolved_data names a field outside it; DETAIL names it.'),
+    ('HC722', 'CONFLICT_NEEDS_REVIEW',     409, 'A write based on a stale version clashed with a newer one and was recorded for manual review, not applied; details give the conflict id.');
 
 create function internal.raise_error(
     p_name   text,

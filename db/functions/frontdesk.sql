@@ -175,6 +175,7 @@ declare
     v_room     core.rooms;
     v_room_id  bigint;
     v_conflict date;
+    v_holder   text;
     v_tried    bigint[] := '{}';
 begin
     if p_room_id is not null then
@@ -199,13 +200,21 @@ begin
             insert into core.room_assignments (hotel_id, room_id, reservation_room_id, nights, assigned_by, assigned_at)
             values (p_line.hotel_id, v_room.id, p_line.id, p_nights, p_app_user, internal.now());
         exception when exclusion_violation then
-            select lower(a.nights * p_nights) into v_conflict
+            -- the refusal names the stay (or block) holding the room and offers free rooms of the
+            -- same or a similar type for these nights (seed 000: 類似部屋への自動提案)
+            select lower(a.nights * p_nights), coalesce(format('reservation %s (%s)', r.confirmation_code, r.id),
+                                                        format('room block %s', a.room_block_id))
+            into v_conflict, v_holder
             from core.room_assignments a
+            left join core.reservation_rooms l on l.id = a.reservation_room_id
+            left join core.reservations r on r.id = l.reservation_id
             where a.hotel_id = p_line.hotel_id and a.room_id = v_room.id and a.active and a.nights && p_nights
             order by lower(a.nights) limit 1;
             perform internal.raise_error('ROOM_UNAVAILABLE',
-                format('room %s is assigned or blocked on night %s', v_room.number, coalesce(v_conflict::text, '?')),
-                'pick another room, or move the other stay first');
+                format('room %s is held by %s on night %s', v_room.number, coalesce(v_holder, 'another stay'),
+                       coalesce(v_conflict::text, '?')),
+                internal.room_suggestions_text(internal.room_suggestions(p_line.hotel_id, p_line.room_type_id, p_nights,
+                    p_line.adults + p_line.children, v_room.id)));
         end;
         return v_room.id;
     end if;

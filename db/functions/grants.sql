@@ -104,6 +104,11 @@ begin
             ('update_customer_basic',       'customer.update_basic'),
             ('find_or_create_guest',        'guest.find_or_create'),
             ('merge_customers',             'customer.update'),
+            -- conflicts (競合解決): the owner of the entity detects and resolves
+            ('detect_conflicts',            'customer.conflicts'),
+            ('detect_conflicts',            'reservation.conflicts'),
+            ('resolve_conflict',            'customer.conflicts'),
+            ('resolve_conflict',            'reservation.conflicts'),
             -- ranks and points (会員ランク・ポイント)
             ('earn_stay_points',            'loyalty.update'),
             ('earn_due_stay_points',        'loyalty.update'),

@@ -474,6 +474,8 @@ create function internal.rank_for_stays(p_stays integer)
 returns text
 language sql
 stable
+-- definer: report.rank_correctness calls it as its reader, who holds no right on core
+security definer
 set search_path = pg_catalog, pg_temp
 as $$
     select r.code from core.membership_ranks r where r.min_stays <= p_stays order by r.min_stays desc limit 1

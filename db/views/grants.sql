@@ -88,7 +88,13 @@ begin
             ('report.webhook_delivery_log',           'reports.read'),
             ('report.webhook_dead_letters',           'reports.read'),
             ('report.webhook_delivery_stats',         'reports.read'),
-            ('report.events_per_type',                'reports.read')
+            ('report.events_per_type',                'reports.read'),
+            ('report.conflicts_open',                 'customer.conflicts'),
+            ('report.conflicts_open',                 'reservation.conflicts'),
+            ('report.customer_data_consistency',      'reports.read'),
+            ('report.point_balance_accuracy',         'reports.read'),
+            ('report.rank_correctness',               'reports.read'),
+            ('report.consistency_monitor',            'reports.read')
         ) as m(name, action)
     loop
         if to_regclass(v_entry.name) is null then
@@ -124,6 +130,8 @@ grant usage on schema api to hotelcore_bi;
 -- functions a view calls run as its reader: the clock (api.inventory_calendar, report.inventory_recount)
 grant execute on function internal.now() to hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_bi,
     hotelcore_admin;
+-- the rank rule, read by report.rank_correctness as its reader
+grant execute on function internal.rank_for_stays(integer) to hotelcore_bi, hotelcore_admin;
 -- the row-level security policies call it as the reader of a view
 grant execute on function core.hotel_scope() to hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_bi,
     hotelcore_admin;

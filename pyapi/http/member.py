@@ -5,6 +5,7 @@ Base path ``/api/v2/member``; only keys of the member system may call these rout
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -13,6 +14,7 @@ from pydantic import Field
 
 from .common import Body, Day, Id, PathId, Version, answers, text
 from .context import Call, caller
+from .errors import ApiError
 
 router = APIRouter(prefix="/api/v2/member", tags=["hotel-member"])
 member = caller("member", ("member",))
@@ -78,6 +80,73 @@ class RankChange(Body):
     reason: text(500, 1)
 
 
+class ConflictingUpdate(Body):
+    system: Literal["hotel-member", "hotel-pms"] = Field(description="The system that made the change.")
+    timestamp: datetime = Field(description="When that system made it (ISO 8601, not in the future).")
+    fields: dict[str, Any] = Field(
+        min_length=1, max_length=40, description="The fields it changed, with their new values."
+    )
+
+
+class ConflictDetect(Body):
+    """Seed 000's 競合検知: the updates in the order they arrived."""
+
+    entity_type: Literal["customer", "reservation"]
+    entity_id: Id
+    conflicting_updates: list[ConflictingUpdate] = Field(min_length=1, max_length=20)
+
+
+class ConflictResolve(Body):
+    """Seed 000's 競合解決."""
+
+    resolution_method: Literal["manual", "auto_merge", "priority_based"]
+    resolved_data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="manual: the conflict's fields with the chosen values, and resolution_reason.",
+    )
+    resolver_user_id: text(200, 1)
+
+
+def detect_conflicts(call: Call, body: ConflictDetect):
+    """POST /conflicts/detect under the system owning the entity (the database checks which)."""
+    updates = [u.model_dump(mode="json") for u in body.conflicting_updates]
+    return call.ok(
+        call.one(
+            "select api.detect_conflicts(%s, %s, %s)", [body.entity_type, body.entity_id, Jsonb(updates)]
+        )
+    )
+
+
+def resolve_conflict(call: Call, conflict_id: int, body: ConflictResolve):
+    return call.ok(
+        call.one(
+            "select api.resolve_conflict(%s, %s, %s, %s)",
+            [conflict_id, body.resolution_method, Jsonb(body.resolved_data), body.resolver_user_id],
+        )
+    )
+
+
+def customer_written(call: Call, doc: dict):
+    """A customer write's answer: a stale write the rules kept out for review is committed as a
+    recorded conflict and answered 409 CONFLICT_NEEDS_REVIEW with its id; else the document."""
+    conflict = (doc or {}).get("conflict") or {}
+    if conflict.get("verdict") == "needs_review":
+        return call.error(
+            ApiError(
+                "CONFLICT_NEEDS_REVIEW",
+                409,
+                "The customer changed since this version was read; the write clashes and was recorded for review.",
+                details={
+                    "conflict_id": conflict.get("conflict_id"),
+                    "rule": conflict.get("rule"),
+                    "fields": conflict.get("fields"),
+                    "version": doc.get("version"),
+                },
+            )
+        )
+    return call.ok(doc)
+
+
 class ReservationCreate(Body):
     hotel_id: Id
     room_type_id: Id
@@ -99,10 +168,12 @@ def get_customer(customer_id: PathId, call: Call = Depends(member)):
 
 @router.put("/customers/{customer_id}", responses=answers(404, 409, 422))
 def update_customer(customer_id: PathId, body: CustomerUpdate, call: Call = Depends(member)):
-    """顧客情報更新 — changes the fields sent (optimistic lock on ``version``)."""
+    """顧客情報更新 — changes the fields sent (optimistic lock on ``version``). A stale ``version``
+    goes through the conflict rules: merged (200, ``data.conflict``), or recorded for review and
+    not applied (409 CONFLICT_NEEDS_REVIEW with the conflict id)."""
     changes = body.model_dump(exclude_unset=True, exclude={"version"}, mode="json")
-    return call.ok(
-        call.one("select api.update_customer(%s, %s, %s)", [customer_id, body.version, Jsonb(changes)])
+    return customer_written(
+        call, call.one("select api.update_customer(%s, %s, %s)", [customer_id, body.version, Jsonb(changes)])
     )
 
 
@@ -191,6 +262,19 @@ def customer_reservations(
     return call.ok(
         call.one("select api.list_customer_reservations(%s, %s, %s)", [customer_id, limit, offset])
     )
+
+
+@router.post("/conflicts/detect", responses=answers(404, 409, 422))
+def member_detect_conflicts(body: ConflictDetect, call: Call = Depends(member)):
+    """競合検知 — customers' updates from hotel-member and hotel-pms, judged by the conflict rules:
+    per update applied, merged or needs_review, with the conflict id when one was recorded."""
+    return detect_conflicts(call, body)
+
+
+@router.post("/conflicts/{conflict_id}/resolve", responses=answers(404, 409, 422))
+def member_resolve_conflict(conflict_id: PathId, body: ConflictResolve, call: Call = Depends(member)):
+    """競合解決 — resolves a customer conflict (manual, auto_merge, priority_based); the customer after it."""
+    return resolve_conflict(call, conflict_id, body)
 
 
 def create_booking(call: Call, body: ReservationCreate, origin: str) -> dict:

@@ -15,7 +15,15 @@ from pydantic import Field
 
 from .common import Body, Day, Id, PathId, QueryDay, QueryId, Version, answers, text
 from .context import Call, caller
-from .member import ReservationCreate, create_booking
+from .member import (
+    ConflictDetect,
+    ConflictResolve,
+    ReservationCreate,
+    create_booking,
+    customer_written,
+    detect_conflicts,
+    resolve_conflict,
+)
 
 router = APIRouter(prefix="/api/v2/pms", tags=["hotel-pms"])
 pms = caller("pms", ("pms",))
@@ -218,8 +226,27 @@ def availability(
 
 @router.put("/customers/{customer_id}/basic", responses=answers(404, 409, 422))
 def update_customer_basic(customer_id: PathId, body: CustomerBasic, call: Call = Depends(pms)):
-    """基本情報のみ更新 — names, phone and address only (the rest belongs to hotel-member)."""
+    """基本情報のみ更新 — names, phone and address only (the rest belongs to hotel-member). A stale
+    ``version`` goes through the conflict rules (409 CONFLICT_NEEDS_REVIEW when kept for review)."""
     changes = body.model_dump(exclude_unset=True, exclude={"version"}, mode="json")
-    return call.ok(
-        call.one("select api.update_customer_basic(%s, %s, %s)", [customer_id, body.version, Jsonb(changes)])
+    return customer_written(
+        call,
+        call.one("select api.update_customer_basic(%s, %s, %s)", [customer_id, body.version, Jsonb(changes)]),
     )
+
+
+# ----------------------------------------------------------------------------- conflicts
+
+
+@router.post("/conflicts/detect", responses=answers(404, 409, 422))
+def pms_detect_conflicts(body: ConflictDetect, call: Call = Depends(pms)):
+    """競合検知 — claims of a room for a reservation's nights (room_id or room_number), decided by
+    booking time; the losing one gets free rooms of the same or similar types, VIP and high-value
+    conflicts are escalated."""
+    return detect_conflicts(call, body)
+
+
+@router.post("/conflicts/{conflict_id}/resolve", responses=answers(404, 409, 422))
+def pms_resolve_conflict(conflict_id: PathId, body: ConflictResolve, call: Call = Depends(pms)):
+    """競合解決 — resolves a room conflict: manual (a room, or none to dismiss) or auto_merge."""
+    return resolve_conflict(call, conflict_id, body)

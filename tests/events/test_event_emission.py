@@ -27,6 +27,10 @@ EXPECTED: dict[str, set[str]] = {
     "earn_due_stay_points": {"customer.points_changed"},
     "expire_points": set(),  # nothing due in the fixture; an expiry is a points entry like any other
     "set_loyalty_settings": set(),
+    # conflicts: the fixture's detect call is an up-to-date write (applied), its resolve closes the
+    # fixture's open conflict
+    "detect_conflicts": {"customer.updated"},
+    "resolve_conflict": {"customer.conflict_resolved"},
     # reservations (a booking is confirmed when made)
     "confirm_booking": {"reservation.created", "reservation.confirmed"},
     "book_reservation": {"reservation.created", "reservation.confirmed"},

@@ -34,12 +34,21 @@ def test_updates_named_fields_and_bumps_the_version(db: psycopg.Connection, cust
     assert doc["version"] == 2
 
 
-def test_stale_version_is_a_version_conflict(db: psycopg.Connection, customer):
+def test_a_version_never_read_is_a_version_conflict(db: psycopg.Connection, customer):
     cid = customer()
     update(db, cid, 1, {"city": "Osaka"})
-    with pytest.raises(psycopg.Error) as excinfo:
-        update(db, cid, 1, {"city": "Kyoto"})
-    assert excinfo.value.sqlstate == "HC206"
+    for version in (3, 0, None):
+        with pytest.raises(psycopg.Error) as excinfo:
+            update(db, cid, version, {"city": "Kyoto"})
+        assert excinfo.value.sqlstate == "HC206"
+
+
+def test_a_stale_version_goes_through_the_conflict_rules(db: psycopg.Connection, customer):
+    # the rules themselves are tested in tests/conflicts/
+    cid = customer()
+    update(db, cid, 1, {"city": "Osaka City"})
+    doc = update(db, cid, 1, {"city": "Osaka-city"})  # a small change within 5 minutes: the later wins
+    assert doc["conflict"]["verdict"] == "merged" and doc["city"] == "Osaka-city" and doc["version"] == 3
 
 
 def test_email_of_another_customer_is_refused(db: psycopg.Connection, customer):

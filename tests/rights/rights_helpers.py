@@ -58,6 +58,8 @@ class World:
     facility: dict[int, int] = None  # hotel id -> a bookable facility
     booking: dict[int, int] = None  # hotel id -> a facility booking of the in-house stay
     request: dict[int, int] = None  # hotel id -> a concierge request of the in-house stay
+    conflict: int = 0  # an open customer conflict (a phone clash)
+    room_conflict: dict[int, int] = None  # hotel id -> an open room conflict (a claim of a blocked room)
 
 
 def _hotel(db: psycopg.Connection, code: str) -> Hotel:
@@ -244,6 +246,42 @@ def build_world(db: psycopg.Connection) -> World:
         w.request[h.id] = scalar(
             db, "create_concierge_request", p_reservation_id=w.in_house[h.id], p_request_type="taxi"
         )["id"]
+    # conflicts: the PMS's phone clashing with the member's, and a claim of a room out on a block
+    stamp = db.execute("select internal.now() - interval '10 minutes'").fetchone()[0]
+    clash = scalar(
+        db,
+        "detect_conflicts",
+        p_entity_type="customer",
+        p_entity_id=w.other_customer,
+        p_updates=Jsonb(
+            [
+                {
+                    "system": "hotel-member",
+                    "timestamp": stamp.isoformat(),
+                    "fields": {"phone": "+81 90 1234 5678"},
+                },
+                {
+                    "system": "hotel-pms",
+                    "timestamp": stamp.isoformat(),
+                    "fields": {"phone": "+81 80 9876 5432"},
+                },
+            ]
+        ),
+    )
+    w.conflict = clash["results"][1]["conflict_id"]
+    w.room_conflict = {}
+    for h in (a, b):
+        blocked_stay = _book(db, h, customer, 20, 1)
+        claim = scalar(
+            db,
+            "detect_conflicts",
+            p_entity_type="reservation",
+            p_entity_id=blocked_stay,
+            p_updates=Jsonb(
+                [{"system": "hotel-pms", "timestamp": stamp.isoformat(), "fields": {"room_id": h.rooms[5]}}]
+            ),
+        )
+        w.room_conflict[h.id] = claim["results"][0]["conflict_id"]
     return w
 
 
@@ -301,6 +339,7 @@ SCOPED_IDS = {
     "p_facility_id": lambda w, h: w.facility[h.id],
     "p_booking_id": lambda w, h: w.booking[h.id],
     "p_request_id": lambda w, h: w.request[h.id],
+    "p_conflict_id": lambda w, h: w.room_conflict[h.id],
 }
 
 _TEXT = {

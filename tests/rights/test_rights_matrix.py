@@ -331,6 +331,61 @@ ACTIONS: dict[tuple[str, str], tuple[Callable[[psycopg.Connection, World], objec
     # revenue with room counts (occupancy, ADR, RevPAR) needs both 売上・請求 and 部屋在庫・状態 read
     ("billing", "read revenue report"): (select("select * from report.revenue_monthly"), {"pms"}),
     ("billing", "read sales report"): (select("select * from report.sales_monthly"), {"pms", "saas"}),
+    # 競合解決: the system owning the entity detects and resolves its conflicts (customers:
+    # hotel-member, the master's owner; reservations: hotel-pms)
+    ("conflicts", "detect customer"): (
+        lambda c, w: scalar(
+            c,
+            "detect_conflicts",
+            p_entity_type="customer",
+            p_entity_id=w.customer,
+            p_updates=Jsonb(
+                [{"system": "hotel-pms", "timestamp": "2024-12-01T10:00:00Z", "fields": {"city": "Nagoya"}}]
+            ),
+        ),
+        {"member"},
+    ),
+    ("conflicts", "resolve customer conflict"): (
+        lambda c, w: scalar(
+            c,
+            "resolve_conflict",
+            p_conflict_id=w.conflict,
+            p_resolution_method="manual",
+            p_resolved_data=Jsonb({"phone": "+81 80 9876 5432", "resolution_reason": "confirmed by phone"}),
+            p_resolver_user_id="admin-user-123",
+        ),
+        {"member"},
+    ),
+    ("conflicts", "detect room claim"): (
+        lambda c, w: scalar(
+            c,
+            "detect_conflicts",
+            p_entity_type="reservation",
+            p_entity_id=w.future[w.a.id],
+            p_updates=Jsonb(
+                [
+                    {
+                        "system": "hotel-pms",
+                        "timestamp": "2024-12-01T10:00:00Z",
+                        "fields": {"room_id": w.a.rooms[3]},
+                    }
+                ]
+            ),
+        ),
+        {"pms"},
+    ),
+    ("conflicts", "resolve room conflict"): (
+        lambda c, w: scalar(
+            c,
+            "resolve_conflict",
+            p_conflict_id=w.room_conflict[w.a.id],
+            p_resolution_method="auto_merge",
+            p_resolved_data=Jsonb({}),
+            p_resolver_user_id="frontdesk-7",
+        ),
+        {"pms"},
+    ),
+    ("conflicts", "read open conflicts"): (select("select * from report.conflicts_open"), {"member", "pms"}),
     # administration: no client system
     ("admin", "issue api key"): (
         lambda c, w: call(c, "issue_api_key", p_system="pms", p_hotel_ids=[w.a.id]),
@@ -353,6 +408,8 @@ BI_ROWS: dict[tuple[str, str], tuple[Callable[[psycopg.Connection, World], objec
     ("report", "revenue"): (select("select * from report.revenue_monthly"), True),
     ("report", "daily revenue in scope"): (select("select * from report.revenue_daily_in_scope"), True),
     ("report", "members per rank"): (select("select * from report.members_per_rank"), True),
+    ("report", "consistency monitor"): (select("select * from report.consistency_monitor"), True),
+    ("api", "detect conflicts"): ACTIONS["conflicts", "detect customer"][0:1] + (False,),
     ("report", "materialized view itself"): (select("select * from report.revenue_daily"), False),
     ("api", "get customer"): ACTIONS["customer", "read"][0:1] + (False,),
     ("api", "read reservation"): ACTIONS["reservation", "read"][0:1] + (False,),
@@ -465,7 +522,7 @@ def test_the_audit_log_names_role_and_application_user(
     created = db.execute(
         "select count(*) from core.audit_log where entity = 'reservation' and action = 'insert'"
     ).fetchone()[0]
-    assert created == 8  # four reservations in each hotel
+    assert created == 10  # five reservations in each hotel (one claims a blocked room)
 
 
 def test_a_clients_own_function_borrows_no_right(shared_world: World, shared_connect_as) -> None:
