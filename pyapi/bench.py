@@ -110,6 +110,9 @@ class Result:
     invariants: dict[str, Any] | None = None
     note: str | None = None
     skipped: bool = False
+    # pg_stat_statements over the workload, per completed operation: each top-level statement a
+    # client sent (one round trip each) with its calls and server milliseconds; None: not measured
+    statements: list[dict[str, Any]] | None = None
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -1600,6 +1603,55 @@ def _load_result(name: str, clients: int, load: _Load, note: str | None = None) 
     return res
 
 
+def _statements_reset(url: str) -> bool:
+    """Clears pg_stat_statements for a workload; False (and the profile is skipped) when the
+    server does not preload it."""
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("create extension if not exists pg_stat_statements")
+            conn.execute("select pg_stat_statements_reset()")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def _statements_per_op(url: str, per: int) -> list[dict[str, Any]]:
+    """The top-level statements clients sent to this database since :func:`_statements_reset`,
+    per completed operation: calls (round trips: BEGIN and COMMIT are statements of their own)
+    and server time (execution plus planning), busiest first. The profile's own reads are left
+    out. With ``pg_stat_statements.track = top`` (the default) a function's inner statements are
+    in its caller's time."""
+    if per <= 0:
+        return []
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            r"""select regexp_replace(s.query, '\s+', ' ', 'g'), sum(s.calls)::bigint,
+                      sum(s.total_exec_time + s.total_plan_time)::float8, sum(s.rows)::bigint
+               from pg_stat_statements s
+               where s.dbid = (select d.oid from pg_catalog.pg_database d where d.datname = current_database())
+                 and s.toplevel and s.query not ilike '%pg_stat_statements%'
+               group by 1 order by 3 desc"""
+        ).fetchall()
+    return [
+        {
+            "query": q[:160],
+            "calls_per_op": round(calls / per, 3),
+            "ms_per_op": round(ms / per, 4),
+            "rows_per_op": round(n / per, 3),
+        }
+        for q, calls, ms, n in rows
+    ]
+
+
+def _statements_summary(statements: list[dict[str, Any]] | None) -> str:
+    if not statements:
+        return "no pg_stat_statements profile"
+    trips = sum(s["calls_per_op"] for s in statements)
+    ms = sum(s["ms_per_op"] for s in statements)
+    commits = sum(s["calls_per_op"] for s in statements if s["query"].strip().lower() == "commit")
+    return f"{trips:.1f} round trips, {commits:.1f} commits, {ms:.2f} ms server time per request"
+
+
 def _paired_one_client(
     base: str,
     token: str,
@@ -1795,7 +1847,10 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
         out.print(
             f"  floor: {floor.throughput:,.1f}/s, p50 {_fmt(floor.p50_ms, 2)} ms, p99 {_fmt(floor.p99_ms, 2)} ms"
         )
+        profiled = _statements_reset(url)
         many = _load_result("HTTP checkout (saga)", clients, load(clients, items.take, duration, ops))
+        if profiled:
+            many.statements = _statements_per_op(url, many.ops)
         results.append(many)
         out.print(
             f"  checkout: {many.throughput:,.1f}/s, p50 {_fmt(many.p50_ms, 2)} ms, p99 {_fmt(many.p99_ms, 2)} ms"
@@ -1825,13 +1880,20 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
     many.note = (
         f"API in its own process (uvicorn, simulated gateway, no latency), peak RSS {_fmt(api_peak_mb)} MB; "
         f"floor p99 {_fmt(floor.p99_ms, 2)} ms, checkout/floor p99 x{_fmt(ratio, 1)}; "
-        f"HTTP median overhead {_fmt(overhead_1, 2)} ms at 1 client, {_fmt(overhead_n, 2)} ms at {clients}"
+        f"HTTP median overhead {_fmt(overhead_1, 2)} ms at 1 client, {_fmt(overhead_n, 2)} ms at {clients}; "
+        f"database: {_statements_summary(many.statements)}"
     )
     one.note = f"HTTP median overhead over the in-process saga: {_fmt(overhead_1, 2)} ms"
     floor.note = (
         "POST /bench/floor: api.authenticate + one insert + commit, same stack; mounted by the bench only"
     )
     out.print(f"  {many.note}")
+    if many.statements is not None:
+        out.print(
+            f"  database share per checkout (pg_stat_statements): {_statements_summary(many.statements)}"
+        )
+        for st in many.statements[:12]:
+            out.print(f"    {st['calls_per_op']:6.2f} calls {st['ms_per_op']:8.3f} ms  {st['query'][:100]}")
     return results
 
 

@@ -727,17 +727,29 @@ set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
 declare
-    v_saga core.checkout_sagas;
-    v_hold record;
+    v_saga  core.checkout_sagas;
+    v_hold  record;
+    v_quote jsonb;
 begin
     -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
     perform internal.require_service('checkout_hold');
     perform internal.require_right('reservation.create');
     v_saga := internal.checkout_for_step(p_saga_id, p_attempt, array['inventory_checked']);
+    -- the quote step 1 checked the amount against, when step 1 ran in this transaction (its log
+    -- row carries this transaction's instant; a later transaction starts later, and the saga's
+    -- savepoints give its rows subtransaction ids, so xmin cannot tell): the hold keeps its
+    -- prices instead of pricing the stay again
+    select st.detail -> 'quote' into v_quote
+    from core.checkout_saga_steps st
+    where st.saga_id = p_saga_id and st.step = 'inventory_checked' and st.outcome = 'done'
+      and st.at = internal.now()
+    order by st.id desc
+    limit 1;
     -- 2. hold the rooms (180 s, the hotel's hold TTL); the saga id is the hold's client key
     select * into v_hold
     from internal.create_hold(v_saga.hotel_id, v_saga.room_type_id, v_saga.rate_plan_id, lower(v_saga.stay), upper(v_saga.stay),
-                         v_saga.rooms, v_saga.adults, v_saga.children, v_saga.customer_id, 'checkout-' || v_saga.id) h;
+                         v_saga.rooms, v_saga.adults, v_saga.children, v_saga.customer_id, 'checkout-' || v_saga.id,
+                         p_quote => v_quote) h;
     update core.checkout_sagas s set step = 'held', hold_id = v_hold.hold_id, updated_at = internal.now()
     where s.id = p_saga_id;
     perform internal.checkout_log(p_saga_id, p_attempt, 'held', 'done',

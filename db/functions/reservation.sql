@@ -926,7 +926,8 @@ create function internal.create_hold(
     p_children     integer default 0,
     p_customer_id  bigint default null,
     p_client_key   text default null,
-    p_ttl_seconds  integer default null
+    p_ttl_seconds  integer default null,
+    p_quote        jsonb default null
 ) returns table (hold_id bigint, status core.hold_status, expires_at timestamptz, currency char(3), total_amount numeric)
 language plpgsql
 volatile
@@ -979,8 +980,22 @@ begin
     perform internal.lock_and_reclaim(p_hotel_id, array[p_room_type_id], array[p_check_in], array[p_check_out]);
     perform internal.take_inventory(p_hotel_id, p_room_type_id, p_check_in, p_check_out, p_rooms, 'held');
 
-    select * into v_offer
-    from internal.stay_offers(array[p_hotel_id], p_check_in, p_check_out, p_customer_id, p_room_type_id, p_rate_plan_id) o;
+    -- the price: internal.quote's answer for this very stay when the caller took it in this
+    -- transaction (one home for the money rules, applied once), else priced here
+    if p_quote is not null then
+        select (p_quote ->> 'currency')::char(3) as currency,
+               (p_quote ->> 'subtotal')::numeric as subtotal,
+               (p_quote ->> 'length_of_stay_discount')::numeric as los_discount,
+               (p_quote ->> 'member_discount')::numeric as member_discount,
+               (p_quote ->> 'tax')::numeric as tax,
+               (p_quote ->> 'total_per_room')::numeric as total,
+               array(select (n ->> 'price')::numeric
+                     from jsonb_array_elements(p_quote -> 'night_prices') with ordinality as e(n, i) order by e.i) as nightly
+        into v_offer;
+    else
+        select * into v_offer
+        from internal.stay_offers(array[p_hotel_id], p_check_in, p_check_out, p_customer_id, p_room_type_id, p_rate_plan_id) o;
+    end if;
     v_expires := internal.now() + make_interval(secs => coalesce(p_ttl_seconds, v_hotel.hold_ttl_seconds));
     insert into core.holds (hotel_id, customer_id, client_key, request_hash, currency, total_amount, quote, created_at,
                             expires_at, owner)
@@ -996,8 +1011,8 @@ begin
     return query select v_hold_id, 'active'::core.hold_status, v_expires, v_offer.currency, v_offer.total * p_rooms;
 end
 $$;
-comment on function internal.create_hold(bigint, bigint, bigint, date, date, integer, integer, integer, bigint, text, integer) is
-    'The body of api.create_hold without its rights check (callers check them): Holds p_rooms rooms of a room type on a rate plan for every night of the stay for 180 s (the hotel''s hold TTL, or p_ttl_seconds) at the quoted price (seed 001); p_ttl_seconds up to 900 s for hotel-member, a day for hotel-pms. Idempotent per p_client_key within the hotel. Refuses with INVENTORY_UNAVAILABLE / RESTRICTION_VIOLATED naming the night.';
+comment on function internal.create_hold(bigint, bigint, bigint, date, date, integer, integer, integer, bigint, text, integer, jsonb) is
+    'The body of api.create_hold without its rights check (callers check them): Holds p_rooms rooms of a room type on a rate plan for every night of the stay for 180 s (the hotel''s hold TTL, or p_ttl_seconds) at the quoted price (seed 001); p_ttl_seconds up to 900 s for hotel-member, a day for hotel-pms. Idempotent per p_client_key within the hotel. Refuses with INVENTORY_UNAVAILABLE / RESTRICTION_VIOLATED naming the night. p_quote: internal.quote''s answer for the same stay, rate plan and customer taken in this transaction, whose prices the hold keeps instead of pricing the stay again (the checkout saga).';
 
 create function api.create_hold(
     p_hotel_id     bigint,
