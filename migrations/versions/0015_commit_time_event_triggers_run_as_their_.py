@@ -1,4 +1,4 @@
-"""Commit-time event triggers run as their owner: before PostgreSQL 17 a deferred trigger runs as the role active at COMMIT, a client system's role that cannot read core
+"""Commit-time event triggers run as their owner (before PostgreSQL 17 a deferred trigger runs as the role active at COMMIT, a client system's role that cannot read core); the checkout's hold keeps the prices of the quote its first step took in the same transaction
 
 Revision ID: 0015
 Revises: 0014
@@ -24,11 +24,11 @@ REPLACEABLE = {
     "functions/common.sql": "0011",
     "functions/rights.sql": "0014",
     "functions/property.sql": "0005",
-    "functions/reservation.sql": "0011",
+    "functions/reservation.sql": "0015",
     "functions/frontdesk.sql": "0014",
     "functions/customer.sql": "0014",
     "functions/loyalty.sql": "0014",
-    "functions/checkout.sql": "0007",
+    "functions/checkout.sql": "0015",
     "functions/events.sql": "0015",
     "functions/services.sql": "0008",
     "functions/webhooks.sql": "0009",
