@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -162,47 +162,6 @@ def migrations_current() -> None:
     console.print(mig.current(ready_server().url) or "base")
 
 
-@app.command()
-@friendly
-def docs() -> None:
-    """Regenerate README.md's SQL API tables (functions, views, error codes) from the migrated database."""
-    from . import docs as readme
-
-    server = ready_server()
-    url = srv.recreate_database(server.url, "hotelcore_docs")
-    try:
-        mig.upgrade(url)
-        changed = readme.write(url)
-    finally:
-        srv.drop_database(server.url, "hotelcore_docs")
-    console.print("README.md updated" if changed else "README.md already up to date")
-
-
-# ----------------------------------------------------------------------------- demo
-
-
-@app.command()
-@friendly
-def demo(
-    hotels: Annotated[int, typer.Option(help="Hotels in the chain (time zones and currencies differ).")] = 5,
-    days: Annotated[int, typer.Option(help="Nights of the season, simulated day by day.")] = 90,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same figures.")] = 42,
-    output: Annotated[Path, typer.Option(help="Where to write the HTML report (opens offline).")] = Path(
-        "demo-report.html"
-    ),
-) -> None:
-    """A season in a hotel chain, day by day through the api, then the reports a manager reads.
-
-    Runs in its own database (hotelcore_demo, recreated each time) on the embedded server, or on the server of DATABASE_URL. Fails (exit 1) if an invariant breaks.
-    """
-    from . import demo as season
-
-    server = ready_server()
-    result = season.main(server.url, season.DemoSpec(hotels=hotels, days=days, seed=seed), output, console)
-    if not result.ok:
-        raise typer.Exit(1)
-
-
 # ----------------------------------------------------------------------------- HTTP API (issue 8)
 
 apikey_app = typer.Typer(help="API keys of the client systems (member, pms, saas) for the HTTP API.")
@@ -219,7 +178,7 @@ def serve(
     import psycopg
 
     from .http.app import serve as run
-    from .http.pool import missing_roles
+    from .pool import missing_roles
 
     server = ready_server()
     mig.upgrade(server.url)
@@ -378,16 +337,58 @@ app.add_typer(events_app, name="events")
 app.command("dispatch")(friendly(dispatch))
 # ----------------------------------------------------------------------------- external PMS (seed 001)
 
-from .pms.cli import pms_app, vendor_sim  # noqa: E402
+from .pms.cli import pms_app  # noqa: E402
 
 app.add_typer(pms_app, name="pms")
-app.command("vendor-sim")(friendly(vendor_sim))
 
-# ----------------------------------------------------------------------------- bench (issue 9)
+# ----------------------------------------------------------------------------- the tools
+# The demo, the bench, the README generator and the simulated vendor live in a package of their
+# own (hotelcore_tools) that a deployment does not install. Their commands are registered here
+# when it is installed; otherwise each command still exists and says how to install them.
 
-from .bench import bench_command  # noqa: E402
+TOOLS_INSTALL = "pip install 'hotelcore[tools]' (from a checkout: pip install -e tools; make installs them)"
+TOOL_COMMANDS = (  # (command, typer app it belongs to, function of hotelcore_tools.cli)
+    ("demo", app, "demo"),
+    ("bench", app, "bench_command"),
+    ("docs", app, "docs"),
+    ("vendor-sim", app, "vendor_sim"),
+    ("bench", pms_app, "pms_bench"),
+)
 
-app.command("bench")(friendly(bench_command))
+
+def tools_installed() -> bool:
+    return importlib.util.find_spec("hotelcore_tools") is not None
+
+
+def _missing_tool(command: str):
+    def missing(ctx: typer.Context) -> None:
+        err.print(
+            f"[red]error:[/red] `hotelcore {command}` is one of hotelcore's tools, which are not installed"
+            f" here (a deployment needs only the runtime). Install them: {TOOLS_INSTALL}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+
+    missing.__doc__ = f"(not installed) One of hotelcore's tools: {TOOLS_INSTALL}"
+    return missing
+
+
+def _register_tools() -> None:
+    tools = None
+    if tools_installed():
+        from hotelcore_tools import cli as tools
+    for command, parent, attr in TOOL_COMMANDS:
+        name = command if parent is app else f"pms {command}"
+        if tools is not None:
+            parent.command(command)(friendly(getattr(tools, attr)))
+        else:
+            parent.command(
+                command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+            )(_missing_tool(name))
+
+
+_register_tools()
 
 # ----------------------------------------------------------------------------- operations
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pyapi import citus
+from hotelcore_tools import citus
 
 SCHEMA = "citus_fixture"
 FIXTURE_REFERENCE = {"chains", "chain_notes"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from pyapi import catalog
+from hotelcore_tools import catalog
 from pyapi import migrate as mig
 
 

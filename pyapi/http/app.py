@@ -28,16 +28,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from .. import __version__
+from .. import envelope as env
+from ..checkout.gateway import Resilience, ResilientGateway, SimulatedGateway
+from ..checkout.saga import CheckoutSaga
 from ..client import HotelcoreError
+from ..errors import ApiError, ErrorMap
 from ..pms.runtime import PmsRuntime
+from ..pool import Database, missing_roles
 from . import booking, errors_page, member, pms, pms_external, saas
-from . import envelope as env
 from .context import WRITE_METHODS, Degraded, Services, error_body, request_id
-from .errors import ApiError, ErrorMap
-from .gateway import Resilience, ResilientGateway, SimulatedGateway
 from .observe import Metrics, Observe, logging_config
-from .pool import Database, missing_roles
-from .saga import CheckoutSaga
 
 log = logging.getLogger("hotelcore.http")
 
@@ -326,7 +326,7 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
 
 
 def _pms_sync_loop(hc: Services, interval: float, stop: threading.Event) -> None:
-    from .pms_checkout import ExternalCheckout
+    from ..checkout.pms import ExternalCheckout
 
     while not stop.wait(interval):
         try:

@@ -20,10 +20,10 @@ from fastapi import APIRouter, Depends, Header
 from pydantic import Field
 from starlette.responses import Response
 
-from . import envelope as env
+from .. import envelope as env
+from ..checkout.saga import Order
 from .common import Body, Day, Id, PathId, answers, text
 from .context import Call, caller
-from .saga import Order
 
 router = APIRouter(prefix="/api/booking", tags=["booking"])
 booker = caller("booking", ("member", "pms"))
@@ -113,7 +113,7 @@ def checkout(
 def _external_checkout(
     call: Call, body: CheckoutRequest, order: Order, external, idempotency_key
 ) -> Response:
-    from .pms_checkout import ExternalCheckout
+    from ..checkout.pms import ExternalCheckout
 
     if external is None or body.vendor not in (None, external[0]):
         err = call.hc.errors.error(

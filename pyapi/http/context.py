@@ -20,10 +20,10 @@ from fastapi import Request
 from psycopg.rows import dict_row
 from starlette.responses import Response
 
-from . import envelope
-from .errors import ApiError, ErrorMap
-from .gateway import ResilientGateway
-from .pool import Credentials, Database
+from .. import envelope
+from ..checkout.gateway import ResilientGateway
+from ..errors import ApiError, ErrorMap
+from ..pool import Credentials, Database
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Reads: their unit of work writes nothing, so the read replica may serve it (when configured).
@@ -65,7 +65,7 @@ class Services:
     errors: ErrorMap
     gateway: ResilientGateway
     degraded: Degraded
-    saga: Any = None  # pyapi.http.saga.CheckoutSaga
+    saga: Any = None  # pyapi.checkout.saga.CheckoutSaga
     pms: Any = None  # pyapi.pms.runtime.PmsRuntime: external-PMS hotels
     metrics: Any = None  # pyapi.http.observe.Metrics
     idempotency_wait: float = 10.0

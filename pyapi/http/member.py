@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, Query
 from psycopg.types.json import Jsonb
 from pydantic import Field
 
+from ..errors import ApiError
 from .common import Body, Day, Id, PathId, Version, answers, text
 from .context import Call, caller
-from .errors import ApiError
 
 router = APIRouter(prefix="/api/v2/member", tags=["hotel-member"])
 member = caller("member", ("member",))

@@ -15,8 +15,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from .. import envelope as env
 from ..pms.webhooks import WebhookRejected
-from . import envelope as env
 from .common import PathId, answers
 from .context import Call, caller, request_id, services
 

@@ -12,7 +12,8 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from pyapi import bench, config, datagen
+from hotelcore_tools import bench, datagen
+from pyapi import config
 
 TINY = datagen.DatasetSpec(hotels=2, room_types=3, rooms=6, days=30, members=20, audit_rooms=6, seed=7)
 

@@ -15,8 +15,8 @@ import pytest
 import tenacity
 from events_helpers import add_webhook, create_customer
 
+from hotelcore_tools.receiver import Answer, Receiver
 from pyapi.dispatch import Dispatcher, Schedule
-from pyapi.receiver import Answer, Receiver
 
 
 @pytest.mark.slow

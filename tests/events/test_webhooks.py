@@ -1,4 +1,4 @@
-"""Outbound webhooks end to end: real receivers (pyapi.receiver, verifying with the Standard
+"""Outbound webhooks end to end: real receivers (hotelcore_tools.receiver, verifying with the Standard
 Webhooks library) on 127.0.0.1, the real dispatcher against the test's database."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import tenacity
 from events_helpers import add_webhook, create_customer, make_hotel, set_status, touch_customer, wait_readable
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from hotelcore_tools.receiver import Answer, Receiver
 from pyapi.dispatch import Delivery, Dispatcher, Schedule, retry_after, sign
-from pyapi.receiver import Answer, Receiver
 
 FAST = Schedule(wait=tenacity.wait_fixed(0.2), max_attempts=4)
 

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from events_helpers import create_customer, make_hotel, set_status, wait_readable
 
-from pyapi.receiver import Receiver
+from hotelcore_tools.receiver import Receiver
 
 HC = [sys.executable, "-m", "pyapi.cli"]
 

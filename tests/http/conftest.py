@@ -14,8 +14,8 @@ import pytest
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 from fastapi.testclient import TestClient  # noqa: E402
 
+from pyapi.checkout.gateway import Resilience, SimulatedGateway  # noqa: E402
 from pyapi.http import Settings, create_app  # noqa: E402
-from pyapi.http.gateway import Resilience, SimulatedGateway  # noqa: E402
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 from conftest import assert_clean, checkout_body
 
-from pyapi.http.gateway import SimulatedGateway
+from pyapi.checkout.gateway import SimulatedGateway
 
 
 def saga(db: psycopg.Connection, checkout_id: int) -> dict:

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from conftest import assert_clean, checkout_body
 
-from pyapi.http.gateway import SimulatedGateway
+from pyapi.checkout.gateway import SimulatedGateway
 
 
 def test_a_retry_gets_the_first_answer_byte_for_byte(client, world, db, gateway):

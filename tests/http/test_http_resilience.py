@@ -11,8 +11,7 @@ import psycopg
 import pytest
 from conftest import assert_clean, checkout_body
 
-from pyapi.http.errors import ErrorMap
-from pyapi.http.gateway import (
+from pyapi.checkout.gateway import (
     CircuitOpen,
     GatewayDeclined,
     GatewayTimeout,
@@ -20,6 +19,7 @@ from pyapi.http.gateway import (
     ResilientGateway,
     SimulatedGateway,
 )
+from pyapi.errors import ErrorMap
 
 
 def test_retries_use_exponential_backoff_from_500_ms():

@@ -18,8 +18,8 @@ import psycopg
 import pytest
 from ops_helpers import build_hotel, make_customer
 
+from pyapi.checkout.gateway import SimulatedGateway
 from pyapi.http import Settings, create_app
-from pyapi.http.gateway import SimulatedGateway
 
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 from fastapi.testclient import TestClient  # noqa: E402

@@ -76,13 +76,14 @@ def _native_twin(conn: psycopg.Connection, today: dt.date, nights: int) -> int:
 def run(
     server_url: str, *, quick: bool = False, out_dir: Path = Path("bench/results")
 ) -> list[dict[str, Any]]:
-    from .. import migrate as mig
-    from .. import server as srv
-    from ..http import start_server
-    from ..http.gateway import SimulatedGateway
-    from . import service
-    from .connector import Resilient
-    from .simulator import Simulator, start_simulator
+    from pyapi import migrate as mig
+    from pyapi import server as srv
+    from pyapi.checkout.gateway import SimulatedGateway
+    from pyapi.http import start_server
+    from pyapi.pms import service
+    from pyapi.pms.connector import Resilient
+
+    from ..vendor_sim import Simulator, start_simulator
 
     url = srv.recreate_database(server_url, DATABASE)
     mig.upgrade(url)

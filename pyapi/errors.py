@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import PoolTimeout
 
-from ..client import HotelcoreError
+from .client import HotelcoreError
 
 
 @dataclass

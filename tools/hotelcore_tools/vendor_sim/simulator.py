@@ -1,148 +1,37 @@
-"""A simulated Cloudbeds (``hotelcore vendor-sim --port P``): a real HTTP server speaking the
-subset of Cloudbeds API v1.3 the connector uses, over a small ledger of its own.
-
-* ``/api/v1.3/{method}`` for getHotels, getHotelDetails, getRoomTypes, getRooms, getRatePlans,
-  getAvailableRoomTypes, postReservation, putReservation, getReservation, getReservations,
-  postRoomBlock, deleteRoomBlock, postWebhook — every request validated against Cloudbeds'
-  OpenAPI file (:mod:`.spec`); a request it does not allow answers 400 and is counted in
-  ``violations`` (the tests assert there are none).
-* API keys per property (``x-api-key``), 10 requests per second per property (429 with
-  ``Retry-After``), form-encoded POST/PUT bodies, Cloudbeds' ``{"success": ..., "message": ...}``.
-* Webhooks: ``postWebhook`` subscriptions get Cloudbeds' thin, unsigned JSON notifications
-  (``{"event": "reservation/created", "propertyID", "reservationID", "timestamp"}``) from a sender
-  thread when a reservation is created or changes status.
-* Faults a test switches per property (:class:`Faults`, or ``POST /_sim/faults/{propertyID}``
-  with JSON): latency, 5xx, timeouts, outage, 429 with ``Retry-After``, duplicated and
-  out-of-order webhooks.
-
-Availability of a room type on a night = its rooms - rooms of reservations not cancelled on that
-night - rooms in an unexpired room block; a reservation gets the free rooms of its type.
+"""The simulated Cloudbeds: its ledger behind the vendor's HTTP API, every request validated
+against Cloudbeds' OpenAPI file, with the vendor's rate limit and scripted faults.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import queue
-import socket
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .model import (
+    BASE_PATH,
+    RATE_LIMIT,
+    Block,
+    Faults,
+    Property,
+    Rate,
+    Reservation,
+    RoomType,
+    _iso,
+    _nights,
+    _now,
+)
 from .spec import SpecViolation, validate_request
-
-RATE_LIMIT = 10  # requests per second per property (Cloudbeds' documented limit)
-BASE_PATH = "/api/v1.3"
-
-
-@dataclass
-class Faults:
-    """What goes wrong for one property. Counts (``fail_next``, ``throttle_next``) are consumed
-    one per request; the rest hold until switched off."""
-
-    latency: float = 0.0  # seconds added to every request
-    fail_next: int = 0  # the next N requests answer 500
-    fail_status: int = 500
-    timeout_next: int = 0  # the next N requests hang for ``hang`` seconds
-    hang: float = 30.0
-    outage: bool = False  # every request answers 503
-    throttle_next: int = 0  # the next N requests answer 429 with Retry-After
-    retry_after: int = 1
-    fail_operations: set[str] = field(default_factory=set)  # only these methods fail (empty: all)
-    webhook_duplicate: bool = False  # send each notification twice
-    webhook_reorder: bool = False  # hold notifications; flush_webhooks sends them newest first
-
-
-@dataclass
-class RoomType:
-    id: str
-    name: str
-    short: str
-    max_guests: int
-
-
-@dataclass
-class Rate:
-    id: str
-    room_type_id: str
-    name: str
-    base: Decimal
-    by_date: dict[dt.date, Decimal] = field(default_factory=dict)
-
-    def on(self, night: dt.date) -> Decimal:
-        return self.by_date.get(night, self.base)
-
-
-@dataclass
-class Reservation:
-    id: str
-    status: str
-    start: dt.date
-    end: dt.date
-    rooms: list[tuple[str, str]]  # (roomTypeID, roomID)
-    guest_first: str
-    guest_last: str
-    guest_email: str
-    total: Decimal
-    created: dt.datetime
-    modified: dt.datetime
-    third_party_id: str | None = None
-
-
-@dataclass
-class Block:
-    id: str
-    rooms: list[tuple[str, str]]
-    start: dt.date
-    end: dt.date  # last blocked night (Cloudbeds' endDate is inclusive for blocks)
-    expires: dt.datetime
-
-
-@dataclass
-class Property:
-    id: str
-    api_key: str
-    name: str
-    city: str
-    country: str
-    time_zone: str
-    currency: str
-    room_types: dict[str, RoomType] = field(default_factory=dict)
-    rooms: dict[str, str] = field(default_factory=dict)  # roomID -> roomTypeID
-    room_names: dict[str, str] = field(default_factory=dict)
-    rates: dict[str, Rate] = field(default_factory=dict)
-    reservations: dict[str, Reservation] = field(default_factory=dict)
-    blocks: dict[str, Block] = field(default_factory=dict)
-    webhooks: list[tuple[str, str, str, str]] = field(default_factory=list)  # (id, object, action, url)
-    faults: Faults = field(default_factory=Faults)
-    recent: deque = field(default_factory=deque)  # request instants for the rate limit
-    held_webhooks: list[dict] = field(default_factory=list)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _nights(start: dt.date, end: dt.date):
-    d = start
-    while d < end:
-        yield d
-        d += dt.timedelta(days=1)
 
 
 class Simulator:
@@ -746,62 +635,3 @@ class Simulator:
         sub = f"W{next(self._ids)}"
         prop.webhooks.append((sub, f["object"], f["action"], f["endpointUrl"]))
         return 200, {"success": True, "data": {"subscriptionID": sub}}
-
-
-# --------------------------------------------------------------------------- running it
-
-
-@dataclass
-class RunningSimulator:
-    sim: Simulator
-    url: str  # the API base URL, .../api/v1.3
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.sim._outbox.put(None)
-
-
-def start_simulator(
-    sim: Simulator | None = None, *, host: str = "127.0.0.1", port: int = 0
-) -> RunningSimulator:
-    """Serve a simulator in a background thread; returns once it answers."""
-    sim = sim or Simulator()
-    if port == 0:
-        with socket.socket() as s:
-            s.bind((host, 0))
-            port = s.getsockname()[1]
-    config = uvicorn.Config(
-        sim.app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"vendor-sim-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the simulated vendor did not start on {host}:{port}")
-        time.sleep(0.02)
-    return RunningSimulator(sim, f"http://{host}:{port}{BASE_PATH}", server, thread)
-
-
-def demo_simulator() -> Simulator:
-    """The simulator ``hotelcore vendor-sim`` serves: one Seoul property, key ``demo-key``."""
-    sim = Simulator()
-    sim.add_property(
-        "cb-1001",
-        "demo-key",
-        name="Hanok Stay Bukchon (Cloudbeds)",
-        city="Seoul",
-        room_types=[
-            ("81001", "Ondol Room", 2, 6, Decimal("120000")),
-            ("81002", "Garden Suite", 4, 3, Decimal("240000")),
-        ],
-    )
-    return sim
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, default=str)

@@ -21,12 +21,12 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from .. import envelope as env
+from ..errors import ApiError
 from ..pms.connector import Bound, Guest, Hold, PmsCircuitOpen, PmsError, PmsRefused
 from ..pms.service import connector_for
-from . import envelope as env
-from .errors import ApiError
+from ..pool import DB_ERRORS
 from .gateway import CircuitOpen, GatewayError
-from .pool import DB_ERRORS
 
 log = logging.getLogger("hotelcore.pms.checkout")
 

@@ -11,8 +11,9 @@ from typing import Any
 import psycopg
 from rich.table import Table
 
-from .dispatch import dispatcher_process
-from .receiver import Receiver
+from pyapi.dispatch import dispatcher_process
+
+from ..receiver import Receiver
 
 
 class EventFlow:

@@ -29,11 +29,11 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from .. import envelope as env
 from ..client import is_retryable
-from . import envelope as env
-from .errors import ApiError, ErrorMap
+from ..errors import ApiError, ErrorMap
+from ..pool import DB_ERRORS, Credentials, Database
 from .gateway import CircuitOpen, GatewayError, ResilientGateway
-from .pool import DB_ERRORS, Credentials, Database
 
 log = logging.getLogger("hotelcore.checkout")
 

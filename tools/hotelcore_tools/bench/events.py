@@ -22,8 +22,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from .dispatch import dispatcher_process
-from .receiver import Receiver
+from pyapi.dispatch import dispatcher_process
+
+from ..receiver import Receiver
 
 RATE = 200  # events per second offered by the paced writers
 WRITERS = 4
@@ -46,7 +47,7 @@ def _switch_events(conn: psycopg.Connection, on: bool) -> None:
 
 
 def outbox_cost(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
-    from .bench import Result, Workload, _invariants, run_workload
+    from .harness import Result, Workload, _invariants, run_workload
 
     def hold_and_confirm(conn, i, rng):
         r = ctx.request(rng)
@@ -116,7 +117,7 @@ def _room_ids(conn: psycopg.Connection, hotel_id: int, n: int) -> list[int]:
 
 
 def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
-    from .bench import summarize
+    from .harness import summarize
 
     seconds = 5.0 if settings.quick else 20.0
     hotel = ctx.audit_hotel or ctx.hotels[0]
@@ -182,7 +183,7 @@ def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
 
 
 def dispatcher_throughput(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
-    from .bench import summarize
+    from .harness import summarize
 
     backlog = 2000 if settings.quick else 10000
     with psycopg.connect(url, autocommit=True) as conn, Receiver([]) as rx:

@@ -35,7 +35,7 @@ from psycopg.rows import tuple_row
 from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ..client import Client, HotelcoreError
+from .client import Client, HotelcoreError
 
 T = TypeVar("T")
 
