@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import sys
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from . import migrate as mig
 from . import server as srv
+from .client import bind
 
 app = typer.Typer(help="hotelcore: a PostgreSQL-native reservation and property core.", no_args_is_help=True)
 db_app = typer.Typer(
@@ -246,7 +247,14 @@ def apikey_create(
     """Issue an API key; the token is shown once (only its sha256 is stored)."""
     expires_at = _expiry(expires_in)
     key_id, token = _key_sql(
-        "select api_key_id, token from api.issue_api_key(%s, %s, %s, %s)", [system, hotel, label, expires_at]
+        *bind(
+            "issue_api_key",
+            columns=("api_key_id", "token"),
+            p_system=system,
+            p_hotel_ids=hotel,
+            p_label=label,
+            p_expires_at=expires_at,
+        )
     )[0]
     until = f", expires {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
     console.print(
@@ -273,8 +281,13 @@ def apikey_rotate(
 ) -> None:
     """Rotate a key: a new key for the same system, hotels and label; the old one works for the grace period."""
     new_id, token, old_until = _key_sql(
-        "select api_key_id, token, old_key_expires_at from api.rotate_api_key(%s, %s::interval, %s)",
-        [key_id, grace, _expiry(expires_in)],
+        *bind(
+            "rotate_api_key",
+            columns=("api_key_id", "token", "old_key_expires_at"),
+            p_api_key_id=key_id,
+            p_grace=grace,
+            p_expires_at=_expiry(expires_in),
+        )
     )[0]
     console.print(
         f"api key {new_id} replaces key {key_id}, which works until {old_until:%Y-%m-%d %H:%M:%S %Z}; shown once:",
@@ -287,7 +300,7 @@ def apikey_rotate(
 @friendly
 def apikey_revoke(key_id: Annotated[int, typer.Argument(help="The id of the key to revoke.")]) -> None:
     """Revoke a key now: its token is refused from the next request on."""
-    done = _key_sql("select api.revoke_api_key(%s)", [key_id])
+    done = _key_sql(*bind("revoke_api_key", p_api_key_id=key_id))
     if not done or not done[0][0]:
         err.print(f"[red]error:[/red] api key {key_id} is unknown or already revoked")
         raise typer.Exit(1)
@@ -356,15 +369,22 @@ TOOL_COMMANDS = (  # (command, typer app it belongs to, function of hotelcore_to
 )
 
 
-def tools_installed() -> bool:
-    return importlib.util.find_spec("hotelcore_tools") is not None
+def tools_cli():
+    """The tools' commands (``hotelcore_tools.cli``), or None when the tools are not installed."""
+    try:
+        from hotelcore_tools import cli as tools
+    except ModuleNotFoundError as exc:
+        if exc.name != "hotelcore_tools":
+            raise
+        return None
+    return tools
 
 
 def _missing_tool(command: str):
     def missing(ctx: typer.Context) -> None:
         err.print(
             f"[red]error:[/red] `hotelcore {command}` is one of hotelcore's tools, which are not installed"
-            f" here (a deployment needs only the runtime). Install them: {TOOLS_INSTALL}",
+            f" here (a deployment needs only the runtime). Install them: {escape(TOOLS_INSTALL)}",
             highlight=False,
             soft_wrap=True,
         )
@@ -375,9 +395,7 @@ def _missing_tool(command: str):
 
 
 def _register_tools() -> None:
-    tools = None
-    if tools_installed():
-        from hotelcore_tools import cli as tools
+    tools = tools_cli()
     for command, parent, attr in TOOL_COMMANDS:
         name = command if parent is app else f"pms {command}"
         if tools is not None:

@@ -1,8 +1,11 @@
 """The thin Python client of the SQL api.
 
 ``Client.call("create_hold", p_hotel_id=1, ...)`` runs ``select * from api.create_hold(p_hotel_id
-=> %s, ...)`` with bound parameters in one transaction and returns the rows as dicts. Every rule
-lives in PostgreSQL; this module only:
+=> %(p_hotel_id)s, ...)`` with bound parameters in one transaction and returns the rows as dicts.
+:func:`bind` is the one way hotelcore calls an ``api`` function: every caller (this client, the
+HTTP routes, the checkout saga, the PMS connector, the dispatcher, the tools) names each argument,
+so no call restates a signature position by position. Every rule lives in PostgreSQL; this
+module only:
 
 * retries the WHOLE transaction on a serialization failure (40001) or a deadlock (40P01) a
   bounded number of times with a small exponential backoff (tenacity); what is left after the
@@ -14,7 +17,8 @@ lives in PostgreSQL; this module only:
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
@@ -34,6 +38,47 @@ from tenacity import (
 )
 
 T = TypeVar("T")
+
+# The request's application user, as an argument (the pool sets it per request).
+APP_USER = sql.SQL("current_setting('hotelcore.app_user', true)")
+
+
+@functools.lru_cache(maxsize=1024)
+def _statement(function: str, args: tuple[tuple[str, str | None], ...], columns: tuple[str, ...]) -> bytes:
+    """The statement of a call, composed once per shape (function, argument names, SQL values)."""
+    return (
+        sql.SQL("select {} from api.{}({})")
+        .format(
+            sql.SQL(", ").join(map(sql.Identifier, columns)) if columns else sql.SQL("*"),
+            sql.Identifier(function),
+            sql.SQL(", ").join(
+                sql.SQL("{} => {}").format(
+                    sql.Identifier(name), sql.Placeholder(name) if raw is None else sql.SQL(raw)
+                )
+                for name, raw in args
+            ),
+        )
+        .as_bytes(None)
+    )
+
+
+def bind(function: str, /, *, columns: Sequence[str] = (), **params: Any) -> tuple[bytes, dict[str, Any]]:
+    """``select * from api.<function>(p_x => %(p_x)s, ...)`` and its parameters: the one binder.
+
+    Arguments are named (``p_hotel_id=1``); a value that is SQL (a :mod:`psycopg.sql` object such
+    as :data:`APP_USER`, which may use another argument's placeholder) is written in place; Python floats are sent as numeric (the api takes
+    money and rates as numeric). ``columns`` selects some of a table function's columns, in that
+    order. Use it as ``conn.execute(*bind("get_checkout", p_checkout_id=7))``."""
+    args = tuple(
+        (name, value if isinstance(value, sql.Composable) else None) for name, value in params.items()
+    )
+    values = {
+        name: Decimal(str(value)) if isinstance(value, float) else value
+        for name, value in params.items()
+        if not isinstance(value, sql.Composable)
+    }
+    return _statement(function, args, tuple(columns)), values
+
 
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 CONFLICT_NAME = "CONCURRENCY_CONFLICT"
@@ -191,14 +236,7 @@ class Client:
         """``select * from api.<function>(p_x => %(p_x)s, ...)`` in one retried transaction; rows as dicts.
 
         Python floats are sent as numeric (the api takes money and rates as numeric)."""
-        params = {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in params.items()}
-        query = sql.SQL("select * from {}.{}({})").format(
-            sql.Identifier("api"),
-            sql.Identifier(function),
-            sql.SQL(", ").join(
-                sql.SQL("{} => {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in params
-            ),
-        )
+        query, params = bind(function, **params)
 
         def work(conn: psycopg.Connection) -> list[dict[str, Any]]:
             with conn.cursor(row_factory=dict_row) as cur:

@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from .. import envelope as env
 from ..checkout.saga import Order
+from ..client import bind
 from .common import Body, Day, Id, PathId, answers, text
 from .context import Call, caller
 
@@ -131,8 +132,12 @@ def _external_checkout(
         ).digest()
         key_id, replayed, stored_status, stored = call.run(
             lambda conn: conn.execute(
-                "select idempotency_key_id, replayed, response_status, response_body from api.begin_idempotent(%s, %s)",
-                [idempotency_key, fingerprint],
+                *bind(
+                    "begin_idempotent",
+                    columns=("idempotency_key_id", "replayed", "response_status", "response_body"),
+                    p_key=idempotency_key,
+                    p_fingerprint=fingerprint,
+                )
             ).fetchone()
         )
         if replayed:
@@ -145,7 +150,14 @@ def _external_checkout(
     status, payload, retry_ms = ExternalCheckout(call.hc).run(call.creds, order, request_id=call.rid)
     if key_id is not None:
         call.run(
-            lambda conn: conn.execute("select api.complete_idempotent(%s, %s, %s)", [key_id, status, payload])
+            lambda conn: conn.execute(
+                *bind(
+                    "complete_idempotent",
+                    p_idempotency_key_id=key_id,
+                    p_response_status=status,
+                    p_response_body=payload,
+                )
+            )
         )
     return env.response(payload, status, request_id=call.rid, retry_after_ms=retry_ms)
 
@@ -153,7 +165,7 @@ def _external_checkout(
 @router.get("/checkout/{checkout_id}", responses=answers(404))
 def get_checkout(checkout_id: PathId, call: Call = Depends(booker)) -> Response:
     """The state of a checkout: its last step, what it holds, and its answer once done."""
-    return call.ok(call.one("select api.get_checkout(%s)", [checkout_id]))
+    return call.ok(call.value("get_checkout", p_saga_id=checkout_id))
 
 
 def _order(body: CheckoutRequest) -> Order:

@@ -1,9 +1,9 @@
 """What every route uses: the request's credentials, one call to one ``api`` function, the
 envelope around the answer, and degraded mode (seed 001).
 
-A route reads its input, then calls :meth:`Call.one` / :meth:`Call.rows` with a literal SQL
-string that calls one ``api`` function with bound parameters; the answer goes into the
-envelope. Errors raised by the database become :class:`~pyapi.http.errors.ApiError` in the
+A route reads its input, then calls :meth:`Call.value` / :meth:`Call.rows`, which call one ``api``
+function with its arguments bound by name (:func:`pyapi.client.bind`); the answer goes into the
+envelope. Errors raised by the database become :class:`~pyapi.errors.ApiError` in the
 app's exception handlers, not here.
 """
 
@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from .. import envelope
 from ..checkout.gateway import ResilientGateway
+from ..client import bind
 from ..errors import ApiError, ErrorMap
 from ..pool import Credentials, Database
 
@@ -112,26 +113,28 @@ class Call:
         user = self.request.headers.get("x-app-user")
         return Credentials(token_of(self.request), self.systems, (user or "")[:200] or None)
 
-    def one(self, query: str, params: Sequence[Any] = (), *, scope: Sequence[tuple[str, int]] = ()) -> Any:
-        """The single value of ``query`` (one ``api`` function), after the scope checks."""
-
-        def work(conn: psycopg.Connection) -> Any:
-            check_scope(conn, scope)
-            row = conn.execute(query, params).fetchone()
-            return None if row is None else row[0]
-
-        return self.hc.db.run(self.creds, work, read_only=self.reads)
-
     @property
     def reads(self) -> bool:
         return self.request.method in READ_METHODS
 
-    def rows(
-        self, query: str, params: Sequence[Any] = (), *, scope: Sequence[tuple[str, int]] = ()
-    ) -> list[dict]:
+    def value(self, function: str, /, *, scope: Sequence[tuple[str, int]] = (), **params: Any) -> Any:
+        """The single value of ``api.<function>`` called with ``params`` by name, after the scope checks."""
+        query, values = bind(function, **params)
+
+        def work(conn: psycopg.Connection) -> Any:
+            check_scope(conn, scope)
+            row = conn.execute(query, values).fetchone()
+            return None if row is None else row[0]
+
+        return self.hc.db.run(self.creds, work, read_only=self.reads)
+
+    def rows(self, function: str, /, *, scope: Sequence[tuple[str, int]] = (), **params: Any) -> list[dict]:
+        """The rows of ``api.<function>`` called with ``params`` by name, after the scope checks."""
+        query, values = bind(function, **params)
+
         def work(conn: psycopg.Connection) -> list[dict]:
             check_scope(conn, scope)
-            return conn.cursor(row_factory=dict_row).execute(query, params).fetchall()
+            return conn.cursor(row_factory=dict_row).execute(query, values).fetchall()
 
         return self.hc.db.run(self.creds, work, read_only=self.reads)
 
@@ -153,7 +156,7 @@ def check_scope(conn: psycopg.Connection, scope: Sequence[tuple[str, int]]) -> N
     """Each (entity, id) must be in the key's hotel scope; api.assert_in_scope raises otherwise."""
     for entity, ident in scope:
         if ident is not None:
-            conn.execute("select api.assert_in_scope(%s, %s)", [entity, ident])
+            conn.execute(*bind("assert_in_scope", p_entity=entity, p_id=ident))
 
 
 def error_body(err: ApiError, *, system: str, request_id: str) -> bytes:

@@ -111,17 +111,23 @@ def detect_conflicts(call: Call, body: ConflictDetect):
     """POST /conflicts/detect under the system owning the entity (the database checks which)."""
     updates = [u.model_dump(mode="json") for u in body.conflicting_updates]
     return call.ok(
-        call.one(
-            "select api.detect_conflicts(%s, %s, %s)", [body.entity_type, body.entity_id, Jsonb(updates)]
+        call.value(
+            "detect_conflicts",
+            p_entity_type=body.entity_type,
+            p_entity_id=body.entity_id,
+            p_updates=Jsonb(updates),
         )
     )
 
 
 def resolve_conflict(call: Call, conflict_id: int, body: ConflictResolve):
     return call.ok(
-        call.one(
-            "select api.resolve_conflict(%s, %s, %s, %s)",
-            [conflict_id, body.resolution_method, Jsonb(body.resolved_data), body.resolver_user_id],
+        call.value(
+            "resolve_conflict",
+            p_conflict_id=conflict_id,
+            p_resolution_method=body.resolution_method,
+            p_resolved_data=Jsonb(body.resolved_data),
+            p_resolver_user_id=body.resolver_user_id,
         )
     )
 
@@ -163,7 +169,7 @@ class ReservationCreate(Body):
 @router.get("/customers/{customer_id}", responses=answers(404))
 def get_customer(customer_id: PathId, call: Call = Depends(member)):
     """顧客情報取得 — the customer document: profile, rank with benefits, points balance, version."""
-    return call.ok(call.one("select api.get_customer(%s)", [customer_id]))
+    return call.ok(call.value("get_customer", p_customer_id=customer_id))
 
 
 @router.put("/customers/{customer_id}", responses=answers(404, 409, 422))
@@ -173,7 +179,13 @@ def update_customer(customer_id: PathId, body: CustomerUpdate, call: Call = Depe
     not applied (409 CONFLICT_NEEDS_REVIEW with the conflict id)."""
     changes = body.model_dump(exclude_unset=True, exclude={"version"}, mode="json")
     return customer_written(
-        call, call.one("select api.update_customer(%s, %s, %s)", [customer_id, body.version, Jsonb(changes)])
+        call,
+        call.value(
+            "update_customer",
+            p_customer_id=customer_id,
+            p_expected_version=body.version,
+            p_changes=Jsonb(changes),
+        ),
     )
 
 
@@ -181,30 +193,25 @@ def update_customer(customer_id: PathId, body: CustomerUpdate, call: Call = Depe
 def create_customer(body: CustomerCreate, call: Call = Depends(member)):
     """新規顧客作成 — a new customer (member by default)."""
     b = body
-    doc = call.one(
-        "select api.create_customer(p_given_name => %s, p_family_name => %s, p_email => %s, p_phone => %s,"
-        " p_phone_country => %s, p_given_name_reading => %s, p_family_name_reading => %s, p_postal_code => %s,"
-        " p_address_line1 => %s, p_address_line2 => %s, p_city => %s, p_region => %s, p_country_code => %s,"
-        " p_language => %s, p_is_member => %s, p_marketing_consent => %s, p_preferences => %s)",
-        [
-            b.given_name,
-            b.family_name,
-            b.email,
-            b.phone,
-            b.phone_country,
-            b.given_name_reading,
-            b.family_name_reading,
-            b.postal_code,
-            b.address_line1,
-            b.address_line2,
-            b.city,
-            b.region,
-            b.country_code,
-            b.language,
-            b.is_member,
-            b.marketing_consent,
-            Jsonb(b.preferences),
-        ],
+    doc = call.value(
+        "create_customer",
+        p_given_name=b.given_name,
+        p_family_name=b.family_name,
+        p_email=b.email,
+        p_phone=b.phone,
+        p_phone_country=b.phone_country,
+        p_given_name_reading=b.given_name_reading,
+        p_family_name_reading=b.family_name_reading,
+        p_postal_code=b.postal_code,
+        p_address_line1=b.address_line1,
+        p_address_line2=b.address_line2,
+        p_city=b.city,
+        p_region=b.region,
+        p_country_code=b.country_code,
+        p_language=b.language,
+        p_is_member=b.is_member,
+        p_marketing_consent=b.marketing_consent,
+        p_preferences=Jsonb(b.preferences),
     )
     return call.ok(doc, 201)
 
@@ -212,7 +219,7 @@ def create_customer(body: CustomerCreate, call: Call = Depends(member)):
 @router.get("/customers/{customer_id}/points", responses=answers(404))
 def get_points(customer_id: PathId, call: Call = Depends(member)):
     """ポイント残高 — balance and the next expiry."""
-    rows = call.rows("select * from api.get_points_balance(%s)", [customer_id])
+    rows = call.rows("get_points_balance", p_customer_id=customer_id)
     return call.ok(rows[0] if rows else None)
 
 
@@ -221,12 +228,15 @@ def change_points(customer_id: PathId, body: PointsChange, call: Call = Depends(
     """ポイント加算/減算 — an adjustment (+/-) or a redemption."""
     if body.kind == "redeem":
         rows = call.rows(
-            "select * from api.redeem_points(%s, %s, %s, %s)",
-            [customer_id, body.points, body.reservation_id, body.reason],
+            "redeem_points",
+            p_customer_id=customer_id,
+            p_points=body.points,
+            p_reservation_id=body.reservation_id,
+            p_reason=body.reason,
         )
     else:
         rows = call.rows(
-            "select * from api.adjust_points(%s, %s, %s)", [customer_id, body.points, body.reason]
+            "adjust_points", p_customer_id=customer_id, p_points=body.points, p_reason=body.reason
         )
     return call.ok(rows[0] if rows else None)
 
@@ -234,14 +244,16 @@ def change_points(customer_id: PathId, body: PointsChange, call: Call = Depends(
 @router.get("/customers/{customer_id}/rank", responses=answers(404))
 def get_rank(customer_id: PathId, call: Call = Depends(member)):
     """会員ランク情報 — the rank, its benefits and progress."""
-    return call.ok(call.one("select api.get_customer_rank(%s)", [customer_id]))
+    return call.ok(call.value("get_customer_rank", p_customer_id=customer_id))
 
 
 @router.put("/customers/{customer_id}/rank", responses=answers(404, 409, 422))
 def set_rank(customer_id: PathId, body: RankChange, call: Call = Depends(member)):
     """ランク手動調整 — sets the rank by hand, with a reason."""
     return call.ok(
-        call.one("select api.set_customer_rank(%s, %s, %s)", [customer_id, body.rank_code, body.reason])
+        call.value(
+            "set_customer_rank", p_customer_id=customer_id, p_rank_code=body.rank_code, p_reason=body.reason
+        )
     )
 
 
@@ -260,7 +272,7 @@ def customer_reservations(
 ):
     """顧客予約履歴 — the customer's reservations in the key's hotels, newest arrival first."""
     return call.ok(
-        call.one("select api.list_customer_reservations(%s, %s, %s)", [customer_id, limit, offset])
+        call.value("list_customer_reservations", p_customer_id=customer_id, p_limit=limit, p_offset=offset)
     )
 
 
@@ -279,19 +291,17 @@ def member_resolve_conflict(conflict_id: PathId, body: ConflictResolve, call: Ca
 
 def create_booking(call: Call, body: ReservationCreate, origin: str) -> dict:
     """A booking without payment: one transaction, scope checked, then api.book_reservation."""
-    return call.one(
-        "select api.book_reservation(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        [
-            body.hotel_id,
-            body.room_type_id,
-            body.rate_plan_id,
-            body.check_in,
-            body.check_out,
-            body.customer_id,
-            body.rooms,
-            body.adults,
-            body.children,
-            origin,
-            body.special_requests,
-        ],
+    return call.value(
+        "book_reservation",
+        p_hotel_id=body.hotel_id,
+        p_room_type_id=body.room_type_id,
+        p_rate_plan_id=body.rate_plan_id,
+        p_check_in=body.check_in,
+        p_check_out=body.check_out,
+        p_customer_id=body.customer_id,
+        p_rooms=body.rooms,
+        p_adults=body.adults,
+        p_children=body.children,
+        p_origin=origin,
+        p_special_requests=body.special_requests,
     )

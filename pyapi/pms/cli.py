@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from ..client import bind
+
 console = Console()
 err = Console(stderr=True)
 
@@ -151,7 +153,7 @@ def sync_command(
         with _connect() as conn:
             runtime = PmsRuntime(_Db(conn))
             if hotel is not None:
-                conn.execute("select api.pms_request_sync(%s)", [hotel])
+                conn.execute(*bind("pms_request_sync", p_hotel_id=hotel))
             while True:
                 for state in runtime.sync_due():
                     console.print(state, highlight=False)

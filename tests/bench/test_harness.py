@@ -238,6 +238,10 @@ def test_markdown_table_of_saved_results(tmp_path):
 
     from pyapi.cli import app
 
-    result = CliRunner().invoke(app, ["bench", "--markdown", str(saved)])
+    page = tmp_path / "docs" / "bench.md"
+    result = CliRunner().invoke(app, ["bench", "--markdown", str(saved), "--page", str(page)])
     assert result.exit_code == 0, result.output
-    assert result.output == text
+    # the README's headline table on stdout (a workload with a target), every workload on the page
+    assert result.stdout == bench.headline(doc)
+    assert result.stdout.splitlines()[2] == row and "HTTP checkout" not in result.stdout
+    assert text in page.read_text() and "run.json" in page.read_text()

@@ -22,4 +22,4 @@ from .baselines import Refused, _pgbench_log_latencies, textbook_book, textbook_
 from .command import bench_command, run  # noqa: F401
 from .dataset import Ctx, Items, RunSettings  # noqa: F401
 from .harness import BENCH_DB, RESULTS_DIR, Result, Workload, percentile, run_workload, summarize  # noqa: F401
-from .render import markdown  # noqa: F401
+from .render import headline, markdown, page  # noqa: F401

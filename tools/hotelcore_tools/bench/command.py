@@ -27,9 +27,9 @@ from pyapi import server as srv
 from .. import datagen
 from .baselines import pgbench_baseline
 from .dataset import Ctx, RunSettings
-from .harness import BENCH_DB, RESULTS_DIR, Result, console, run_workload
+from .harness import BENCH_DB, BENCH_PAGE, RESULTS_DIR, Result, console, run_workload
 from .http_load import http_bench
-from .render import _fmt, markdown, render
+from .render import _fmt, headline, page, render
 from .reports import report_workloads
 from .workloads import build_workloads
 
@@ -225,9 +225,13 @@ def bench_command(
         Path | None,
         typer.Option(
             "--markdown",
-            help="Print the README's table for a saved results file and exit (no database needed).",
+            help="For a saved results file: write the page of every workload (--page) and print the"
+            " README's headline table, then exit (no database needed).",
         ),
     ] = None,
+    page_path: Annotated[
+        Path, typer.Option("--page", help="Where --markdown writes the page of every workload.")
+    ] = BENCH_PAGE,
 ) -> None:
     """Benchmarks on a dataset of its own (database hotelcore_bench), with baselines in the same run."""
     if markdown_of is not None:
@@ -236,7 +240,10 @@ def bench_command(
         except (OSError, ValueError) as exc:
             console.print(f"[red]error:[/red] cannot read {markdown_of}: {exc}", highlight=False)
             raise typer.Exit(1) from None
-        sys.stdout.write(markdown(saved))
+        page_path.parent.mkdir(parents=True, exist_ok=True)
+        page_path.write_text(page(saved, markdown_of.name))
+        sys.stdout.write(headline(saved))
+        Console(stderr=True).print(f"every workload: {page_path}", highlight=False)
         return
     server = srv.get_server()
     server.check()

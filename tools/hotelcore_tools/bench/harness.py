@@ -23,6 +23,8 @@ BENCH_DB = "hotelcore_bench"
 FLOOR_SCHEMA = "bench_floor"  # plain tables of the report views' rows: each read's floor
 PGBENCH_DB = "hotelcore_bench_pgbench"
 RESULTS_DIR = config.PROJECT_ROOT / "bench" / "results"
+# the page of every workload of a saved run, written by ``hotelcore bench --markdown``
+BENCH_PAGE = config.PROJECT_ROOT / "docs" / "bench.md"
 
 # a wide table even when the output is not a terminal (make, CI logs)
 console = Console(width=None if sys.stdout.isatty() else 220)

@@ -20,6 +20,7 @@ import psycopg
 from rich.console import Console
 
 from pyapi import config
+from pyapi.client import bind
 
 from .dataset import BookingRequest, Ctx, Items, RunSettings
 from .harness import Exhausted, Result, _proc_status, console, summarize
@@ -336,7 +337,13 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
     reqs = [ctx.request(rng) for _ in range(count)]
     with psycopg.connect(url, autocommit=True) as conn:
         token = conn.execute(
-            "select token from api.issue_api_key('member', %s, 'bench')", ([h.id for h in ctx.hotels],)
+            *bind(
+                "issue_api_key",
+                columns=("token",),
+                p_system="member",
+                p_hotel_ids=[h.id for h in ctx.hotels],
+                p_label="bench",
+            )
         ).fetchone()[0]
         quotes = conn.execute(
             """select (q ->> 'total')::numeric, q ->> 'currency', coalesce((q ->> 'bookable')::boolean, false)

@@ -12,6 +12,8 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from pyapi.client import bind
+
 from .baselines import textbook_book, textbook_check, textbook_setup
 from .dataset import (
     Ctx,
@@ -58,7 +60,13 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
         h = rng.choice(ctx.hotels)
         ci = h.today + timedelta(days=rng.randrange(1, max(2, ctx.days - 31)))
         conn.execute(
-            "select * from api.search_availability(%s, %s, %s, 2)", (h.id, ci, ci + timedelta(days=30))
+            *bind(
+                "search_availability",
+                p_hotel_id=h.id,
+                p_check_in=ci,
+                p_check_out=ci + timedelta(days=30),
+                p_adults=2,
+            )
         ).fetchall()
 
     def chain_check_in(rng, nights):
@@ -71,8 +79,15 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
         def op(conn, i, rng):
             ci = chain_check_in(rng, nights)
             conn.execute(
-                "select * from api.search_city_availability(null, %s, %s, 2, p_rooms => %s, p_hotel_ids => %s)",
-                (ci, ci + timedelta(days=nights), rooms, chain_ids),
+                *bind(
+                    "search_city_availability",
+                    p_city=None,
+                    p_check_in=ci,
+                    p_check_out=ci + timedelta(days=nights),
+                    p_adults=2,
+                    p_rooms=rooms,
+                    p_hotel_ids=chain_ids,
+                )
             ).fetchall()
 
         return op
@@ -95,8 +110,15 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
     def quote(conn, i, rng):
         r = ctx.request(rng)
         conn.execute(
-            "select api.quote(%s, %s, %s, %s, %s, %s)",
-            (r.hotel_id, r.room_type_id, r.rate_plan_id, r.check_in, r.check_out, r.adults),
+            *bind(
+                "quote",
+                p_hotel_id=r.hotel_id,
+                p_room_type_id=r.room_type_id,
+                p_rate_plan_id=r.rate_plan_id,
+                p_check_in=r.check_in,
+                p_check_out=r.check_out,
+                p_adults=r.adults,
+            )
         ).fetchone()
 
     def textbook(conn, i, rng):
@@ -105,28 +127,60 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
     def create_hold(conn, i, rng):
         r = ctx.request(rng)
         row = conn.execute(
-            "select hold_id from api.create_hold(%s, %s, %s, %s, %s, 1, %s, p_customer_id => %s)",
-            (r.hotel_id, r.room_type_id, r.rate_plan_id, r.check_in, r.check_out, r.adults, r.customer_id),
+            *bind(
+                "create_hold",
+                columns=("hold_id",),
+                p_hotel_id=r.hotel_id,
+                p_room_type_id=r.room_type_id,
+                p_rate_plan_id=r.rate_plan_id,
+                p_check_in=r.check_in,
+                p_check_out=r.check_out,
+                p_rooms=1,
+                p_adults=r.adults,
+                p_customer_id=r.customer_id,
+            )
         ).fetchone()
         holds.put((row[0], r))
 
     def confirm(conn, i, rng):
         hold_id, r = holds.take()
         row = conn.execute(
-            "select reservation_id, version from api.confirm_booking(%s, %s, %s, 'member')",
-            (hold_id, r.customer_id, f"bench-auth-{hold_id}"),
+            *bind(
+                "confirm_booking",
+                columns=("reservation_id", "version"),
+                p_hold_id=hold_id,
+                p_customer_id=r.customer_id,
+                p_payment_authorisation=f"bench-auth-{hold_id}",
+                p_origin="member",
+            )
         ).fetchone()
         booked.put((row[0], row[1], r))
 
     def hold_and_confirm(conn, i, rng):
         r = ctx.request(rng)
         hold_id = conn.execute(
-            "select hold_id from api.create_hold(%s, %s, %s, %s, %s, 1, %s, p_customer_id => %s)",
-            (r.hotel_id, r.room_type_id, r.rate_plan_id, r.check_in, r.check_out, r.adults, r.customer_id),
+            *bind(
+                "create_hold",
+                columns=("hold_id",),
+                p_hotel_id=r.hotel_id,
+                p_room_type_id=r.room_type_id,
+                p_rate_plan_id=r.rate_plan_id,
+                p_check_in=r.check_in,
+                p_check_out=r.check_out,
+                p_rooms=1,
+                p_adults=r.adults,
+                p_customer_id=r.customer_id,
+            )
         ).fetchone()[0]
         row = conn.execute(
-            "select reservation_id, version from api.confirm_booking(%s, %s, %s, 'member')",
-            (hold_id, r.customer_id, f"bench-auth-{hold_id}"),
+            *bind(
+                "confirm_booking",
+                columns=("reservation_id", "version"),
+                p_hold_id=hold_id,
+                p_customer_id=r.customer_id,
+                p_payment_authorisation=f"bench-auth-{hold_id}",
+                p_origin="member",
+            )
         ).fetchone()
         booked.put((row[0], row[1], r))
 
@@ -134,8 +188,13 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
         res_id, version, r = booked.take()
         shift = timedelta(days=1)  # one night later: still inside the calendar (see Ctx.request)
         conn.execute(
-            "select * from api.modify_reservation(%s, %s, %s, %s)",
-            (res_id, version, r.check_in + shift, r.check_out + shift),
+            *bind(
+                "modify_reservation",
+                p_reservation_id=res_id,
+                p_version=version,
+                p_check_in=r.check_in + shift,
+                p_check_out=r.check_out + shift,
+            )
         ).fetchone()
 
     cancels = Items()
@@ -155,7 +214,9 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
 
     def cancel(conn, i, rng):
         res_id, version = cancels.take()
-        conn.execute("select * from api.cancel_reservation(%s, %s, 'bench')", (res_id, version)).fetchone()
+        conn.execute(
+            *bind("cancel_reservation", p_reservation_id=res_id, p_version=version, p_reason="bench")
+        ).fetchone()
 
     arrivals_audit, arrivals_chain = Items(), Items()
 
@@ -169,7 +230,7 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
 
     def check_in(items):
         def op(conn, i, rng):
-            conn.execute("select * from api.check_in(%s)", (items.take(),)).fetchall()
+            conn.execute(*bind("check_in", p_reservation_id=items.take())).fetchall()
 
         return op
 
@@ -199,7 +260,7 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
                 (chain_ids,),
             ).fetchall():
                 try:
-                    conn.execute("select * from api.check_in(%s)", (rid,)).fetchall()
+                    conn.execute(*bind("check_in", p_reservation_id=rid)).fetchall()
                 except psycopg.Error:
                     pass  # no ready room for it: another arrival will do
         service_stays.extend(
@@ -218,8 +279,8 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
             "select (api.create_order(%s, %s, %s) ->> 'id')::bigint",
             (rid, f"bench-{i}-{next(order_keys)}", items),
         ).fetchone()[0]
-        conn.execute("select api.set_order_status(%s, 'accepted')", (order_id,))
-        conn.execute("select api.set_order_status(%s, 'delivered')", (order_id,))
+        conn.execute(*bind("set_order_status", p_order_id=order_id, p_status="accepted"))
+        conn.execute(*bind("set_order_status", p_order_id=order_id, p_status="delivered"))
 
     audits = Items()
 
@@ -234,7 +295,7 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
     def night_audit_op(items):
         def op(conn, i, rng):
             hid, day = items.take()
-            conn.execute("select * from api.run_night_audit(%s, %s)", (hid, day)).fetchone()
+            conn.execute(*bind("run_night_audit", p_hotel_id=hid, p_business_date=day)).fetchone()
 
         return op
 
@@ -269,7 +330,7 @@ def build_workloads(url: str, ctx: Ctx, settings: RunSettings) -> list[Workload]
 
     def check_out(items):
         def op(conn, i, rng):
-            conn.execute("select * from api.check_out(%s)", (items.take(),)).fetchone()
+            conn.execute(*bind("check_out", p_reservation_id=items.take())).fetchone()
 
         return op
 

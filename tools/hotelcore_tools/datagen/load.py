@@ -15,6 +15,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from pyapi.client import bind
+
 from .plan import RATE_PLANS, Plan
 
 
@@ -338,20 +340,18 @@ def _load_hotels(conn: psycopg.Connection, plan: Plan, loaded: Loaded, progress:
             today = cur.execute("select (internal.now() at time zone %s)::date", (h.time_zone,)).fetchone()[0]
             until = today + timedelta(days=plan.spec.days)
             hid = cur.execute(
-                """select api.create_hotel(p_code => %s, p_name => %s, p_time_zone => %s, p_currency => %s,
-                       p_city => %s, p_country_code => %s, p_tax_rate => %s, p_prices_include_tax => %s,
-                       p_holiday_country => %s)""",
-                (
-                    h.code,
-                    h.name,
-                    h.time_zone,
-                    h.currency,
-                    h.city,
-                    h.country,
-                    h.tax_rate,
-                    h.prices_include_tax,
-                    h.country,
-                ),
+                *bind(
+                    "create_hotel",
+                    p_code=h.code,
+                    p_name=h.name,
+                    p_time_zone=h.time_zone,
+                    p_currency=h.currency,
+                    p_city=h.city,
+                    p_country_code=h.country,
+                    p_tax_rate=h.tax_rate,
+                    p_prices_include_tax=h.prices_include_tax,
+                    p_holiday_country=h.country,
+                )
             ).fetchone()[0]
             loaded.hotel_ids.append(hid)
             loaded.today[hid] = today
@@ -363,30 +363,28 @@ def _load_hotels(conn: psycopg.Connection, plan: Plan, loaded: Loaded, progress:
             for code, _name, _mult, free_days in RATE_PLANS:
                 if free_days is not None and free_days != 1:
                     policies[code] = cur.execute(
-                        """select api.create_cancellation_policy(p_hotel_id => %s, p_code => %s, p_name => %s,
-                               p_free_until_days => %s)""",
-                        (
-                            hid,
-                            f"free_{free_days}d",
-                            f"Free cancellation until {free_days} days before arrival",
-                            free_days,
-                        ),
+                        *bind(
+                            "create_cancellation_policy",
+                            p_hotel_id=hid,
+                            p_code=f"free_{free_days}d",
+                            p_name=f"Free cancellation until {free_days} days before arrival",
+                            p_free_until_days=free_days,
+                        )
                     ).fetchone()[0]
             rt_ids = []
             for rt in h.room_types:
                 rt_ids.append(
                     cur.execute(
-                        """select api.create_room_type(p_hotel_id => %s, p_code => %s, p_name => %s,
-                           p_max_occupancy => %s, p_base_price => %s, p_amenities => %s, p_size_sqm => %s)""",
-                        (
-                            hid,
-                            rt.code,
-                            rt.name,
-                            rt.max_occupancy,
-                            rt.base_price,
-                            psycopg.types.json.Jsonb(rt.amenities),
-                            rt.size_sqm,
-                        ),
+                        *bind(
+                            "create_room_type",
+                            p_hotel_id=hid,
+                            p_code=rt.code,
+                            p_name=rt.name,
+                            p_max_occupancy=rt.max_occupancy,
+                            p_base_price=rt.base_price,
+                            p_amenities=psycopg.types.json.Jsonb(rt.amenities),
+                            p_size_sqm=rt.size_sqm,
+                        )
                     ).fetchone()[0]
                 )
             cur.executemany(
@@ -422,30 +420,49 @@ def _load_hotels(conn: psycopg.Connection, plan: Plan, loaded: Loaded, progress:
             )
             # pricing: weekend and holiday multipliers, seasons, length-of-stay discounts (seed 003)
             cur.execute(
-                "select api.set_pricing_rule(p_hotel_id => %s, p_kind => 'weekend', p_multiplier => %s)",
-                (hid, h.weekend_multiplier),
+                *bind("set_pricing_rule", p_hotel_id=hid, p_kind="weekend", p_multiplier=h.weekend_multiplier)
             )
             cur.execute(
-                "select api.set_pricing_rule(p_hotel_id => %s, p_kind => 'holiday', p_multiplier => %s)",
-                (hid, h.holiday_multiplier),
+                *bind("set_pricing_rule", p_hotel_id=hid, p_kind="holiday", p_multiplier=h.holiday_multiplier)
             )
             for n, (name, first, last, mult) in enumerate(h.seasons):
                 season_id = cur.execute(
-                    "select api.create_season(%s, %s, %s, %s, %s)",
-                    (hid, f"S{n + 1}", name, today + timedelta(days=first), today + timedelta(days=last)),
+                    *bind(
+                        "create_season",
+                        p_hotel_id=hid,
+                        p_code=f"S{n + 1}",
+                        p_name=name,
+                        p_from=today + timedelta(days=first),
+                        p_until=today + timedelta(days=last),
+                    )
                 ).fetchone()[0]
                 cur.execute(
-                    """select api.set_pricing_rule(p_hotel_id => %s, p_kind => 'season', p_multiplier => %s,
-                           p_season_id => %s)""",
-                    (hid, mult, season_id),
+                    *bind(
+                        "set_pricing_rule",
+                        p_hotel_id=hid,
+                        p_kind="season",
+                        p_multiplier=mult,
+                        p_season_id=season_id,
+                    )
                 )
             for min_nights, rate in h.los_discounts:
-                cur.execute("select api.set_length_of_stay_discount(%s, %s, %s)", (hid, min_nights, rate))
+                cur.execute(
+                    *bind(
+                        "set_length_of_stay_discount",
+                        p_hotel_id=hid,
+                        p_min_nights=min_nights,
+                        p_discount_rate=rate,
+                    )
+                )
             days = _holidays(h.country, today, until)
             if days:
                 cur.execute(
-                    "select api.add_holidays(%s, %s::date[], %s::text[])",
-                    (hid, [d for d, _ in days], [n for _, n in days]),
+                    *bind(
+                        "add_holidays",
+                        p_hotel_id=hid,
+                        p_days=[d for d, _ in days],
+                        p_names=[n for _, n in days],
+                    )
                 )
-            cur.execute("select api.open_inventory(%s, %s, %s)", (hid, today, until))
+            cur.execute(*bind("open_inventory", p_hotel_id=hid, p_from=today, p_until=until))
         progress.advance(task)
