@@ -163,7 +163,7 @@ def migrations_current() -> None:
     console.print(mig.current(ready_server().url) or "base")
 
 
-# ----------------------------------------------------------------------------- HTTP API (issue 8)
+# ----------------------------------------------------------------------------- HTTP API
 
 apikey_app = typer.Typer(help="API keys of the client systems (member, pms, saas) for the HTTP API.")
 app.add_typer(apikey_app, name="apikey")

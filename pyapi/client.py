@@ -9,9 +9,10 @@ module only:
 
 * retries the WHOLE transaction on a serialization failure (40001) or a deadlock (40P01) a
   bounded number of times with a small exponential backoff (tenacity); what is left after the
-  retries is reported as CONCURRENCY_CONFLICT (HC209), never as an internal error;
+  retries is reported as CONCURRENCY_CONFLICT, never as an internal error;
 * maps hotelcore SQLSTATEs (class HC) to :class:`HotelcoreError`, using the registry
-  ``api.error_codes`` read once at start-up (no table of codes is kept in Python).
+  ``api.error_codes`` read once at start-up (:class:`pyapi.errors.Registry`; no table of codes
+  is kept in Python).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import copy
 import functools
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -36,6 +36,10 @@ from tenacity import (
     wait_exponential,
     wait_random,
 )
+
+from .errors import ErrorCode, HotelcoreError, Registry
+
+__all__ = ["APP_USER", "Client", "HotelcoreError", "bind", "connect_client", "is_retryable"]
 
 T = TypeVar("T")
 
@@ -66,11 +70,12 @@ def bind(function: str, /, *, columns: Sequence[str] = (), **params: Any) -> tup
     """``select * from api.<function>(p_x => %(p_x)s, ...)`` and its parameters: the one binder.
 
     Arguments are named (``p_hotel_id=1``); a value that is SQL (a :mod:`psycopg.sql` object such
-    as :data:`APP_USER`, which may use another argument's placeholder) is written in place; Python floats are sent as numeric (the api takes
-    money and rates as numeric). ``columns`` selects some of a table function's columns, in that
+    as :data:`APP_USER`, which may use another argument's placeholder) is written in place; Python
+    floats are sent as numeric (the api takes money and rates as numeric). ``columns`` selects some of a table function's columns, in that
     order. Use it as ``conn.execute(*bind("get_checkout", p_checkout_id=7))``."""
     args = tuple(
-        (name, value if isinstance(value, sql.Composable) else None) for name, value in params.items()
+        (name, value.as_string(None) if isinstance(value, sql.Composable) else None)
+        for name, value in params.items()
     )
     values = {
         name: Decimal(str(value)) if isinstance(value, float) else value
@@ -82,28 +87,6 @@ def bind(function: str, /, *, columns: Sequence[str] = (), **params: Any) -> tup
 
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 CONFLICT_NAME = "CONCURRENCY_CONFLICT"
-
-
-@dataclass(frozen=True)
-class ErrorCode:
-    sqlstate: str
-    name: str
-    http_status: int
-    meaning: str
-
-
-class HotelcoreError(Exception):
-    """A documented refusal of the api: SQLSTATE, the seed's name, HTTP status, DETAIL and HINT."""
-
-    def __init__(
-        self, sqlstate: str, name: str, http_status: int, detail: str | None = None, hint: str | None = None
-    ):
-        super().__init__(f"{name} ({sqlstate}): {detail or ''}".rstrip(": "))
-        self.sqlstate = sqlstate
-        self.name = name
-        self.http_status = http_status
-        self.detail = detail or None
-        self.hint = hint or None
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -139,7 +122,7 @@ class Client:
         self._wait = wait_exponential(multiplier=backoff_initial, max=backoff_max) + wait_random(
             0, backoff_initial
         )
-        self.codes: dict[str, ErrorCode] = {}
+        self.registry = Registry([])
         self.load_error_codes()
 
     @classmethod
@@ -169,25 +152,20 @@ class Client:
     def load_error_codes(self) -> None:
         """Reads the registry api.error_codes (called at start-up)."""
         with self._connect() as conn:
-            with conn.cursor(row_factory=dict_row) as cur:
-                cur.execute("select sqlstate, name, http_status, meaning from api.error_codes")
-                self.codes = {r["sqlstate"]: ErrorCode(**r) for r in cur.fetchall()}
+            self.registry = Registry.load(conn)
             conn.rollback()
 
     # ------------------------------------------------------------------ errors
 
     def _code_named(self, name: str) -> ErrorCode:
-        for code in self.codes.values():
-            if code.name == name:
-                return code
-        raise KeyError(name)
+        return self.registry.by_name[name]
 
     def map_error(self, exc: psycopg.Error) -> Exception:
         """A HotelcoreError for a registered SQLSTATE; other errors are returned unchanged."""
         sqlstate = getattr(exc, "sqlstate", None)
         diag = exc.diag
-        if sqlstate in self.codes:
-            code = self.codes[sqlstate]
+        if sqlstate in self.registry.by_sqlstate:
+            code = self.registry.by_sqlstate[sqlstate]
             return HotelcoreError(
                 code.sqlstate, code.name, code.http_status, diag.message_detail, diag.message_hint
             )

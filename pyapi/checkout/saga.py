@@ -160,7 +160,10 @@ class CheckoutSaga:
                 outcome = self._outcome(creds, order, request_id, state)
                 break
             except DB_ERRORS as exc:
-                if getattr(exc, "sqlstate", None) == "HC604" and time.monotonic() + pause < deadline:
+                if (
+                    self.errors.registry.is_error(exc, "IDEMPOTENCY_IN_PROGRESS")
+                    and time.monotonic() + pause < deadline
+                ):
                     time.sleep(pause)
                     pause = min(pause * 1.5, 0.2)
                     continue
@@ -276,7 +279,7 @@ class CheckoutSaga:
         try:
             started = self.db.run(creds, start)
         except DB_ERRORS as exc:
-            if idempotency is not None and getattr(exc, "sqlstate", None) in _IDEMPOTENCY_STATES:
+            if idempotency is not None and self.errors.registry.is_error(exc, *_IDEMPOTENCY_REFUSALS):
                 raise  # mismatch, or the first request still runs: not an answer of this checkout
             raise _Stop(self.errors.from_db(exc)) from None  # nothing was written
         if isinstance(started, Outcome):
@@ -284,7 +287,11 @@ class CheckoutSaga:
         saga, hold_error = started
         state["key_id"] = saga.key_id
         if hold_error is not None:
-            code = "INVENTORY_UNAVAILABLE" if hold_error.sqlstate == "HC201" else "HOLD_FAILED"
+            code = (
+                "INVENTORY_UNAVAILABLE"
+                if self.errors.registry.is_error(hold_error, "INVENTORY_UNAVAILABLE")
+                else "HOLD_FAILED"
+            )
             self._fail(creds, saga, code, hold_error)
 
         # 3. payment pre-authorisation
@@ -371,7 +378,7 @@ class CheckoutSaga:
     # ------------------------------------------------------------------ compensation
 
     def _taken_over(self, exc: BaseException) -> None:
-        if getattr(exc, "sqlstate", None) == "HC607":
+        if self.errors.registry.is_error(exc, "CHECKOUT_TAKEN_OVER"):
             raise _Stop(self.errors.from_db(exc), final=False) from None
 
     def _fail(self, creds, saga: SagaRef, code: str, exc: BaseException, retry_after_ms: int | None = None):
@@ -512,8 +519,8 @@ def _complete_idempotent(key_id: int, status: int, body: bytes):
     )
 
 
-# the idempotency refusals of api.begin_idempotent: IDEMPOTENCY_MISMATCH, IDEMPOTENCY_IN_PROGRESS
-_IDEMPOTENCY_STATES = frozenset({"HC208", "HC604"})
+# the idempotency refusals of api.begin_idempotent
+_IDEMPOTENCY_REFUSALS = ("IDEMPOTENCY_MISMATCH", "IDEMPOTENCY_IN_PROGRESS")
 
 
 def _describe(exc: BaseException) -> str:

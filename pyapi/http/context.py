@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from fastapi import Request
@@ -22,9 +22,14 @@ from starlette.responses import Response
 
 from .. import envelope
 from ..checkout.gateway import ResilientGateway
+from ..checkout.saga import CheckoutSaga
 from ..client import bind
 from ..errors import ApiError, ErrorMap
+from ..pms.runtime import PmsRuntime
 from ..pool import Credentials, Database
+
+if TYPE_CHECKING:
+    from .observe import Metrics
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Reads: their unit of work writes nothing, so the read replica may serve it (when configured).
@@ -66,9 +71,9 @@ class Services:
     errors: ErrorMap
     gateway: ResilientGateway
     degraded: Degraded
-    saga: Any = None  # pyapi.checkout.saga.CheckoutSaga
-    pms: Any = None  # pyapi.pms.runtime.PmsRuntime: external-PMS hotels
-    metrics: Any = None  # pyapi.http.observe.Metrics
+    saga: CheckoutSaga
+    pms: PmsRuntime  # external-PMS hotels
+    metrics: Metrics
     idempotency_wait: float = 10.0
     max_body_bytes: int = 64 * 1024
 

@@ -5,64 +5,20 @@ Base path ``/api/v2/member``; only keys of the member system may call these rout
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from psycopg.types.json import Jsonb
 from pydantic import Field
 
-from ..errors import ApiError
-from .common import Body, Day, Id, PathId, Version, answers, text
+from .common import Body, Id, PathId, answers, text
+from .conflicts import ConflictDetect, ConflictResolve, customer_written, detect_conflicts, resolve_conflict
 from .context import Call, caller
+from .customers import CustomerCreate, CustomerUpdate
+from .reservations import ReservationCreate, create_booking
 
 router = APIRouter(prefix="/api/v2/member", tags=["hotel-member"])
 member = caller("member", ("member",))
-
-
-class CustomerCreate(Body):
-    given_name: text(100, 1)
-    family_name: text(100, 1)
-    email: text(254) | None = None
-    phone: text(40) | None = None
-    phone_country: text(2) | None = None
-    given_name_reading: text(100) | None = None
-    family_name_reading: text(100) | None = None
-    postal_code: text(20) | None = None
-    address_line1: text(200) | None = None
-    address_line2: text(200) | None = None
-    city: text(100) | None = None
-    region: text(100) | None = None
-    country_code: text(2) | None = None
-    language: text(10) = "en"
-    is_member: bool = True
-    marketing_consent: bool = False
-    preferences: dict[str, Any] = Field(default_factory=dict)
-
-
-class CustomerUpdate(Body):
-    """The fields to change (absent fields are kept; null clears an optional one)."""
-
-    version: Version | None = Field(
-        default=None, description="The version read; VERSION_CONFLICT when stale."
-    )
-    given_name: text(100, 1) | None = None
-    family_name: text(100, 1) | None = None
-    email: text(254) | None = None
-    phone: text(40) | None = None
-    phone_country: text(2) | None = None
-    given_name_reading: text(100) | None = None
-    family_name_reading: text(100) | None = None
-    postal_code: text(20) | None = None
-    address_line1: text(200) | None = None
-    address_line2: text(200) | None = None
-    city: text(100) | None = None
-    region: text(100) | None = None
-    country_code: text(2) | None = None
-    language: text(10) | None = None
-    is_member: bool | None = None
-    marketing_consent: bool | None = None
-    preferences: dict[str, Any] | None = None
 
 
 class PointsChange(Body):
@@ -78,92 +34,6 @@ class PointsChange(Body):
 class RankChange(Body):
     rank_code: text(40, 1)
     reason: text(500, 1)
-
-
-class ConflictingUpdate(Body):
-    system: Literal["hotel-member", "hotel-pms"] = Field(description="The system that made the change.")
-    timestamp: datetime = Field(description="When that system made it (ISO 8601, not in the future).")
-    fields: dict[str, Any] = Field(
-        min_length=1, max_length=40, description="The fields it changed, with their new values."
-    )
-
-
-class ConflictDetect(Body):
-    """Seed 000's 競合検知: the updates in the order they arrived."""
-
-    entity_type: Literal["customer", "reservation"]
-    entity_id: Id
-    conflicting_updates: list[ConflictingUpdate] = Field(min_length=1, max_length=20)
-
-
-class ConflictResolve(Body):
-    """Seed 000's 競合解決."""
-
-    resolution_method: Literal["manual", "auto_merge", "priority_based"]
-    resolved_data: dict[str, Any] = Field(
-        default_factory=dict,
-        description="manual: the conflict's fields with the chosen values, and resolution_reason.",
-    )
-    resolver_user_id: text(200, 1)
-
-
-def detect_conflicts(call: Call, body: ConflictDetect):
-    """POST /conflicts/detect under the system owning the entity (the database checks which)."""
-    updates = [u.model_dump(mode="json") for u in body.conflicting_updates]
-    return call.ok(
-        call.value(
-            "detect_conflicts",
-            p_entity_type=body.entity_type,
-            p_entity_id=body.entity_id,
-            p_updates=Jsonb(updates),
-        )
-    )
-
-
-def resolve_conflict(call: Call, conflict_id: int, body: ConflictResolve):
-    return call.ok(
-        call.value(
-            "resolve_conflict",
-            p_conflict_id=conflict_id,
-            p_resolution_method=body.resolution_method,
-            p_resolved_data=Jsonb(body.resolved_data),
-            p_resolver_user_id=body.resolver_user_id,
-        )
-    )
-
-
-def customer_written(call: Call, doc: dict):
-    """A customer write's answer: a stale write the rules kept out for review is committed as a
-    recorded conflict and answered 409 CONFLICT_NEEDS_REVIEW with its id; else the document."""
-    conflict = (doc or {}).get("conflict") or {}
-    if conflict.get("verdict") == "needs_review":
-        return call.error(
-            ApiError(
-                "CONFLICT_NEEDS_REVIEW",
-                409,
-                "The customer changed since this version was read; the write clashes and was recorded for review.",
-                details={
-                    "conflict_id": conflict.get("conflict_id"),
-                    "rule": conflict.get("rule"),
-                    "fields": conflict.get("fields"),
-                    "version": doc.get("version"),
-                },
-            )
-        )
-    return call.ok(doc)
-
-
-class ReservationCreate(Body):
-    hotel_id: Id
-    room_type_id: Id
-    rate_plan_id: Id
-    check_in: Day
-    check_out: Day
-    customer_id: Id
-    rooms: int = Field(default=1, ge=1, le=10)
-    adults: int = Field(default=2, ge=1, le=20)
-    children: int = Field(default=0, ge=0, le=20)
-    special_requests: text(1000) | None = None
 
 
 @router.get("/customers/{customer_id}", responses=answers(404))
@@ -192,27 +62,9 @@ def update_customer(customer_id: PathId, body: CustomerUpdate, call: Call = Depe
 @router.post("/customers", status_code=201, responses=answers(409, 422, success=201))
 def create_customer(body: CustomerCreate, call: Call = Depends(member)):
     """新規顧客作成 — a new customer (member by default)."""
-    b = body
-    doc = call.value(
-        "create_customer",
-        p_given_name=b.given_name,
-        p_family_name=b.family_name,
-        p_email=b.email,
-        p_phone=b.phone,
-        p_phone_country=b.phone_country,
-        p_given_name_reading=b.given_name_reading,
-        p_family_name_reading=b.family_name_reading,
-        p_postal_code=b.postal_code,
-        p_address_line1=b.address_line1,
-        p_address_line2=b.address_line2,
-        p_city=b.city,
-        p_region=b.region,
-        p_country_code=b.country_code,
-        p_language=b.language,
-        p_is_member=b.is_member,
-        p_marketing_consent=b.marketing_consent,
-        p_preferences=Jsonb(b.preferences),
-    )
+    fields = body.model_dump()
+    fields["preferences"] = Jsonb(fields["preferences"])
+    doc = call.value("create_customer", **{f"p_{name}": value for name, value in fields.items()})
     return call.ok(doc, 201)
 
 
@@ -287,21 +139,3 @@ def member_detect_conflicts(body: ConflictDetect, call: Call = Depends(member)):
 def member_resolve_conflict(conflict_id: PathId, body: ConflictResolve, call: Call = Depends(member)):
     """競合解決 — resolves a customer conflict (manual, auto_merge, priority_based); the customer after it."""
     return resolve_conflict(call, conflict_id, body)
-
-
-def create_booking(call: Call, body: ReservationCreate, origin: str) -> dict:
-    """A booking without payment: one transaction, scope checked, then api.book_reservation."""
-    return call.value(
-        "book_reservation",
-        p_hotel_id=body.hotel_id,
-        p_room_type_id=body.room_type_id,
-        p_rate_plan_id=body.rate_plan_id,
-        p_check_in=body.check_in,
-        p_check_out=body.check_out,
-        p_customer_id=body.customer_id,
-        p_rooms=body.rooms,
-        p_adults=body.adults,
-        p_children=body.children,
-        p_origin=origin,
-        p_special_requests=body.special_requests,
-    )

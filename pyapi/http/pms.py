@@ -16,16 +16,10 @@ from pydantic import Field
 
 from ..client import APP_USER
 from .common import Body, Day, Id, PathId, QueryDay, QueryId, Version, answers, text
+from .conflicts import ConflictDetect, ConflictResolve, customer_written, detect_conflicts, resolve_conflict
 from .context import Call, caller
-from .member import (
-    ConflictDetect,
-    ConflictResolve,
-    ReservationCreate,
-    create_booking,
-    customer_written,
-    detect_conflicts,
-    resolve_conflict,
-)
+from .customers import CustomerBasic
+from .reservations import ReservationCreate, create_booking
 
 router = APIRouter(prefix="/api/v2/pms", tags=["hotel-pms"])
 pms = caller("pms", ("pms",))
@@ -54,22 +48,6 @@ class CheckIn(Body):
 class RoomStatusChange(Body):
     status: RoomStatus
     reason: text(500) | None = None
-
-
-class CustomerBasic(Body):
-    """The fields the PMS may change (seed 000: names, phone, address)."""
-
-    version: Version = Field(description="The version read; VERSION_CONFLICT when stale.")
-    given_name: text(100, 1) | None = None
-    family_name: text(100, 1) | None = None
-    phone: text(40) | None = None
-    phone_country: text(2) | None = None
-    postal_code: text(20) | None = None
-    address_line1: text(200) | None = None
-    address_line2: text(200) | None = None
-    city: text(100) | None = None
-    region: text(100) | None = None
-    country_code: text(2) | None = None
 
 
 # ----------------------------------------------------------------------------- reservations

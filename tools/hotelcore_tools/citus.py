@@ -274,7 +274,7 @@ def script(conn: psycopg.Connection, schema: str = "core") -> str:
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":  # python -m pyapi.citus URL: the script for docs/scale-out.md
+if __name__ == "__main__":  # python -m hotelcore_tools.citus URL: the script for docs/scale-out.md
     import sys
 
     from pyapi.server import get_server

@@ -1,7 +1,7 @@
 """``hotelcore bench``: every speed target of the project, measured side by side with baselines.
 
 The run creates its own database on the configured server (``hotelcore_bench``; the dev database
-is never touched), migrates it, loads the dataset of :mod:`pyapi.datagen`, then runs each
+is never touched), migrates it, loads the dataset of :mod:`hotelcore_tools.datagen`, then runs each
 workload from N client threads, one psycopg connection each. For every workload it reports
 throughput, p50 / p95 / p99 latency, the peak memory of this process and of the server backends
 serving the clients (read from ``/proc`` when the server runs on this machine), and the

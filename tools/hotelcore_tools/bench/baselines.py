@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 
 from pyapi import server as srv
+from pyapi.errors import Registry
 
 from .dataset import BookingRequest
 from .harness import PGBENCH_DB, MemorySampler, Result, summarize
@@ -61,6 +62,7 @@ def textbook_setup(conn: psycopg.Connection) -> int:
            from core.inventory i"""
     )
     conn.execute("vacuum analyze bench.room_availability")
+    Refused.sqlstate = Registry.load(conn).sqlstate("INVENTORY_UNAVAILABLE")
     return cur.rowcount
 
 
@@ -117,9 +119,10 @@ def textbook_check(conn: psycopg.Connection) -> dict[str, Any]:
 
 
 class Refused(psycopg.Error):
-    """A refusal decided by the client (the textbook baseline checks availability in the client)."""
+    """A refusal decided by the client (the textbook baseline checks availability in the client),
+    counted as INVENTORY_UNAVAILABLE: its SQLSTATE is read from the registry by textbook_setup."""
 
-    sqlstate = "HC201"
+    sqlstate: str | None = None
 
 
 def _pgbench_log_latencies(log_dir: Path) -> list[float]:

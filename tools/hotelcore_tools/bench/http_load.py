@@ -26,7 +26,7 @@ from .dataset import BookingRequest, Ctx, Items, RunSettings
 from .harness import Exhausted, Result, _proc_status, console, summarize
 from .render import _fmt
 
-HTTP_CLIENTS = 32  # issue 8's load: checkout p99 <= 50 ms at 32 concurrent clients
+HTTP_CLIENTS = 32  # the checkout's target load: p99 <= 50 ms at 32 concurrent clients
 HTTP_API_RSS_LIMIT_MB = 200.0
 
 
@@ -55,7 +55,7 @@ def _start_bench_api(url: str) -> tuple[subprocess.Popen, str]:
         [
             sys.executable,
             "-c",
-            "import sys; from pyapi.bench import _serve_bench_api as s; s(sys.argv[1], int(sys.argv[2]))",
+            "import sys; from hotelcore_tools.bench.http_load import _serve_bench_api as s; s(sys.argv[1], int(sys.argv[2]))",
             url,
             str(port),
         ],

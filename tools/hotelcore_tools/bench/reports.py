@@ -12,7 +12,7 @@ from psycopg import sql
 from .dataset import _p95_under
 from .harness import FLOOR_SCHEMA, Workload
 
-# the issue's targets for a read of a report view (issue 6): a plain view in ≤ 1 s, a materialized one
+# the targets for a read of a report view: a plain view in ≤ 1 s, a materialized one
 # (or the *_in_scope wrapper clients read it through) in ≤ 50 ms
 PLAIN_READ_MS, MATERIALIZED_READ_MS = 1000, 50
 DASHBOARD_OPS = 20
@@ -37,7 +37,7 @@ def report_workloads(url: str, ops: int, dashboard_ops: int = DASHBOARD_OPS) -> 
 
     * ``report.<view>``: the full read as a Python client does it (``select *``, every value
       parsed by psycopg into a Python object: ``numeric`` into ``Decimal``, ``date`` into
-      ``date``); the issue's target applies to this figure;
+      ``date``); the target applies to this figure;
     * ``… server + transfer (COPY)``: the same rows as ``COPY (select * …) TO STDOUT``, bytes
       counted and not parsed: what a client that does not build Python objects waits for;
     * ``… server, rows formatted (EXPLAIN ANALYZE SERIALIZE)``: the query executed on the server

@@ -1,6 +1,6 @@
 """``hotelcore demo``: a season in a small hotel chain, simulated day by day through the ``api``.
 
-The demo builds a chain with :mod:`pyapi.datagen` (hotels, room types, rooms, rate plans,
+The demo builds a chain with :mod:`hotelcore_tools.datagen` (hotels, room types, rooms, rate plans,
 seasons, holidays, members), then lives through a season one day at a time. Each hotel's day
 runs at its own local hours: the database clock (``internal.now()``) is moved to that hour with
 ``internal.shift_clock`` (the demo connects as the database owner), so every deadline the rules

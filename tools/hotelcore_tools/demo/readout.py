@@ -18,7 +18,7 @@ def check_invariants(conn: psycopg.Connection) -> dict[str, int]:
     """The promises of the ledger and the front desk, recounted from the rows (0 = kept).
 
     ``oversold_nights`` / ``drifted_nights`` / ``blocked_drifted`` come from the helpers'
-    recount views (:func:`pyapi.datagen.check_invariants`); the others are recounted here.
+    recount views (:func:`hotelcore_tools.datagen.check_invariants`); the others are recounted here.
     """
     inv = datagen.check_invariants(conn)
     out = {k: v for k, v in inv.items()}
