@@ -43,10 +43,7 @@ def friendly(fn):
     return wrapper
 
 
-def ready_server() -> srv.Server:
-    server = srv.get_server()
-    server.check()
-    return server
+ready_server = srv.ready_server
 
 
 # ----------------------------------------------------------------------------- db

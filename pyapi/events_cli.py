@@ -23,7 +23,7 @@ err = Console(stderr=True)
 def _connect():
     import psycopg
 
-    from .cli import ready_server
+    from .server import ready_server
 
     return psycopg.connect(ready_server().url, autocommit=True)
 
@@ -175,7 +175,7 @@ def dispatch(
     backoff. Several may run at once (SKIP LOCKED); a killed one's deliveries are sent again by another,
     with the same webhook-id."""
     from . import dispatch as d
-    from .cli import ready_server
+    from .server import ready_server
 
     server = ready_server()
     with d.Dispatcher(

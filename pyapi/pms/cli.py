@@ -23,8 +23,8 @@ pms_app = typer.Typer(
 def _connect():
     import psycopg
 
-    from ..cli import ready_server
     from ..migrate import upgrade
+    from ..server import ready_server
 
     server = ready_server()
     upgrade(server.url)

@@ -15,15 +15,11 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from pyapi.server import ready_server
+
 from .bench.command import bench_command  # noqa: F401  (the options of ``hotelcore bench``)
 
 console = Console()
-
-
-def _ready_server():
-    from pyapi.cli import ready_server
-
-    return ready_server()
 
 
 def demo(
@@ -40,7 +36,7 @@ def demo(
     """
     from . import demo as season
 
-    server = _ready_server()
+    server = ready_server()
     result = season.main(server.url, season.DemoSpec(hotels=hotels, days=days, seed=seed), output, console)
     if not result.ok:
         raise typer.Exit(1)
@@ -53,7 +49,7 @@ def docs() -> None:
 
     from . import docs as readme
 
-    server = _ready_server()
+    server = ready_server()
     url = srv.recreate_database(server.url, "hotelcore_docs")
     try:
         mig.upgrade(url)
@@ -89,7 +85,7 @@ def pms_bench(
     checkout through the simulated Cloudbeds at 50 ms per call (vs the vendor calls' latency)."""
     from .bench import pms as bench
 
-    server = _ready_server()
+    server = ready_server()
     with Progress(transient=True) as progress:
         progress.add_task("external-PMS bench", total=None)
         rows = bench.run(server.url, quick=quick)
