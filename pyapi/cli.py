@@ -311,9 +311,21 @@ def apikey_list() -> None:
     from rich.table import Table
 
     rows = _key_sql(
-        "select api_key_id, system, label, key_prefix, hotel_ids, created_at, expires_at, last_used_at,"
-        " replaces_id, status from api.list_api_keys()",
-        [],
+        *bind(
+            "list_api_keys",
+            columns=(
+                "api_key_id",
+                "system",
+                "label",
+                "key_prefix",
+                "hotel_ids",
+                "created_at",
+                "expires_at",
+                "last_used_at",
+                "replaces_id",
+                "status",
+            ),
+        )
     )
     table = Table(
         "id", "system", "label", "prefix", "hotels", "created", "expires", "last used", "replaces", "status"

@@ -282,7 +282,7 @@ class Dispatcher:
                 try:
                     self.run_once()
                     if time.monotonic() >= next_purge:
-                        while self._conn.execute("select api.purge_events()").fetchone()[0]:
+                        while self._conn.execute(*bind("purge_events")).fetchone()[0]:
                             pass
                         next_purge = time.monotonic() + purge_every
                 except psycopg.OperationalError:

@@ -1,6 +1,6 @@
 """Seed 001's booking checkout: ``POST /api/booking/checkout``.
 
-The route reads the request, runs the saga (:mod:`.saga`) and answers with the envelope. With an
+The route reads the request, runs the saga (:mod:`pyapi.checkout.saga`) and answers with the envelope. With an
 ``Idempotency-Key`` header the request is recorded first (``api.begin_idempotent``): a retry
 gets the first answer byte for byte, the same key with another body 422 IDEMPOTENCY_MISMATCH.
 A retry that arrives while the first request runs waits up to ``idempotency_wait`` seconds for

@@ -48,7 +48,7 @@ async def receive(vendor: str, request: Request) -> Response:
 @router.get("/sync", responses=answers(data=list[dict[str, Any]]))
 def sync_status_all(call: Call = Depends(pms)):
     """Every external hotel's polling sync in the key's scope: running, last and next sync, errors."""
-    return call.ok(call.rows("select * from api.pms_sync_status()"))
+    return call.ok(call.rows("pms_sync_status"))
 
 
 @router.get("/{hotel_id}/sync", responses=answers(404))

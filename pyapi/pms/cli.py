@@ -98,8 +98,23 @@ def status_command() -> None:
     try:
         with _connect() as conn:
             rows = conn.execute(
-                "select hotel_id, hotel_name, vendor, property_id, running, sync_enabled, last_sync_at, last_sync_ok,"
-                " next_sync_at, consecutive_failures, error_count, last_error from api.pms_sync_status()"
+                *bind(
+                    "pms_sync_status",
+                    columns=(
+                        "hotel_id",
+                        "hotel_name",
+                        "vendor",
+                        "property_id",
+                        "running",
+                        "sync_enabled",
+                        "last_sync_at",
+                        "last_sync_ok",
+                        "next_sync_at",
+                        "consecutive_failures",
+                        "error_count",
+                        "last_error",
+                    ),
+                )
             ).fetchall()
     except Exception as exc:
         _fail(exc)

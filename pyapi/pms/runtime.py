@@ -68,7 +68,10 @@ class PmsRuntime:
 
         def read(conn: psycopg.Connection):
             return conn.execute(
-                "select vendor, property_id from api.pms_sync_status() where hotel_id = %s", [hotel_id]
+                # a query over the status of every external hotel, not a call: a hotel not kept by a
+                # PMS is no row here (the function's argument would refuse it)
+                "select vendor, property_id from api.pms_sync_status() where hotel_id = %(hotel_id)s",
+                {"hotel_id": hotel_id},
             ).fetchone()
 
         row = self.db.run(None, read)
