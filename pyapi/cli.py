@@ -399,7 +399,7 @@ def _missing_tool(command: str):
         )
         raise typer.Exit(1)
 
-    missing.__doc__ = f"(not installed) One of hotelcore's tools: {TOOLS_INSTALL}"
+    missing.__doc__ = "(not installed here) One of hotelcore's tools: run it to see how to install them."
     return missing
 
 
