@@ -32,9 +32,10 @@ HTTP_API_RSS_LIMIT_MB = 200.0
 
 def _serve_bench_api(url: str, port: int) -> None:
     """The API process of the HTTP benchmark: ``hotelcore serve``'s app and uvicorn settings (the
-    simulated gateway, no latency), plus the floor endpoint of :mod:`pyapi.http.floor`."""
-    from pyapi.http import floor
+    simulated gateway, no latency), plus the floor endpoint of :mod:`hotelcore_tools.bench.floor`."""
     from pyapi.http.app import serve
+
+    from . import floor
 
     serve(
         "127.0.0.1",
@@ -324,7 +325,7 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
 
         import aiohttp  # noqa: F401
 
-        from pyapi.http import floor as _floor  # noqa: F401
+        from . import floor as _floor  # noqa: F401
     except ImportError as exc:  # the HTTP layer is optional for the benchmark
         return [Result(name="HTTP checkout", clients=HTTP_CLIENTS, skipped=True, note=f"skipped: {exc}")]
     out = out or console
