@@ -48,7 +48,8 @@ def _switch_events(conn: psycopg.Connection, on: bool) -> None:
 
 
 def outbox_cost(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
-    from .harness import Result, Workload, _invariants, run_workload
+    from .dataset import _invariants
+    from .harness import Result, Workload, run_workload
 
     def hold_and_confirm(conn, i, rng):
         r = ctx.request(rng)
