@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -66,19 +67,26 @@ def test_the_runtime_imports_no_tool():
 def test_wheels_declare_their_packages_and_data(tmp_path):
     """Building both wheels warns of no undeclared package; the runtime's wheel holds no tool and
     requires neither Faker nor Jinja; the tools' wheel carries its template and the vendor's spec."""
+    # built from a copy, so that no build folder is left in the checkout
+    src, wheels = tmp_path / "src", tmp_path / "wheels"
+    junk = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    for folder in ("pyapi", "tools"):
+        shutil.copytree(ROOT / folder, src / folder, ignore=junk)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
     run = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(tmp_path), ".", "./tools"],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(wheels), ".", "./tools"],
         capture_output=True,
         text=True,
         timeout=600,
-        cwd=ROOT,
+        cwd=src,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     log = run.stdout + run.stderr
     assert "is absent from the `packages` configuration" not in log
     assert "would be ignored" not in log
-    (runtime,) = tmp_path.glob("hotelcore-*.whl")
-    (tools,) = tmp_path.glob("hotelcore_tools-*.whl")
+    (runtime,) = wheels.glob("hotelcore-*.whl")
+    (tools,) = wheels.glob("hotelcore_tools-*.whl")
     with zipfile.ZipFile(runtime) as wheel:
         names = wheel.namelist()
         metadata = next(wheel.read(n).decode() for n in names if n.endswith("METADATA"))
