@@ -157,6 +157,11 @@ class Client:
 
     # ------------------------------------------------------------------ errors
 
+    @property
+    def codes(self) -> dict[str, ErrorCode]:
+        """The registry by SQLSTATE."""
+        return self.registry.by_sqlstate
+
     def _code_named(self, name: str) -> ErrorCode:
         return self.registry.by_name[name]
 
