@@ -16,25 +16,30 @@ do $$
 declare
     v_object record;
 begin
+    -- only what the owner pass has not reached yet: ALTER TABLE ... OWNER locks the table even
+    -- when the owner does not change, and a core table stays unlocked by a deploy
     for v_object in
         select format('schema %I', n.nspname) as name
         from pg_catalog.pg_namespace n where n.nspname in ('core', 'api', 'internal', 'report')
+          and n.nspowner <> 'hotelcore_owner'::regrole
         union all
         select format('%s %I.%I', case c.relkind when 'v' then 'view' when 'm' then 'materialized view'
                                                  else 'table' end, n.nspname, c.relname)
         from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
         where n.nspname in ('core', 'api', 'internal', 'report') and c.relkind in ('r', 'p', 'v', 'm')
+          and c.relowner <> 'hotelcore_owner'::regrole
         union all
         -- sequences of their own (an identity or serial sequence follows its table)
         select format('sequence %I.%I', n.nspname, c.relname)
         from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
         where n.nspname in ('core', 'api', 'internal', 'report') and c.relkind = 'S'
+          and c.relowner <> 'hotelcore_owner'::regrole
           and not exists (select 1 from pg_catalog.pg_depend d
                           where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype in ('a', 'i'))
         union all
         select format('function %s', p.oid::regprocedure)
         from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-        where n.nspname in ('core', 'api', 'internal', 'report')
+        where n.nspname in ('core', 'api', 'internal', 'report') and p.proowner <> 'hotelcore_owner'::regrole
     loop
         execute format('alter %s owner to hotelcore_owner', v_object.name);
     end loop;
