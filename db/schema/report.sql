@@ -242,7 +242,49 @@ comment on column report.booking_pace.rooms_cancelled is 'Room nights for stay_d
 comment on column report.booking_pace.net_pickup is 'rooms_picked_up - rooms_cancelled.';
 comment on column report.booking_pace.rooms_on_books is 'Rooms on the books for stay_date at the end of as_of_date: net pickup of every date up to it.';
 
+-- Every versioned object goes to hotelcore_owner (why: db/views/grants.sql, which hands over the
+-- replaceable ones): the schemas, core's tables, sequences of their own and functions, the
+-- materialized views. A later schema file hands over what it creates itself.
+do $$
+declare
+    v_object record;
+begin
+    for v_object in
+        select format('schema %I', n.nspname) as name
+        from pg_catalog.pg_namespace n
+        where n.nspname in ('core', 'api', 'internal', 'report') and n.nspowner <> 'hotelcore_owner'::regrole
+        union all
+        select format('%s %I.%I', case c.relkind when 'm' then 'materialized view' when 'S' then 'sequence'
+                                                 else 'table' end, n.nspname, c.relname)
+        from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+        where ((n.nspname = 'core' and c.relkind in ('r', 'p', 'S')) or (n.nspname = 'report' and c.relkind = 'm'))
+          and c.relowner <> 'hotelcore_owner'::regrole
+          -- an identity or serial sequence follows its table
+          and not exists (select 1 from pg_catalog.pg_depend d
+                          where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype in ('a', 'i'))
+        union all
+        select format('function %s', p.oid::regprocedure)
+        from pg_catalog.pg_proc p
+        where p.pronamespace = 'core'::regnamespace and p.proowner <> 'hotelcore_owner'::regrole
+    loop
+        execute format('alter %s owner to hotelcore_owner', v_object.name);
+    end loop;
+end
+$$;
+
+-- the client systems reach api and report; internal and core stay closed
+grant usage on schema api to hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_admin, hotelcore_service,
+    hotelcore_bi;
+grant usage on schema report to hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_bi, hotelcore_admin;
+-- the row-level security policies call it as the reader of a view
+grant execute on function core.hotel_scope() to hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_bi,
+    hotelcore_admin;
+
 -- migrate:down
+revoke execute on function core.hotel_scope() from hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_bi,
+    hotelcore_admin;
+-- what this file handed over goes back to the migrating role
+reassign owned by hotelcore_owner to current_user;
 drop materialized view report.booking_pace;
 drop materialized view report.revenue_daily;
 drop materialized view report.revenue_daily_by_origin;
