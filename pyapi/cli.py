@@ -127,7 +127,9 @@ def migrations_new(
         raise typer.Exit(2)
     path = mig.new_revision(message, amend=amend)
     if path is None:
-        console.print("no new versioned file since the head revision (functions, triggers and views need no revision)")
+        console.print(
+            "no new versioned file since the head revision (functions, triggers and views need no revision)"
+        )
     else:
         console.print(f"wrote {path.relative_to(srv.config.PROJECT_ROOT)}", highlight=False)
 

@@ -62,7 +62,8 @@ def test_step_by_step_round_trip(empty_db: str, fresh_db: str):
 
 
 def test_no_table_depends_on_a_replaceable_schema(db: psycopg.Connection):
-    """Revisions drop and rebuild api/internal/report; nothing in core may depend on them."""
+    """A replacement PostgreSQL refuses drops the object with CASCADE: nothing in core may depend
+    on api, internal or report."""
     rows = db.execute(
         """
         select distinct pg_describe_object(d.classid, d.objid, d.objsubid),
@@ -383,3 +384,21 @@ def test_a_database_of_the_earlier_runner_upgrades_to_the_fresh_install(empty_db
     assert catalog.schema_dump(empty_db) == catalog.schema_dump(fresh_db)
     mig.downgrade(empty_db, "base")
     assert catalog.project_objects(empty_db) == []
+
+
+def test_every_project_object_is_owned_by_hotelcore_owner(db: psycopg.Connection):
+    """Versioned DDL hands over what it creates, the replaceable passes what they create."""
+    rows = db.execute(
+        """
+        select format('%s.%s', n.nspname, c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname in ('core', 'api', 'internal', 'report') and c.relkind in ('r', 'p', 'v', 'm', 'S')
+          and c.relowner <> 'hotelcore_owner'::regrole
+        union all
+        select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname in ('core', 'api', 'internal', 'report') and p.proowner <> 'hotelcore_owner'::regrole
+        union all
+        select nspname::text from pg_namespace
+        where nspname in ('core', 'api', 'internal', 'report') and nspowner <> 'hotelcore_owner'::regrole
+        """
+    ).fetchall()
+    assert rows == []
