@@ -10,7 +10,9 @@
 -- Releases up to revision 0015 dropped and rebuilt these three schemas at every upgrade; this
 -- revision rebuilds them once more (a database of such a release holds them, a new one does not),
 -- and from here on each object is replaced only when it changes.
-drop schema if exists api, internal, report cascade;
+drop schema if exists api cascade;
+drop schema if exists internal cascade;
+drop schema if exists report cascade;
 create schema api;
 comment on schema api is 'hotelcore callable surface: SECURITY DEFINER functions and views granted to the client systems.';
 create schema internal;
