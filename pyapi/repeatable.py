@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass, field
 
 import pglast
+import pglast.parser
 from pglast.stream import RawStream
 
 KINDS = ("functions", "triggers", "views")
@@ -130,7 +131,11 @@ def parse_file(path: str, text: str, by_key: dict[str, Entity] | None = None) ->
     out: list[Entity] = []
     by_key = by_key if by_key is not None else {}
     script: Entity | None = None
-    for raw in pglast.split(text, with_parser=True):
+    try:
+        statements = pglast.split(text, with_parser=True)
+    except pglast.parser.ParseError as exc:
+        raise ReplaceableError(f"db/{path}: {exc}") from exc
+    for raw in statements:
         sql = _strip_leading_comments(raw).strip()
         if not sql:
             continue

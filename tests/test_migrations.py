@@ -402,3 +402,31 @@ def test_every_project_object_is_owned_by_hotelcore_owner(db: psycopg.Connection
         """
     ).fetchall()
     assert rows == []
+
+
+def test_the_parser_attaches_comments_and_grants_to_their_object():
+    sql = """
+        create function api.f(p_at timestamptz, p_code char(3) default 'EUR', out total integer)
+        language sql as $$ select 1 $$;
+        comment on function api.f(timestamp with time zone, character) is 'F.';
+        grant execute on function api.f(timestamptz, bpchar) to hotelcore_admin;
+        create view report.v as select 1 as one;
+        comment on column report.v.one is 'One.';
+        create trigger _100_t before update on core.holds for each row execute function internal.t();
+        comment on trigger _100_t on core.holds is 'T.';
+        grant usage on schema api to hotelcore_bi;
+    """
+    entities = repeatable.parse({"functions/x.sql": sql})
+    assert [(e.key, len(e.statements)) for e in entities] == [
+        ("function api.f(timestamptz, character)", 3),
+        ("view report.v", 2),
+        ("trigger _100_t on core.holds", 2),
+        ("script functions/x.sql#1", 1),
+    ]
+    with pytest.raises(repeatable.ReplaceableError, match="defined twice"):
+        repeatable.parse(
+            {
+                "views/a.sql": "create view report.v as select 1;",
+                "views/b.sql": "create view report.v as select 2;",
+            }
+        )
