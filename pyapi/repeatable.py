@@ -359,7 +359,6 @@ def sync(conn, entities: list[Entity]) -> SyncReport:
 
     def apply(e: Entity) -> bool:
         """Create or replace ``e``; True when it got a new oid."""
-        nonlocal anew
         if e.kind == "script":
             create(e)
             report.scripts.append(e.key)
@@ -401,10 +400,11 @@ def sync(conn, entities: list[Entity]) -> SyncReport:
     for position, e in enumerate(entities):
         old = before.get(e.key)
         changed = old is None or old[0] != e.checksum
+        definition_changed = old is None or old[0].split(":")[0] != e.checksum.split(":")[0]
         if e.kind == "script":
             if changed or (anew and not e.data):
                 apply(e)
-        elif not db.exists(e) or (changed and old[0].split(":")[0] != e.checksum.split(":")[0]):
+        elif definition_changed or not db.exists(e):
             new_oid = apply(e)
             anew = anew or new_oid
             if new_oid and e.key in report.recreated:
