@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from conflict_helpers import detect, one, resolve, update
+
+from tests.support.conflicts import detect, resolve, update
+from tests.support.sql import one
 
 CODES = {
     "CONFLICT_NOT_FOUND": "HC120",

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from conflict_helpers import call, detect, one, resolve, update
+
+from tests.support.conflicts import detect, resolve, update
+from tests.support.sql import call, one
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from events_helpers import wait_readable
 from test_api_bad_input import STATEMENT_TIMEOUT, api_functions, baseline, build_fixture, call_sql
+
+from tests.support.events import wait_readable
 
 # name -> the event types one valid call writes
 EXPECTED: dict[str, set[str]] = {

@@ -11,11 +11,18 @@ import httpx
 import psycopg
 import pytest
 import tenacity
-from events_helpers import add_webhook, create_customer, make_hotel, set_status, touch_customer, wait_readable
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from pyapi.dispatch import Delivery, Dispatcher, Schedule, retry_after, sign
 from pyapi.receiver import Answer, Receiver
+from tests.support.events import (
+    add_webhook,
+    create_customer,
+    make_hotel,
+    set_status,
+    touch_customer,
+    wait_readable,
+)
 
 FAST = Schedule(wait=tenacity.wait_fixed(0.2), max_attempts=4)
 
@@ -44,7 +51,7 @@ def test_events_arrive_signed_with_the_event_id_and_verify(db: psycopg.Connectio
     with Receiver([]) as rx:
         webhook, secret = add_webhook(db, rx.url, ["room.*", "customer.created"])
         rx.secrets.append(secret)
-        set_status(db, hotel, hotel.rooms[0], "dirty")
+        set_status(db, hotel, hotel.room_ids[0], "dirty")
         customer = create_customer(db, 1)
         touch_customer(db, customer, "Osaka")  # not wanted by the endpoint
         with Dispatcher(fresh_db, schedule=FAST) as d:
@@ -108,7 +115,7 @@ def test_during_a_rotation_both_secrets_sign_then_only_the_new_one(
         assert until > dt.datetime.now(dt.UTC) + dt.timedelta(hours=23)
         old_rx.secrets.append(old_secret)
         new_rx.secrets.append(new_secret)
-        set_status(db, hotel, hotel.rooms[0], "dirty")
+        set_status(db, hotel, hotel.room_ids[0], "dirty")
         with Dispatcher(fresh_db, schedule=FAST) as d:
             drain(d, lambda: len(old_rx.received) >= 1)
             got = old_rx.wait_for(1)
@@ -131,7 +138,7 @@ def test_during_a_rotation_both_secrets_sign_then_only_the_new_one(
             db.execute(
                 "update core.webhook_endpoints set url = %s where consumer_id = %s", (old_rx.url, webhook)
             )
-            set_status(db, hotel, hotel.rooms[0], "clean")
+            set_status(db, hotel, hotel.room_ids[0], "clean")
             drain(d, lambda: len(old_rx.rejected) >= 1)
     assert len(old_rx.received) == 1 and len(old_rx.rejected) == 1
 

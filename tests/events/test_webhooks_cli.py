@@ -10,9 +10,9 @@ import sys
 
 import psycopg
 import pytest
-from events_helpers import create_customer, make_hotel, set_status, wait_readable
 
 from pyapi.receiver import Receiver
+from tests.support.events import create_customer, make_hotel, set_status, wait_readable
 
 HC = [sys.executable, "-m", "pyapi.cli"]
 
@@ -48,7 +48,7 @@ def test_an_operator_adds_lists_dispatches_rotates_replays_and_disables(
         webhook = int(re.search(r"webhook (\d+)", res.stdout)[1])
         secret = re.search(r"(whsec_\S+)", res.stdout)[1]
         rx.secrets.append(secret)
-        set_status(db, hotel, hotel.rooms[0], "dirty")
+        set_status(db, hotel, hotel.room_ids[0], "dirty")
         create_customer(db, 1)  # not wanted
         wait_readable(db)
         res = hc(fresh_db, "dispatch", "--once")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from frontdesk_helpers import call, overlaps
+
+from tests.support.frontdesk import overlaps
+from tests.support.sql import call
 
 
 @pytest.mark.slow

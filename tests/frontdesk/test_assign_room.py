@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from frontdesk_helpers import call, one, overlaps
+
+from tests.support.frontdesk import overlaps
+from tests.support.sql import call, one
 
 
 def test_assign_picks_a_free_room_of_the_type_ready_ones_first(db, hotel, book):

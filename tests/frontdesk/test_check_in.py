@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from frontdesk_helpers import call, one
+
+from tests.support.sql import call, one
 
 
 def test_check_in_assigns_the_best_ready_room_and_sets_checked_in(db, hotel, book):

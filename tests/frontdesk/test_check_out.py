@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from frontdesk_helpers import balance, call, counter_problems, one
+
+from tests.support.frontdesk import balance, counter_problems
+from tests.support.sql import call, one
 
 
 def room_of(db, reservation_id):

@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from frontdesk_helpers import balance, call, one, scalar
+
+from tests.support.frontdesk import balance
+from tests.support.sql import call, one, scalar
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ import itertools
 
 import psycopg
 import pytest
-from frontdesk_helpers import call, one, scalar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.support.sql import call, one, scalar
 
 _day = itertools.count()
 

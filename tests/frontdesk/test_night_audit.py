@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from frontdesk_helpers import balance, call, counter_problems, one
+
+from tests.support.frontdesk import balance, counter_problems
+from tests.support.sql import call, one
 
 
 def lines(db, rid, kind):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from frontdesk_helpers import call, counter_problems, one, overlaps, scalar
+
+from tests.support.frontdesk import counter_problems, overlaps
+from tests.support.sql import call, one, scalar
 
 
 def blocked(db, hotel, code, day):

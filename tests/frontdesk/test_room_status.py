@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from frontdesk_helpers import call, one
+
+from tests.support.sql import call, one
 
 
 def test_status_change_is_logged_with_who_when_from_to_why(db, hotel):

@@ -228,8 +228,8 @@ def test_pms_cancel_and_availability(client, world, customer):
 def test_pms_rooms_and_status(client, world):
     h = world.headers("pms_a")
     rooms = ok(client.get(f"/api/v2/pms/rooms?hotel_id={world.a.id}", headers=h))
-    assert [r["room_id"] for r in rooms] == world.a.rooms and {r["status"] for r in rooms} == {"clean"}
-    room = world.a.rooms[0]
+    assert [r["room_id"] for r in rooms] == world.a.room_ids and {r["status"] for r in rooms} == {"clean"}
+    room = world.a.room_ids[0]
     assert (
         ok(client.put(f"/api/v2/pms/rooms/{room}/status", headers=h, json={"status": "dirty"}))["status"]
         == "dirty"

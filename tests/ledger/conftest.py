@@ -4,17 +4,14 @@ call the api and read the recount."""
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
 from collections.abc import Callable
 
 import psycopg
 import pytest
-from ledger_helpers import Hotel, call, scalar
 
 from pyapi.client import Client
-
-_seq = itertools.count(1)
+from tests.support import factories
+from tests.support.factories import Hotel, RoomType
 
 
 @pytest.fixture
@@ -34,72 +31,23 @@ def make_hotel(db: psycopg.Connection) -> Callable[..., Hotel]:
         base_prices: tuple = (100000, 180000),
         city: str = "Seoul",
     ) -> Hotel:
-        n = next(_seq)
-        hotel_id = scalar(
+        n = factories.seq()
+        return factories.make_hotel(
             db,
-            "create_hotel",
-            p_code=f"H{n}",
-            p_name=f"Hotel {n}",
-            p_time_zone=time_zone,
-            p_currency=currency,
-            p_city=city,
-            p_tax_rate=tax_rate,
-            p_prices_include_tax=prices_include_tax,
+            code=f"H{n}",
+            name=f"Hotel {n}",
+            time_zone=time_zone,
+            currency=currency,
+            city=city,
+            tax_rate=tax_rate,
+            prices_include_tax=prices_include_tax,
+            room_types=(
+                RoomType("STD", 2, base_prices[0], rooms=rooms),
+                RoomType("DLX", 3, base_prices[1], rooms=rooms),
+            ),
+            plans=("flex", "nr", "bb"),
+            days=days,
         )
-        today = db.execute("select internal.hotel_today(%s)", (hotel_id,)).fetchone()[0]
-        hotel = Hotel(hotel_id, today, currency)
-        nr_policy = db.execute(
-            "select id from core.cancellation_policies where hotel_id = %s and code = 'non_refundable'",
-            (hotel_id,),
-        ).fetchone()[0]
-        for code, occupancy, price in (("STD", 2, base_prices[0]), ("DLX", 3, base_prices[1])):
-            rt = scalar(
-                db,
-                "create_room_type",
-                p_hotel_id=hotel_id,
-                p_code=code,
-                p_name=code.title(),
-                p_max_occupancy=occupancy,
-                p_base_price=price,
-            )
-            hotel.room_types[code] = rt
-            for i in range(rooms):
-                number = f"{code}{i + 1:02d}"
-                hotel.rooms[number] = scalar(
-                    db, "create_room", p_hotel_id=hotel_id, p_room_type_id=rt, p_number=number
-                )
-            hotel.rate_plans[f"{code}/flex"] = scalar(
-                db,
-                "create_rate_plan",
-                p_hotel_id=hotel_id,
-                p_room_type_id=rt,
-                p_code="flex",
-                p_name="Flexible",
-            )
-            hotel.rate_plans[f"{code}/nr"] = scalar(
-                db,
-                "create_rate_plan",
-                p_hotel_id=hotel_id,
-                p_room_type_id=rt,
-                p_code="nr",
-                p_name="Non-refundable",
-                p_price_multiplier=0.9,
-                p_cancellation_policy_id=nr_policy,
-            )
-            hotel.rate_plans[f"{code}/bb"] = scalar(
-                db,
-                "create_rate_plan",
-                p_hotel_id=hotel_id,
-                p_room_type_id=rt,
-                p_code="bb",
-                p_name="With breakfast",
-                p_price_supplement=20000 if currency in ("KRW", "JPY") else 20,
-                p_includes_breakfast=True,
-            )
-        scalar(
-            db, "open_inventory", p_hotel_id=hotel_id, p_from=today, p_until=today + dt.timedelta(days=days)
-        )
-        return hotel
 
     return make
 
@@ -114,12 +62,7 @@ def make_customer(db: psycopg.Connection) -> Callable[..., int]:
     """A customer row (loyalty owns the api that creates profiles) with a rank."""
 
     def make(rank: str = "bronze") -> int:
-        n = next(_seq)
-        return db.execute(
-            "insert into core.customers (given_name, family_name, email, rank_code) values ('Guest', %s, %s, %s) "
-            "returning id",
-            (f"No{n}", f"ledger{n}@example.com", rank),
-        ).fetchone()[0]
+        return factories.make_customer(db, rank=rank)
 
     return make
 
@@ -144,26 +87,19 @@ def book(db: psycopg.Connection, customer: int) -> Callable[..., dict]:
         customer_id: int | None = None,
         adults: int = 2,
     ) -> dict:
-        hold = call(
+        return factories.book(
             db,
-            "create_hold",
-            p_hotel_id=hotel.id,
-            p_room_type_id=hotel.room_types[room_type],
-            p_rate_plan_id=hotel.plan(room_type, plan),
-            p_check_in=hotel.day(start),
-            p_check_out=hotel.day(start + nights),
-            p_rooms=rooms,
-            p_adults=adults,
-            p_customer_id=customer_id,
-        )[0]
-        res = call(
-            db,
-            "confirm_booking",
-            p_hold_id=hold["hold_id"],
-            p_customer_id=customer_id or customer,
-            p_payment_authorisation="auth-1",
-        )[0]
-        return res | {"hold_id": hold["hold_id"]}
+            hotel,
+            customer_id or customer,
+            start,
+            nights,
+            room_type=room_type,
+            plan=plan,
+            payment_authorisation="auth-1",
+            rooms=rooms,
+            adults=adults,
+            customer_id=customer_id,
+        )
 
     return make
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from ledger_helpers import call, recount_problems, scalar
+
+from tests.support.reservation import recount_problems
+from tests.support.sql import call, scalar
 
 
 def hold(db, hotel, start=1, nights=2, room_type="STD", plan="flex", **kw):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import random
 
 import pytest
-from ledger_helpers import recount_problems
 
 from pyapi.client import Client, HotelcoreError
+from tests.support.reservation import recount_problems
 
 WORKERS = 16
 ATTEMPTS_PER_WORKER = 128  # 16 x 128 = 2048 attempts (the 500 each, scaled to keep the run short)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from ledger_helpers import recount_problems
 
 from pyapi.client import Client, HotelcoreError
+from tests.support.reservation import recount_problems
 
 ALLOWED = {
     "INVENTORY_UNAVAILABLE",

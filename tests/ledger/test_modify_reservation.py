@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from ledger_helpers import call, recount_problems
+
+from tests.support.reservation import recount_problems
+from tests.support.sql import call
 
 
 def counters(db, hotel, room_type, day):

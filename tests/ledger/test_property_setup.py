@@ -7,7 +7,8 @@ import datetime as dt
 import holidays
 import psycopg
 import pytest
-from ledger_helpers import call, scalar
+
+from tests.support.sql import call, scalar
 
 
 def rack(db, hotel, room_type: str, day: dt.date):

@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from ledger_helpers import call, chain_search_mismatches, scalar
+
+from tests.support.reservation import chain_search_mismatches
+from tests.support.sql import call, scalar
 
 
 def search(db, hotel, start=1, nights=2, **kw):

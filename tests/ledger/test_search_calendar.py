@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from ledger_helpers import call, chain_search_mismatches, recount_problems, scalar
+from tests.support.reservation import chain_search_mismatches, recount_problems
+from tests.support.sql import call, scalar
 
 
 def exceptions(db, hotel, room_type="STD"):

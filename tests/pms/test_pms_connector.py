@@ -9,12 +9,12 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from pms_helpers import call
 
 from pyapi.pms import service
 from pyapi.pms.connector import PmsCircuitOpen, PmsUnavailable, Resilience, Resilient, get_connector
 from pyapi.pms.simulator import Simulator, start_simulator
 from pyapi.pms.spec import SpecViolation, validate_request
+from tests.support.sql import call
 
 
 @pytest.fixture

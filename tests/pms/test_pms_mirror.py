@@ -8,8 +8,10 @@ import datetime as dt
 
 import psycopg
 import pytest
-from pms_helpers import call, import_property, property_document, scalar, today
 from psycopg.types.json import Jsonb
+
+from tests.support.external_pms import import_property, property_document, today
+from tests.support.sql import call, scalar
 
 
 @pytest.fixture

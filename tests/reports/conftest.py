@@ -19,44 +19,16 @@ Reviews: A (STD) overall 4, B (DLX) overall 5.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import psycopg
-import psycopg.rows
 import pytest
 
 from pyapi import config
-
-
-def call(db: psycopg.Connection, function: str, **params):
-    names = ", ".join(f"{k} => %({k})s" for k in params)
-    cur = db.cursor(row_factory=psycopg.rows.dict_row)
-    return cur.execute(f"select * from api.{function}({names})", params).fetchall()
-
-
-def scalar(db: psycopg.Connection, function: str, **params):
-    return next(iter(call(db, function, **params)[0].values()))
-
-
-def at(db: psycopg.Connection, local: str) -> None:
-    """Moves the clock to a hotel-local (Asia/Tokyo) time."""
-    db.execute("select internal.shift_clock(%s::timestamp at time zone 'Asia/Tokyo' - now())", (local,))
-
-
-def rows(db: psycopg.Connection, query: str, params=()) -> list[dict]:
-    cur = db.cursor(row_factory=psycopg.rows.dict_row)
-    return cur.execute(query, params).fetchall()
-
-
-def d(s: str) -> dt.date:
-    return dt.date.fromisoformat(s)
-
-
-def money(x) -> Decimal:
-    return Decimal(x)
+from tests.support.report import at, d
+from tests.support.sql import call, scalar
 
 
 @dataclass

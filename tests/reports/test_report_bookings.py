@@ -3,7 +3,8 @@ length_of_stay_distribution against the fixture (see conftest), by hand."""
 
 from decimal import Decimal
 
-from conftest import d, rows
+from tests.support.report import d
+from tests.support.sql import rows
 
 Q4 = Decimal("0.0001")
 

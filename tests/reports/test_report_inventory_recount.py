@@ -10,7 +10,9 @@ import random
 from collections import Counter
 
 import psycopg
-from conftest import at, call, d, scalar
+
+from tests.support.report import at, d
+from tests.support.sql import call, scalar
 
 ORDER = " order by room_type_id, night"
 

@@ -3,7 +3,8 @@ averages against the fixture (see conftest), by hand."""
 
 from decimal import Decimal
 
-from conftest import d, rows
+from tests.support.report import d
+from tests.support.sql import rows
 
 
 def test_members_per_rank(fx):

@@ -2,7 +2,8 @@
 
 from decimal import Decimal
 
-from conftest import d, rows
+from tests.support.report import d
+from tests.support.sql import rows
 
 Q4 = Decimal("0.0001")
 

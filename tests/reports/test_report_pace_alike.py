@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime as dt
 
 import psycopg
-from conftest import at, call, d, scalar
+
+from tests.support.report import at, d
+from tests.support.sql import call, scalar
 
 # the plain definition: one row per room line and night, then counted
 PLAIN = """

@@ -3,7 +3,8 @@ against the fixture (see conftest), by hand. JPY has no minor unit."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from conftest import d, rows
+from tests.support.report import d
+from tests.support.sql import rows
 
 # A STD night: 11 000 tax included = 10 000 room + 1 000 tax; a DLX night 20 000 + 2 000.
 STD_ROOM, STD_TAX, DLX_ROOM, DLX_TAX = 10000, 1000, 20000, 2000

@@ -12,7 +12,8 @@ import datetime as dt
 
 import psycopg
 import pytest
-from rights_helpers import World, issue_key, request
+
+from tests.support.rights import World, issue_key, request
 
 
 def authenticates(conn: psycopg.Connection, token: str) -> bool:

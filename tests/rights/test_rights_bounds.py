@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from rights_helpers import World, call
+
+from tests.support.rights import World
+from tests.support.sql import call
 
 
 def hold(conn: psycopg.Connection, world: World, ttl: int, day: int = 3):

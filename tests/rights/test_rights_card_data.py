@@ -9,7 +9,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
-from rights_helpers import World, call, scalar
+
+from tests.support.rights import World
+from tests.support.sql import call, scalar
 
 PAN = "4111 1111 1111 1111"  # Visa's test number: Luhn-valid
 NOT_A_PAN = "4111 1111 1111 1112"  # one digit off: fails the Luhn check

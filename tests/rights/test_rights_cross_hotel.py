@@ -10,7 +10,8 @@ import json
 
 import psycopg
 import pytest
-from rights_helpers import SCOPED_IDS, World, functions, invoke, plausible
+
+from tests.support.rights import SCOPED_IDS, World, functions, invoke, plausible
 
 GHOST = 9_000_000_000  # an id no table holds
 

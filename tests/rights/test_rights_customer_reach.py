@@ -9,7 +9,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
-from rights_helpers import World, scalar
+
+from tests.support.rights import World
+from tests.support.sql import scalar
 
 
 @pytest.fixture

@@ -17,7 +17,9 @@ import time
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
-from rights_helpers import World, call, scalar
+
+from tests.support.rights import World
+from tests.support.sql import call, scalar
 
 DENIED = {"HC501", "42501"}
 
@@ -162,7 +164,7 @@ def test_a_consumer_sees_only_the_hotels_of_its_login(
         assert events == []
         with psycopg.connect(shared_db, autocommit=True) as owner:
             for h in (events_world.a, events_world.b):
-                call(owner, "set_room_status", p_hotel_id=h.id, p_room_id=h.rooms[4], p_status="dirty")
+                call(owner, "set_room_status", p_hotel_id=h.id, p_room_id=h.room_ids[4], p_status="dirty")
                 call(
                     owner,
                     "modify_reservation",

@@ -10,9 +10,9 @@ import datetime as dt
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
-from rights_helpers import call
 
-from tests.pms.pms_helpers import import_property, property_document
+from tests.support.external_pms import import_property, property_document
+from tests.support.sql import call
 
 DENIED = {"HC501", "42501"}
 

@@ -11,7 +11,9 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from psycopg import sql
-from rights_helpers import PASSWORD, World, call
+
+from tests.support.rights import PASSWORD, World
+from tests.support.sql import call
 
 _PREFIX = f"hcg{os.getpid()}"
 

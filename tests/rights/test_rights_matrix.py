@@ -17,7 +17,9 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
-from rights_helpers import World, call, scalar
+
+from tests.support.rights import World
+from tests.support.sql import call, scalar
 
 DENIED = {"HC501", "42501"}
 
@@ -179,7 +181,9 @@ ACTIONS: dict[tuple[str, str], tuple[Callable[[psycopg.Connection, World], objec
     ("rooms", "read inventory"): (select("select * from api.inventory_calendar"), {"member", "pms"}),
     ("rooms", "read occupancy report"): (select("select * from report.occupancy_daily"), {"member", "pms"}),
     ("rooms", "set status"): (
-        lambda c, w: call(c, "set_room_status", p_hotel_id=w.a.id, p_room_id=w.a.rooms[2], p_status="dirty"),
+        lambda c, w: call(
+            c, "set_room_status", p_hotel_id=w.a.id, p_room_id=w.a.room_ids[2], p_status="dirty"
+        ),
         {"pms"},
     ),
     ("rooms", "open inventory"): (
@@ -367,7 +371,7 @@ ACTIONS: dict[tuple[str, str], tuple[Callable[[psycopg.Connection, World], objec
                     {
                         "system": "hotel-pms",
                         "timestamp": "2024-12-01T10:00:00Z",
-                        "fields": {"room_id": w.a.rooms[3]},
+                        "fields": {"room_id": w.a.room_ids[3]},
                     }
                 ]
             ),
@@ -509,12 +513,12 @@ def test_the_audit_log_names_role_and_application_user(
 ) -> None:
     pms = connect_as("pms")
     pms.execute("select set_config('hotelcore.app_user', 'frontdesk:yuki', true)")
-    call(pms, "set_room_status", p_hotel_id=world.a.id, p_room_id=world.a.rooms[3], p_status="dirty")
+    call(pms, "set_room_status", p_hotel_id=world.a.id, p_room_id=world.a.room_ids[3], p_status="dirty")
     pms.commit()
     row = db.execute(
         "select db_role, app_user, hotel_id, changed from core.audit_log"
         " where entity = 'room' and entity_id = %s and action = 'update' order by id desc limit 1",
-        (world.a.rooms[3],),
+        (world.a.room_ids[3],),
     ).fetchone()
     login = pms.info.user
     # the application user as given, prefixed by who vouched for it: outside a request, the login

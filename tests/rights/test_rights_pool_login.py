@@ -14,7 +14,8 @@ import warnings
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
-from rights_helpers import PASSWORD, World, issue_key
+
+from tests.support.rights import PASSWORD, World, issue_key
 
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 from fastapi.testclient import TestClient  # noqa: E402

@@ -13,7 +13,8 @@ import hashlib
 
 import psycopg
 import pytest
-from rights_helpers import World, issue_key, request
+
+from tests.support.rights import World, issue_key, request
 
 FINGERPRINT = hashlib.sha256(b"POST /api/booking/checkout {...}").digest()
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
-from rights_helpers import World, call, issue_key, request, scalar
+
+from tests.support.rights import World, issue_key, request
+from tests.support.sql import call, scalar
 
 DENIED = {"HC501", "42501"}
 

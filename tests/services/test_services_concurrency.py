@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 
 import psycopg
-from frontdesk_helpers import scalar
 from psycopg.types.json import Jsonb
+
+from tests.support.sql import scalar
 
 WORKERS = 8
 

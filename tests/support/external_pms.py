@@ -1,4 +1,4 @@
-"""Helpers shared by the external-PMS tests (imported by name: tests/pms is on sys.path)."""
+"""Helpers of the external-PMS tests: a normalised property document and its import."""
 
 from __future__ import annotations
 
@@ -6,20 +6,9 @@ import datetime as dt
 from decimal import Decimal
 
 import psycopg
-import psycopg.rows
 from psycopg.types.json import Jsonb
 
-
-def call(db: psycopg.Connection, function: str, **params):
-    """``select * from api.<function>(p_x => ...)``; the rows as dicts."""
-    names = ", ".join(f"{k} => %({k})s" for k in params)
-    cur = db.cursor(row_factory=psycopg.rows.dict_row)
-    return cur.execute(f"select * from api.{function}({names})", params).fetchall()
-
-
-def scalar(db: psycopg.Connection, function: str, **params):
-    rows = call(db, function, **params)
-    return next(iter(rows[0].values()))
+from .sql import scalar
 
 
 def today(db: psycopg.Connection) -> dt.date:

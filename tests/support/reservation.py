@@ -1,30 +1,11 @@
-"""Helpers shared by the ledger tests (imported by name: tests/ledger is on sys.path)."""
+"""The reservation ledger's checks: counters against their recount, the chain search's tables
+against a rebuild, and the chain search against each hotel's own search."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
-from decimal import Decimal
-
 import psycopg
-import psycopg.rows
 
-
-def call(db: psycopg.Connection, function: str, **params):
-    """``select * from api.<function>(p_x => ...)``; the rows as dicts (a scalar function: one key)."""
-    params = {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in params.items()}
-    names = ", ".join(f"{k} => %({k})s" for k in params)
-    cur = db.cursor(row_factory=psycopg.rows.dict_row)
-    return cur.execute(f"select * from api.{function}({names})", params).fetchall()
-
-
-def scalar(db: psycopg.Connection, function: str, **params):
-    rows = call(db, function, **params)
-    return next(iter(rows[0].values()))
-
-
-def sqlstate_of(excinfo) -> str:
-    return excinfo.value.sqlstate
+from .sql import call
 
 
 def recount_problems(db: psycopg.Connection) -> list[tuple]:
@@ -58,22 +39,6 @@ def search_calendar_problems(db: psycopg.Connection) -> list[tuple]:
                order by 2, 3, 4"""
         ).fetchall()
     return problems
-
-
-@dataclass
-class Hotel:
-    id: int
-    today: dt.date
-    currency: str
-    room_types: dict[str, int] = field(default_factory=dict)
-    rate_plans: dict[str, int] = field(default_factory=dict)  # "<type>/<plan>" -> id
-    rooms: dict[str, int] = field(default_factory=dict)
-
-    def day(self, n: int) -> dt.date:
-        return self.today + dt.timedelta(days=n)
-
-    def plan(self, room_type: str = "STD", plan: str = "flex") -> int:
-        return self.rate_plans[f"{room_type}/{plan}"]
 
 
 def chain_search_mismatches(db: psycopg.Connection, hotels, city: str, check_in, check_out, **kw) -> list:

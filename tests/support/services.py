@@ -1,25 +1,10 @@
-"""Helpers of the guest-service tests (imported by name: tests/services is on sys.path)."""
+"""Helpers of the guest-service tests: a folio against its recount, the lines an order posted, a check-out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 
 import psycopg
-import pytest
-
-
-@contextmanager
-def raises_code(db: psycopg.Connection, name: str) -> Iterator[pytest.ExceptionInfo]:
-    """The block must fail with the registry's SQLSTATE of ``name`` (never its message text)."""
-    sqlstate = db.execute("select sqlstate from api.error_codes where name = %s", (name,)).fetchone()
-    assert sqlstate, f"{name} is not a registered error"
-    with pytest.raises(psycopg.Error) as excinfo:
-        yield excinfo
-    assert excinfo.value.sqlstate == sqlstate[0], (
-        f"expected {name}, got {excinfo.value.sqlstate}: {excinfo.value}"
-    )
 
 
 def folio_recount(db: psycopg.Connection, reservation_id: int) -> tuple[Decimal, Decimal]:

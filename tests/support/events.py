@@ -1,46 +1,31 @@
-"""Factories of the event tests: a small hotel built through the api, changes that publish events,
-and the webhook endpoint of a verifying receiver."""
+"""Helpers of the event tests: a small hotel built through the api, changes that publish events,
+the webhook endpoint of a verifying receiver, and waiting until events are readable."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-
-@dataclass
-class Hotel:
-    id: int
-    rooms: list[int]
+from . import factories
+from .factories import Hotel, RoomType
 
 
 def make_hotel(db: psycopg.Connection, code: str = "EV") -> Hotel:
-    hotel = db.execute(
-        "select api.create_hotel(p_code => %s, p_name => %s, p_time_zone => 'Asia/Tokyo', p_currency => 'JPY')",
-        (code, f"Hotel {code}"),
-    ).fetchone()[0]
-    room_type = db.execute(
-        "select api.create_room_type(p_hotel_id => %s, p_code => 'STD', p_name => 'Standard',"
-        " p_max_occupancy => 2, p_base_price => 10000)",
-        (hotel,),
-    ).fetchone()[0]
-    rooms = [
-        db.execute(
-            "select api.create_room(p_hotel_id => %s, p_room_type_id => %s, p_number => %s)",
-            (hotel, room_type, f"{code}-{i}"),
-        ).fetchone()[0]
-        for i in range(1, 5)
-    ]
-    return Hotel(hotel, rooms)
+    """A hotel of one room type (STD) and four rooms <code>-1..4, no rate plan, no calendar."""
+    return factories.make_hotel(
+        db,
+        code=code,
+        room_types=(RoomType("STD", 2, 10000, rooms=4, name="Standard"),),
+        plans=(),
+        room_number="{hotel}-{i}",
+        days=None,
+    )
 
 
 def create_customer(db: psycopg.Connection, n: int) -> int:
-    return int(
-        db.execute(
-            "select (api.create_customer(p_given_name => 'Guest', p_family_name => %s, p_email => %s))->>'id'",
-            (f"No{n}", f"guest{n}@example.com"),
-        ).fetchone()[0]
+    """Guest No<n>, guest<n>@example.com, through api.create_customer."""
+    return factories.create_customer(
+        db, given_name="Guest", family_name=f"No{n}", email=f"guest{n}@example.com"
     )
 
 

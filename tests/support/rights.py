@@ -7,33 +7,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import psycopg
-import psycopg.rows
 from psycopg.types.json import Jsonb
 
+from . import factories
+from .factories import Hotel, RoomType
+from .factories import issue_api_key as issue_key  # noqa: F401 (the rights tests' name)
+from .sql import call, scalar
+
 PASSWORD = "rights-test"
-
-
-def call(conn: psycopg.Connection, function: str, **params):
-    """``select * from api.<function>(p => ...)``: every row as a dict."""
-    names = ", ".join(f"{k} => %({k})s" for k in params)
-    cur = conn.cursor(row_factory=psycopg.rows.dict_row)
-    return cur.execute(f"select * from api.{function}({names})", params).fetchall()
-
-
-def scalar(conn: psycopg.Connection, function: str, **params):
-    return next(iter(call(conn, function, **params)[0].values()))
-
-
-@dataclass
-class Hotel:
-    id: int
-    today: dt.date
-    room_type: int
-    rate_plan: int
-    rooms: list[int]
-
-    def day(self, n: int) -> dt.date:
-        return self.today + dt.timedelta(days=n)
 
 
 @dataclass
@@ -63,33 +44,13 @@ class World:
 
 
 def _hotel(db: psycopg.Connection, code: str) -> Hotel:
-    hotel_id = scalar(
-        db, "create_hotel", p_code=code, p_name=f"Hotel {code}", p_time_zone="Asia/Tokyo", p_currency="JPY"
-    )
-    today = db.execute("select internal.hotel_today(%s)", (hotel_id,)).fetchone()[0]
-    room_type = scalar(
+    return factories.make_hotel(
         db,
-        "create_room_type",
-        p_hotel_id=hotel_id,
-        p_code="STD",
-        p_name="Standard",
-        p_max_occupancy=2,
-        p_base_price=10000,
+        code=code,
+        room_types=(RoomType("STD", 2, 10000, rooms=6, name="Standard"),),
+        room_number="{hotel}-{i}",
+        days=30,
     )
-    rooms = [
-        scalar(db, "create_room", p_hotel_id=hotel_id, p_room_type_id=room_type, p_number=f"{code}-{i}")
-        for i in range(1, 7)
-    ]
-    rate_plan = scalar(
-        db,
-        "create_rate_plan",
-        p_hotel_id=hotel_id,
-        p_room_type_id=room_type,
-        p_code="flex",
-        p_name="Flexible",
-    )
-    scalar(db, "open_inventory", p_hotel_id=hotel_id, p_from=today, p_until=today + dt.timedelta(days=30))
-    return Hotel(hotel_id, today, room_type, rate_plan, rooms)
 
 
 def _book(db: psycopg.Connection, hotel: Hotel, customer: int, start: int, nights: int) -> int:
@@ -124,7 +85,7 @@ def build_world(db: psycopg.Connection) -> World:
         w.arriving[h.id] = _book(db, h, customer, 0, 2)
         w.future[h.id] = _book(db, h, customer, 10, 2)
         w.in_house[h.id] = _book(db, h, customer, 0, 1)
-        call(db, "check_in", p_reservation_id=w.in_house[h.id], p_room_id=h.rooms[0])
+        call(db, "check_in", p_reservation_id=w.in_house[h.id], p_room_id=h.room_ids[0])
         w.payment[h.id] = scalar(
             db,
             "authorise_payment",
@@ -137,14 +98,14 @@ def build_world(db: psycopg.Connection) -> World:
             db,
             "block_room",
             p_hotel_id=h.id,
-            p_room_id=h.rooms[5],
+            p_room_id=h.room_ids[5],
             p_from=h.day(20),
             p_until=h.day(22),
             p_kind="maintenance",
             p_reason="paint",
         )
         w.departed[h.id] = _book(db, h, customer, 0, 1)
-        call(db, "check_in", p_reservation_id=w.departed[h.id], p_room_id=h.rooms[1])
+        call(db, "check_in", p_reservation_id=w.departed[h.id], p_room_id=h.room_ids[1])
         # the night is posted at check-out: pay the booked total first
         balance = Decimal(
             str(scalar(db, "get_reservation", p_reservation_id=w.departed[h.id])["total_amount"])
@@ -278,7 +239,13 @@ def build_world(db: psycopg.Connection) -> World:
             p_entity_type="reservation",
             p_entity_id=blocked_stay,
             p_updates=Jsonb(
-                [{"system": "hotel-pms", "timestamp": stamp.isoformat(), "fields": {"room_id": h.rooms[5]}}]
+                [
+                    {
+                        "system": "hotel-pms",
+                        "timestamp": stamp.isoformat(),
+                        "fields": {"room_id": h.room_ids[5]},
+                    }
+                ]
             ),
         )
         w.room_conflict[h.id] = claim["results"][0]["conflict_id"]
@@ -324,7 +291,7 @@ SCOPED_IDS = {
     "p_hotel_ids": lambda w, h: [h.id],
     "p_room_type_id": lambda w, h: h.room_type,
     "p_rate_plan_id": lambda w, h: h.rate_plan,
-    "p_room_id": lambda w, h: h.rooms[2],
+    "p_room_id": lambda w, h: h.room_ids[2],
     "p_reservation_id": lambda w, h: w.arriving[h.id],
     "p_reservation_room_id": lambda w, h: w.lines[h.id],
     "p_hold_id": lambda w, h: w.hold[h.id],
@@ -423,14 +390,6 @@ def invoke(conn: psycopg.Connection, fn: Function, args: dict[str, object]):
         parts.append(f"{name} => %({name})s::{cast}")
     query = f"select * from {fn.schema}.{fn.name}({', '.join(parts)})"
     return conn.execute(query, args).fetchall()
-
-
-def issue_key(db: psycopg.Connection, system: str, hotels: list[int], label: str = "test") -> tuple[int, str]:
-    """An API key (id, token), issued by the owner."""
-    row = db.execute(
-        "select api_key_id, token from api.issue_api_key(%s, %s, %s)", (system, hotels, label)
-    ).fetchone()
-    return row[0], row[1]
 
 
 def request(conn: psycopg.Connection, token: str, *, role: str | None = None, app_user: str | None = None):
