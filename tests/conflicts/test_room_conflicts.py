@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from tests.support.conflicts import detect, resolve, update
+from tests.support.errors import raises_code, sqlstate
 from tests.support.sql import call, one
 
 
@@ -37,7 +38,7 @@ def test_assigning_a_taken_room_names_the_stay_and_suggests_free_rooms(db, hotel
     with pytest.raises(psycopg.Error) as info:
         call(db, "assign_room", p_reservation_id=r2, p_room_id=hotel.rooms["STD-1"])
     err = info.value
-    assert err.sqlstate == "HC302"  # ROOM_UNAVAILABLE
+    assert err.sqlstate == sqlstate("ROOM_UNAVAILABLE")
     assert f"reservation {code} ({r1})" in err.diag.message_detail
     hint = err.diag.message_hint
     # the same room type first, then a similar one; never the taken room
@@ -116,12 +117,12 @@ def test_resolving_a_room_conflict(db, hotel, customer, book, two_stays):
     out = detect(db, "reservation", r2, [update("pms", 0, room_number="STD-1")])
     conflict_id = out["results"][0]["conflict_id"]
     for method, data, code in (
-        ("priority_based", {}, "HC721"),
-        ("manual", {"adults": 3, "resolution_reason": "x"}, "HC721"),
-        ("manual", {"room_number": "STD-1", "resolution_reason": "x"}, "HC302"),
-        ("manual", {"room_number": "NOPE", "resolution_reason": "x"}, "HC106"),
+        ("priority_based", {}, sqlstate("INVALID_RESOLUTION")),
+        ("manual", {"adults": 3, "resolution_reason": "x"}, sqlstate("INVALID_RESOLUTION")),
+        ("manual", {"room_number": "STD-1", "resolution_reason": "x"}, sqlstate("ROOM_UNAVAILABLE")),
+        ("manual", {"room_number": "NOPE", "resolution_reason": "x"}, sqlstate("ROOM_NOT_FOUND")),
         # a room of a similar type needs the booking's room type changed first
-        ("manual", {"room_number": "STD2-1", "resolution_reason": "x"}, "HC308"),
+        ("manual", {"room_number": "STD2-1", "resolution_reason": "x"}, sqlstate("ROOM_TYPE_MISMATCH")),
     ):
         with pytest.raises(psycopg.Error) as info:
             resolve(db, conflict_id, method, data)
@@ -138,6 +139,5 @@ def test_resolving_a_room_conflict(db, hotel, customer, book, two_stays):
 def test_claims_of_a_reservation_in_house_are_refused(db, hotel, customer, book):
     r = book(hotel, customer(), start=0)
     call(db, "check_in", p_reservation_id=r)
-    with pytest.raises(psycopg.Error) as info:
+    with raises_code("INVALID_STATE_TRANSITION"):
         detect(db, "reservation", r, [update("pms", 0, room_number="STD-2")])
-    assert info.value.sqlstate == "HC207"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 
+from tests.support.errors import raises_code
 from tests.support.reservation import recount_problems
 from tests.support.sql import call, scalar
 
@@ -49,17 +49,15 @@ def test_create_hold_is_idempotent_per_client_key(db, hotel):
     again = hold(db, hotel, p_client_key="req-1")
     assert again["hold_id"] == first["hold_id"]
     assert held(db, hotel, 1) == 1
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("IDEMPOTENCY_MISMATCH"):
         hold(db, hotel, 1, 3, p_client_key="req-1")
-    assert excinfo.value.sqlstate == "HC208"
 
 
 def test_create_hold_refuses_a_sold_out_night_naming_it(db, make_hotel):
     hotel = make_hotel(rooms=1)
     hold(db, hotel, 3, 1)
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("INVENTORY_UNAVAILABLE") as excinfo:
         hold(db, hotel, 1, 4)
-    assert excinfo.value.sqlstate == "HC201"
     assert str(hotel.day(3)) in excinfo.value.diag.message_detail
     assert held(db, hotel, 1) == 0  # nothing written
 
@@ -77,9 +75,8 @@ def test_overbooking_allowance_lets_one_more_sell(db, make_hotel):
     )
     hold(db, hotel, 1, 1)
     hold(db, hotel, 1, 1)
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("INVENTORY_UNAVAILABLE"):
         hold(db, hotel, 1, 1)
-    assert excinfo.value.sqlstate == "HC201"
 
 
 def test_create_hold_refuses_stop_sell_and_restrictions(db, hotel):
@@ -93,9 +90,9 @@ def test_create_hold_refuses_stop_sell_and_restrictions(db, hotel):
         p_until=hotel.day(3),
         p_stop_sell=True,
     )
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("INVENTORY_UNAVAILABLE") as excinfo:
         hold(db, hotel, 1, 3)
-    assert excinfo.value.sqlstate == "HC201" and str(hotel.day(2)) in excinfo.value.diag.message_detail
+    assert str(hotel.day(2)) in excinfo.value.diag.message_detail
     scalar(
         db,
         "set_restrictions",
@@ -105,9 +102,8 @@ def test_create_hold_refuses_stop_sell_and_restrictions(db, hotel):
         p_until=hotel.day(6),
         p_min_stay=3,
     )
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("RESTRICTION_VIOLATED") as excinfo:
         hold(db, hotel, 5, 2)
-    assert excinfo.value.sqlstate == "HC203"
     scalar(
         db,
         "set_restrictions",
@@ -117,9 +113,8 @@ def test_create_hold_refuses_stop_sell_and_restrictions(db, hotel):
         p_until=hotel.day(11),
         p_max_stay=1,
     )
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("RESTRICTION_VIOLATED") as excinfo:
         hold(db, hotel, 10, 2)
-    assert excinfo.value.sqlstate == "HC203"
     scalar(
         db,
         "set_restrictions",
@@ -129,9 +124,8 @@ def test_create_hold_refuses_stop_sell_and_restrictions(db, hotel):
         p_until=hotel.day(21),
         p_closed_to_arrival=True,
     )
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("RESTRICTION_VIOLATED") as excinfo:
         hold(db, hotel, 20, 1)
-    assert excinfo.value.sqlstate == "HC203"
     scalar(
         db,
         "set_restrictions",
@@ -141,36 +135,38 @@ def test_create_hold_refuses_stop_sell_and_restrictions(db, hotel):
         p_until=hotel.day(32),
         p_closed_to_departure=True,
     )
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("RESTRICTION_VIOLATED"):
         hold(db, hotel, 30, 1)
-    assert excinfo.value.sqlstate == "HC203"
     assert recount_problems(db) == [] and db.execute("select count(*) from core.holds").fetchone()[0] == 0
 
 
 @pytest.mark.parametrize(
-    ("kw", "sqlstate"),
+    ("kw", "error"),
     [
-        ({"p_adults": 3}, "HC202"),
-        ({"p_adults": 0}, "HC001"),
-        ({"p_children": -1}, "HC001"),
-        ({"p_rooms": 0}, "HC001"),
-        ({"p_rooms": None}, "HC001"),
-        ({"p_customer_id": 999999}, "HC107"),
-        ({"p_ttl_seconds": 0}, "HC001"),
+        ({"p_adults": 3}, "OCCUPANCY_EXCEEDED"),
+        ({"p_adults": 0}, "INVALID_ARGUMENT"),
+        ({"p_children": -1}, "INVALID_ARGUMENT"),
+        ({"p_rooms": 0}, "INVALID_ARGUMENT"),
+        ({"p_rooms": None}, "INVALID_ARGUMENT"),
+        ({"p_customer_id": 999999}, "CUSTOMER_NOT_FOUND"),
+        ({"p_ttl_seconds": 0}, "INVALID_ARGUMENT"),
     ],
 )
-def test_create_hold_refuses_bad_input(db, hotel, kw, sqlstate):
-    with pytest.raises(psycopg.Error) as excinfo:
+def test_create_hold_refuses_bad_input(db, hotel, kw, error):
+    with raises_code(error):
         hold(db, hotel, **kw)
-    assert excinfo.value.sqlstate == sqlstate
     assert db.execute("select count(*) from core.holds").fetchone()[0] == 0
 
 
 def test_create_hold_refuses_bad_dates_and_unknown_ids(db, hotel):
-    for start, nights, sqlstate in ((-1, 1, "HC002"), (2, 0, "HC002"), (1, 31, "HC003"), (58, 4, "HC201")):
-        with pytest.raises(psycopg.Error) as excinfo:
+    for start, nights, error in (
+        (-1, 1, "INVALID_DATES"),
+        (2, 0, "INVALID_DATES"),
+        (1, 31, "STAY_TOO_LONG"),
+        (58, 4, "INVENTORY_UNAVAILABLE"),
+    ):
+        with raises_code(error):
             hold(db, hotel, start, nights)
-        assert excinfo.value.sqlstate == sqlstate
     base = {
         "p_hotel_id": hotel.id,
         "p_room_type_id": hotel.room_types["STD"],
@@ -178,15 +174,14 @@ def test_create_hold_refuses_bad_dates_and_unknown_ids(db, hotel):
         "p_check_in": hotel.day(1),
         "p_check_out": hotel.day(2),
     }
-    for kw, sqlstate in (
-        ({"p_hotel_id": 999999}, "HC101"),
-        ({"p_room_type_id": 999999}, "HC102"),
-        ({"p_rate_plan_id": hotel.plan("DLX")}, "HC103"),
-        ({"p_hotel_id": None}, "HC001"),
+    for kw, error in (
+        ({"p_hotel_id": 999999}, "HOTEL_NOT_FOUND"),
+        ({"p_room_type_id": 999999}, "ROOM_TYPE_NOT_FOUND"),
+        ({"p_rate_plan_id": hotel.plan("DLX")}, "RATE_PLAN_NOT_FOUND"),
+        ({"p_hotel_id": None}, "INVALID_ARGUMENT"),
     ):
-        with pytest.raises(psycopg.Error) as excinfo:
+        with raises_code(error):
             call(db, "create_hold", **(base | kw))
-        assert excinfo.value.sqlstate == sqlstate
 
 
 def test_an_expired_hold_frees_its_rooms_before_any_sweep(db, make_hotel):
@@ -206,16 +201,14 @@ def test_release_hold_gives_the_nights_back(db, hotel):
     assert scalar(db, "release_hold", p_hold_id=h["hold_id"]) == "released"
     assert held(db, hotel, 1) == 0
     assert scalar(db, "release_hold", p_hold_id=h["hold_id"]) == "released"  # idempotent
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("HOLD_NOT_FOUND"):
         call(db, "release_hold", p_hold_id=999999)
-    assert excinfo.value.sqlstate == "HC105"
 
 
 def test_release_of_a_confirmed_hold_is_refused(db, hotel, book):
     booked = book(hotel)
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("HOLD_NOT_ACTIVE"):
         call(db, "release_hold", p_hold_id=booked["hold_id"])
-    assert excinfo.value.sqlstate == "HC211"
 
 
 def test_expire_holds_sweeps_only_expired_ones(db, make_hotel):
@@ -229,6 +222,5 @@ def test_expire_holds_sweeps_only_expired_ones(db, make_hotel):
     assert scalar(db, "expire_holds") == 1
     assert db.execute("select count(*) from core.holds where status = 'active'").fetchone()[0] == 1
     assert recount_problems(db) == []
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("INVALID_ARGUMENT"):
         call(db, "expire_holds", p_limit=0)
-    assert excinfo.value.sqlstate == "HC001"

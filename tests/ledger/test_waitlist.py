@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import psycopg
-import pytest
-
+from tests.support.errors import raises_code
 from tests.support.reservation import recount_problems
 from tests.support.sql import call, scalar
 
@@ -97,19 +95,16 @@ def test_offers_and_entries_expire(db, make_hotel, book, make_customer):
 
 
 def test_join_refusals(db, hotel, customer):
-    for kw, sqlstate in (
-        ({"p_customer_id": 999999}, "HC107"),
-        ({"p_adults": 5}, "HC202"),
-        ({"p_rooms": 0}, "HC001"),
-        ({"p_expires_at": "2000-01-01T00:00:00Z"}, "HC001"),
+    for kw, error in (
+        ({"p_customer_id": 999999}, "CUSTOMER_NOT_FOUND"),
+        ({"p_adults": 5}, "OCCUPANCY_EXCEEDED"),
+        ({"p_rooms": 0}, "INVALID_ARGUMENT"),
+        ({"p_expires_at": "2000-01-01T00:00:00Z"}, "INVALID_ARGUMENT"),
     ):
         args = {k: v for k, v in kw.items() if k != "p_customer_id"}
-        with pytest.raises(psycopg.Error) as excinfo:
+        with raises_code(error):
             join(db, hotel, kw.get("p_customer_id", customer), **args)
-        assert excinfo.value.sqlstate == sqlstate
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("INVALID_DATES"):
         join(db, hotel, customer, -3, 1)
-    assert excinfo.value.sqlstate == "HC002"
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("WAITLIST_ENTRY_NOT_FOUND"):
         call(db, "leave_waitlist", p_entry_id=999999)
-    assert excinfo.value.sqlstate == "HC108"

@@ -6,6 +6,8 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from tests.support.errors import raises_code, sqlstate
+
 
 def update(db: psycopg.Connection, customer_id: int, version: int, changes: dict) -> dict:
     return db.execute(
@@ -38,9 +40,8 @@ def test_a_version_never_read_is_a_version_conflict(db: psycopg.Connection, cust
     cid = customer()
     update(db, cid, 1, {"city": "Osaka"})
     for version in (3, 0, None):
-        with pytest.raises(psycopg.Error) as excinfo:
+        with raises_code("VERSION_CONFLICT"):
             update(db, cid, version, {"city": "Kyoto"})
-        assert excinfo.value.sqlstate == "HC206"
 
 
 def test_a_stale_version_goes_through_the_conflict_rules(db: psycopg.Connection, customer):
@@ -54,9 +55,8 @@ def test_a_stale_version_goes_through_the_conflict_rules(db: psycopg.Connection,
 def test_email_of_another_customer_is_refused(db: psycopg.Connection, customer):
     customer(email="taken@example.com")
     cid = customer()
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("DUPLICATE_EMAIL"):
         update(db, cid, 1, {"email": "TAKEN@example.com"})
-    assert excinfo.value.sqlstate == "HC402"
 
 
 def test_own_email_in_another_case_is_allowed(db: psycopg.Connection, customer):
@@ -73,13 +73,16 @@ def test_joining_sets_member_since_and_leaving_clears_it(db: psycopg.Connection,
 @pytest.mark.parametrize(
     ("changes", "sqlstate"),
     [
-        ({"rank_code": "platinum"}, "HC001"),  # not updatable here: api.set_customer_rank
-        ({"given_name": None}, "HC001"),
-        ({"family_name": "  "}, "HC001"),
-        ({"marketing_consent": "yes"}, "HC001"),
-        ({"preferences": "dark"}, "HC001"),
-        ({"phone": "abc"}, "HC005"),
-        ({"email": "x@"}, "HC001"),
+        (
+            {"rank_code": "platinum"},
+            sqlstate("INVALID_ARGUMENT"),
+        ),  # not updatable here: api.set_customer_rank
+        ({"given_name": None}, sqlstate("INVALID_ARGUMENT")),
+        ({"family_name": "  "}, sqlstate("INVALID_ARGUMENT")),
+        ({"marketing_consent": "yes"}, sqlstate("INVALID_ARGUMENT")),
+        ({"preferences": "dark"}, sqlstate("INVALID_ARGUMENT")),
+        ({"phone": "abc"}, sqlstate("INVALID_PHONE")),
+        ({"email": "x@"}, sqlstate("INVALID_ARGUMENT")),
     ],
 )
 def test_refuses_bad_changes(db: psycopg.Connection, customer, changes, sqlstate):
@@ -90,6 +93,5 @@ def test_refuses_bad_changes(db: psycopg.Connection, customer, changes, sqlstate
 
 
 def test_unknown_customer_is_customer_not_found(db: psycopg.Connection):
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("CUSTOMER_NOT_FOUND"):
         update(db, 424242, 1, {"city": "Nara"})
-    assert excinfo.value.sqlstate == "HC107"
