@@ -1,5 +1,6 @@
-"""Factories for the loyalty tests: customers through the api, hotels and checked-in stays as rows
-(the reservation ledger's own functions are tested in its domain)."""
+"""Factories for the loyalty tests: customers through the api and a hotel as rows (shared with the
+customer tests, tests/support/loyalty.py), checked-in stays as rows (the reservation ledger's own
+functions are tested in its domain)."""
 
 from __future__ import annotations
 
@@ -10,47 +11,13 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
+from tests.support.loyalty import customer, hotel  # noqa: F401 (fixtures)
+
 _seq = itertools.count(1)
 
 
 @pytest.fixture
-def customer(db: psycopg.Connection) -> Callable[..., int]:
-    """Creates a customer through api.create_customer and returns its id."""
-
-    def make(**kw) -> int:
-        n = next(_seq)
-        args = {"p_given_name": "Taro", "p_family_name": "Tanaka", "p_email": f"guest{n}@example.com"} | {
-            f"p_{k}": v for k, v in kw.items()
-        }
-        names = ", ".join(f"{k} => %({k})s" for k in args)
-        return db.execute(f"select (api.create_customer({names}) ->> 'id')::bigint", args).fetchone()[0]
-
-    return make
-
-
-@pytest.fixture
-def hotel(db: psycopg.Connection) -> dict:
-    """A JPY hotel in Japan with one room type and rate plan."""
-    n = next(_seq)
-    hotel_id = db.execute(
-        "insert into core.hotels (code, name, time_zone, currency, country_code) "
-        "values (%s, 'Hotel Sakura', 'Asia/Tokyo', 'JPY', 'JP') returning id",
-        (f"H{n}",),
-    ).fetchone()[0]
-    room_type_id = db.execute(
-        "insert into core.room_types (hotel_id, code, name, max_occupancy, base_price) "
-        "values (%s, 'TWN', 'Twin', 2, 12000) returning id",
-        (hotel_id,),
-    ).fetchone()[0]
-    rate_plan_id = db.execute(
-        "insert into core.rate_plans (hotel_id, room_type_id, code, name) values (%s, %s, 'BAR', 'Best rate') returning id",
-        (hotel_id, room_type_id),
-    ).fetchone()[0]
-    return {"id": hotel_id, "room_type_id": room_type_id, "rate_plan_id": rate_plan_id}
-
-
-@pytest.fixture
-def stay(db: psycopg.Connection, hotel: dict) -> Callable[..., int]:
+def stay(db: psycopg.Connection, hotel: dict) -> Callable[..., int]:  # noqa: F811 (the fixture)
     """Inserts a checked-in reservation of one room for a customer and returns its id."""
 
     def make(

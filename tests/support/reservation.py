@@ -1,10 +1,19 @@
-"""The reservation ledger's checks: counters against their recount, the chain search's tables
-against a rebuild, and the chain search against each hotel's own search."""
+"""The reservation ledger's factories (fixtures, shared with the property tests): a hotel of two
+room types and three rate plans each, customers as rows, bookings through hold and confirm, the
+Python client; and its checks: counters against their recount, the chain search's tables against
+a rebuild, and the chain search against each hotel's own search."""
 
 from __future__ import annotations
 
-import psycopg
+from collections.abc import Callable
 
+import psycopg
+import pytest
+
+from pyapi.client import Client
+
+from . import factories
+from .factories import Hotel, RoomType
 from .sql import call
 
 
@@ -82,3 +91,98 @@ def chain_search_mismatches(db: psycopg.Connection, hotels, city: str, check_in,
     if len(city_rows) != len(by_hotel):
         mismatches.append(("a hotel listed twice", len(city_rows), len(by_hotel)))
     return mismatches, offered
+
+
+@pytest.fixture
+def make_hotel(db: psycopg.Connection) -> Callable[..., Hotel]:
+    """A hotel with room types STD (2 guests) and DLX (3 guests), ``rooms`` rooms each, rate plans
+    flex / nr (non-refundable, 10 % off) / bb (breakfast supplement) each, and the calendar open
+    for ``days`` nights from the hotel's today."""
+
+    def make(
+        *,
+        rooms: int = 3,
+        days: int = 60,
+        currency: str = "KRW",
+        time_zone: str = "Asia/Seoul",
+        tax_rate: float = 0.10,
+        prices_include_tax: bool = True,
+        base_prices: tuple = (100000, 180000),
+        city: str = "Seoul",
+    ) -> Hotel:
+        n = factories.seq()
+        return factories.make_hotel(
+            db,
+            code=f"H{n}",
+            name=f"Hotel {n}",
+            time_zone=time_zone,
+            currency=currency,
+            city=city,
+            tax_rate=tax_rate,
+            prices_include_tax=prices_include_tax,
+            room_types=(
+                RoomType("STD", 2, base_prices[0], rooms=rooms),
+                RoomType("DLX", 3, base_prices[1], rooms=rooms),
+            ),
+            plans=("flex", "nr", "bb"),
+            days=days,
+        )
+
+    return make
+
+
+@pytest.fixture
+def hotel(make_hotel) -> Hotel:
+    return make_hotel()
+
+
+@pytest.fixture
+def make_customer(db: psycopg.Connection) -> Callable[..., int]:
+    """A customer row (loyalty owns the api that creates profiles) with a rank."""
+
+    def make(rank: str = "bronze") -> int:
+        return factories.make_customer(db, rank=rank)
+
+    return make
+
+
+@pytest.fixture
+def customer(make_customer) -> int:
+    return make_customer()
+
+
+@pytest.fixture
+def book(db: psycopg.Connection, customer: int) -> Callable[..., dict]:
+    """Hold and confirm in one step; returns the confirm_booking row plus the hold id."""
+
+    def make(
+        hotel: Hotel,
+        start: int = 1,
+        nights: int = 2,
+        *,
+        room_type: str = "STD",
+        plan: str = "flex",
+        rooms: int = 1,
+        customer_id: int | None = None,
+        adults: int = 2,
+    ) -> dict:
+        return factories.book(
+            db,
+            hotel,
+            customer_id or customer,
+            start,
+            nights,
+            room_type=room_type,
+            plan=plan,
+            payment_authorisation="auth-1",
+            rooms=rooms,
+            adults=adults,
+            customer_id=customer_id,
+        )
+
+    return make
+
+
+@pytest.fixture
+def client(db: psycopg.Connection) -> Client:
+    return Client.for_connection(db)
