@@ -36,6 +36,29 @@ def create_database(server_url: str, name: str, template: str = "template0") -> 
     return recreate_database(server_url, name, template)
 
 
+# Tests that wait until their events are readable (below the xmin of every snapshot on the server)
+# and tests that hold one transaction open for long (bulk loads, migrations, demo runs): under
+# xdist (--dist loadgroup) they run on one worker, one after another, so that no long transaction
+# of one worker holds back the events another worker waits for.
+ONE_SNAPSHOT_AT_A_TIME = (
+    "tests/events/",
+    "tests/webhooks/",
+    "tests/rights/test_rights_events.py",
+    "tests/bench/",
+    "tests/demo/",
+    "tests/test_migrations.py",
+    "tests/test_migration_safety.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath
+    for item in items:
+        path = item.path.relative_to(root).as_posix()
+        if path.startswith(ONE_SNAPSHOT_AT_A_TIME):
+            item.add_marker(pytest.mark.xdist_group("one-snapshot-at-a-time"))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or os.environ.get("HOTELCORE_TEST_DOCKER") == "1":
         return

@@ -12,13 +12,12 @@ Every cell runs in a transaction that is rolled back."""
 
 from __future__ import annotations
 
-import time
-
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
 from tests.support.errors import DENIED, raises_code
+from tests.support.events import wait_readable
 from tests.support.rights import World
 from tests.support.sql import call, scalar
 
@@ -40,21 +39,9 @@ def events_world(shared_db: str, shared_world: World) -> World:
                 p_expected_version=version,
                 p_changes=Jsonb(changes),
             )
-    wait_readable(shared_db)
+    with psycopg.connect(shared_db, autocommit=True) as db:
+        wait_readable(db)
     return shared_world
-
-
-def wait_readable(url: str, timeout: float = 30.0) -> None:
-    """Until every committed event is readable: below the xmin of every snapshot, which a
-    transaction elsewhere on the server (the harness drops databases in the background) may hold
-    back for a moment."""
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(url, autocommit=True) as conn:
-        while conn.execute(
-            "select exists (select 1 from core.events where order_xid >= pg_snapshot_xmin(pg_current_snapshot()))"
-        ).fetchone()[0]:
-            assert time.monotonic() < deadline, "events stayed unreadable"
-            time.sleep(0.05)
 
 
 def read_all(conn: psycopg.Connection, consumer: str) -> list[dict]:
@@ -173,7 +160,8 @@ def test_a_consumer_sees_only_the_hotels_of_its_login(
                     ],
                     p_special_requests=f"quiet room {system}",
                 )
-        wait_readable(shared_db)
+        with psycopg.connect(shared_db, autocommit=True) as conn:
+            wait_readable(conn)
         conn.rollback()  # a snapshot taken after the commits
         events = read_all(conn, f"{system}-a")
         assert events, "the hotel-A changes reach the consumer"

@@ -3,6 +3,8 @@ the webhook endpoint of a verifying receiver, and waiting until events are reada
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -51,12 +53,10 @@ def add_webhook(db: psycopg.Connection, url: str, types: list[str], **kw) -> tup
     ).fetchone()
 
 
-def wait_readable(db: psycopg.Connection, timeout: float = 30.0) -> None:
+def wait_readable(db: psycopg.Connection, timeout: float = 120.0) -> None:
     """Wait until every committed event is readable: below the xmin of every snapshot, which a
     transaction elsewhere in the cluster (the harness drops the previous test's database in the
-    background) may hold back for a moment."""
-    import time
-
+    background; another process's tests may run on the same server) may hold back for a while."""
     deadline = time.monotonic() + timeout
     while db.execute(
         "select exists (select 1 from core.events where order_xid >= pg_snapshot_xmin(pg_current_snapshot()))"

@@ -204,7 +204,7 @@ def create_customer(db: psycopg.Connection, **fields: Any) -> int:
 def book(
     db: psycopg.Connection,
     hotel: Hotel,
-    customer_id: int,
+    customer: int,
     start: int = 1,
     nights: int = 2,
     *,
@@ -213,8 +213,8 @@ def book(
     payment_authorisation: str | None = "auth-1",
     **hold: Any,
 ) -> dict[str, Any]:
-    """Holds and confirms a stay of ``nights`` from ``hotel.day(start)``; the confirm_booking row
-    plus the hold id. ``hold``: more create_hold parameters without ``p_`` (rooms, adults...)."""
+    """Holds and confirms a stay of ``nights`` from ``hotel.day(start)`` for ``customer``; the
+    confirm_booking row plus the hold id. ``hold``: more create_hold parameters without ``p_`` (rooms, adults...)."""
     held = call(
         db,
         "create_hold",
@@ -229,7 +229,7 @@ def book(
         db,
         "confirm_booking",
         p_hold_id=held["hold_id"],
-        p_customer_id=customer_id,
+        p_customer_id=customer,
         p_payment_authorisation=payment_authorisation,
     )[0]
     return confirmed | {"hold_id": held["hold_id"]}
