@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.support.errors import raises_code, sqlstate
+from tests.support.errors import raises_code
 
 
 def update(db: psycopg.Connection, customer_id: int, version: int, changes: dict) -> dict:
@@ -71,25 +71,24 @@ def test_joining_sets_member_since_and_leaving_clears_it(db: psycopg.Connection,
 
 
 @pytest.mark.parametrize(
-    ("changes", "sqlstate"),
+    ("changes", "error"),
     [
         (
             {"rank_code": "platinum"},
-            sqlstate("INVALID_ARGUMENT"),
+            "INVALID_ARGUMENT",
         ),  # not updatable here: api.set_customer_rank
-        ({"given_name": None}, sqlstate("INVALID_ARGUMENT")),
-        ({"family_name": "  "}, sqlstate("INVALID_ARGUMENT")),
-        ({"marketing_consent": "yes"}, sqlstate("INVALID_ARGUMENT")),
-        ({"preferences": "dark"}, sqlstate("INVALID_ARGUMENT")),
-        ({"phone": "abc"}, sqlstate("INVALID_PHONE")),
-        ({"email": "x@"}, sqlstate("INVALID_ARGUMENT")),
+        ({"given_name": None}, "INVALID_ARGUMENT"),
+        ({"family_name": "  "}, "INVALID_ARGUMENT"),
+        ({"marketing_consent": "yes"}, "INVALID_ARGUMENT"),
+        ({"preferences": "dark"}, "INVALID_ARGUMENT"),
+        ({"phone": "abc"}, "INVALID_PHONE"),
+        ({"email": "x@"}, "INVALID_ARGUMENT"),
     ],
 )
-def test_refuses_bad_changes(db: psycopg.Connection, customer, changes, sqlstate):
+def test_refuses_bad_changes(db: psycopg.Connection, customer, changes, error):
     cid = customer()
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code(error):
         update(db, cid, 1, changes)
-    assert excinfo.value.sqlstate == sqlstate
 
 
 def test_unknown_customer_is_customer_not_found(db: psycopg.Connection):
