@@ -160,8 +160,8 @@ def test_a_consumer_sees_only_the_hotels_of_its_login(
                     ],
                     p_special_requests=f"quiet room {system}",
                 )
-        with psycopg.connect(shared_db, autocommit=True) as conn:
-            wait_readable(conn)
+        with psycopg.connect(shared_db, autocommit=True) as owner:
+            wait_readable(owner)
         conn.rollback()  # a snapshot taken after the commits
         events = read_all(conn, f"{system}-a")
         assert events, "the hotel-A changes reach the consumer"
@@ -182,7 +182,7 @@ def test_a_system_cannot_read_or_acknowledge_another_systems_consumer(
 ) -> None:
     conn = as_system(system)
     for fn, extra in (("read_events", {}), ("ack_events", {"p_up_to": "evt_x"})):
-        with raises_code("CONSUMER_NOT_FOUND"):
+        with raises_code("CONSUMER_NOT_FOUND"):  # not even its existence is confirmed
             call(conn, fn, p_consumer=f"hotel-{other}", **extra)
         conn.rollback()
 

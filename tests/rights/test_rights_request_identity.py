@@ -51,7 +51,7 @@ def test_another_keys_record_cannot_be_completed_with_a_forged_answer(
 ) -> None:
     key_id, record, token = victim_record
     attacker.execute("select set_config('hotelcore.api_key_id', %s, true)", (str(key_id),))
-    with raises_code("IDEMPOTENCY_RECORD_NOT_FOUND"):
+    with raises_code("IDEMPOTENCY_RECORD_NOT_FOUND"):  # as for an unknown id
         attacker.execute("select api.complete_idempotent(%s, 201, %s)", (record, b'{"data": "forged"}'))
     attacker.rollback()
     assert db.execute(

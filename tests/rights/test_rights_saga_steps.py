@@ -146,7 +146,7 @@ def test_another_api_keys_request_finds_neither_the_checkout_nor_its_hold(
         ("checkout_captured", dict(p_capture_ref="made-up")),
     ):
         request(pool, member_token, role="hotelcore_service")
-        with raises_code("RESERVATION_NOT_FOUND"):
+        with raises_code("RESERVATION_NOT_FOUND"):  # as for an unknown id
             call(pool, step, p_saga_id=saga, p_attempt=attempt, **params)
         pool.rollback()
     request(pool, member_token)
