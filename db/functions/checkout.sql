@@ -151,7 +151,6 @@ as $$
 declare
     v_missing bigint;
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('api_keys.manage');
     -- one of the seed's client systems
     if p_system is null or p_system not in ('member', 'pms', 'saas') then
@@ -288,7 +287,6 @@ declare
     v_role    text;
     v_payload text;
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('request.context');
     -- a known, unrevoked, unexpired key
     select k.* into v_key
@@ -349,7 +347,6 @@ declare
     v_hotel_id bigint;
     v_error    text;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('request.context');
     -- the hotel an object belongs to; an id of another hotel is reported as not found, so a key
     -- learns nothing about hotels outside its scope
@@ -401,7 +398,6 @@ declare
     v_id         bigint;
     v_row        core.idempotency_keys;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.create');
     if v_api_key_id is null then
         perform internal.raise_error('AUTHENTICATION_FAILED', 'no request context', 'call api.authenticate first');
@@ -459,7 +455,6 @@ declare
     v_api_key_id bigint := internal.request_api_key_id();
     v_record     core.idempotency_keys;
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('reservation.create');
     if p_response_status is null or p_response_status not between 200 and 599 or p_response_body is null then
         perform internal.raise_error('INVALID_ARGUMENT',
@@ -505,7 +500,6 @@ as $$
 declare
     v_count integer;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('maintenance.run');
     -- completed answers are kept 24 h; an in-progress record whose request died before its saga
     -- started (no saga points at it) is dropped after p_stale_after so the key can be retried
@@ -973,7 +967,6 @@ as $$
 declare
     v_doc jsonb;
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('reservation.create');
     v_doc := internal.checkout_document(p_saga_id);
     -- a checkout is seen by who started it only
@@ -1004,7 +997,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.read');
     if p_hotel_id is null or not exists (select 1 from core.hotels h where h.id = p_hotel_id)
        or not internal.in_request_scope(p_hotel_id) then
@@ -1050,7 +1042,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.read');
     if p_customer_id is null or not exists (select 1 from core.customers c where c.id = p_customer_id) then
         perform internal.raise_error('CUSTOMER_NOT_FOUND', format('customer_id %s', p_customer_id), 'check the customer id');
@@ -1100,7 +1091,7 @@ declare
     v_hold record;
     v_res  record;
 begin
-    -- seed 000's responsibility matrix (issue 7)
+    -- a new booking: hotel-member books as origin member only, the PMS with any origin
     perform internal.require_origin(p_origin);
     if p_hotel_id is null or not exists (select 1 from core.hotels h where h.id = p_hotel_id)
        or not internal.in_request_scope(p_hotel_id) then
@@ -1133,7 +1124,6 @@ declare
         'address_line1', 'address_line2', 'city', 'region', 'country_code'];
     v_key     text;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('customer.update_basic');
     if p_changes is null or jsonb_typeof(p_changes) <> 'object' then
         perform internal.raise_error('INVALID_ARGUMENT', 'changes must be a JSON object', 'e.g. {"city": "Osaka"}');
@@ -1157,7 +1147,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.read');
     if p_hotel_id is null or not exists (select 1 from core.hotels h where h.id = p_hotel_id)
        or not internal.in_request_scope(p_hotel_id) then

@@ -229,7 +229,7 @@ language sql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    -- delivery settings and preferences (配信設定・嗜好) are read by hotel-member and hotel-saas only (issue 7)
+    -- delivery settings and preferences (配信設定・嗜好) are read by hotel-member and hotel-saas only
     select to_jsonb(c) - 'rank_code'
            - case when internal.has_right('preferences.read') then '{}'::text[]
                   else internal.customer_private_fields() end
@@ -279,7 +279,6 @@ declare
     v_country text := upper(nullif(btrim(p_country_code), ''));
     v_id      bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('customer.create');
     -- names are required
     if nullif(btrim(p_given_name), '') is null or nullif(btrim(p_family_name), '') is null then
@@ -332,7 +331,6 @@ as $$
 declare
     v_doc jsonb := internal.customer_document(p_customer_id);
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('customer.read');
     if v_doc is null then
         perform internal.raise_error('CUSTOMER_NOT_FOUND', format('customer_id %s', p_customer_id),
@@ -541,7 +539,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('customer.update_basic');
     -- seed 000: hotel-member changes every field, hotel-pms names, phone and address only
     if jsonb_typeof(p_changes) = 'object' then
@@ -679,7 +676,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('guest.find_or_create');
     return internal.find_or_create_guest(p_given_name, p_family_name, p_email, p_phone, p_hotel_id, p_phone_country, p_language);
 end
@@ -712,7 +708,6 @@ declare
     v_manual       boolean;
     v_moved        jsonb;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('customer.update');
     if p_keep_id is null or p_duplicate_id is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'keep and duplicate customer ids are required',

@@ -121,7 +121,7 @@ language sql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
-    -- no p_app_user: keep the request's (api.authenticate set it), so the audit log names it (issue 7)
+    -- no p_app_user: keep the request's (api.authenticate set it), so the audit log names it
     select set_config('hotelcore.app_user', coalesce(p_app_user, pg_catalog.current_setting('hotelcore.app_user', true), ''), true),
            set_config('hotelcore.status_reason', coalesce(p_reason, ''), true)
 $$;
@@ -412,7 +412,6 @@ as $$
 declare
     v_room core.rooms;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     v_room := internal.require_room(p_hotel_id, p_room_id);
@@ -450,7 +449,6 @@ declare
     v_open     integer;
     v_block_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     v_room := internal.require_room(p_hotel_id, p_room_id);
@@ -535,7 +533,6 @@ declare
     v_from    date;
     v_count   integer := 0;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     if p_block_id is null then
@@ -589,7 +586,6 @@ declare
     v_current core.room_assignments;
     v_room_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     v_res := internal.lock_reservation(p_reservation_id, null);
     if v_res.status not in ('pending', 'confirmed') then
@@ -643,7 +639,6 @@ declare
     v_split   date;
     v_room_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     v_res := internal.lock_reservation(p_reservation_id, null);
     if v_res.status <> 'checked_in' then
@@ -713,7 +708,6 @@ declare
     v_current core.room_assignments;
     v_status  core.room_status;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('stay.update');
     v_res := internal.lock_reservation(p_reservation_id, null);
     if v_res.status <> 'confirmed' then
@@ -810,7 +804,6 @@ declare
     v_freed    integer := 0;
     v_old_total numeric;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('stay.update');
     v_res := internal.lock_reservation(p_reservation_id, null);
     if v_res.status <> 'checked_in' then
@@ -939,7 +932,6 @@ declare
     v_folio core.folios;
     v_id    bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('billing.update');
     v_folio := internal.require_folio(p_reservation_id);
     if p_kind is null or p_kind not in ('service', 'tax', 'cancellation_fee', 'no_show_fee', 'late_checkout_fee', 'adjustment') then
@@ -1034,7 +1026,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('billing.update');
     return internal.authorise_payment(p_reservation_id, p_method, p_amount, p_processor_reference, p_currency, p_capture, p_app_user);
 end
@@ -1088,7 +1079,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('billing.update');
     return internal.capture_payment(p_payment_id, p_amount, p_app_user);
 end
@@ -1128,7 +1118,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('billing.update');
     return internal.void_payment(p_payment_id, p_app_user);
 end
@@ -1150,7 +1139,6 @@ declare
     v_payment core.payments;
     v_amount  numeric;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('billing.update');
     v_payment := internal.require_payment(p_payment_id);
     if v_payment.status not in ('captured', 'refunded') then
@@ -1194,7 +1182,6 @@ declare
     v_folio core.folios;
     v_id    bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('billing.update');
     v_folio := internal.require_folio(p_reservation_id);
     if p_method is null or p_method not in (select unnest(enum_range(null::core.payment_method))::text) then
@@ -1246,7 +1233,6 @@ declare
     v_fee     numeric;
     v_count   integer := 0;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('billing.update');
     perform internal.require_hotel(p_hotel_id);
     if p_business_date is null or not isfinite(p_business_date) then

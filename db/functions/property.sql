@@ -292,7 +292,6 @@ as $$
 declare
     v_hotel_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('hotel.create');
     perform internal.require_text('p_code', p_code);
     perform internal.require_text('p_name', p_name);
@@ -363,7 +362,6 @@ as $$
 declare
     v_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_text('p_code', p_code);
@@ -399,7 +397,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_room_type(p_hotel_id, p_room_type_id);
     perform internal.require_amount('p_base_price', p_base_price);
@@ -424,7 +421,6 @@ as $$
 declare
     v_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_room_type(p_hotel_id, p_room_type_id);
@@ -452,7 +448,6 @@ declare
     v_room  core.rooms;
     v_night date;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     if p_active is null then
@@ -507,7 +502,6 @@ as $$
 declare
     v_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_text('p_code', p_code);
@@ -560,7 +554,6 @@ declare
     v_policy_id bigint := p_cancellation_policy_id;
     v_id        bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_room_type(p_hotel_id, p_room_type_id);
     perform internal.require_text('p_code', p_code);
@@ -603,7 +596,6 @@ as $$
 declare
     v_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_text('p_code', p_code);
@@ -633,7 +625,6 @@ as $$
 declare
     v_count integer;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     if p_days is null or p_names is null or cardinality(p_days) <> cardinality(p_names)
@@ -668,7 +659,6 @@ as $$
 declare
     v_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     if p_kind is null or p_kind not in ('weekday', 'weekend', 'holiday', 'season') then
@@ -719,7 +709,6 @@ as $$
 declare
     v_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_count('p_min_nights', p_min_nights, 2, 365);
@@ -757,7 +746,6 @@ as $$
 declare
     v_count integer;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_range(p_hotel_id, p_from, p_until);
@@ -806,7 +794,6 @@ declare
     v_count integer;
     v_night date;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_room_type(p_hotel_id, p_room_type_id);
@@ -857,7 +844,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     return internal.refresh_rates(p_hotel_id, p_from, p_until);

@@ -600,7 +600,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('rooms.read');
     return query select * from internal.search_availability(p_hotel_id, p_check_in, p_check_out, p_adults, p_children, p_rooms, p_customer_id);
 end
@@ -647,7 +646,6 @@ declare
                                        join core.membership_ranks mr on mr.code = c.rank_code
                                        where c.id = p_customer_id), 0);
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.read');
     if p_city is null and p_hotel_ids is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'pass p_city or p_hotel_ids', 'name a city or a list of hotels');
@@ -890,7 +888,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('rooms.read');
     return internal.quote(p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out, p_adults, p_children, p_rooms, p_customer_id);
 end
@@ -1033,7 +1030,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('reservation.create');
     return query select * from internal.create_hold(p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out, p_rooms, p_adults, p_children, p_customer_id, p_client_key, p_ttl_seconds);
 end
@@ -1078,7 +1074,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('reservation.create');
     perform internal.require_own_hold(p_hold_id);
     return internal.release_hold(p_hold_id);
@@ -1098,7 +1093,6 @@ declare
     v_ids      bigint[];
     v_count    integer := 0;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.update');
     perform internal.require_count('p_limit', p_limit, 1, 100000);
     -- hotel by hotel, so each transaction part locks one hotel's rows in order
@@ -1242,7 +1236,7 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
+    -- a new booking: hotel-member books as origin member only, the PMS with any origin
     perform internal.require_origin(p_origin);
     perform internal.require_own_hold(p_hold_id);
     return query select * from internal.confirm_booking(p_hold_id, p_customer_id, p_payment_authorisation, p_origin, p_special_requests);
@@ -1310,7 +1304,6 @@ declare
     v_lines      integer;
     v_offer      record;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.update');
     if p_version is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'p_version is null', 'pass the version you read');
@@ -1486,7 +1479,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('reservation.update');
     return query select * from internal.cancel_reservation(p_reservation_id, p_version, p_reason);
 end
@@ -1545,7 +1537,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('reservation.update');
     return query select * from internal.mark_no_show(p_reservation_id, p_version);
 end
@@ -1633,7 +1624,6 @@ declare
     v_expires   timestamptz;
     v_id        bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.create');
     v_hotel := internal.require_hotel(p_hotel_id);
     v_room_type := internal.require_room_type(p_hotel_id, p_room_type_id);
@@ -1668,7 +1658,6 @@ declare
     v_type_id bigint;
     v_count   integer := 0;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.update');
     perform internal.require_hotel(p_hotel_id);
     if p_room_type_id is not null then
@@ -1695,7 +1684,6 @@ as $$
 declare
     v_entry core.waitlist_entries;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.update');
     select * into v_entry from core.waitlist_entries w where w.id = p_entry_id for update;
     if not found then
@@ -1722,7 +1710,6 @@ as $$
 declare
     v_count integer;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.update');
     -- stale entries: past their expiry, their arrival day, or their offer hold ended unconfirmed
     update core.waitlist_entries w
@@ -1774,7 +1761,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('reservation.read');
     return internal.get_reservation(p_reservation_id);
 end
