@@ -661,6 +661,37 @@ $$;
 comment on function internal.find_or_create_guest(text, text, text, text, bigint, text, text) is
     'The body of api.find_or_create_guest without its rights check (callers check them); the hotel-scope rules of the customer master are part of it (see api.find_or_create_guest).';
 
+create function api.update_customer_basic(
+    p_customer_id      bigint,
+    p_expected_version integer,
+    p_changes          jsonb
+) returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_allowed constant text[] := array['given_name', 'family_name', 'phone', 'phone_country', 'postal_code',
+        'address_line1', 'address_line2', 'city', 'region', 'country_code'];
+    v_key     text;
+begin
+    perform internal.require_right('customer.update_basic');
+    if p_changes is null or jsonb_typeof(p_changes) <> 'object' then
+        perform internal.raise_error('INVALID_ARGUMENT', 'changes must be a JSON object', 'e.g. {"city": "Osaka"}');
+    end if;
+    -- seed 000: the PMS may change names, phone and address only
+    select k into v_key from jsonb_object_keys(p_changes) k where not (k = any (v_allowed)) limit 1;
+    if v_key is not null then
+        perform internal.raise_error('PERMISSION_DENIED', format('field %s is not a basic field the PMS may change', v_key),
+            'change it through hotel-member');
+    end if;
+    return internal.update_customer(p_customer_id, p_expected_version, p_changes);
+end
+$$;
+comment on function api.update_customer_basic(bigint, integer, jsonb) is
+    'The PMS''s limited customer update (seed 000 PUT /customers/{id}/basic): names, phone and address only (PERMISSION_DENIED for any other field), then as api.update_customer.';
+
 create function api.find_or_create_guest(
     p_given_name    text,
     p_family_name   text,

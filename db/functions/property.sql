@@ -197,7 +197,7 @@ begin
     with nights as (
         select rp.room_type_id, rp.id as rate_plan_id, date_trunc('month', i.night)::date as month,
                i.night - date_trunc('month', i.night)::date as k,
-               (round(i.rack_rate * rp.price_multiplier + rp.price_supplement, cur.minor_units)
+               (internal.nightly_price(i.rack_rate, rp.price_multiplier, rp.price_supplement, cur.minor_units)
                 * power(10::numeric, cur.minor_units))::bigint as price
         from core.rate_plans rp
         join core.hotels h on h.id = rp.hotel_id
@@ -465,7 +465,7 @@ begin
         from core.inventory i
         where i.hotel_id = p_hotel_id and i.room_type_id = v_room.room_type_id
           and i.night >= internal.hotel_today(p_hotel_id)
-          and i.blocked + i.held + i.booked > i.capacity - 1 + i.overbooking_allowance
+          and core.inventory_sellable(i) < 1
         order by i.night
         limit 1;
         if v_night is not null then
@@ -808,7 +808,7 @@ begin
     if p_overbooking_allowance is not null then
         select i.night into v_night from core.inventory i
         where i.hotel_id = p_hotel_id and i.room_type_id = p_room_type_id and i.night >= p_from and i.night < p_until
-          and i.blocked + i.held + i.booked > i.capacity + p_overbooking_allowance
+          and core.inventory_sellable(i) - i.overbooking_allowance + p_overbooking_allowance < 0
         order by i.night limit 1;
         if v_night is not null then
             perform internal.raise_error('INVENTORY_UNAVAILABLE',
