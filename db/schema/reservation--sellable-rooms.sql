@@ -15,22 +15,28 @@ return i.capacity + i.overbooking_allowance - i.blocked - i.held - i.booked;
 comment on function core.inventory_sellable(core.inventory) is
     'Rooms of the night that can still be sold: capacity + overbooking_allowance - blocked - held - booked (expired holds not reclaimed yet still counted in held; callers add them back where live holds only count).';
 revoke execute on function core.inventory_sellable(core.inventory) from public;
+-- a view calls functions as its reader (and the planner inlines them only for a reader allowed to
+-- run them): the readers of the calendar views may; it is a pure expression, granting it shows no data
+grant execute on function core.inventory_sellable(core.inventory)
+    to hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_bi, hotelcore_admin;
 
--- the chain search's exception flags ask it too (same body otherwise)
+-- the chain search's exception flags ask it too (same flags otherwise). A standard body: bound
+-- now, so inlining it into a report view does not look core.inventory_sellable up again with the
+-- privileges of the view's reader, who has no access to schema core.
 create or replace function core.inventory_exception_flags(i core.inventory) returns boolean[]
 language sql
 immutable
-as $$
-    select array[core.inventory_sellable(i) < 1,
-                 i.stop_sell,
-                 i.closed_to_arrival or i.min_stay is not null or i.max_stay is not null,
-                 i.closed_to_departure]
-$$;
+parallel safe
+return array[core.inventory_sellable(i) < 1,
+             i.stop_sell,
+             i.closed_to_arrival or i.min_stay is not null or i.max_stay is not null,
+             i.closed_to_departure];
 
 -- migrate:down
 create or replace function core.inventory_exception_flags(i core.inventory) returns boolean[]
 language sql
 immutable
+parallel safe
 as $$
     select array[i.capacity + i.overbooking_allowance - i.blocked - i.booked - i.held < 1,
                  i.stop_sell,

@@ -16,7 +16,7 @@ depends_on = None
 
 # Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
 SCHEMA = {
-    "schema/reservation--sellable-rooms.sql": "427f8e90345b7270ac7dd204e1fc0777265c549ecbfcd715dda7fa082e9d01ad",
+    "schema/reservation--sellable-rooms.sql": "55c1c39a08ba66f394cf5ac8920ff2f2442b6a1578cda4fc28419881135e7654",
     "schema/reservation--hold-prices.sql": "aaea8a4ae934f116ab8e7d1b9e0b9888036ce7751ba0d64f27cf154a06fb99b5",
 }
 
@@ -40,7 +40,7 @@ REPLACEABLE = {
     "functions/external_pms.sql": "0010",
     "functions/conflicts.sql": "0014",
     "functions/grants.sql": "0016",
-    "triggers/reservation.sql": "0004",
+    "triggers/reservation.sql": "0016",
     "triggers/frontdesk.sql": "0002",
     "triggers/loyalty.sql": "0002",
     "triggers/rights.sql": "0007",

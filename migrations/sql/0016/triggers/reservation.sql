@@ -1,0 +1,137 @@
+-- Triggers of the reservation ledger: the status machine, versions, and calendar capacity.
+
+-- The status machine (seed 003): pending -> confirmed -> checked_in -> checked_out, plus
+-- cancelled (from pending or confirmed) and no_show (from confirmed). Anything else is refused,
+-- whoever writes the row.
+create function internal.tg_reservations__guard_status() returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if new.status is distinct from old.status
+       and (old.status::text, new.status::text) not in (
+           ('pending', 'confirmed'), ('pending', 'cancelled'),
+           ('confirmed', 'checked_in'), ('confirmed', 'cancelled'), ('confirmed', 'no_show'),
+           ('checked_in', 'checked_out')) then
+        perform internal.raise_error('INVALID_STATE_TRANSITION',
+            format('reservation %s: %s -> %s', old.id, old.status, new.status),
+            'follow pending -> confirmed -> checked_in -> checked_out, or cancel / mark no-show');
+    end if;
+    return new;
+end
+$$;
+comment on function internal.tg_reservations__guard_status() is 'Refuses a reservation status change outside the status machine (INVALID_STATE_TRANSITION).';
+
+create trigger _100_guard_status
+before update of status on core.reservations
+for each row execute function internal.tg_reservations__guard_status();
+
+-- Every change is a new version (optimistic locking, seed 000) stamped with the movable clock.
+create function internal.tg_reservations__bump_version() returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    new.version := old.version + 1;
+    new.updated_at := internal.now();
+    return new;
+end
+$$;
+comment on function internal.tg_reservations__bump_version() is 'Adds one to a reservation''s version and stamps updated_at on every update.';
+
+create trigger _110_bump_version
+before update on core.reservations
+for each row execute function internal.tg_reservations__bump_version();
+
+-- A hold keeps its prices per room in typed columns (holds_prices_per_room_present). The previous
+-- release's functions wrote them into the quote document only, and may still insert a hold while
+-- a deploy replaces them: such a row gets its typed prices from that document. Fires for no hold
+-- this release writes (WHEN); goes with the quote column.
+create function internal.tg_holds__prices_from_quote() returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    new.subtotal_per_room := coalesce((new.quote ->> 'subtotal')::numeric, 0);
+    new.los_discount_per_room := coalesce((new.quote ->> 'length_of_stay_discount')::numeric, 0);
+    new.member_discount_per_room := coalesce((new.quote ->> 'member_discount')::numeric, 0);
+    new.tax_per_room := coalesce((new.quote ->> 'tax')::numeric, 0);
+    return new;
+end
+$$;
+comment on function internal.tg_holds__prices_from_quote() is
+    'Fills a hold''s typed prices per room from its quote document when a writer of the previous release gave only the document.';
+
+create trigger _040_prices_from_quote
+before insert on core.holds
+for each row when (new.subtotal_per_room is null and new.quote <> '{}'::jsonb)
+execute function internal.tg_holds__prices_from_quote();
+
+-- Calendar capacity follows the active rooms of a type from the hotel's today on (past nights
+-- keep what they had). The check on core.inventory refuses a change that would oversell.
+create function internal.tg_rooms__sync_capacity() returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if tg_op in ('UPDATE', 'DELETE') and old.active then
+        update core.inventory i set capacity = i.capacity - 1
+        where i.hotel_id = old.hotel_id and i.room_type_id = old.room_type_id
+          and i.night >= internal.hotel_today(old.hotel_id);
+    end if;
+    if tg_op in ('INSERT', 'UPDATE') and new.active then
+        update core.inventory i set capacity = i.capacity + 1
+        where i.hotel_id = new.hotel_id and i.room_type_id = new.room_type_id
+          and i.night >= internal.hotel_today(new.hotel_id);
+    end if;
+    return null;
+end
+$$;
+comment on function internal.tg_rooms__sync_capacity() is 'Keeps core.inventory.capacity equal to the active rooms of the type for today and later nights.';
+
+create trigger _100_sync_capacity
+after insert or delete or update of active, room_type_id on core.rooms
+for each row execute function internal.tg_rooms__sync_capacity();
+
+-- The chain search's exception nights (core.inventory_exceptions) follow the calendar. The WHEN
+-- clauses (core.inventory_exception_flags is inlined into them) let the triggers fire only when a
+-- night's flags change: a booking that does not sell the last room runs no trigger.
+create function internal.tg_inventory__track_exceptions() returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_flags boolean[];
+begin
+    if tg_op in ('UPDATE', 'DELETE') then
+        delete from core.inventory_exceptions x
+        where x.hotel_id = old.hotel_id and x.night = old.night and x.room_type_id = old.room_type_id;
+    end if;
+    if tg_op in ('INSERT', 'UPDATE') then
+        v_flags := core.inventory_exception_flags(new);
+        if true = any(v_flags) then
+            insert into core.inventory_exceptions
+                (hotel_id, night, room_type_id, sold_out, stop_sell, arrival_rules, closed_to_departure)
+            values (new.hotel_id, new.night, new.room_type_id, v_flags[1], v_flags[2], v_flags[3], v_flags[4]);
+        end if;
+    end if;
+    return null;
+end
+$$;
+comment on function internal.tg_inventory__track_exceptions() is
+    'Writes a night''s row of core.inventory_exceptions again when its flags (core.inventory_exception_flags) change: listed while one is true, gone when none is or the night is deleted.';
+
+create trigger _200_track_exceptions_insert
+after insert on core.inventory
+for each row when (true = any(core.inventory_exception_flags(new)))
+execute function internal.tg_inventory__track_exceptions();
+
+create trigger _200_track_exceptions_update
+after update on core.inventory
+for each row when (core.inventory_exception_flags(old) is distinct from core.inventory_exception_flags(new))
+execute function internal.tg_inventory__track_exceptions();
+
+create trigger _200_track_exceptions_delete
+after delete on core.inventory
+for each row when (true = any(core.inventory_exception_flags(old)))
+execute function internal.tg_inventory__track_exceptions();
