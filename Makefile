@@ -33,7 +33,7 @@ bench: $(STAMP) ## benchmarks with baselines (BENCH_ARGS=--quick for a short run
 serve: $(STAMP) ## the HTTP API
 	$(HC) serve
 
-lint: $(STAMP) ## ruff on Python, sqlfluff on SQL, migrations check, squawk on every revision's DDL
+lint: $(STAMP) ## ruff on Python, sqlfluff on SQL, migrations check (released revisions too), squawk on every revision's DDL
 	$(VENV)/bin/ruff check pyapi tests migrations
 	$(VENV)/bin/ruff format --check pyapi tests migrations
 	$(VENV)/bin/sqlfluff lint db --dialect postgres --processes 2
@@ -49,7 +49,7 @@ psql: $(STAMP) ## open psql on the database
 migrate: $(STAMP) ## upgrade the database to the head revision
 	$(HC) migrate
 
-revision: $(STAMP) ## write a revision for changed db/ files: make revision m="what changed"
+revision: $(STAMP) ## write a revision for new db/schema files: make revision m="what changed"
 	$(HC) migrations new -m "$(m)"
 
 docs: $(STAMP) ## regenerate README's SQL API tables from the database

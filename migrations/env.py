@@ -1,7 +1,9 @@
 """Alembic environment: the same URL as every other hotelcore command, one transaction, and
 an advisory lock so two deploys (or two test workers) never migrate one database at once, and
 the runner's lock_timeout and statement_timeout (pyapi/migration_lint.py): a DDL statement that
-cannot get its lock soon fails the deploy instead of queueing every booking behind it."""
+cannot get its lock soon fails the deploy instead of queueing every booking behind it. After the
+versioned revisions, in the same transaction, the replaceable objects follow db/ (at head) or
+go (below head): pyapi/migrate.py, after_revisions."""
 
 from logging.config import fileConfig
 
@@ -9,6 +11,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool, text
 
 from pyapi import config as hc_config
+from pyapi import migrate as hc_migrate
 from pyapi.migration_lint import runner_preamble
 from pyapi.server import get_server
 
@@ -39,6 +42,7 @@ def run_migrations_online() -> None:
                 connection.exec_driver_sql(statement)
             connection.exec_driver_sql(DEADLOCK_LOSER)
             context.run_migrations()
+            hc_migrate.after_revisions(connection)
 
 
 if context.is_offline_mode():

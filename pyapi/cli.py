@@ -120,28 +120,44 @@ def migrations_new(
         bool, typer.Option(help="Rewrite the head revision (only before it is released).")
     ] = False,
 ) -> None:
-    """Write a revision carrying every changed file of db/manifest.txt."""
+    """Write a revision applying the new versioned files of db/manifest.txt (db/schema). Changed
+    functions, triggers and views need none: `hotelcore migrate` replaces them."""
     if not message and not amend:
         err.print("give a message: -m 'what changed'")
         raise typer.Exit(2)
     path = mig.new_revision(message, amend=amend)
     if path is None:
-        console.print("nothing changed since the head revision")
+        console.print(
+            "no new versioned file since the head revision (functions, triggers and views need no revision)"
+        )
     else:
         console.print(f"wrote {path.relative_to(srv.config.PROJECT_ROOT)}", highlight=False)
+
+
+@migrations_app.command("release")
+@friendly
+def migrations_release(
+    target: Annotated[str, typer.Argument(help="Last revision to release (default: head).")] = "",
+) -> None:
+    """Mark revisions released (migrations/released): from then on their files never change."""
+    added = mig.release(target or None)
+    if added:
+        console.print(f"released {', '.join(added)}")
+    else:
+        console.print("every revision up to it is released already")
 
 
 @migrations_app.command("check")
 @friendly
 def migrations_check() -> None:
-    """Fail when a db/ file is not carried by a revision as it is now."""
+    """Fail when a versioned db/ file is edited or unapplied, or a released revision changed."""
     problems = mig.drift()
     for line in problems:
         err.print(f"- {line}", highlight=False)
     if problems:
         err.print("run: make revision m='what changed'")
         raise typer.Exit(1)
-    console.print("every db/ file is carried by the head revision")
+    console.print("every versioned db/ file is applied by a revision; released revisions unchanged")
 
 
 @migrations_app.command("downgrade")

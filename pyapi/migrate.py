@@ -1,19 +1,20 @@
-"""How Alembic revisions apply the SQL under ``db/``.
+"""How Alembic revisions apply the SQL under ``db/`` (see README, "Migrations").
 
-Two kinds of files, two rules (see README, "Migrations"):
+Two kinds of files, two rules:
 
-* **Versioned DDL** (``db/schema/*.sql``): tables, types, constraints, indexes and the few
-  functions a table itself depends on. Each file has a ``-- migrate:up`` and a
-  ``-- migrate:down`` section; the revision that first applies it records its sha256, and a
-  released file is never edited again (``tests/test_migrations.py`` fails if it is). A later
-  change to a domain is a new file (``db/schema/<domain>--<slug>.sql``).
-* **Replaceable objects** (``db/functions``, ``db/triggers``, ``db/views``): they live in the
-  schemas ``api``, ``internal`` and ``report``, which hold nothing else. Each revision carries a
-  manifest of every replaceable file with the revision whose frozen snapshot
-  (``migrations/sql/<rev>/<path>``) to apply. Upgrading or downgrading to a revision drops
-  those three schemas and rebuilds them from that revision's manifest, so a revision replays
-  identically however the working files change later, and changing a function is one command:
-  ``make revision m="why"``.
+* **Versioned DDL** (``db/schema/*.sql``): tables, types, constraints, indexes, materialized views
+  and the few functions a table itself depends on. Each file has a ``-- migrate:up`` and a
+  ``-- migrate:down`` section; the revision that first applies it records its sha256, and a file
+  is never edited after that (a later change to a domain is a new file,
+  ``db/schema/<domain>--<slug>.sql``). Revisions carry only these.
+* **Replaceable objects** (``db/functions``, ``db/triggers``, ``db/views``): repeatable, object by
+  object (:mod:`pyapi.repeatable`). At the head revision, after the versioned revisions, each
+  object whose text changed is replaced, removed ones are dropped, unchanged ones are not touched;
+  their checksums are recorded in ``public.hotelcore_replaceable``. The package holds only its own
+  replaceable texts: below head, and after any downgrade, the database holds none of them.
+
+A released revision is immutable: ``migrations/released`` records the sha256 of each released
+revision file and of the schema files it applies (``hotelcore migrations release``).
 
 ``db/manifest.txt`` lists every file under ``db/`` in the order it is applied.
 """
@@ -23,21 +24,24 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from . import config
+from . import config, repeatable
 
 DB_DIR = config.PROJECT_ROOT / "db"
 MANIFEST = DB_DIR / "manifest.txt"
 MIGRATIONS_DIR = config.PROJECT_ROOT / "migrations"
 VERSIONS_DIR = MIGRATIONS_DIR / "versions"
-SNAPSHOT_DIR = MIGRATIONS_DIR / "sql"
+RELEASED = MIGRATIONS_DIR / "released"
 
-REPLACEABLE_KINDS = ("functions", "triggers", "views")
-REPLACEABLE_SCHEMAS = ("api", "internal", "report")
+REPLACEABLE_KINDS = repeatable.KINDS
+REPLACEABLE_SCHEMAS = repeatable.SCHEMAS
+
+# The first revision of the object-by-object layout: below it, api, internal and report hold
+# nothing (the releases before it rebuilt them at every upgrade from copies of db/).
+LAYOUT_REVISION = "0016"
 
 _UP = re.compile(r"^--\s*migrate:up\s*$", re.M)
 _DOWN = re.compile(r"^--\s*migrate:down\s*$", re.M)
@@ -86,7 +90,6 @@ class Revision:
     down_revision: str | None
     path: Path
     schema: dict[str, str] = field(default_factory=dict)
-    replaceable: dict[str, str] = field(default_factory=dict)
 
 
 def _load_module(path: Path) -> ModuleType:
@@ -107,7 +110,6 @@ def revisions() -> list[Revision]:
             down_revision=mod.down_revision,
             path=path,
             schema=dict(getattr(mod, "SCHEMA", {})),
-            replaceable=dict(getattr(mod, "REPLACEABLE", {})),
         )
         by_id[rev.revision] = rev
     chain: list[Revision] = []
@@ -120,15 +122,9 @@ def revisions() -> list[Revision]:
     return chain
 
 
-def _by_id(rev_id: str) -> Revision:
-    for rev in revisions():
-        if rev.revision == rev_id:
-            return rev
-    raise MigrationError(f"unknown revision {rev_id}")
-
-
-def snapshot_path(rev_id: str, path: str) -> Path:
-    return SNAPSHOT_DIR / rev_id / path
+def head() -> str | None:
+    chain = revisions()
+    return chain[-1].revision if chain else None
 
 
 # --------------------------------------------------------------------------- applying
@@ -137,28 +133,44 @@ def snapshot_path(rev_id: str, path: str) -> Path:
 def _execute(conn, sql: str) -> None:
     """Run a multi-statement script on the raw psycopg connection (simple query protocol)."""
     if sql.strip():
-        raw = conn.connection.dbapi_connection if hasattr(conn, "connection") else conn
-        with raw.cursor() as cur:
+        with repeatable._raw(conn).cursor() as cur:
             cur.execute(sql)
 
 
-def drop_replaceables(conn) -> None:
-    _execute(conn, "drop schema if exists " + ", ".join(REPLACEABLE_SCHEMAS) + " cascade;")
+def replaceable_sources() -> dict[str, str]:
+    """db/ path -> text of every replaceable file, in apply order."""
+    return {p: (DB_DIR / p).read_text() for p in manifest_files() if is_replaceable(p)}
 
 
-def build_replaceables(conn, manifest: dict[str, str]) -> None:
-    if not manifest:
-        return
-    _execute(conn, "".join(f"create schema {s};\n" for s in REPLACEABLE_SCHEMAS))
-    for path, rev_id in manifest.items():
-        snap = snapshot_path(rev_id, path)
-        if not snap.exists():
-            raise MigrationError(f"snapshot {snap.relative_to(config.PROJECT_ROOT)} is missing")
-        _execute(conn, snap.read_text())
-    # Functions are executable by PUBLIC by default; hotelcore grants them role by role.
-    _execute(
-        conn, "revoke all on all functions in schema " + ", ".join(REPLACEABLE_SCHEMAS) + " from public;"
-    )
+def sync_replaceables(conn, sources: dict[str, str] | None = None) -> repeatable.SyncReport:
+    """Bring the replaceable objects to the files' text, object by object."""
+    try:
+        entities = repeatable.parse(sources if sources is not None else replaceable_sources())
+    except repeatable.ReplaceableError as exc:
+        raise MigrationError(str(exc)) from exc
+    return repeatable.sync(conn, entities)
+
+
+def drop_replaceables(conn, legacy: bool = False) -> None:
+    """Drop the replaceable objects this database holds. ``legacy``: below the object-by-object
+    layout, where api, internal and report held nothing else."""
+    repeatable.drop_all(conn)
+    if legacy:
+        _execute(conn, "drop schema if exists " + ", ".join(REPLACEABLE_SCHEMAS) + " cascade;")
+
+
+def after_revisions(conn) -> None:
+    """Run by migrations/env.py after the versioned revisions, in their transaction: at head the
+    replaceable objects follow the files; below head the database holds none (this package
+    cannot vouch for its texts against an older schema)."""
+    with repeatable._raw(conn).cursor() as cur:
+        cur.execute("select version_num from public.alembic_version")
+        row = cur.fetchone()
+    at = row[0] if row else None
+    if at is not None and at == head():
+        sync_replaceables(conn)
+    else:
+        drop_replaceables(conn, legacy=at is not None and at < LAYOUT_REVISION)
 
 
 def _schema_sql(path: str) -> tuple[str, str]:
@@ -166,73 +178,45 @@ def _schema_sql(path: str) -> tuple[str, str]:
 
 
 def upgrade_step(conn, module_globals: dict) -> None:
-    """Alembic upgrade() body shared by every revision."""
-    drop_replaceables(conn)
+    """Alembic upgrade() body shared by every revision: its versioned DDL."""
     for path in module_globals.get("SCHEMA", {}):
         up, _ = _schema_sql(path)
         _execute(conn, up)
-    build_replaceables(conn, module_globals.get("REPLACEABLE", {}))
 
 
 def downgrade_step(conn, module_globals: dict) -> None:
-    """Alembic downgrade() body shared by every revision."""
-    drop_replaceables(conn)
+    """Alembic downgrade() body shared by every revision: the replaceable objects go first (none
+    is vouched for below head), then the versioned DDL's down sections, last file first."""
+    drop_replaceables(conn, legacy=module_globals["revision"] < LAYOUT_REVISION)
     for path in reversed(list(module_globals.get("SCHEMA", {}))):
         _, down = _schema_sql(path)
         _execute(conn, down)
-    previous = module_globals.get("down_revision")
-    if previous:
-        build_replaceables(conn, _by_id(previous).replaceable)
 
 
 # --------------------------------------------------------------------------- authoring
 
 
-@dataclass
-class Pending:
-    schema: dict[str, str]
-    replaceable: dict[str, str]
-    changed: list[str]
-
-    @property
-    def empty(self) -> bool:
-        return not self.changed
-
-
-def pending(base: Revision | None, chain: list[Revision]) -> Pending:
-    """What a new revision on top of ``base`` must carry for the working files."""
+def pending(chain: list[Revision]) -> dict[str, str]:
+    """Versioned files no revision applies yet: db/ path -> sha256, in manifest order."""
     applied = {p for r in chain for p in r.schema}
-    files = manifest_files()
     schema = {}
-    replaceable = {}
-    changed = []
-    for path in files:
+    for path in manifest_files():
         full = DB_DIR / path
         if not full.exists():
             raise MigrationError(f"db/manifest.txt names db/{path}, which does not exist")
-        text = full.read_text()
-        if is_replaceable(path):
-            held = base.replaceable.get(path) if base else None
-            if held and snapshot_path(held, path).read_text() == text:
-                replaceable[path] = held
-            else:
-                replaceable[path] = "NEW"
-                changed.append(path)
-        elif path not in applied:
+        if not is_replaceable(path) and path not in applied:
+            text = full.read_text()
             split_up_down(text, path)
             schema[path] = sha256(text)
-            changed.append(path)
-    if base and set(base.replaceable) - set(replaceable):
-        changed.extend(sorted(set(base.replaceable) - set(replaceable)))  # removed files
-    return Pending(schema, replaceable, changed)
+    return schema
 
 
-_TEMPLATE = '''"""{message}
+_TEMPLATE = """\"\"\"{message}
 
 Revision ID: {revision}
 Revises: {down}
-Generated by `hotelcore migrations new`; edit the message, not the manifests.
-"""
+Generated by `hotelcore migrations new`; edit the message, not SCHEMA.
+\"\"\"
 
 from alembic import op
 
@@ -243,12 +227,9 @@ down_revision = {down_repr}
 branch_labels = None
 depends_on = None
 
-# Versioned DDL first applied here: db/ path -> sha256 (frozen once released).
+# Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
+# db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {schema}
-
-# Every replaceable file after this revision, in apply order: db/ path -> revision holding
-# its snapshot under migrations/sql/.
-REPLACEABLE = {replaceable}
 
 
 def upgrade() -> None:
@@ -257,7 +238,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     downgrade_step(op.get_bind(), globals())
-'''
+"""
 
 
 def _slug(message: str) -> str:
@@ -272,35 +253,29 @@ def _dict_literal(d: dict[str, str]) -> str:
 
 
 def new_revision(message: str, amend: bool = False) -> Path | None:
-    """Write a revision for the working files (or rewrite the head one with ``amend``)."""
+    """Write a revision for the versioned files no revision applies yet (or rewrite the head
+    revision with ``amend``, which a released revision refuses)."""
     chain = revisions()
     if amend:
         if not chain:
             raise MigrationError("there is no revision to amend")
-        head = chain[-1]
-        base = chain[-2] if len(chain) > 1 else None
-        rev_id, down = head.revision, head.down_revision
+        head_rev = chain[-1]
+        if head_rev.revision in released():
+            raise MigrationError(
+                f"revision {head_rev.revision} is released: it cannot be amended; add a new revision"
+            )
+        rev_id, down = head_rev.revision, head_rev.down_revision
         if not message:
-            doc = _load_module(head.path).__doc__ or ""
+            doc = _load_module(head_rev.path).__doc__ or ""
             message = doc.strip().splitlines()[0] if doc.strip() else "revision"
-        head.path.unlink()
-        shutil.rmtree(SNAPSHOT_DIR / rev_id, ignore_errors=True)
+        head_rev.path.unlink()
         chain = chain[:-1]
     else:
-        base = chain[-1] if chain else None
         rev_id = f"{len(chain) + 1:04d}"
-        down = base.revision if base else None
-    todo = pending(base, chain)
-    if todo.empty and not amend:
+        down = chain[-1].revision if chain else None
+    schema = pending(chain)
+    if not schema and not amend:
         return None
-    replaceable = {}
-    for path, held in todo.replaceable.items():
-        if held == "NEW":
-            target = snapshot_path(rev_id, path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(DB_DIR / path, target)
-            held = rev_id
-        replaceable[path] = held
     out = VERSIONS_DIR / f"{rev_id}_{_slug(message)}.py"
     out.write_text(
         _TEMPLATE.format(
@@ -308,15 +283,102 @@ def new_revision(message: str, amend: bool = False) -> Path | None:
             revision=rev_id,
             down=down or "<base>",
             down_repr=f'"{down}"' if down else "None",
-            schema=_dict_literal(todo.schema),
-            replaceable=_dict_literal(replaceable),
+            schema=_dict_literal(schema),
         )
     )
     return out
 
 
+# --------------------------------------------------------------------------- released revisions
+
+_RELEASED_HEADER = """\
+# Released revisions: immutable. One line per file: revision, path, sha256 of the file as released
+# (the revision module and each versioned db/ file it applies). Written by
+# `hotelcore migrations release`; checked by `hotelcore migrations check` and the tests.
+"""
+
+
+def released(path: Path | None = None) -> dict[str, dict[str, str]]:
+    """revision -> {project path -> sha256} from migrations/released."""
+    path = path or RELEASED
+    out: dict[str, dict[str, str]] = {}
+    if not path.exists():
+        return out
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            rev_id, name, digest = line.split()
+            out.setdefault(rev_id, {})[name] = digest
+    return out
+
+
+def _release_entries(rev: Revision) -> dict[str, str]:
+    root = config.PROJECT_ROOT
+    entries = {str(rev.path.relative_to(root)): sha256(rev.path.read_text())}
+    for path in rev.schema:
+        entries[f"db/{path}"] = sha256((DB_DIR / path).read_text())
+    return entries
+
+
+def release(target: str | None = None) -> list[str]:
+    """Mark every revision up to ``target`` (default: head) released; the revisions added."""
+    chain = revisions()
+    if not chain:
+        raise MigrationError("there is no revision to release")
+    ids = [r.revision for r in chain]
+    target = target or ids[-1]
+    if target not in ids:
+        raise MigrationError(f"unknown revision {target}")
+    problems = released_problems()
+    if problems:
+        raise MigrationError("; ".join(problems))
+    done = released()
+    added = []
+    lines = []
+    for rev in chain[: ids.index(target) + 1]:
+        if rev.revision in done:
+            continue
+        for name, digest in _release_entries(rev).items():
+            lines.append(f"{rev.revision} {name} {digest}\n")
+        added.append(rev.revision)
+    if added:
+        text = RELEASED.read_text() if RELEASED.exists() else _RELEASED_HEADER
+        RELEASED.write_text(text + "".join(lines))
+    return added
+
+
+def released_problems(path: Path | None = None) -> list[str]:
+    """Released revisions whose files changed or vanished, or that were released out of order."""
+    root = config.PROJECT_ROOT
+    chain = revisions()
+    ids = [r.revision for r in chain]
+    done = released(path)
+    problems = []
+    for rev_id, files in done.items():
+        if rev_id not in ids:
+            problems.append(f"released revision {rev_id} is gone from migrations/versions")
+            continue
+        rev = chain[ids.index(rev_id)]
+        now = _release_entries(rev)
+        for name, digest in files.items():
+            full = root / name
+            if not full.exists():
+                problems.append(f"{name} of released revision {rev_id} is gone")
+            elif sha256(full.read_text()) != digest:
+                problems.append(
+                    f"{name} of released revision {rev_id} was edited: add a new revision instead"
+                )
+        for name in set(now) - set(files):
+            problems.append(f"released revision {rev_id} now applies {name}, which it did not")
+    released_ids = [i for i in ids if i in done]
+    if released_ids != ids[: len(released_ids)]:
+        problems.append("released revisions must be a prefix of the chain (release in order)")
+    return problems
+
+
 def drift() -> list[str]:
-    """Working files that head does not carry as they are (empty when all is migrated)."""
+    """What is not as it must be (empty when all is migrated): versioned files edited after their
+    revision or applied by none, released revisions changed, replaceable files unparsable."""
     chain = revisions()
     problems = []
     recorded = {p: d for r in chain for p, d in r.schema.items()}
@@ -326,9 +388,12 @@ def drift() -> list[str]:
             problems.append(f"db/{path} was applied by a revision but is gone")
         elif sha256(full.read_text()) != digest:
             problems.append(f"db/{path} was edited after its revision; add a new schema file instead")
-    head = chain[-1] if chain else None
-    todo = pending(head, chain)
-    problems.extend(f"db/{p} is not carried by any revision as it is now" for p in todo.changed)
+    problems.extend(f"db/{p} is not applied by any revision yet" for p in pending(chain))
+    problems.extend(released_problems())
+    try:
+        repeatable.parse(replaceable_sources())
+    except repeatable.ReplaceableError as exc:
+        problems.append(str(exc))
     return problems
 
 

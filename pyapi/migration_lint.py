@@ -1,7 +1,8 @@
 """Zero-downtime checks of the migrations' DDL with squawk (``squawk-cli`` from PyPI).
 
-Every revision's versioned DDL (the up sections of the ``db/schema/`` files it first applies)
-is linted as the runner executes it: the files of one revision concatenated in apply order,
+Every revision's versioned DDL (the up sections of the ``db/schema/`` files it first applies;
+revisions carry nothing else, the replaceable objects are replaced one by one and take no table
+lock unless a trigger's own statement changes) is linted as the runner executes it: the files of one revision concatenated in apply order,
 inside one transaction, after the runner's own ``lock_timeout`` and ``statement_timeout``
 (:data:`RUNNER_SETTINGS`, set by ``migrations/env.py``). A table created earlier in the same
 revision is new, so squawk does not ask for ``NOT VALID`` or concurrent indexes on it.

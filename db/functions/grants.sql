@@ -206,5 +206,4 @@ begin
 end
 $$;
 
--- the schema holding them; internal and core stay closed
-grant usage on schema api to hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_admin, hotelcore_service;
+-- USAGE on schema api: db/schema/report.sql (the schemas are versioned); internal and core stay closed

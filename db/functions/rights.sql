@@ -444,7 +444,9 @@ comment on function internal.apply_client_timeouts() is
 do $$
 begin
     if current_setting('server_version_num')::integer >= 170000 then
-        if (select rolsuper from pg_catalog.pg_roles where rolname = current_user) then
+        if exists (select 1 from pg_catalog.pg_event_trigger where evtname = 'hotelcore_client_timeouts') then
+            null;  -- kept from an earlier deploy (it goes with internal.tg_login_client_timeouts)
+        elsif (select rolsuper from pg_catalog.pg_roles where rolname = current_user) then
             create event trigger hotelcore_client_timeouts on login
                 execute function internal.tg_login_client_timeouts();
         else

@@ -4,7 +4,9 @@
 --    functions and views then run as a role that row-level security binds (FORCE ROW LEVEL
 --    SECURITY on every hotel table, db/schema/rights.sql), so hotel scope holds inside them too.
 --    The migrating role keeps running migrations (a superuser may alter and drop what it does
---    not own); a downgrade hands core back (db/schema/rights.sql, down).
+--    not own). Here: the functions and views of api, internal and report; the versioned objects
+--    (schemas, core, materialized views) are handed over by versioned DDL (db/schema/report.sql,
+--    and each later schema file for what it creates), so a downgrade hands them back exactly.
 -- 2. SELECT on the views, system by system, from the same matrix as the functions
 --    (internal.rights()); hotelcore_bi reads every report view. A view needing two rights
 --    ('billing.read+rooms.read': revenue with occupancy) goes to the systems holding both. Views read the core tables as
@@ -16,25 +18,16 @@ do $$
 declare
     v_object record;
 begin
+    -- only what is not handed over yet: an unchanged object is not touched by a deploy
     for v_object in
-        select format('schema %I', n.nspname) as name
-        from pg_catalog.pg_namespace n where n.nspname in ('core', 'api', 'internal', 'report')
-        union all
-        select format('%s %I.%I', case c.relkind when 'v' then 'view' when 'm' then 'materialized view'
-                                                 else 'table' end, n.nspname, c.relname)
+        select format('view %I.%I', n.nspname, c.relname) as name
         from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-        where n.nspname in ('core', 'api', 'internal', 'report') and c.relkind in ('r', 'p', 'v', 'm')
-        union all
-        -- sequences of their own (an identity or serial sequence follows its table)
-        select format('sequence %I.%I', n.nspname, c.relname)
-        from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-        where n.nspname in ('core', 'api', 'internal', 'report') and c.relkind = 'S'
-          and not exists (select 1 from pg_catalog.pg_depend d
-                          where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype in ('a', 'i'))
+        where n.nspname in ('api', 'internal', 'report') and c.relkind = 'v'
+          and c.relowner <> 'hotelcore_owner'::regrole
         union all
         select format('function %s', p.oid::regprocedure)
         from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-        where n.nspname in ('core', 'api', 'internal', 'report')
+        where n.nspname in ('api', 'internal', 'report') and p.proowner <> 'hotelcore_owner'::regrole
     loop
         execute format('alter %s owner to hotelcore_owner', v_object.name);
     end loop;
@@ -125,13 +118,9 @@ $$;
 -- refreshing the materialized views is a chain-wide scheduled job (it checks the caller sees every hotel)
 grant execute on function api.refresh_reports(text) to hotelcore_admin;
 
-grant usage on schema report to hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_bi, hotelcore_admin;
-grant usage on schema api to hotelcore_bi;
+-- USAGE on the schemas api and report, EXECUTE on core.hotel_scope(): db/schema/report.sql
 -- functions a view calls run as its reader: the clock (api.inventory_calendar, report.inventory_recount)
 grant execute on function internal.now() to hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_bi,
     hotelcore_admin;
 -- the rank rule, read by report.rank_correctness as its reader
 grant execute on function internal.rank_for_stays(integer) to hotelcore_bi, hotelcore_admin;
--- the row-level security policies call it as the reader of a view
-grant execute on function core.hotel_scope() to hotelcore_member, hotelcore_pms, hotelcore_saas, hotelcore_bi,
-    hotelcore_admin;
