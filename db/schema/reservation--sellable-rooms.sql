@@ -14,6 +14,7 @@ parallel safe
 return i.capacity + i.overbooking_allowance - i.blocked - i.held - i.booked;
 comment on function core.inventory_sellable(core.inventory) is
     'Rooms of the night that can still be sold: capacity + overbooking_allowance - blocked - held - booked (expired holds not reclaimed yet still counted in held; callers add them back where live holds only count).';
+alter function core.inventory_sellable(core.inventory) owner to hotelcore_owner;
 revoke execute on function core.inventory_sellable(core.inventory) from public;
 -- a view calls functions as its reader (and the planner inlines them only for a reader allowed to
 -- run them): the readers of the calendar views may; it is a pure expression, granting it shows no data

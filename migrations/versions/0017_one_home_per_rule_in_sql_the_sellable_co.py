@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/reservation--sellable-rooms.sql": "55c1c39a08ba66f394cf5ac8920ff2f2442b6a1578cda4fc28419881135e7654",
+    "schema/reservation--sellable-rooms.sql": "c83e035be7f52ba10cc2bba85c7ae1ecc17d0cbea500a9c6fb3ea8ab715dbd63",
     "schema/reservation--hold-prices.sql": "aaea8a4ae934f116ab8e7d1b9e0b9888036ce7751ba0d64f27cf154a06fb99b5",
 }
 
