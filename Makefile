@@ -23,8 +23,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP) ## the main job: start the database, migrate, run the demo
 	$(HC) demo $(DEMO_ARGS)
 
+# The whole suite runs on one pytest-xdist worker per core (tests/conftest.py groups the tests that
+# must not overlap); a targeted run (PYTEST_ARGS set) on one process unless PYTEST_WORKERS says so.
+PYTEST_WORKERS ?= $(if $(PYTEST_ARGS),0,auto)
+
 test: $(STAMP) ## the test suite against a real PostgreSQL (embedded, or DATABASE_URL)
-	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
 	 if [ $$rc -eq 5 ]; then echo "pytest collected no test: failing on purpose"; exit 1; fi; exit $$rc
 
 bench: $(STAMP) ## benchmarks with baselines (BENCH_ARGS=--quick for a short run)

@@ -3,6 +3,11 @@ database cloned from it (CREATE DATABASE ... TEMPLATE) for every test.
 
 Server: ``HOTELCORE_TEST_DOCKER=1`` -> a testcontainers PostgreSQL; ``DATABASE_URL`` -> that
 server; otherwise the project's embedded PostgreSQL 18.
+
+Under pytest-xdist (``-n N``) every worker is a process of its own: its databases, its template
+and its login roles carry its pid, so workers share the server and nothing else. The controller
+starts the embedded server before the workers do, so that no two of them start (or tune and
+restart) it at once.
 """
 
 from __future__ import annotations
@@ -29,6 +34,36 @@ _dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dropdb")
 def create_database(server_url: str, name: str, template: str = "template0") -> str:
     """A new database ``name`` cloned from ``template``; its URL."""
     return recreate_database(server_url, name, template)
+
+
+# Tests that wait until their events are readable (below the xmin of every snapshot on the server)
+# and tests that hold one transaction open for long (bulk loads, migrations, demo runs): under
+# xdist (--dist loadgroup) they run on one worker, one after another, so that no long transaction
+# of one worker holds back the events another worker waits for.
+ONE_SNAPSHOT_AT_A_TIME = (
+    "tests/events/",
+    "tests/webhooks/",
+    "tests/rights/test_rights_events.py",
+    "tests/bench/",
+    "tests/demo/",
+    "tests/test_migrations.py",
+    "tests/test_migration_safety.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath
+    for item in items:
+        path = item.path.relative_to(root).as_posix()
+        if path.startswith(ONE_SNAPSHOT_AT_A_TIME):
+            item.add_marker(pytest.mark.xdist_group("one-snapshot-at-a-time"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or os.environ.get("HOTELCORE_TEST_DOCKER") == "1":
+        return
+    if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None):
+        get_server().check()
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,8 @@ run with no booking failing."""
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -15,9 +13,7 @@ import pytest
 from pyapi import migrate as mig
 from pyapi import migration_lint as ml
 from pyapi.client import Client
-
-sys.path.insert(0, str(Path(__file__).parent / "ops"))
-from ops_helpers import book, build_hotel, make_customer  # noqa: E402
+from tests.support.ops import book, build_hotel, make_customer
 
 
 def test_every_revision_passes_squawk_or_documents_why():

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from pyapi import bench, config, datagen
+from tests.support.errors import sqlstate
 
 TINY = datagen.DatasetSpec(hotels=2, room_types=3, rooms=6, days=30, members=20, audit_rooms=6, seed=7)
 
@@ -55,7 +56,14 @@ def test_percentiles_on_known_samples():
 
 def test_summarize_builds_the_figures_from_latencies():
     res = bench.summarize(
-        "x", 2, [0.001, 0.002, 0.003, 0.004], 2.0, ok=3, refused=1, errors=5, codes={"HC201": 1}
+        "x",
+        2,
+        [0.001, 0.002, 0.003, 0.004],
+        2.0,
+        ok=3,
+        refused=1,
+        errors=5,
+        codes={sqlstate("INVENTORY_UNAVAILABLE"): 1},
     )
     assert (res.ops, res.ok, res.refused, res.errors) == (4, 3, 1, 5)
     assert res.throughput == pytest.approx(2.0)
@@ -63,7 +71,7 @@ def test_summarize_builds_the_figures_from_latencies():
     assert res.max_ms == pytest.approx(4.0)
     assert res.mean_ms == pytest.approx(2.5)
     doc = res.as_json()
-    assert doc["codes"] == {"HC201": 1} and doc["p95_ms"] == pytest.approx(3.85)
+    assert doc["codes"] == {sqlstate("INVENTORY_UNAVAILABLE"): 1} and doc["p95_ms"] == pytest.approx(3.85)
 
 
 def test_pgbench_log_lines_give_latencies(tmp_path):
@@ -130,7 +138,7 @@ def test_runner_returns_the_figures_and_counts_refusals(tiny_db):
 
     res = bench.run_workload(tiny_db, bench.Workload("probe", op), clients=2, ops=8)
     assert (res.ops, res.ok, res.refused, res.errors) == (8, 4, 4, 0)
-    assert res.codes == {"HC201": 4}
+    assert res.codes == {sqlstate("INVENTORY_UNAVAILABLE"): 4}
     assert res.clients == 2 and res.throughput > 0
     assert res.p50_ms <= res.p95_ms <= res.p99_ms <= res.max_ms
     assert res.client_rss_mb and res.client_rss_mb > 0

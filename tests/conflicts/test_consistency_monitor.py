@@ -7,7 +7,10 @@ import datetime as dt
 from decimal import Decimal
 
 import psycopg
-from conflict_helpers import PIN, detect, one, update
+
+from tests.support.conflicts import detect, update
+from tests.support.factories import PIN
+from tests.support.sql import one
 
 
 def row(db: psycopg.Connection, view: str) -> dict:

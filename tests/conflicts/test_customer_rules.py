@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import psycopg
 import pytest
-from conflict_helpers import detect, one, update
+
+from tests.support.conflicts import detect, update
+from tests.support.sql import one
 
 PHONE = {"+819011112222"}
 

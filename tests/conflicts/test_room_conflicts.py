@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from conflict_helpers import call, detect, one, resolve, update
+
+from tests.support.conflicts import detect, resolve, update
+from tests.support.errors import raises_code, sqlstate
+from tests.support.sql import call, one
 
 
 @pytest.fixture
@@ -35,7 +38,7 @@ def test_assigning_a_taken_room_names_the_stay_and_suggests_free_rooms(db, hotel
     with pytest.raises(psycopg.Error) as info:
         call(db, "assign_room", p_reservation_id=r2, p_room_id=hotel.rooms["STD-1"])
     err = info.value
-    assert err.sqlstate == "HC302"  # ROOM_UNAVAILABLE
+    assert err.sqlstate == sqlstate("ROOM_UNAVAILABLE")
     assert f"reservation {code} ({r1})" in err.diag.message_detail
     hint = err.diag.message_hint
     # the same room type first, then a similar one; never the taken room
@@ -113,17 +116,16 @@ def test_resolving_a_room_conflict(db, hotel, customer, book, two_stays):
     db.execute("update core.conflict_escalation_amounts set amount = 1 where currency = 'JPY'")
     out = detect(db, "reservation", r2, [update("pms", 0, room_number="STD-1")])
     conflict_id = out["results"][0]["conflict_id"]
-    for method, data, code in (
-        ("priority_based", {}, "HC721"),
-        ("manual", {"adults": 3, "resolution_reason": "x"}, "HC721"),
-        ("manual", {"room_number": "STD-1", "resolution_reason": "x"}, "HC302"),
-        ("manual", {"room_number": "NOPE", "resolution_reason": "x"}, "HC106"),
+    for method, data, error in (
+        ("priority_based", {}, "INVALID_RESOLUTION"),
+        ("manual", {"adults": 3, "resolution_reason": "x"}, "INVALID_RESOLUTION"),
+        ("manual", {"room_number": "STD-1", "resolution_reason": "x"}, "ROOM_UNAVAILABLE"),
+        ("manual", {"room_number": "NOPE", "resolution_reason": "x"}, "ROOM_NOT_FOUND"),
         # a room of a similar type needs the booking's room type changed first
-        ("manual", {"room_number": "STD2-1", "resolution_reason": "x"}, "HC308"),
+        ("manual", {"room_number": "STD2-1", "resolution_reason": "x"}, "ROOM_TYPE_MISMATCH"),
     ):
-        with pytest.raises(psycopg.Error) as info:
+        with raises_code(error):
             resolve(db, conflict_id, method, data)
-        assert info.value.sqlstate == code, (method, data, str(info.value))
     done = resolve(db, conflict_id, "manual", {"room_number": "STD-2", "resolution_reason": "guest accepts"})
     assert (
         done["conflict"]["status"] == "resolved"
@@ -136,6 +138,5 @@ def test_resolving_a_room_conflict(db, hotel, customer, book, two_stays):
 def test_claims_of_a_reservation_in_house_are_refused(db, hotel, customer, book):
     r = book(hotel, customer(), start=0)
     call(db, "check_in", p_reservation_id=r)
-    with pytest.raises(psycopg.Error) as info:
+    with raises_code("INVALID_STATE_TRANSITION"):
         detect(db, "reservation", r, [update("pms", 0, room_number="STD-2")])
-    assert info.value.sqlstate == "HC207"

@@ -13,10 +13,10 @@ import time
 import psycopg
 import pytest
 import tenacity
-from events_helpers import add_webhook, create_customer
 
 from pyapi.dispatch import Dispatcher, Schedule
 from pyapi.receiver import Answer, Receiver
+from tests.support.events import add_webhook, create_customer
 
 
 @pytest.mark.slow

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from events_helpers import wait_readable
 from test_api_bad_input import STATEMENT_TIMEOUT, api_functions, baseline, build_fixture, call_sql
+
+from tests.support.events import wait_readable
 
 # name -> the event types one valid call writes
 EXPECTED: dict[str, set[str]] = {
@@ -78,8 +79,8 @@ EXPECTED: dict[str, set[str]] = {
 # in tests/http; a request context; a delivery a dispatcher leased): refused before any write.
 REFUSED_HERE = {"checkout_authorised", "checkout_confirm", "checkout_captured", "begin_idempotent"}
 # The external-PMS functions act on an imported property only (the fixture's hotel keeps its own
-# ledger, so they refuse it before any write); tests/pms calls them against the simulated vendor,
-# and tests/pms/test_pms_mirror.py checks the event they publish (pms_sync.stopped).
+# ledger, so they refuse it before any write); tests/external_pms calls them against the simulated vendor,
+# and tests/external_pms/test_pms_mirror.py checks the event they publish (pms_sync.stopped).
 EXTERNAL_PMS_PREFIX = "pms_"
 
 

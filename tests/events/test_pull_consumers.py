@@ -10,8 +10,16 @@ import time
 
 import psycopg
 import pytest
-from events_helpers import add_webhook, create_customer, make_hotel, set_status, touch_customer, wait_readable
 from psycopg.types.json import Jsonb
+
+from tests.support.events import (
+    add_webhook,
+    create_customer,
+    make_hotel,
+    set_status,
+    touch_customer,
+    wait_readable,
+)
 
 
 def read(conn: psycopg.Connection, consumer: str, limit: int = 100) -> list[tuple]:
@@ -38,7 +46,7 @@ def code_of(excinfo) -> str:
 def test_events_come_again_until_acknowledged(db: psycopg.Connection) -> None:
     hotel = make_hotel(db)
     for status in ("dirty", "clean", "inspected"):
-        set_status(db, hotel, hotel.rooms[0], status)
+        set_status(db, hotel, hotel.room_ids[0], status)
     first = read_when(db, "hotel-pms", 2, 2)
     assert [r[1] for r in first] == ["room.status_changed"] * 2
     assert read(db, "hotel-pms", 2) == first  # not acknowledged: the same again
@@ -62,7 +70,7 @@ def test_a_consumer_gets_the_types_it_wants_and_passes_the_others(db: psycopg.Co
     hotel = make_hotel(db)
     db.execute("select api.subscribe_events('pms-rooms', array['room.*'], 'pms')")
     customers = [create_customer(db, i) for i in range(3)]
-    set_status(db, hotel, hotel.rooms[1], "dirty")
+    set_status(db, hotel, hotel.room_ids[1], "dirty")
     touch_customer(db, customers[0], "Nara")
     got = read_when(db, "pms-rooms", 1)
     assert [r[1] for r in got] == ["room.status_changed"]
@@ -86,7 +94,7 @@ def test_the_front_desk_is_woken_by_a_room_status_change(db: psycopg.Connection,
         front_desk.execute("listen hotelcore_events")
         assert read(front_desk, "hotel-pms") == []  # building the hotel published nothing
         t0 = time.monotonic()
-        set_status(db, hotel, hotel.rooms[2], "out_of_order")
+        set_status(db, hotel, hotel.room_ids[2], "out_of_order")
         ready, _, _ = select.select([front_desk.fileno()], [], [], 10)
         assert ready, "no notification"
         assert list(front_desk.notifies(timeout=0))

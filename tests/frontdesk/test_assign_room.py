@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import psycopg
-import pytest
-from frontdesk_helpers import call, one, overlaps
+from tests.support.errors import raises_code
+from tests.support.frontdesk import overlaps
+from tests.support.sql import call, one
 
 
 def test_assign_picks_a_free_room_of_the_type_ready_ones_first(db, hotel, book):
@@ -15,9 +15,8 @@ def test_assign_picks_a_free_room_of_the_type_ready_ones_first(db, hotel, book):
     assert (first["nights"].lower, first["nights"].upper) == (hotel.day(1), hotel.day(4))
     # the only ready room is taken: a dirty one is assigned for a later arrival (housekeeping cleans it)
     assert call(db, "assign_room", p_reservation_id=book(hotel, 2, 1))[0]["room_number"] == "STD01"
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("ROOM_UNAVAILABLE"):
         call(db, "assign_room", p_reservation_id=book(hotel, 2, 1))
-    assert excinfo.value.sqlstate == "HC302"
     assert overlaps(db) == []
 
 
@@ -32,32 +31,27 @@ def test_assign_is_idempotent_and_reassigns_to_the_room_asked(db, hotel, book):
 
 def test_a_room_taken_for_an_overlapping_night_is_refused(db, hotel, book):
     call(db, "assign_room", p_reservation_id=book(hotel, 1, 3), p_room_id=hotel.rooms["STD01"])
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("ROOM_UNAVAILABLE"):
         call(db, "assign_room", p_reservation_id=book(hotel, 3, 2), p_room_id=hotel.rooms["STD01"])
-    assert excinfo.value.sqlstate == "HC302"
     # back to back is fine: check-out day is the next arrival day
     call(db, "assign_room", p_reservation_id=book(hotel, 4, 2), p_room_id=hotel.rooms["STD01"])
 
 
 def test_room_of_another_type_and_unknown_room_are_refused(db, hotel, book):
     rid = book(hotel, 1, 1)
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("ROOM_TYPE_MISMATCH"):
         call(db, "assign_room", p_reservation_id=rid, p_room_id=hotel.rooms["DLX01"])
-    assert excinfo.value.sqlstate == "HC308"
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("ROOM_NOT_FOUND"):
         call(db, "assign_room", p_reservation_id=rid, p_room_id=-5)
-    assert excinfo.value.sqlstate == "HC106"
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("RESERVATION_NOT_FOUND"):
         call(db, "assign_room", p_reservation_id=-5)
-    assert excinfo.value.sqlstate == "HC104"
 
 
 def test_in_house_and_cancelled_stays_are_refused(db, hotel, book):
     rid = book(hotel, 0, 1)
     call(db, "check_in", p_reservation_id=rid)
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("INVALID_STATE_TRANSITION"):
         call(db, "assign_room", p_reservation_id=rid)
-    assert excinfo.value.sqlstate == "HC207"
 
 
 def test_cancelling_a_booking_frees_its_room(db, hotel, book):
@@ -113,9 +107,8 @@ def test_move_on_the_arrival_day_moves_every_night(db, hotel, checked_in):
 
 
 def test_move_refusals(db, hotel, book, checked_in):
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("INVALID_STATE_TRANSITION"):
         call(db, "move_room", p_reservation_id=book(hotel, 1, 1))
-    assert excinfo.value.sqlstate == "HC207"
     rid = checked_in(hotel, 2)
     current = call(db, "check_in", p_reservation_id=book(hotel, 0, 1))[0][
         "room_id"
@@ -126,17 +119,13 @@ def test_move_refusals(db, hotel, book, checked_in):
         "on l.id = a.reservation_room_id where l.reservation_id = %s",
         rid,
     )
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("INVALID_ARGUMENT"):
         call(db, "move_room", p_reservation_id=rid, p_room_id=mine)
-    assert excinfo.value.sqlstate == "HC001"
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("ROOM_UNAVAILABLE"):
         call(db, "move_room", p_reservation_id=rid, p_room_id=current)
-    assert excinfo.value.sqlstate == "HC302"
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("ROOM_TYPE_MISMATCH"):
         call(db, "move_room", p_reservation_id=rid, p_room_id=hotel.rooms["DLX01"])
-    assert excinfo.value.sqlstate == "HC308"
     free = next(r for n, r in hotel.rooms.items() if n.startswith("STD") and r not in (mine, current))
     call(db, "set_room_status", p_hotel_id=hotel.id, p_room_id=free, p_status="dirty")
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("ROOM_NOT_READY"):
         call(db, "move_room", p_reservation_id=rid, p_room_id=free)
-    assert excinfo.value.sqlstate == "HC301"

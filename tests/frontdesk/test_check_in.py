@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import psycopg
-import pytest
-from frontdesk_helpers import call, one
+from tests.support.errors import raises_code
+from tests.support.sql import call, one
 
 
 def test_check_in_assigns_the_best_ready_room_and_sets_checked_in(db, hotel, book):
@@ -57,9 +56,8 @@ def test_assigned_room_not_clean_is_refused(db, hotel, book):
     rid = book(hotel, 0, 1)
     call(db, "assign_room", p_reservation_id=rid, p_room_id=hotel.rooms["STD01"])
     call(db, "set_room_status", p_hotel_id=hotel.id, p_room_id=hotel.rooms["STD01"], p_status="dirty")
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("ROOM_NOT_READY"):
         call(db, "check_in", p_reservation_id=rid)
-    assert excinfo.value.sqlstate == "HC301"
     assert one(db, "select status::text from core.reservations where id = %s", rid) == "confirmed"
 
 
@@ -68,44 +66,38 @@ def test_room_asked_for_not_clean_is_refused(db, hotel, book):
     call(
         db, "set_room_status", p_hotel_id=hotel.id, p_room_id=hotel.rooms["STD02"], p_status="out_of_service"
     )
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("ROOM_UNAVAILABLE"):
         call(db, "check_in", p_reservation_id=rid, p_room_id=hotel.rooms["STD02"])
-    assert excinfo.value.sqlstate == "HC302"
     call(db, "set_room_status", p_hotel_id=hotel.id, p_room_id=hotel.rooms["STD02"], p_status="dirty")
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("ROOM_NOT_READY"):
         call(db, "check_in", p_reservation_id=rid, p_room_id=hotel.rooms["STD02"])
-    assert excinfo.value.sqlstate == "HC301"
 
 
 def test_only_dirty_rooms_free_is_room_not_ready(db, hotel, book):
     rid = book(hotel, 0, 1)
     for number in ("STD01", "STD02", "STD03"):
         call(db, "set_room_status", p_hotel_id=hotel.id, p_room_id=hotel.rooms[number], p_status="dirty")
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("ROOM_NOT_READY"):
         call(db, "check_in", p_reservation_id=rid)
-    assert excinfo.value.sqlstate == "HC301"
 
 
 def test_room_of_another_type_is_refused(db, hotel, book):
     rid = book(hotel, 0, 1)
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("ROOM_TYPE_MISMATCH"):
         call(db, "check_in", p_reservation_id=rid, p_room_id=hotel.rooms["DLX01"])
-    assert excinfo.value.sqlstate == "HC308"
 
 
 def test_before_the_arrival_date_is_refused(db, hotel, book):
     rid = book(hotel, 1, 2)
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("NOT_ARRIVAL_DAY"):
         call(db, "check_in", p_reservation_id=rid)
-    assert excinfo.value.sqlstate == "HC303"
 
 
 def test_after_the_stay_is_refused(db, hotel, book, clock):
     rid = book(hotel, 0, 1)
     clock.days(1)
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("NOT_ARRIVAL_DAY"):
         call(db, "check_in", p_reservation_id=rid)
-    assert excinfo.value.sqlstate == "HC303"
 
 
 def test_arrival_date_is_read_in_the_hotel_time_zone(db, make_hotel, book, clock):
@@ -114,9 +106,8 @@ def test_arrival_date_is_read_in_the_hotel_time_zone(db, make_hotel, book, clock
     rid = book(hotel, 1, 1)
     midnight = dt.datetime.combine(hotel.day(1), dt.time(0, 0), tzinfo=ZoneInfo("Asia/Tokyo"))
     clock.at(midnight - dt.timedelta(minutes=2))
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("NOT_ARRIVAL_DAY"):
         call(db, "check_in", p_reservation_id=rid)
-    assert excinfo.value.sqlstate == "HC303"
     clock.at(midnight + dt.timedelta(minutes=2))
     assert len(call(db, "check_in", p_reservation_id=rid)) == 1
 
@@ -124,21 +115,18 @@ def test_arrival_date_is_read_in_the_hotel_time_zone(db, make_hotel, book, clock
 def test_checking_in_twice_is_refused(db, hotel, book):
     rid = book(hotel, 0, 1)
     call(db, "check_in", p_reservation_id=rid)
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("INVALID_STATE_TRANSITION"):
         call(db, "check_in", p_reservation_id=rid)
-    assert excinfo.value.sqlstate == "HC207"
 
 
 def test_unknown_reservation_is_refused(db):
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("RESERVATION_NOT_FOUND"):
         call(db, "check_in", p_reservation_id=-1)
-    assert excinfo.value.sqlstate == "HC104"
 
 
 def test_no_free_room_is_room_unavailable(db, make_hotel, book):
     hotel = make_hotel(rooms=1)
     rid = book(hotel, 0, 1)
     db.execute("update core.rooms set status = 'out_of_order' where id = %s", (hotel.rooms["STD01"],))
-    with pytest.raises(psycopg.Error) as excinfo:
+    with raises_code("ROOM_UNAVAILABLE"):
         call(db, "check_in", p_reservation_id=rid)
-    assert excinfo.value.sqlstate == "HC302"

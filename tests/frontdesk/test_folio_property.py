@@ -7,9 +7,11 @@ import itertools
 
 import psycopg
 import pytest
-from frontdesk_helpers import call, one, scalar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.support.errors import sqlstate
+from tests.support.sql import call, one, scalar
 
 _day = itertools.count()
 
@@ -80,7 +82,10 @@ def check(db, rid, steps):
                     call(db, "void_payment", p_payment_id=p["id"])
                     p["status"] = "voided"
             except psycopg.Error as ex:
-                expected = {"refund": {"HC306", "HC307"}, "void": {"HC307"}}[kind]
+                expected = {
+                    "refund": {sqlstate("REFUND_EXCEEDS_CAPTURED"), sqlstate("INVALID_PAYMENT_STATE")},
+                    "void": {sqlstate("INVALID_PAYMENT_STATE")},
+                }[kind]
                 assert ex.sqlstate in expected
                 if kind == "refund":
                     assert (

@@ -4,9 +4,9 @@ each, SQL shows no leaked hold, no capture without a booking, no booking without
 from __future__ import annotations
 
 import psycopg
-from conftest import assert_clean, checkout_body
 
 from pyapi.http.gateway import SimulatedGateway
+from tests.support.http import assert_clean, checkout_body
 
 
 def saga(db: psycopg.Connection, checkout_id: int) -> dict:

@@ -165,7 +165,7 @@ def test_room_claims_under_hotel_pms(client, world, customer):
         ),
         201,
     )
-    room = world.a.rooms[0]
+    room = world.a.room_ids[0]
     claim = {"system": "hotel-pms", "timestamp": stamp(1), "fields": {"room_id": room}}
     out = ok(
         client.post(
@@ -196,7 +196,7 @@ def test_room_claims_under_hotel_pms(client, world, customer):
         "earlier_booking_wins",
         first["id"],
     )
-    assert [s["room_id"] for s in r["suggestions"]] == world.a.rooms[1:]
+    assert [s["room_id"] for s in r["suggestions"]] == world.a.room_ids[1:]
     # another hotel's key: the reservation does not exist for it
     refused(
         client.post(

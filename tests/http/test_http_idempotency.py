@@ -8,9 +8,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import assert_clean, checkout_body
-
 from pyapi.http.gateway import SimulatedGateway
+from tests.support.http import assert_clean, checkout_body
 
 
 def test_a_retry_gets_the_first_answer_byte_for_byte(client, world, db, gateway):

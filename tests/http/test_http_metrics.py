@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import logging
 
-from conftest import checkout_body
 from prometheus_client.parser import text_string_to_metric_families
 
 from pyapi.http.observe import JsonFormatter, logging_config
+from tests.support.http import checkout_body
 
 
 def scrape(client) -> dict[tuple[str, tuple], float]:

@@ -16,9 +16,9 @@ import time
 
 import httpx
 import pytest
-from conftest import assert_clean, checkout_body
 
 from pyapi.http.gateway import SimulatedGateway
+from tests.support.http import assert_clean, checkout_body
 
 SERVER = textwrap.dedent(
     """

@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from conftest import assert_clean, checkout_body
 
 from pyapi.http.errors import ErrorMap
 from pyapi.http.gateway import (
@@ -20,6 +19,7 @@ from pyapi.http.gateway import (
     ResilientGateway,
     SimulatedGateway,
 )
+from tests.support.http import assert_clean, checkout_body
 
 
 def test_retries_use_exponential_backoff_from_500_ms():
@@ -73,7 +73,7 @@ def test_open_circuit_puts_writes_in_degraded_mode_reads_go_on(make_client, worl
     assert 0 < r.json()["error"]["retry_after"] <= 60000 and int(r.headers["Retry-After"]) >= 1
     assert len(gw.calls) == 5  # the open circuit calls the gateway no more
     r = client.put(
-        f"/api/v2/pms/rooms/{world.a.rooms[0]}/status",
+        f"/api/v2/pms/rooms/{world.a.room_ids[0]}/status",
         headers=world.headers("pms_a"),
         json={"status": "dirty"},
     )
@@ -104,7 +104,7 @@ def test_read_only_database_puts_writes_in_degraded_mode(make_client, world, db)
         assert (r.status_code, r.json()["error"]["code"]) == (503, "SERVICE_DEGRADED")
         assert r.json()["error"]["retry_after"] > 0
         r = client.put(
-            f"/api/v2/pms/rooms/{world.a.rooms[0]}/status",
+            f"/api/v2/pms/rooms/{world.a.room_ids[0]}/status",
             headers=world.headers("pms_a"),
             json={"status": "dirty"},
         )
@@ -144,13 +144,13 @@ def test_statement_timeout_is_a_503_envelope(client, world, db):
     db.execute(f'alter database "{dbname}" set lock_timeout = 50')
     client.app.state.hc.db.pool.check()
     with db.transaction():
-        db.execute("select 1 from core.rooms where id = %s for update", [world.a.rooms[0]])
+        db.execute("select 1 from core.rooms where id = %s for update", [world.a.room_ids[0]])
         db.execute(
             f"select pg_terminate_backend(pid) from pg_stat_activity where datname = '{dbname}' "
             "and pid <> pg_backend_pid()"
         )
         r = client.put(
-            f"/api/v2/pms/rooms/{world.a.rooms[0]}/status",
+            f"/api/v2/pms/rooms/{world.a.room_ids[0]}/status",
             headers=world.headers("pms_a"),
             json={"status": "dirty"},
         )

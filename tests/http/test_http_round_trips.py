@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import assert_clean, checkout_body
 from psycopg import pq
+
+from tests.support.http import assert_clean, checkout_body
 
 # The checkout with an Idempotency-Key on a warm connection: three transactions of BEGIN +
 # api.authenticate + the steps + COMMIT; the first one's two steps after the idempotency record

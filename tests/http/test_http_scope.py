@@ -5,7 +5,8 @@ shows nothing changed."""
 from __future__ import annotations
 
 import pytest
-from conftest import checkout_body
+
+from tests.support.http import checkout_body
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def test_another_hotels_reservation_is_not_found_for_every_verb(client, world, d
 
 def test_another_hotels_rooms_lists_and_availability_are_not_found(client, world, db, booked_in_a):
     h = world.headers("pms_b")
-    room = world.a.rooms[0]
+    room = world.a.room_ids[0]
     assert code(client.put(f"/api/v2/pms/rooms/{room}/status", headers=h, json={"status": "dirty"})) == (
         404,
         "ROOM_NOT_FOUND",
@@ -73,7 +74,7 @@ def test_another_hotels_rooms_lists_and_availability_are_not_found(client, world
         client.post(
             f"/api/v2/pms/reservations/{booked_in_a['bookingId']}/checkin",
             headers=world.headers("pms_a"),
-            json={"room_id": world.b.rooms[0]},
+            json={"room_id": world.b.room_ids[0]},
         )
     ) == (404, "ROOM_NOT_FOUND")
 

@@ -6,7 +6,6 @@ restore and replicate whole clusters."""
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,8 +16,6 @@ import pytest
 from pyapi import backup as bk
 from pyapi import config
 from pyapi import migrate as mig
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 
 @dataclass

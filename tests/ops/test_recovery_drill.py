@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from ops_helpers import book, build_hotel, make_customer
 
 from pyapi.client import Client
+from tests.support.ops import book, build_hotel, make_customer
 
 HOTELCORE = str(Path(sys.executable).parent / "hotelcore")
 

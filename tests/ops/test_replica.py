@@ -16,10 +16,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from ops_helpers import build_hotel, make_customer
 
 from pyapi.http import Settings, create_app
 from pyapi.http.gateway import SimulatedGateway
+from tests.support.ops import build_hotel, make_customer
 
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 from fastapi.testclient import TestClient  # noqa: E402

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 from psycopg import sql
-from rights_helpers import PASSWORD, World, build_world
 
 from pyapi import config
+from tests.support.rights import PASSWORD, World, build_world
 
 SYSTEMS = ("member", "pms", "saas", "bi", "admin")
 _PREFIX = f"hcr{os.getpid()}"

@@ -9,7 +9,9 @@ inside a request, the login outside one.
 from __future__ import annotations
 
 import psycopg
-from rights_helpers import World, call, issue_key, request
+
+from tests.support.rights import World, issue_key, request
+from tests.support.sql import call
 
 
 def last_room_change(db: psycopg.Connection, room: int) -> tuple:
@@ -26,9 +28,9 @@ def test_a_request_records_its_api_key_and_the_user_it_vouched_for(
     key_id, token = issue_key(db, "pms", [world.a.id])
     pool = connect_as("pool")
     request(pool, token, app_user="frontdesk:yuki")
-    call(pool, "set_room_status", p_hotel_id=world.a.id, p_room_id=world.a.rooms[3], p_status="dirty")
+    call(pool, "set_room_status", p_hotel_id=world.a.id, p_room_id=world.a.room_ids[3], p_status="dirty")
     pool.commit()
-    assert last_room_change(db, world.a.rooms[3]) == (
+    assert last_room_change(db, world.a.room_ids[3]) == (
         "hotelcore_pms",
         pool.info.user,
         key_id,
@@ -43,10 +45,10 @@ def test_a_sql_client_cannot_pass_itself_off_as_a_key(
     pms = connect_as("pms")
     pms.execute("select set_config('hotelcore.app_user', %s, true)", (f"key-{key_id}:manager",))
     pms.execute("select set_config('hotelcore.api_key_id', %s, true)", (str(key_id),))
-    call(pms, "set_room_status", p_hotel_id=world.a.id, p_room_id=world.a.rooms[4], p_status="dirty")
+    call(pms, "set_room_status", p_hotel_id=world.a.id, p_room_id=world.a.room_ids[4], p_status="dirty")
     pms.commit()
     login = pms.info.user
-    assert last_room_change(db, world.a.rooms[4]) == (
+    assert last_room_change(db, world.a.room_ids[4]) == (
         login,
         login,
         None,

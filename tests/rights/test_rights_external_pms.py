@@ -10,11 +10,10 @@ import datetime as dt
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
-from rights_helpers import call
 
-from tests.pms.pms_helpers import import_property, property_document
-
-DENIED = {"HC501", "42501"}
+from tests.support.errors import DENIED, sqlstate
+from tests.support.external_pms import import_property, property_document
+from tests.support.sql import call
 
 
 @pytest.fixture
@@ -114,7 +113,10 @@ def test_a_login_of_another_hotel_learns_nothing_of_an_external_one(db, external
         except psycopg.Error as exc:
             answers.append(exc.sqlstate)
         conn.rollback()
-    assert answers == ["HC617", "HC617"]  # the same as an id that does not exist
+    assert answers == [
+        sqlstate("PMS_HOTEL_NOT_FOUND"),
+        sqlstate("PMS_HOTEL_NOT_FOUND"),
+    ]  # the same as an id that does not exist
     assert call(conn, "pms_sync_status") == []  # and the list shows none
     conn.rollback()
     rows = call(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from rights_helpers import World, build_world, functions, invoke, plausible
+
+from tests.support.rights import World, build_world, functions, invoke, plausible
 
 PAYLOADS = [
     "'",

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from rights_helpers import World
+
+from tests.support.rights import World
 
 
 def force_parallel(conn: psycopg.Connection, *, local: bool = False) -> None:

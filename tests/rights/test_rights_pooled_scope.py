@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import psycopg
 from psycopg import sql
-from rights_helpers import World
+
+from tests.support.rights import World
 
 ALTERNATIONS = 10_000
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from rights_helpers import World
+
+from tests.support.rights import World
 
 ROOM_COUNT_READS = [
     "select day, rooms_available, rooms_sold, occupancy from report.revenue_daily_in_scope",

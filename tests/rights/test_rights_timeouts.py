@@ -11,7 +11,8 @@ import time
 import psycopg
 import pytest
 from psycopg import sql
-from rights_helpers import PASSWORD, World
+
+from tests.support.rights import PASSWORD, World
 
 
 @pytest.fixture

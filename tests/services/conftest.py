@@ -1,36 +1,27 @@
 """Factories for the guest-service tests. The hotel, customer, booking and check-in factories are
-the front desk's (tests/frontdesk/conftest.py, loaded here under another module name so the two
-suites share one definition); on top of them: a catalog and an in-house stay's order."""
+the front desk's (tests/support/frontdesk.py); on top of them: a catalog and an in-house stay's order."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import psycopg
 import pytest
 
-_FRONTDESK = Path(__file__).resolve().parent.parent / "frontdesk"
-sys.path.insert(0, str(_FRONTDESK))
-_spec = importlib.util.spec_from_file_location("frontdesk_conftest", _FRONTDESK / "conftest.py")
-_frontdesk = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_frontdesk)
-
-from frontdesk_helpers import Hotel, scalar  # noqa: E402
-
-# the front desk's fixtures, reused as they are
-make_hotel = _frontdesk.make_hotel
-hotel = _frontdesk.hotel
-make_customer = _frontdesk.make_customer
-customer = _frontdesk.customer
-book = _frontdesk.book
-checked_in = _frontdesk.checked_in
-pay_balance = _frontdesk.pay_balance
-clock = _frontdesk.clock
-_pinned_clock = _frontdesk._pinned_clock
+from tests.support.factories import Hotel
+from tests.support.frontdesk import (  # noqa: F401 (the front desk's fixtures, reused as they are)
+    _pinned_clock,
+    book,
+    checked_in,
+    clock,
+    customer,
+    hotel,
+    make_customer,
+    make_hotel,
+    pay_balance,
+)
+from tests.support.sql import scalar
 
 _keys = itertools.count(1)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from frontdesk_helpers import call, one, scalar
 from psycopg.types.json import Jsonb
-from services_helpers import check_out, raises_code
+
+from tests.support.errors import raises_code
+from tests.support.services import check_out
+from tests.support.sql import call, one, scalar
 
 TOKYO = dt.timezone(dt.timedelta(hours=9))
 
@@ -39,7 +41,7 @@ def test_a_concierge_request_is_worked_and_closed(db, hotel, checked_in):
         p_staff_notes="booked 19:00 Sushi Sho",
     )
     assert done["status"] == "done" and done["staff_notes"] == "booked 19:00 Sushi Sho"
-    with raises_code(db, "INVALID_ORDER_TRANSITION"):
+    with raises_code("INVALID_ORDER_TRANSITION"):
         call(db, "update_concierge_request", p_request_id=req["id"], p_status="open")
 
 
@@ -50,9 +52,9 @@ def test_concierge_requests_need_a_live_stay(db, hotel, book, checked_in):
     )
     stay = checked_in(hotel, nights=1)
     check_out(db, stay)
-    with raises_code(db, "STAY_NOT_IN_HOUSE"):
+    with raises_code("STAY_NOT_IN_HOUSE"):
         call(db, "create_concierge_request", p_reservation_id=stay, p_request_type="taxi")
-    with raises_code(db, "INVALID_ARGUMENT"):
+    with raises_code("INVALID_ARGUMENT"):
         call(db, "create_concierge_request", p_reservation_id=stay, p_request_type="teleport")
 
 
@@ -105,7 +107,7 @@ def test_facility_bookings_do_not_overlap(db, hotel, checked_in):
         p_ends_at=at(hotel, 1, "11:00"),
         p_guests=2,
     )
-    with raises_code(db, "FACILITY_UNAVAILABLE"):
+    with raises_code("FACILITY_UNAVAILABLE"):
         call(
             db,
             "book_facility",
@@ -138,7 +140,7 @@ def test_facility_bookings_do_not_overlap(db, hotel, checked_in):
 def test_facility_rules(db, hotel, book, checked_in):
     spa = _spa(db, hotel)
     stay = checked_in(hotel, nights=2)
-    with raises_code(db, "CAPACITY_EXCEEDED"):
+    with raises_code("CAPACITY_EXCEEDED"):
         call(
             db,
             "book_facility",
@@ -148,7 +150,7 @@ def test_facility_rules(db, hotel, book, checked_in):
             p_ends_at=at(hotel, 1, "11:00"),
             p_guests=3,
         )
-    with raises_code(db, "FACILITY_UNAVAILABLE"):  # closes at 21:00
+    with raises_code("FACILITY_UNAVAILABLE"):  # closes at 21:00
         call(
             db,
             "book_facility",
@@ -157,7 +159,7 @@ def test_facility_rules(db, hotel, book, checked_in):
             p_starts_at=at(hotel, 1, "20:30"),
             p_ends_at=at(hotel, 1, "21:30"),
         )
-    with raises_code(db, "INVALID_ARGUMENT"):  # not on a slot boundary
+    with raises_code("INVALID_ARGUMENT"):  # not on a slot boundary
         call(
             db,
             "book_facility",
@@ -166,7 +168,7 @@ def test_facility_rules(db, hotel, book, checked_in):
             p_starts_at=at(hotel, 1, "10:10"),
             p_ends_at=at(hotel, 1, "11:10"),
         )
-    with raises_code(db, "INVALID_ARGUMENT"):  # empty period
+    with raises_code("INVALID_ARGUMENT"):  # empty period
         call(
             db,
             "book_facility",
@@ -175,7 +177,7 @@ def test_facility_rules(db, hotel, book, checked_in):
             p_starts_at=at(hotel, 1, "10:00"),
             p_ends_at=at(hotel, 1, "10:00"),
         )
-    with raises_code(db, "INVALID_ARGUMENT"):  # after the stay
+    with raises_code("INVALID_ARGUMENT"):  # after the stay
         call(
             db,
             "book_facility",
@@ -184,7 +186,7 @@ def test_facility_rules(db, hotel, book, checked_in):
             p_starts_at=at(hotel, 5, "10:00"),
             p_ends_at=at(hotel, 5, "11:00"),
         )
-    with raises_code(db, "STAY_NOT_IN_HOUSE"):
+    with raises_code("STAY_NOT_IN_HOUSE"):
         call(
             db,
             "book_facility",
@@ -234,7 +236,7 @@ def test_feedback_on_an_order_and_on_a_stay_and_its_update(db, hotel, checked_in
     items = catalog(hotel)
     stay = checked_in(hotel)
     doc = order(stay, {items["sandwich"]: 1})
-    with raises_code(db, "FEEDBACK_NOT_ALLOWED"):
+    with raises_code("FEEDBACK_NOT_ALLOWED"):
         call(db, "submit_feedback", p_reservation_id=stay, p_order_id=doc["id"], p_scores=Jsonb({"food": 4}))
     move(doc["id"], "accepted")
     move(doc["id"], "delivered")
@@ -259,12 +261,12 @@ def test_feedback_on_an_order_and_on_a_stay_and_its_update(db, hotel, checked_in
     ]
     assert types == ["feedback.created", "feedback.updated", "feedback.created"]
     for bad in ({}, {"taste": 3}, {"food": 6}, {"food": 0}, {"food": "4"}, {"food": 4.5}):
-        with raises_code(db, "INVALID_ARGUMENT"):
+        with raises_code("INVALID_ARGUMENT"):
             call(db, "submit_feedback", p_reservation_id=stay, p_scores=Jsonb(bad))
 
 
 def test_feedback_before_check_in_is_refused(db, hotel, book):
-    with raises_code(db, "FEEDBACK_NOT_ALLOWED"):
+    with raises_code("FEEDBACK_NOT_ALLOWED"):
         call(db, "submit_feedback", p_reservation_id=book(hotel, 1, 2), p_scores=Jsonb({"overall": 3}))
 
 
@@ -307,5 +309,5 @@ def test_the_summary_joins_feedback_and_stay_reviews(db, hotel, checked_in, cata
     assert [c["comment"] for c in summary["recent_comments"]] == ["lovely", "ok"] or {
         c["comment"] for c in summary["recent_comments"]
     } == {"lovely", "ok"}
-    with raises_code(db, "CUSTOMER_NOT_FOUND"):
+    with raises_code("CUSTOMER_NOT_FOUND"):
         call(db, "feedback_summary", p_customer_id=987654321)

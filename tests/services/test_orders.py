@@ -11,9 +11,11 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from frontdesk_helpers import call, one, scalar
 from psycopg.types.json import Jsonb
-from services_helpers import check_out, folio_recount, raises_code, service_lines
+
+from tests.support.errors import raises_code
+from tests.support.services import check_out, folio_recount, service_lines
+from tests.support.sql import call, one, scalar
 
 
 def test_an_order_of_an_in_house_stay_is_priced_like_the_hotel(db, make_hotel, checked_in, catalog, order):
@@ -42,7 +44,7 @@ def test_tax_is_added_when_the_hotel_prices_without_tax(db, make_hotel, checked_
 def test_an_order_for_a_guest_not_checked_in_is_refused(db, hotel, book, catalog, order):
     items = catalog(hotel)
     arriving = book(hotel, 0, 2)
-    with raises_code(db, "STAY_NOT_IN_HOUSE") as excinfo:
+    with raises_code("STAY_NOT_IN_HOUSE") as excinfo:
         order(arriving, {items["sandwich"]: 1})
     assert "confirmed" in excinfo.value.diag.message_detail
     assert one(db, "select count(*) from core.service_orders") == 0
@@ -55,7 +57,7 @@ def test_check_out_ends_guest_services(db, hotel, checked_in, catalog, order, pa
     items = catalog(hotel)
     stay = checked_in(hotel, nights=1)
     check_out(db, stay)
-    with raises_code(db, "STAY_NOT_IN_HOUSE") as excinfo:
+    with raises_code("STAY_NOT_IN_HOUSE") as excinfo:
         order(stay, {items["sandwich"]: 1})
     assert "checked_out" in excinfo.value.diag.message_detail
 
@@ -208,7 +210,7 @@ def test_the_same_client_key_answers_the_same_order(db, hotel, checked_in, catal
     again = order(stay, {items["water"]: 2}, key="app-123")
     assert again["id"] == first["id"] and again["replayed"] is True
     assert one(db, "select stock from core.service_items where id = %s", items["water"]) == 3
-    with raises_code(db, "IDEMPOTENCY_MISMATCH"):
+    with raises_code("IDEMPOTENCY_MISMATCH"):
         order(stay, {items["water"]: 1}, key="app-123")
 
 
@@ -219,7 +221,7 @@ def test_availability_hours_are_the_hotels_local_time(db, hotel, checked_in, cat
     order(stay, {items["massage"]: 1})
     # 12:30 UTC is 21:30 in Tokyo: the spa is closed, room service (until 23:00) still open
     clock.at(dt.datetime.combine(hotel.today, dt.time(12, 30), tzinfo=dt.UTC))
-    with raises_code(db, "SERVICE_UNAVAILABLE") as excinfo:
+    with raises_code("SERVICE_UNAVAILABLE") as excinfo:
         order(stay, {items["massage"]: 1})
     assert "21:30" in excinfo.value.diag.message_detail
     order(stay, {items["sandwich"]: 1})
@@ -238,7 +240,7 @@ def test_an_item_over_midnight(db, hotel, checked_in, order, clock):
         p_available_until="02:00",
     )
     stay = checked_in(hotel, nights=3)
-    with raises_code(db, "SERVICE_UNAVAILABLE"):
+    with raises_code("SERVICE_UNAVAILABLE"):
         order(stay, {bar: 1})  # noon
     clock.at(dt.datetime.combine(hotel.today, dt.time(15, 30), tzinfo=dt.UTC))  # 00:30 in Tokyo
     assert order(stay, {bar: 1})["status"] == "ordered"
@@ -248,7 +250,7 @@ def test_stock_is_taken_and_given_back(db, hotel, checked_in, catalog, order, mo
     items = catalog(hotel)
     stay = checked_in(hotel)
     doc = order(stay, {items["water"]: 4})
-    with raises_code(db, "OUT_OF_STOCK") as excinfo:
+    with raises_code("OUT_OF_STOCK") as excinfo:
         order(stay, {items["water"]: 2})
     assert "1 left" in excinfo.value.diag.message_detail
     move(doc["id"], "cancelled")
@@ -265,14 +267,14 @@ def test_stock_never_goes_below_zero_even_written_directly(db, hotel, catalog):
     with pytest.raises(psycopg.errors.CheckViolation) as excinfo:
         db.execute("update core.service_items set stock = -1 where id = %s", (items["water"],))
     assert excinfo.value.diag.constraint_name == "service_items_stock_not_negative"
-    with raises_code(db, "OUT_OF_STOCK"):
+    with raises_code("OUT_OF_STOCK"):
         call(db, "update_service_item", p_hotel_id=hotel.id, p_service_item_id=items["water"], p_add_stock=-6)
 
 
 def test_an_item_of_another_hotel_is_not_found(db, make_hotel, checked_in, catalog, order):
     a, b = make_hotel(), make_hotel()
     theirs = catalog(b)
-    with raises_code(db, "SERVICE_ITEM_NOT_FOUND"):
+    with raises_code("SERVICE_ITEM_NOT_FOUND"):
         order(checked_in(a), {theirs["sandwich"]: 1})
 
 
@@ -282,7 +284,7 @@ def test_delivery_after_check_out_is_refused(db, hotel, checked_in, catalog, ord
     doc = order(stay, {items["sandwich"]: 1})
     move(doc["id"], "accepted")
     check_out(db, stay)
-    with raises_code(db, "STAY_NOT_IN_HOUSE"):
+    with raises_code("STAY_NOT_IN_HOUSE"):
         move(doc["id"], "delivered")
     assert move(doc["id"], "cancelled")["status"] == "cancelled"
 
@@ -317,5 +319,5 @@ def test_a_bad_items_list_is_refused(db, hotel, checked_in, catalog):
         [{"service_item_id": "1"}],
         [{"service_item_id": items["water"]}, {"service_item_id": items["water"]}],
     ):
-        with raises_code(db, "INVALID_ARGUMENT"):
+        with raises_code("INVALID_ARGUMENT"):
             call(db, "create_order", p_reservation_id=stay, p_client_key="k", p_items=Jsonb(bad))

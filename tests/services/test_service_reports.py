@@ -7,9 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from frontdesk_helpers import call
 from psycopg.types.json import Jsonb
-from services_helpers import check_out
+
+from tests.support.services import check_out
+from tests.support.sql import call
 
 PIN = dt.datetime.combine(dt.datetime.now(dt.UTC).date(), dt.time(3, 0), tzinfo=dt.UTC)
 

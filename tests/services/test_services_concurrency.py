@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 
 import psycopg
-from frontdesk_helpers import scalar
 from psycopg.types.json import Jsonb
+
+from tests.support.errors import sqlstate
+from tests.support.sql import scalar
 
 WORKERS = 8
 
@@ -30,7 +32,7 @@ def test_stock_under_eight_concurrent_orders_never_goes_negative(db, make_hotel,
             return exc.sqlstate
 
     outcomes = hammer.run(WORKERS, attempt)
-    assert set(outcomes) <= {"ok", "HC802"}, outcomes  # OUT_OF_STOCK is the only refusal
+    assert set(outcomes) <= {"ok", sqlstate("OUT_OF_STOCK")}, outcomes  # OUT_OF_STOCK is the only refusal
     stock, sold = db.execute(
         "select i.stock, coalesce((select sum(l.quantity) from core.service_order_lines l where l.service_item_id = i.id), 0)"
         " from core.service_items i where i.id = %s",
@@ -87,7 +89,9 @@ def test_facility_overlap_under_eight_concurrent_writers(db, make_hotel, checked
             return exc.sqlstate
 
     outcomes = hammer.run(WORKERS, attempt)
-    assert set(outcomes) <= {"ok", "HC804"}, outcomes  # FACILITY_UNAVAILABLE is the only refusal
+    assert set(outcomes) <= {"ok", sqlstate("FACILITY_UNAVAILABLE")}, (
+        outcomes
+    )  # FACILITY_UNAVAILABLE is the only refusal
     assert 1 <= outcomes.count("ok") <= 3
     overlaps = db.execute(
         "select a.id, b.id from core.facility_bookings a join core.facility_bookings b"
