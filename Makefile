@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 HC     := $(VENV)/bin/hotelcore
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml tools/pyproject.toml | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
 .PHONY: help demo test bench lint db psql migrate revision docs clean serve
@@ -13,11 +13,12 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tools/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "hotelcore needs Python 3.11+")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@# the runtime, and its tools (demo, bench, dataset, simulated vendor) for development and tests
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,tools]' -e ./tools
 	@rm -f $(VENV)/.installed-*; touch $@
 
 demo: $(STAMP) ## the main job: start the database, migrate, run the demo
@@ -38,8 +39,8 @@ serve: $(STAMP) ## the HTTP API
 	$(HC) serve
 
 lint: $(STAMP) ## ruff on Python, sqlfluff on SQL, migrations check (released revisions too), squawk on every revision's DDL
-	$(VENV)/bin/ruff check pyapi tests migrations
-	$(VENV)/bin/ruff format --check pyapi tests migrations
+	$(VENV)/bin/ruff check pyapi tools tests migrations
+	$(VENV)/bin/ruff format --check pyapi tools tests migrations
 	$(VENV)/bin/sqlfluff lint db --dialect postgres --processes 2
 	$(HC) migrations check
 	$(HC) migrations lint
@@ -61,4 +62,4 @@ docs: $(STAMP) ## regenerate README's SQL API tables from the database
 
 clean: ## stop the embedded server, remove its data and the virtualenv
 	-@test -x $(HC) && $(HC) db stop
-	rm -rf .hotelcore $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info demo-report.html
+	rm -rf .hotelcore $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info tools/*.egg-info demo-report.html

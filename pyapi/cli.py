@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import functools
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from . import migrate as mig
 from . import server as srv
+from .client import bind
 
 app = typer.Typer(help="hotelcore: a PostgreSQL-native reservation and property core.", no_args_is_help=True)
 db_app = typer.Typer(
@@ -42,10 +43,7 @@ def friendly(fn):
     return wrapper
 
 
-def ready_server() -> srv.Server:
-    server = srv.get_server()
-    server.check()
-    return server
+ready_server = srv.ready_server
 
 
 # ----------------------------------------------------------------------------- db
@@ -178,48 +176,7 @@ def migrations_current() -> None:
     console.print(mig.current(ready_server().url) or "base")
 
 
-@app.command()
-@friendly
-def docs() -> None:
-    """Regenerate README.md's SQL API tables (functions, views, error codes) from the migrated database."""
-    from . import docs as readme
-
-    server = ready_server()
-    url = srv.recreate_database(server.url, "hotelcore_docs")
-    try:
-        mig.upgrade(url)
-        changed = readme.write(url)
-    finally:
-        srv.drop_database(server.url, "hotelcore_docs")
-    console.print("README.md updated" if changed else "README.md already up to date")
-
-
-# ----------------------------------------------------------------------------- demo
-
-
-@app.command()
-@friendly
-def demo(
-    hotels: Annotated[int, typer.Option(help="Hotels in the chain (time zones and currencies differ).")] = 5,
-    days: Annotated[int, typer.Option(help="Nights of the season, simulated day by day.")] = 90,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same figures.")] = 42,
-    output: Annotated[Path, typer.Option(help="Where to write the HTML report (opens offline).")] = Path(
-        "demo-report.html"
-    ),
-) -> None:
-    """A season in a hotel chain, day by day through the api, then the reports a manager reads.
-
-    Runs in its own database (hotelcore_demo, recreated each time) on the embedded server, or on the server of DATABASE_URL. Fails (exit 1) if an invariant breaks.
-    """
-    from . import demo as season
-
-    server = ready_server()
-    result = season.main(server.url, season.DemoSpec(hotels=hotels, days=days, seed=seed), output, console)
-    if not result.ok:
-        raise typer.Exit(1)
-
-
-# ----------------------------------------------------------------------------- HTTP API (issue 8)
+# ----------------------------------------------------------------------------- HTTP API
 
 apikey_app = typer.Typer(help="API keys of the client systems (member, pms, saas) for the HTTP API.")
 app.add_typer(apikey_app, name="apikey")
@@ -235,7 +192,7 @@ def serve(
     import psycopg
 
     from .http.app import serve as run
-    from .http.pool import missing_roles
+    from .pool import missing_roles
 
     server = ready_server()
     mig.upgrade(server.url)
@@ -303,7 +260,14 @@ def apikey_create(
     """Issue an API key; the token is shown once (only its sha256 is stored)."""
     expires_at = _expiry(expires_in)
     key_id, token = _key_sql(
-        "select api_key_id, token from api.issue_api_key(%s, %s, %s, %s)", [system, hotel, label, expires_at]
+        *bind(
+            "issue_api_key",
+            columns=("api_key_id", "token"),
+            p_system=system,
+            p_hotel_ids=hotel,
+            p_label=label,
+            p_expires_at=expires_at,
+        )
     )[0]
     until = f", expires {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
     console.print(
@@ -330,8 +294,13 @@ def apikey_rotate(
 ) -> None:
     """Rotate a key: a new key for the same system, hotels and label; the old one works for the grace period."""
     new_id, token, old_until = _key_sql(
-        "select api_key_id, token, old_key_expires_at from api.rotate_api_key(%s, %s::interval, %s)",
-        [key_id, grace, _expiry(expires_in)],
+        *bind(
+            "rotate_api_key",
+            columns=("api_key_id", "token", "old_key_expires_at"),
+            p_api_key_id=key_id,
+            p_grace=grace,
+            p_expires_at=_expiry(expires_in),
+        )
     )[0]
     console.print(
         f"api key {new_id} replaces key {key_id}, which works until {old_until:%Y-%m-%d %H:%M:%S %Z}; shown once:",
@@ -344,7 +313,7 @@ def apikey_rotate(
 @friendly
 def apikey_revoke(key_id: Annotated[int, typer.Argument(help="The id of the key to revoke.")]) -> None:
     """Revoke a key now: its token is refused from the next request on."""
-    done = _key_sql("select api.revoke_api_key(%s)", [key_id])
+    done = _key_sql(*bind("revoke_api_key", p_api_key_id=key_id))
     if not done or not done[0][0]:
         err.print(f"[red]error:[/red] api key {key_id} is unknown or already revoked")
         raise typer.Exit(1)
@@ -358,9 +327,21 @@ def apikey_list() -> None:
     from rich.table import Table
 
     rows = _key_sql(
-        "select api_key_id, system, label, key_prefix, hotel_ids, created_at, expires_at, last_used_at,"
-        " replaces_id, status from api.list_api_keys()",
-        [],
+        *bind(
+            "list_api_keys",
+            columns=(
+                "api_key_id",
+                "system",
+                "label",
+                "key_prefix",
+                "hotel_ids",
+                "created_at",
+                "expires_at",
+                "last_used_at",
+                "replaces_id",
+                "status",
+            ),
+        )
     )
     table = Table(
         "id", "system", "label", "prefix", "hotels", "created", "expires", "last used", "replaces", "status"
@@ -394,16 +375,63 @@ app.add_typer(events_app, name="events")
 app.command("dispatch")(friendly(dispatch))
 # ----------------------------------------------------------------------------- external PMS (seed 001)
 
-from .pms.cli import pms_app, vendor_sim  # noqa: E402
+from .pms.cli import pms_app  # noqa: E402
 
 app.add_typer(pms_app, name="pms")
-app.command("vendor-sim")(friendly(vendor_sim))
 
-# ----------------------------------------------------------------------------- bench (issue 9)
+# ----------------------------------------------------------------------------- the tools
+# The demo, the bench, the README generator and the simulated vendor live in a package of their
+# own (hotelcore_tools) that a deployment does not install. Their commands are registered here
+# when it is installed; otherwise each command still exists and says how to install them.
 
-from .bench import bench_command  # noqa: E402
+TOOLS_INSTALL = "pip install 'hotelcore[tools]' (from a checkout: pip install -e tools; make installs them)"
+TOOL_COMMANDS = (  # (command, typer app it belongs to, function of hotelcore_tools.cli)
+    ("demo", app, "demo"),
+    ("bench", app, "bench_command"),
+    ("docs", app, "docs"),
+    ("vendor-sim", app, "vendor_sim"),
+    ("bench", pms_app, "pms_bench"),
+)
 
-app.command("bench")(friendly(bench_command))
+
+def tools_cli():
+    """The tools' commands (``hotelcore_tools.cli``), or None when the tools are not installed."""
+    try:
+        from hotelcore_tools import cli as tools
+    except ModuleNotFoundError as exc:
+        if exc.name != "hotelcore_tools":
+            raise
+        return None
+    return tools
+
+
+def _missing_tool(command: str):
+    def missing(ctx: typer.Context) -> None:
+        err.print(
+            f"[red]error:[/red] `hotelcore {command}` is one of hotelcore's tools, which are not installed"
+            f" here (a deployment needs only the runtime). Install them: {escape(TOOLS_INSTALL)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+
+    missing.__doc__ = "(not installed here) One of hotelcore's tools: run it to see how to install them."
+    return missing
+
+
+def _register_tools() -> None:
+    tools = tools_cli()
+    for command, parent, attr in TOOL_COMMANDS:
+        name = command if parent is app else f"pms {command}"
+        if tools is not None:
+            parent.command(command)(friendly(getattr(tools, attr)))
+        else:
+            parent.command(
+                command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+            )(_missing_tool(name))
+
+
+_register_tools()
 
 # ----------------------------------------------------------------------------- operations
 

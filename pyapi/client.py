@@ -1,22 +1,26 @@
 """The thin Python client of the SQL api.
 
 ``Client.call("create_hold", p_hotel_id=1, ...)`` runs ``select * from api.create_hold(p_hotel_id
-=> %s, ...)`` with bound parameters in one transaction and returns the rows as dicts. Every rule
-lives in PostgreSQL; this module only:
+=> %(p_hotel_id)s, ...)`` with bound parameters in one transaction and returns the rows as dicts.
+:func:`bind` is the one way hotelcore calls an ``api`` function: every caller (this client, the
+HTTP routes, the checkout saga, the PMS connector, the dispatcher, the tools) names each argument,
+so no call restates a signature position by position. Every rule lives in PostgreSQL; this
+module only:
 
 * retries the WHOLE transaction on a serialization failure (40001) or a deadlock (40P01) a
   bounded number of times with a small exponential backoff (tenacity); what is left after the
-  retries is reported as CONCURRENCY_CONFLICT (HC209), never as an internal error;
+  retries is reported as CONCURRENCY_CONFLICT, never as an internal error;
 * maps hotelcore SQLSTATEs (class HC) to :class:`HotelcoreError`, using the registry
-  ``api.error_codes`` read once at start-up (no table of codes is kept in Python).
+  ``api.error_codes`` read once at start-up (:class:`pyapi.errors.Registry`; no table of codes
+  is kept in Python).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -33,32 +37,56 @@ from tenacity import (
     wait_random,
 )
 
+from .errors import ErrorCode, HotelcoreError, Registry
+
+__all__ = ["APP_USER", "Client", "HotelcoreError", "bind", "connect_client", "is_retryable"]
+
 T = TypeVar("T")
+
+# The request's application user, as an argument (the pool sets it per request).
+APP_USER = sql.SQL("current_setting('hotelcore.app_user', true)")
+
+
+@functools.lru_cache(maxsize=1024)
+def _statement(function: str, args: tuple[tuple[str, str | None], ...], columns: tuple[str, ...]) -> bytes:
+    """The statement of a call, composed once per shape (function, argument names, SQL values)."""
+    return (
+        sql.SQL("select {} from api.{}({})")
+        .format(
+            sql.SQL(", ").join(map(sql.Identifier, columns)) if columns else sql.SQL("*"),
+            sql.Identifier(function),
+            sql.SQL(", ").join(
+                sql.SQL("{} => {}").format(
+                    sql.Identifier(name), sql.Placeholder(name) if raw is None else sql.SQL(raw)
+                )
+                for name, raw in args
+            ),
+        )
+        .as_bytes(None)
+    )
+
+
+def bind(function: str, /, *, columns: Sequence[str] = (), **params: Any) -> tuple[bytes, dict[str, Any]]:
+    """``select * from api.<function>(p_x => %(p_x)s, ...)`` and its parameters: the one binder.
+
+    Arguments are named (``p_hotel_id=1``); a value that is SQL (a :mod:`psycopg.sql` object such
+    as :data:`APP_USER`, which may use another argument's placeholder) is written in place; Python
+    floats are sent as numeric (the api takes money and rates as numeric). ``columns`` selects some of a table function's columns, in that
+    order. Use it as ``conn.execute(*bind("get_checkout", p_checkout_id=7))``."""
+    args = tuple(
+        (name, value.as_string(None) if isinstance(value, sql.Composable) else None)
+        for name, value in params.items()
+    )
+    values = {
+        name: Decimal(str(value)) if isinstance(value, float) else value
+        for name, value in params.items()
+        if not isinstance(value, sql.Composable)
+    }
+    return _statement(function, args, tuple(columns)), values
+
 
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 CONFLICT_NAME = "CONCURRENCY_CONFLICT"
-
-
-@dataclass(frozen=True)
-class ErrorCode:
-    sqlstate: str
-    name: str
-    http_status: int
-    meaning: str
-
-
-class HotelcoreError(Exception):
-    """A documented refusal of the api: SQLSTATE, the seed's name, HTTP status, DETAIL and HINT."""
-
-    def __init__(
-        self, sqlstate: str, name: str, http_status: int, detail: str | None = None, hint: str | None = None
-    ):
-        super().__init__(f"{name} ({sqlstate}): {detail or ''}".rstrip(": "))
-        self.sqlstate = sqlstate
-        self.name = name
-        self.http_status = http_status
-        self.detail = detail or None
-        self.hint = hint or None
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -94,7 +122,7 @@ class Client:
         self._wait = wait_exponential(multiplier=backoff_initial, max=backoff_max) + wait_random(
             0, backoff_initial
         )
-        self.codes: dict[str, ErrorCode] = {}
+        self.registry = Registry([])
         self.load_error_codes()
 
     @classmethod
@@ -124,25 +152,25 @@ class Client:
     def load_error_codes(self) -> None:
         """Reads the registry api.error_codes (called at start-up)."""
         with self._connect() as conn:
-            with conn.cursor(row_factory=dict_row) as cur:
-                cur.execute("select sqlstate, name, http_status, meaning from api.error_codes")
-                self.codes = {r["sqlstate"]: ErrorCode(**r) for r in cur.fetchall()}
+            self.registry = Registry.load(conn)
             conn.rollback()
 
     # ------------------------------------------------------------------ errors
 
+    @property
+    def codes(self) -> dict[str, ErrorCode]:
+        """The registry by SQLSTATE."""
+        return self.registry.by_sqlstate
+
     def _code_named(self, name: str) -> ErrorCode:
-        for code in self.codes.values():
-            if code.name == name:
-                return code
-        raise KeyError(name)
+        return self.registry.by_name[name]
 
     def map_error(self, exc: psycopg.Error) -> Exception:
         """A HotelcoreError for a registered SQLSTATE; other errors are returned unchanged."""
         sqlstate = getattr(exc, "sqlstate", None)
         diag = exc.diag
-        if sqlstate in self.codes:
-            code = self.codes[sqlstate]
+        if sqlstate in self.registry.by_sqlstate:
+            code = self.registry.by_sqlstate[sqlstate]
             return HotelcoreError(
                 code.sqlstate, code.name, code.http_status, diag.message_detail, diag.message_hint
             )
@@ -191,14 +219,7 @@ class Client:
         """``select * from api.<function>(p_x => %(p_x)s, ...)`` in one retried transaction; rows as dicts.
 
         Python floats are sent as numeric (the api takes money and rates as numeric)."""
-        params = {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in params.items()}
-        query = sql.SQL("select * from {}.{}({})").format(
-            sql.Identifier("api"),
-            sql.Identifier(function),
-            sql.SQL(", ").join(
-                sql.SQL("{} => {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in params
-            ),
-        )
+        query, params = bind(function, **params)
 
         def work(conn: psycopg.Connection) -> list[dict[str, Any]]:
             with conn.cursor(row_factory=dict_row) as cur:

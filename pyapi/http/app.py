@@ -1,8 +1,8 @@
 """The FastAPI application: seed 000's endpoints for hotel-member, hotel-pms and hotel-saas under
 ``/api/v2/<system>/...``, seed 001's ``POST /api/booking/checkout``, OpenAPI at ``/docs``.
 
-Every answer is seed 000's envelope (:mod:`.envelope`), errors included: database errors map
-through the registry (:mod:`.errors`), malformed JSON and wrong types are 400, an oversized body
+Every answer is seed 000's envelope (:mod:`pyapi.envelope`), errors included: database errors map
+through the registry (:mod:`pyapi.errors`), malformed JSON and wrong types are 400, an oversized body
 413, an unknown route 404 — never a 500 for the caller's mistakes. Writes answer 503 while the
 service is degraded (gateway circuit open, database read-only); reads go on.
 
@@ -28,16 +28,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from .. import __version__
+from .. import envelope as env
+from ..checkout.gateway import Resilience, ResilientGateway, SimulatedGateway
+from ..checkout.saga import CheckoutSaga
 from ..client import HotelcoreError
+from ..errors import ApiError, ErrorMap
 from ..pms.runtime import PmsRuntime
+from ..pool import Database, missing_roles
 from . import booking, errors_page, member, pms, pms_external, saas
-from . import envelope as env
 from .context import WRITE_METHODS, Degraded, Services, error_body, request_id
-from .errors import ApiError, ErrorMap
-from .gateway import Resilience, ResilientGateway, SimulatedGateway
 from .observe import Metrics, Observe, logging_config
-from .pool import Database, missing_roles
-from .saga import CheckoutSaga
 
 log = logging.getLogger("hotelcore.http")
 
@@ -65,14 +65,13 @@ def _answer(request: Request, err: ApiError) -> Response:
 class Guard:
     """Pure ASGI middleware: body size limit and degraded mode, before any route runs."""
 
-    def __init__(self, app, hc_getter):
+    def __init__(self, app):
         self.app = app
-        self.hc_getter = hc_getter
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        hc: Services = self.hc_getter()
+        hc: Services = scope["app"].state.hc  # the application's services, built at start-up
         headers = dict(scope.get("headers") or [])
         state = scope.setdefault("state", {})
         rid = state.get("request_id") or env.request_id_from(
@@ -224,13 +223,11 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
     )
     metrics = Metrics()
     resilient = ResilientGateway(gateway or SimulatedGateway(), settings.resilience)
-    holder: dict[str, Services] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db.open()
         with db.connection() as conn:
-            errors = ErrorMap.load(conn)
             missing = missing_roles(conn)
             login = conn.info.user
         if missing:
@@ -242,20 +239,21 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
                 ", ".join(missing),
                 login,
             )
+        errors = ErrorMap(db.client.registry)  # the registry the pool's client read at start-up
+        degraded = Degraded(gateway=resilient)
+        errors.on_read_only = degraded.database_read_only  # a read-only database pauses writes
         hc = Services(
             db=db,
             errors=errors,
             gateway=resilient,
-            degraded=Degraded(gateway=resilient),
+            degraded=degraded,
+            saga=CheckoutSaga(db, resilient, errors),
+            pms=PmsRuntime(db, settings.pms_resilience),
+            metrics=metrics,
             idempotency_wait=settings.idempotency_wait,
             max_body_bytes=settings.max_body_bytes,
         )
-        errors.on_read_only = hc.degraded.database_read_only
-        hc.saga = CheckoutSaga(db, resilient, errors)
-        hc.pms = PmsRuntime(db, settings.pms_resilience)
-        hc.saga.pms = hc.pms
-        app.state.hc = holder["hc"] = hc
-        hc.metrics = metrics
+        app.state.hc = hc
         metrics.watch(hc)
         stop = threading.Event()
         worker = None
@@ -295,7 +293,7 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
-    app.add_middleware(Guard, hc_getter=lambda: holder["hc"])
+    app.add_middleware(Guard)
     app.add_middleware(
         Observe, metrics=metrics, router_getter=lambda: app.router, token=settings.metrics_token
     )
@@ -326,7 +324,7 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
 
 
 def _pms_sync_loop(hc: Services, interval: float, stop: threading.Event) -> None:
-    from .pms_checkout import ExternalCheckout
+    from ..checkout.pms import ExternalCheckout
 
     while not stop.wait(interval):
         try:

@@ -1,6 +1,6 @@
 """Seed 001's booking checkout: ``POST /api/booking/checkout``.
 
-The route reads the request, runs the saga (:mod:`.saga`) and answers with the envelope. With an
+The route reads the request, runs the saga (:mod:`pyapi.checkout.saga`) and answers with the envelope. With an
 ``Idempotency-Key`` header the request is recorded first (``api.begin_idempotent``): a retry
 gets the first answer byte for byte, the same key with another body 422 IDEMPOTENCY_MISMATCH.
 A retry that arrives while the first request runs waits up to ``idempotency_wait`` seconds for
@@ -20,10 +20,11 @@ from fastapi import APIRouter, Depends, Header
 from pydantic import Field
 from starlette.responses import Response
 
-from . import envelope as env
+from .. import envelope as env
+from ..checkout.saga import Order
+from ..client import bind
 from .common import Body, Day, Id, PathId, answers, text
 from .context import Call, caller
-from .saga import Order
 
 router = APIRouter(prefix="/api/booking", tags=["booking"])
 booker = caller("booking", ("member", "pms"))
@@ -113,7 +114,7 @@ def checkout(
 def _external_checkout(
     call: Call, body: CheckoutRequest, order: Order, external, idempotency_key
 ) -> Response:
-    from .pms_checkout import ExternalCheckout
+    from ..checkout.pms import ExternalCheckout
 
     if external is None or body.vendor not in (None, external[0]):
         err = call.hc.errors.error(
@@ -131,8 +132,12 @@ def _external_checkout(
         ).digest()
         key_id, replayed, stored_status, stored = call.run(
             lambda conn: conn.execute(
-                "select idempotency_key_id, replayed, response_status, response_body from api.begin_idempotent(%s, %s)",
-                [idempotency_key, fingerprint],
+                *bind(
+                    "begin_idempotent",
+                    columns=("idempotency_key_id", "replayed", "response_status", "response_body"),
+                    p_key=idempotency_key,
+                    p_fingerprint=fingerprint,
+                )
             ).fetchone()
         )
         if replayed:
@@ -145,7 +150,14 @@ def _external_checkout(
     status, payload, retry_ms = ExternalCheckout(call.hc).run(call.creds, order, request_id=call.rid)
     if key_id is not None:
         call.run(
-            lambda conn: conn.execute("select api.complete_idempotent(%s, %s, %s)", [key_id, status, payload])
+            lambda conn: conn.execute(
+                *bind(
+                    "complete_idempotent",
+                    p_idempotency_key_id=key_id,
+                    p_response_status=status,
+                    p_response_body=payload,
+                )
+            )
         )
     return env.response(payload, status, request_id=call.rid, retry_after_ms=retry_ms)
 
@@ -153,7 +165,7 @@ def _external_checkout(
 @router.get("/checkout/{checkout_id}", responses=answers(404))
 def get_checkout(checkout_id: PathId, call: Call = Depends(booker)) -> Response:
     """The state of a checkout: its last step, what it holds, and its answer once done."""
-    return call.ok(call.one("select api.get_checkout(%s)", [checkout_id]))
+    return call.ok(call.value("get_checkout", p_saga_id=checkout_id))
 
 
 def _order(body: CheckoutRequest) -> Order:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from .envelope import Envelope, ErrorEnvelope
+from ..envelope import Envelope, ErrorEnvelope
 
 BIGINT_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1

@@ -1,9 +1,9 @@
 """What every route uses: the request's credentials, one call to one ``api`` function, the
 envelope around the answer, and degraded mode (seed 001).
 
-A route reads its input, then calls :meth:`Call.one` / :meth:`Call.rows` with a literal SQL
-string that calls one ``api`` function with bound parameters; the answer goes into the
-envelope. Errors raised by the database become :class:`~pyapi.http.errors.ApiError` in the
+A route reads its input, then calls :meth:`Call.value` / :meth:`Call.rows`, which call one ``api``
+function with its arguments bound by name (:func:`pyapi.client.bind`); the answer goes into the
+envelope. Errors raised by the database become :class:`~pyapi.errors.ApiError` in the
 app's exception handlers, not here.
 """
 
@@ -13,17 +13,23 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from fastapi import Request
 from psycopg.rows import dict_row
 from starlette.responses import Response
 
-from . import envelope
-from .errors import ApiError, ErrorMap
-from .gateway import ResilientGateway
-from .pool import Credentials, Database
+from .. import envelope
+from ..checkout.gateway import ResilientGateway
+from ..checkout.saga import CheckoutSaga
+from ..client import bind
+from ..errors import ApiError, ErrorMap
+from ..pms.runtime import PmsRuntime
+from ..pool import Credentials, Database
+
+if TYPE_CHECKING:
+    from .observe import Metrics
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Reads: their unit of work writes nothing, so the read replica may serve it (when configured).
@@ -65,9 +71,9 @@ class Services:
     errors: ErrorMap
     gateway: ResilientGateway
     degraded: Degraded
-    saga: Any = None  # pyapi.http.saga.CheckoutSaga
-    pms: Any = None  # pyapi.pms.runtime.PmsRuntime: external-PMS hotels
-    metrics: Any = None  # pyapi.http.observe.Metrics
+    saga: CheckoutSaga
+    pms: PmsRuntime  # external-PMS hotels
+    metrics: Metrics
     idempotency_wait: float = 10.0
     max_body_bytes: int = 64 * 1024
 
@@ -112,26 +118,28 @@ class Call:
         user = self.request.headers.get("x-app-user")
         return Credentials(token_of(self.request), self.systems, (user or "")[:200] or None)
 
-    def one(self, query: str, params: Sequence[Any] = (), *, scope: Sequence[tuple[str, int]] = ()) -> Any:
-        """The single value of ``query`` (one ``api`` function), after the scope checks."""
-
-        def work(conn: psycopg.Connection) -> Any:
-            check_scope(conn, scope)
-            row = conn.execute(query, params).fetchone()
-            return None if row is None else row[0]
-
-        return self.hc.db.run(self.creds, work, read_only=self.reads)
-
     @property
     def reads(self) -> bool:
         return self.request.method in READ_METHODS
 
-    def rows(
-        self, query: str, params: Sequence[Any] = (), *, scope: Sequence[tuple[str, int]] = ()
-    ) -> list[dict]:
+    def value(self, function: str, /, *, scope: Sequence[tuple[str, int]] = (), **params: Any) -> Any:
+        """The single value of ``api.<function>`` called with ``params`` by name, after the scope checks."""
+        query, values = bind(function, **params)
+
+        def work(conn: psycopg.Connection) -> Any:
+            check_scope(conn, scope)
+            row = conn.execute(query, values).fetchone()
+            return None if row is None else row[0]
+
+        return self.hc.db.run(self.creds, work, read_only=self.reads)
+
+    def rows(self, function: str, /, *, scope: Sequence[tuple[str, int]] = (), **params: Any) -> list[dict]:
+        """The rows of ``api.<function>`` called with ``params`` by name, after the scope checks."""
+        query, values = bind(function, **params)
+
         def work(conn: psycopg.Connection) -> list[dict]:
             check_scope(conn, scope)
-            return conn.cursor(row_factory=dict_row).execute(query, params).fetchall()
+            return conn.cursor(row_factory=dict_row).execute(query, values).fetchall()
 
         return self.hc.db.run(self.creds, work, read_only=self.reads)
 
@@ -153,7 +161,7 @@ def check_scope(conn: psycopg.Connection, scope: Sequence[tuple[str, int]]) -> N
     """Each (entity, id) must be in the key's hotel scope; api.assert_in_scope raises otherwise."""
     for entity, ident in scope:
         if ident is not None:
-            conn.execute("select api.assert_in_scope(%s, %s)", [entity, ident])
+            conn.execute(*bind("assert_in_scope", p_entity=entity, p_id=ident))
 
 
 def error_body(err: ApiError, *, system: str, request_id: str) -> bytes:

@@ -11,7 +11,7 @@ import html
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
-from .envelope import ERRORS_PAGE
+from ..envelope import ERRORS_PAGE
 
 router = APIRouter(tags=["core"])
 

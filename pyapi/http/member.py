@@ -5,64 +5,20 @@ Base path ``/api/v2/member``; only keys of the member system may call these rout
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from psycopg.types.json import Jsonb
 from pydantic import Field
 
-from .common import Body, Day, Id, PathId, Version, answers, text
+from .common import Body, Id, PathId, answers, text
+from .conflicts import ConflictDetect, ConflictResolve, customer_written, detect_conflicts, resolve_conflict
 from .context import Call, caller
-from .errors import ApiError
+from .customers import CustomerCreate, CustomerUpdate
+from .reservations import ReservationCreate, create_booking
 
 router = APIRouter(prefix="/api/v2/member", tags=["hotel-member"])
 member = caller("member", ("member",))
-
-
-class CustomerCreate(Body):
-    given_name: text(100, 1)
-    family_name: text(100, 1)
-    email: text(254) | None = None
-    phone: text(40) | None = None
-    phone_country: text(2) | None = None
-    given_name_reading: text(100) | None = None
-    family_name_reading: text(100) | None = None
-    postal_code: text(20) | None = None
-    address_line1: text(200) | None = None
-    address_line2: text(200) | None = None
-    city: text(100) | None = None
-    region: text(100) | None = None
-    country_code: text(2) | None = None
-    language: text(10) = "en"
-    is_member: bool = True
-    marketing_consent: bool = False
-    preferences: dict[str, Any] = Field(default_factory=dict)
-
-
-class CustomerUpdate(Body):
-    """The fields to change (absent fields are kept; null clears an optional one)."""
-
-    version: Version | None = Field(
-        default=None, description="The version read; VERSION_CONFLICT when stale."
-    )
-    given_name: text(100, 1) | None = None
-    family_name: text(100, 1) | None = None
-    email: text(254) | None = None
-    phone: text(40) | None = None
-    phone_country: text(2) | None = None
-    given_name_reading: text(100) | None = None
-    family_name_reading: text(100) | None = None
-    postal_code: text(20) | None = None
-    address_line1: text(200) | None = None
-    address_line2: text(200) | None = None
-    city: text(100) | None = None
-    region: text(100) | None = None
-    country_code: text(2) | None = None
-    language: text(10) | None = None
-    is_member: bool | None = None
-    marketing_consent: bool | None = None
-    preferences: dict[str, Any] | None = None
 
 
 class PointsChange(Body):
@@ -80,90 +36,10 @@ class RankChange(Body):
     reason: text(500, 1)
 
 
-class ConflictingUpdate(Body):
-    system: Literal["hotel-member", "hotel-pms"] = Field(description="The system that made the change.")
-    timestamp: datetime = Field(description="When that system made it (ISO 8601, not in the future).")
-    fields: dict[str, Any] = Field(
-        min_length=1, max_length=40, description="The fields it changed, with their new values."
-    )
-
-
-class ConflictDetect(Body):
-    """Seed 000's 競合検知: the updates in the order they arrived."""
-
-    entity_type: Literal["customer", "reservation"]
-    entity_id: Id
-    conflicting_updates: list[ConflictingUpdate] = Field(min_length=1, max_length=20)
-
-
-class ConflictResolve(Body):
-    """Seed 000's 競合解決."""
-
-    resolution_method: Literal["manual", "auto_merge", "priority_based"]
-    resolved_data: dict[str, Any] = Field(
-        default_factory=dict,
-        description="manual: the conflict's fields with the chosen values, and resolution_reason.",
-    )
-    resolver_user_id: text(200, 1)
-
-
-def detect_conflicts(call: Call, body: ConflictDetect):
-    """POST /conflicts/detect under the system owning the entity (the database checks which)."""
-    updates = [u.model_dump(mode="json") for u in body.conflicting_updates]
-    return call.ok(
-        call.one(
-            "select api.detect_conflicts(%s, %s, %s)", [body.entity_type, body.entity_id, Jsonb(updates)]
-        )
-    )
-
-
-def resolve_conflict(call: Call, conflict_id: int, body: ConflictResolve):
-    return call.ok(
-        call.one(
-            "select api.resolve_conflict(%s, %s, %s, %s)",
-            [conflict_id, body.resolution_method, Jsonb(body.resolved_data), body.resolver_user_id],
-        )
-    )
-
-
-def customer_written(call: Call, doc: dict):
-    """A customer write's answer: a stale write the rules kept out for review is committed as a
-    recorded conflict and answered 409 CONFLICT_NEEDS_REVIEW with its id; else the document."""
-    conflict = (doc or {}).get("conflict") or {}
-    if conflict.get("verdict") == "needs_review":
-        return call.error(
-            ApiError(
-                "CONFLICT_NEEDS_REVIEW",
-                409,
-                "The customer changed since this version was read; the write clashes and was recorded for review.",
-                details={
-                    "conflict_id": conflict.get("conflict_id"),
-                    "rule": conflict.get("rule"),
-                    "fields": conflict.get("fields"),
-                    "version": doc.get("version"),
-                },
-            )
-        )
-    return call.ok(doc)
-
-
-class ReservationCreate(Body):
-    hotel_id: Id
-    room_type_id: Id
-    rate_plan_id: Id
-    check_in: Day
-    check_out: Day
-    customer_id: Id
-    rooms: int = Field(default=1, ge=1, le=10)
-    adults: int = Field(default=2, ge=1, le=20)
-    children: int = Field(default=0, ge=0, le=20)
-    special_requests: text(1000) | None = None
-
-
 @router.get("/customers/{customer_id}", responses=answers(404))
 def get_customer(customer_id: PathId, call: Call = Depends(member)):
     """顧客情報取得 — the customer document: profile, rank with benefits, points balance, version."""
-    return call.ok(call.one("select api.get_customer(%s)", [customer_id]))
+    return call.ok(call.value("get_customer", p_customer_id=customer_id))
 
 
 @router.put("/customers/{customer_id}", responses=answers(404, 409, 422))
@@ -173,46 +49,29 @@ def update_customer(customer_id: PathId, body: CustomerUpdate, call: Call = Depe
     not applied (409 CONFLICT_NEEDS_REVIEW with the conflict id)."""
     changes = body.model_dump(exclude_unset=True, exclude={"version"}, mode="json")
     return customer_written(
-        call, call.one("select api.update_customer(%s, %s, %s)", [customer_id, body.version, Jsonb(changes)])
+        call,
+        call.value(
+            "update_customer",
+            p_customer_id=customer_id,
+            p_expected_version=body.version,
+            p_changes=Jsonb(changes),
+        ),
     )
 
 
 @router.post("/customers", status_code=201, responses=answers(409, 422, success=201))
 def create_customer(body: CustomerCreate, call: Call = Depends(member)):
     """新規顧客作成 — a new customer (member by default)."""
-    b = body
-    doc = call.one(
-        "select api.create_customer(p_given_name => %s, p_family_name => %s, p_email => %s, p_phone => %s,"
-        " p_phone_country => %s, p_given_name_reading => %s, p_family_name_reading => %s, p_postal_code => %s,"
-        " p_address_line1 => %s, p_address_line2 => %s, p_city => %s, p_region => %s, p_country_code => %s,"
-        " p_language => %s, p_is_member => %s, p_marketing_consent => %s, p_preferences => %s)",
-        [
-            b.given_name,
-            b.family_name,
-            b.email,
-            b.phone,
-            b.phone_country,
-            b.given_name_reading,
-            b.family_name_reading,
-            b.postal_code,
-            b.address_line1,
-            b.address_line2,
-            b.city,
-            b.region,
-            b.country_code,
-            b.language,
-            b.is_member,
-            b.marketing_consent,
-            Jsonb(b.preferences),
-        ],
-    )
+    fields = body.model_dump()
+    fields["preferences"] = Jsonb(fields["preferences"])
+    doc = call.value("create_customer", **{f"p_{name}": value for name, value in fields.items()})
     return call.ok(doc, 201)
 
 
 @router.get("/customers/{customer_id}/points", responses=answers(404))
 def get_points(customer_id: PathId, call: Call = Depends(member)):
     """ポイント残高 — balance and the next expiry."""
-    rows = call.rows("select * from api.get_points_balance(%s)", [customer_id])
+    rows = call.rows("get_points_balance", p_customer_id=customer_id)
     return call.ok(rows[0] if rows else None)
 
 
@@ -221,12 +80,15 @@ def change_points(customer_id: PathId, body: PointsChange, call: Call = Depends(
     """ポイント加算/減算 — an adjustment (+/-) or a redemption."""
     if body.kind == "redeem":
         rows = call.rows(
-            "select * from api.redeem_points(%s, %s, %s, %s)",
-            [customer_id, body.points, body.reservation_id, body.reason],
+            "redeem_points",
+            p_customer_id=customer_id,
+            p_points=body.points,
+            p_reservation_id=body.reservation_id,
+            p_reason=body.reason,
         )
     else:
         rows = call.rows(
-            "select * from api.adjust_points(%s, %s, %s)", [customer_id, body.points, body.reason]
+            "adjust_points", p_customer_id=customer_id, p_points=body.points, p_reason=body.reason
         )
     return call.ok(rows[0] if rows else None)
 
@@ -234,14 +96,16 @@ def change_points(customer_id: PathId, body: PointsChange, call: Call = Depends(
 @router.get("/customers/{customer_id}/rank", responses=answers(404))
 def get_rank(customer_id: PathId, call: Call = Depends(member)):
     """会員ランク情報 — the rank, its benefits and progress."""
-    return call.ok(call.one("select api.get_customer_rank(%s)", [customer_id]))
+    return call.ok(call.value("get_customer_rank", p_customer_id=customer_id))
 
 
 @router.put("/customers/{customer_id}/rank", responses=answers(404, 409, 422))
 def set_rank(customer_id: PathId, body: RankChange, call: Call = Depends(member)):
     """ランク手動調整 — sets the rank by hand, with a reason."""
     return call.ok(
-        call.one("select api.set_customer_rank(%s, %s, %s)", [customer_id, body.rank_code, body.reason])
+        call.value(
+            "set_customer_rank", p_customer_id=customer_id, p_rank_code=body.rank_code, p_reason=body.reason
+        )
     )
 
 
@@ -260,7 +124,7 @@ def customer_reservations(
 ):
     """顧客予約履歴 — the customer's reservations in the key's hotels, newest arrival first."""
     return call.ok(
-        call.one("select api.list_customer_reservations(%s, %s, %s)", [customer_id, limit, offset])
+        call.value("list_customer_reservations", p_customer_id=customer_id, p_limit=limit, p_offset=offset)
     )
 
 
@@ -275,23 +139,3 @@ def member_detect_conflicts(body: ConflictDetect, call: Call = Depends(member)):
 def member_resolve_conflict(conflict_id: PathId, body: ConflictResolve, call: Call = Depends(member)):
     """競合解決 — resolves a customer conflict (manual, auto_merge, priority_based); the customer after it."""
     return resolve_conflict(call, conflict_id, body)
-
-
-def create_booking(call: Call, body: ReservationCreate, origin: str) -> dict:
-    """A booking without payment: one transaction, scope checked, then api.book_reservation."""
-    return call.one(
-        "select api.book_reservation(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        [
-            body.hotel_id,
-            body.room_type_id,
-            body.rate_plan_id,
-            body.check_in,
-            body.check_out,
-            body.customer_id,
-            body.rooms,
-            body.adults,
-            body.children,
-            origin,
-            body.special_requests,
-        ],
-    )

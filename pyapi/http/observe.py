@@ -38,7 +38,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 from starlette.routing import Match
 
-from . import envelope as env
+from .. import envelope as env
 
 log = logging.getLogger("hotelcore.access")
 

@@ -10,23 +10,22 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from psycopg import sql
 from psycopg.types.json import Jsonb
 from pydantic import Field
 
+from ..client import APP_USER
 from .common import Body, Day, Id, PathId, QueryDay, QueryId, Version, answers, text
+from .conflicts import ConflictDetect, ConflictResolve, customer_written, detect_conflicts, resolve_conflict
 from .context import Call, caller
-from .member import (
-    ConflictDetect,
-    ConflictResolve,
-    ReservationCreate,
-    create_booking,
-    customer_written,
-    detect_conflicts,
-    resolve_conflict,
-)
+from .customers import CustomerBasic
+from .reservations import ReservationCreate, create_booking
 
 router = APIRouter(prefix="/api/v2/pms", tags=["hotel-pms"])
 pms = caller("pms", ("pms",))
+
+# a room's hotel when the room is in the key's scope (api.assert_in_scope refuses otherwise)
+ROOM_HOTEL = sql.SQL("api.assert_in_scope('room', {})").format(sql.Placeholder("p_room_id"))
 
 RoomStatus = Literal["clean", "dirty", "inspected", "out_of_order", "out_of_service"]
 
@@ -51,22 +50,6 @@ class RoomStatusChange(Body):
     reason: text(500) | None = None
 
 
-class CustomerBasic(Body):
-    """The fields the PMS may change (seed 000: names, phone, address)."""
-
-    version: Version = Field(description="The version read; VERSION_CONFLICT when stale.")
-    given_name: text(100, 1) | None = None
-    family_name: text(100, 1) | None = None
-    phone: text(40) | None = None
-    phone_country: text(2) | None = None
-    postal_code: text(20) | None = None
-    address_line1: text(200) | None = None
-    address_line2: text(200) | None = None
-    city: text(100) | None = None
-    region: text(100) | None = None
-    country_code: text(2) | None = None
-
-
 # ----------------------------------------------------------------------------- reservations
 
 
@@ -83,9 +66,14 @@ def list_reservations(
 ):
     """予約一覧 — a hotel's reservations, by arrival date."""
     return call.ok(
-        call.one(
-            "select api.list_reservations(%s, %s, %s, %s, %s, %s)",
-            [hotel_id, status, arrival_from, arrival_to, limit, offset],
+        call.value(
+            "list_reservations",
+            p_hotel_id=hotel_id,
+            p_status=status,
+            p_arrival_from=arrival_from,
+            p_arrival_to=arrival_to,
+            p_limit=limit,
+            p_offset=offset,
             scope=[("hotel", hotel_id)],
         )
     )
@@ -95,7 +83,9 @@ def list_reservations(
 def get_reservation(reservation_id: PathId, call: Call = Depends(pms)):
     """予約詳細 — a reservation with its room lines."""
     return call.ok(
-        call.one("select api.get_reservation(%s)", [reservation_id], scope=[("reservation", reservation_id)])
+        call.value(
+            "get_reservation", p_reservation_id=reservation_id, scope=[("reservation", reservation_id)]
+        )
     )
 
 
@@ -110,18 +100,16 @@ def modify_reservation(reservation_id: PathId, body: ReservationChange, call: Ca
     """予約更新 — dates, room type, rate plan, guests or requests (optimistic lock on ``version``)."""
     b = body
     rows = call.rows(
-        "select * from api.modify_reservation(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        [
-            reservation_id,
-            b.version,
-            b.check_in,
-            b.check_out,
-            b.room_type_id,
-            b.rate_plan_id,
-            b.adults,
-            b.children,
-            b.special_requests,
-        ],
+        "modify_reservation",
+        p_reservation_id=reservation_id,
+        p_version=b.version,
+        p_check_in=b.check_in,
+        p_check_out=b.check_out,
+        p_room_type_id=b.room_type_id,
+        p_rate_plan_id=b.rate_plan_id,
+        p_adults=b.adults,
+        p_children=b.children,
+        p_special_requests=b.special_requests,
         scope=[("reservation", reservation_id)],
     )
     return call.ok(rows[0] if rows else None)
@@ -136,8 +124,10 @@ def cancel_reservation(
 ):
     """予約キャンセル — cancels under the rate plan's policy (fee and refund in the answer)."""
     rows = call.rows(
-        "select * from api.cancel_reservation(%s, %s, %s)",
-        [reservation_id, version, reason],
+        "cancel_reservation",
+        p_reservation_id=reservation_id,
+        p_version=version,
+        p_reason=reason,
         scope=[("reservation", reservation_id)],
     )
     return call.ok(rows[0] if rows else None)
@@ -148,8 +138,10 @@ def check_in(reservation_id: PathId, body: CheckIn | None = None, call: Call = D
     """チェックイン — on the arrival day, into a clean or inspected room."""
     room_id = body.room_id if body else None
     rows = call.rows(
-        "select * from api.check_in(%s, %s, current_setting('hotelcore.app_user', true))",
-        [reservation_id, room_id],
+        "check_in",
+        p_reservation_id=reservation_id,
+        p_room_id=room_id,
+        p_app_user=APP_USER,
         scope=[("reservation", reservation_id), ("room", room_id)],
     )
     return call.ok({"reservation_id": reservation_id, "rooms": rows})
@@ -159,8 +151,9 @@ def check_in(reservation_id: PathId, body: CheckIn | None = None, call: Call = D
 def check_out(reservation_id: PathId, call: Call = Depends(pms)):
     """チェックアウト — with a settled folio."""
     rows = call.rows(
-        "select * from api.check_out(%s, current_setting('hotelcore.app_user', true))",
-        [reservation_id],
+        "check_out",
+        p_reservation_id=reservation_id,
+        p_app_user=APP_USER,
         scope=[("reservation", reservation_id)],
     )
     return call.ok(rows[0] if rows else None)
@@ -172,16 +165,19 @@ def check_out(reservation_id: PathId, call: Call = Depends(pms)):
 @router.get("/rooms", responses=answers(404, data=list[dict[str, Any]]))
 def list_rooms(hotel_id: QueryId, call: Call = Depends(pms)):
     """部屋一覧・在庫状況 — the hotel's rooms with their status."""
-    return call.ok(call.one("select api.list_rooms(%s)", [hotel_id], scope=[("hotel", hotel_id)]))
+    return call.ok(call.value("list_rooms", p_hotel_id=hotel_id, scope=[("hotel", hotel_id)]))
 
 
 @router.put("/rooms/{room_id}/status", responses=answers(404, 409, 422))
 def set_room_status(room_id: PathId, body: RoomStatusChange, call: Call = Depends(pms)):
     """部屋状態更新 — housekeeping status, logged with who and why."""
-    status = call.one(
-        "select api.set_room_status(api.assert_in_scope('room', %s), %s, %s, %s,"
-        " current_setting('hotelcore.app_user', true))",
-        [room_id, room_id, body.status, body.reason],
+    status = call.value(
+        "set_room_status",
+        p_hotel_id=ROOM_HOTEL,  # the room's hotel, if the room is in the key's scope
+        p_room_id=room_id,
+        p_status=body.status,
+        p_reason=body.reason,
+        p_app_user=APP_USER,
     )
     return call.ok({"room_id": room_id, "status": status})
 
@@ -203,8 +199,13 @@ def availability(
 
     def search():
         return call.rows(
-            "select * from api.search_availability(%s, %s, %s, %s, %s, %s)",
-            [hotel_id, check_in, check_out, adults, children, rooms],
+            "search_availability",
+            p_hotel_id=hotel_id,
+            p_check_in=check_in,
+            p_check_out=check_out,
+            p_adults=adults,
+            p_children=children,
+            p_rooms=rooms,
             scope=[("hotel", hotel_id)],
         )
 
@@ -231,7 +232,12 @@ def update_customer_basic(customer_id: PathId, body: CustomerBasic, call: Call =
     changes = body.model_dump(exclude_unset=True, exclude={"version"}, mode="json")
     return customer_written(
         call,
-        call.one("select api.update_customer_basic(%s, %s, %s)", [customer_id, body.version, Jsonb(changes)]),
+        call.value(
+            "update_customer_basic",
+            p_customer_id=customer_id,
+            p_expected_version=body.version,
+            p_changes=Jsonb(changes),
+        ),
     )
 
 

@@ -15,8 +15,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from .. import envelope as env
 from ..pms.webhooks import WebhookRejected
-from . import envelope as env
 from .common import PathId, answers
 from .context import Call, caller, request_id, services
 
@@ -48,19 +48,19 @@ async def receive(vendor: str, request: Request) -> Response:
 @router.get("/sync", responses=answers(data=list[dict[str, Any]]))
 def sync_status_all(call: Call = Depends(pms)):
     """Every external hotel's polling sync in the key's scope: running, last and next sync, errors."""
-    return call.ok(call.rows("select * from api.pms_sync_status()"))
+    return call.ok(call.rows("pms_sync_status"))
 
 
 @router.get("/{hotel_id}/sync", responses=answers(404))
 def sync_status(hotel_id: PathId, call: Call = Depends(pms)):
     """One external hotel's polling sync."""
-    rows = call.rows("select * from api.pms_sync_status(%s)", [hotel_id], scope=[("hotel", hotel_id)])
+    rows = call.rows("pms_sync_status", p_hotel_id=hotel_id, scope=[("hotel", hotel_id)])
     return call.ok(rows[0] if rows else None)
 
 
 @router.post("/{hotel_id}/sync", status_code=202, responses=answers(404, success=202))
 def trigger_sync(hotel_id: PathId, call: Call = Depends(pms)):
     """수동 동기화 — the sync is due now (a stopped one restarts); it runs in the background."""
-    due = call.one("select api.pms_request_sync(%s)", [hotel_id], scope=[("hotel", hotel_id)])
+    due = call.value("pms_request_sync", p_hotel_id=hotel_id, scope=[("hotel", hotel_id)])
     call.hc.pms.pool.submit(call.hc.pms.sync_due)
     return call.ok({"hotel_id": hotel_id, "due_at": due}, 202)

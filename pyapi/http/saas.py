@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
+from ..client import APP_USER
 from .common import Body, Id, PathId, QueryId, answers, text
 from .context import Call, caller
 
@@ -224,9 +225,13 @@ class FeedbackSummary(BaseModel):
 def create_order(body: OrderCreate, call: Call = Depends(saas)):
     """新規注文 — an order of an in-house stay; the same ``client_order_key`` answers the same order."""
     items = [i.model_dump() for i in body.items]
-    doc = call.one(
-        "select api.create_order(%s, %s, %s, %s, current_setting('hotelcore.app_user', true))",
-        [body.reservation_id, body.client_order_key, Jsonb(items), body.notes],
+    doc = call.value(
+        "create_order",
+        p_reservation_id=body.reservation_id,
+        p_client_key=body.client_order_key,
+        p_items=Jsonb(items),
+        p_notes=body.notes,
+        p_app_user=APP_USER,
         scope=[("reservation", body.reservation_id)],
     )
     return call.ok(doc, 200 if doc.get("replayed") else 201)
@@ -240,16 +245,21 @@ def customer_orders(
     call: Call = Depends(saas),
 ):
     """顧客注文履歴 — the customer's orders in the key's hotels, newest first."""
-    return call.ok(call.one("select api.list_customer_orders(%s, %s, %s)", [customer_id, limit, offset]))
+    return call.ok(
+        call.value("list_customer_orders", p_customer_id=customer_id, p_limit=limit, p_offset=offset)
+    )
 
 
 @router.put("/orders/{order_id}/status", responses=answers(404, 409, data=Order))
 def order_status(order_id: PathId, body: OrderStatusChange, call: Call = Depends(saas)):
     """注文状況更新 — accept, deliver (posts the charges to the folio) or cancel an order."""
     return call.ok(
-        call.one(
-            "select api.set_order_status(%s, %s, %s, current_setting('hotelcore.app_user', true))",
-            [order_id, body.status, body.reason],
+        call.value(
+            "set_order_status",
+            p_order_id=order_id,
+            p_status=body.status,
+            p_reason=body.reason,
+            p_app_user=APP_USER,
         )
     )
 
@@ -263,9 +273,13 @@ def order_status(order_id: PathId, body: OrderStatusChange, call: Call = Depends
 def concierge_request(body: ConciergeRequestCreate, call: Call = Depends(saas)):
     """コンシェルジュ依頼 — a guest's request for a confirmed or in-house stay."""
     return call.ok(
-        call.one(
-            "select api.create_concierge_request(%s, %s, %s, %s, current_setting('hotelcore.app_user', true))",
-            [body.reservation_id, body.request_type, body.requested_for, body.details],
+        call.value(
+            "create_concierge_request",
+            p_reservation_id=body.reservation_id,
+            p_request_type=body.request_type,
+            p_requested_for=body.requested_for,
+            p_details=body.details,
+            p_app_user=APP_USER,
             scope=[("reservation", body.reservation_id)],
         ),
         201,
@@ -276,7 +290,9 @@ def concierge_request(body: ConciergeRequestCreate, call: Call = Depends(saas)):
 def concierge_services(hotel_id: QueryId, category: Category | None = None, call: Call = Depends(saas)):
     """提供サービス一覧 — the hotel's services: price, tax treatment, hours and whether each can be ordered now."""
     return call.ok(
-        call.one("select api.list_service_items(%s, %s)", [hotel_id, category], scope=[("hotel", hotel_id)])
+        call.value(
+            "list_service_items", p_hotel_id=hotel_id, p_category=category, scope=[("hotel", hotel_id)]
+        )
     )
 
 
@@ -286,9 +302,12 @@ def concierge_services(hotel_id: QueryId, category: Category | None = None, call
 @router.post("/feedback", status_code=201, responses=created_or_replayed(404, 409, data=Feedback))
 def feedback(body: FeedbackCreate, call: Call = Depends(saas)):
     """満足度・レビュー投稿 — scores per aspect and a comment on a delivered order or a stay; sent again, it updates."""
-    doc = call.one(
-        "select api.submit_feedback(%s, %s, %s, %s)",
-        [body.reservation_id, Jsonb(dict(body.scores)), body.comment, body.order_id],
+    doc = call.value(
+        "submit_feedback",
+        p_reservation_id=body.reservation_id,
+        p_scores=Jsonb(dict(body.scores)),
+        p_comment=body.comment,
+        p_order_id=body.order_id,
         scope=[("reservation", body.reservation_id)],
     )
     return call.ok(doc, 201 if doc.get("created") else 200)
@@ -297,4 +316,4 @@ def feedback(body: FeedbackCreate, call: Call = Depends(saas)):
 @router.get("/feedback/summary/{customer_id}", responses=answers(404, data=FeedbackSummary))
 def feedback_summary(customer_id: PathId, call: Call = Depends(saas)):
     """顧客フィードバック集計 — the customer's service feedback and stay reviews, per aspect and hotel."""
-    return call.ok(call.one("select api.feedback_summary(%s)", [customer_id]))
+    return call.ok(call.value("feedback_summary", p_customer_id=customer_id))

@@ -1,8 +1,7 @@
-"""``hotelcore pms ...`` (import a property, sync status, run due syncs) and ``hotelcore vendor-sim``."""
+"""``hotelcore pms ...``: import a property, sync status, run due syncs (``pms bench`` is a tool)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from typing import Annotated
 
@@ -10,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+
+from ..client import bind
 
 console = Console()
 err = Console(stderr=True)
@@ -22,8 +23,8 @@ pms_app = typer.Typer(
 def _connect():
     import psycopg
 
-    from ..cli import ready_server
     from ..migrate import upgrade
+    from ..server import ready_server
 
     server = ready_server()
     upgrade(server.url)
@@ -97,8 +98,23 @@ def status_command() -> None:
     try:
         with _connect() as conn:
             rows = conn.execute(
-                "select hotel_id, hotel_name, vendor, property_id, running, sync_enabled, last_sync_at, last_sync_ok,"
-                " next_sync_at, consecutive_failures, error_count, last_error from api.pms_sync_status()"
+                *bind(
+                    "pms_sync_status",
+                    columns=(
+                        "hotel_id",
+                        "hotel_name",
+                        "vendor",
+                        "property_id",
+                        "running",
+                        "sync_enabled",
+                        "last_sync_at",
+                        "last_sync_ok",
+                        "next_sync_at",
+                        "consecutive_failures",
+                        "error_count",
+                        "last_error",
+                    ),
+                )
             ).fetchall()
     except Exception as exc:
         _fail(exc)
@@ -152,7 +168,7 @@ def sync_command(
         with _connect() as conn:
             runtime = PmsRuntime(_Db(conn))
             if hotel is not None:
-                conn.execute("select api.pms_request_sync(%s)", [hotel])
+                conn.execute(*bind("pms_request_sync", p_hotel_id=hotel))
             while True:
                 for state in runtime.sync_due():
                     console.print(state, highlight=False)
@@ -163,51 +179,3 @@ def sync_command(
         return
     except Exception as exc:
         _fail(exc)
-
-
-def vendor_sim(
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-) -> None:
-    """Serve a simulated Cloudbeds (API v1.3 subset, requests validated against its OpenAPI file):
-    property cb-1001, API key demo-key; faults via POST /_sim/faults/{propertyID}."""
-    import uvicorn
-
-    from .simulator import BASE_PATH, demo_simulator
-
-    sim = demo_simulator()
-    console.print(
-        f"simulated Cloudbeds on http://{host}:{port}{BASE_PATH} (property cb-1001, x-api-key demo-key); "
-        f"started {dt.datetime.now(dt.UTC):%H:%M:%S} UTC",
-        highlight=False,
-    )
-    uvicorn.run(sim.app, host=host, port=port, log_level="warning", access_log=False)
-
-
-@pms_app.command("bench")
-def bench_command(
-    quick: Annotated[bool, typer.Option(help="A short run (fewer samples).")] = False,
-) -> None:
-    """Measure external-hotel search (vs a native twin), webhooks per second (vs the HTTP floor) and
-    checkout through the simulated Cloudbeds at 50 ms per call (vs the vendor calls' latency)."""
-    from ..cli import ready_server
-    from . import bench
-
-    server = ready_server()
-    with Progress(transient=True) as progress:
-        progress.add_task("external-PMS bench", total=None)
-        rows = bench.run(server.url, quick=quick)
-    table = Table("workload", "n", "p50 ms", "p95 ms", "p99 ms", "ops/s", "vs baseline", "target")
-    for r in rows:
-        vs = r.get("vs_baseline_p95") or r.get("vs_baseline_p50") or r.get("vs_floor_p50") or ""
-        table.add_row(
-            r["workload"],
-            str(r["n"]),
-            str(r["p50_ms"]),
-            str(r["p95_ms"]),
-            str(r["p99_ms"]),
-            str(r.get("ops_s", "")),
-            str(vs),
-            r.get("target", ""),
-        )
-    console.print(table)

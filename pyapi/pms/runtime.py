@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from ..client import bind
 from . import service, webhooks
 from .connector import PmsCircuitOpen, PmsError, Resilience, Resilient, vendors
 
@@ -67,7 +68,10 @@ class PmsRuntime:
 
         def read(conn: psycopg.Connection):
             return conn.execute(
-                "select vendor, property_id from api.pms_sync_status() where hotel_id = %s", [hotel_id]
+                # a query over the status of every external hotel, not a call: a hotel not kept by a
+                # PMS is no row here (the function's argument would refuse it)
+                "select vendor, property_id from api.pms_sync_status() where hotel_id = %(hotel_id)s",
+                {"hotel_id": hotel_id},
             ).fetchone()
 
         row = self.db.run(None, read)
@@ -82,7 +86,7 @@ class PmsRuntime:
         if hotel_id is None:
             return
         self.db.run(
-            None, lambda conn: conn.execute("select api.pms_record_breaker(%s, %s)", [hotel_id, state])
+            None, lambda conn: conn.execute(*bind("pms_record_breaker", p_hotel_id=hotel_id, p_state=state))
         )
 
     def open_for(self, hotel_id: int) -> float | None:
@@ -98,7 +102,13 @@ class PmsRuntime:
 
         def lookup(conn: psycopg.Connection):
             return conn.execute(
-                "select fresh, as_of from api.pms_lookup(%s, %s, %s)", [hotel_id, check_in, check_out]
+                *bind(
+                    "pms_lookup",
+                    columns=("fresh", "as_of"),
+                    p_hotel_id=hotel_id,
+                    p_check_in=check_in,
+                    p_check_out=check_out,
+                )
             ).fetchone()
 
         fresh, as_of = self.db.run(None, lookup)
@@ -150,8 +160,12 @@ class PmsRuntime:
         row = self.db.run(
             None,
             lambda conn: conn.execute(
-                "select hotel_id, webhook_secret, webhook_token_sha256 from api.pms_webhook_target(%s, %s)",
-                [vendor, str(property_id)[:100]],
+                *bind(
+                    "pms_webhook_target",
+                    columns=("hotel_id", "webhook_secret", "webhook_token_sha256"),
+                    p_vendor=vendor,
+                    p_property_id=str(property_id)[:100],
+                )
             ).fetchone(),
         )
         if row is None:
@@ -165,8 +179,14 @@ class PmsRuntime:
         return self.db.run(
             None,
             lambda conn: conn.execute(
-                "select api.pms_apply_webhook(%s, %s, %s, %s, %s)",
-                [vendor, event_id, hotel_id, kind, Jsonb(document)],
+                *bind(
+                    "pms_apply_webhook",
+                    p_vendor=vendor,
+                    p_event_id=event_id,
+                    p_hotel_id=hotel_id,
+                    p_kind=kind,
+                    p_document=Jsonb(document),
+                )
             ).fetchone()[0],
         )
 
@@ -195,7 +215,7 @@ class PmsRuntime:
     def sync_due(self, limit: int = 20) -> list[dict[str, Any]]:
         """One round of the polling worker: every external hotel whose sync is due."""
         due = self.db.run(
-            None, lambda conn: [r[0] for r in conn.execute("select api.pms_due_syncs(%s)", [limit])]
+            None, lambda conn: [r[0] for r in conn.execute(*bind("pms_due_syncs", p_limit=limit))]
         )
         results = []
         for hotel_id in due:

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from ..client import bind
 from .connector import Bound, Resilient, get_connector
 
 WEBHOOK_EVENTS = (
@@ -28,7 +29,7 @@ WEBHOOK_EVENTS = (
 def connector_for(
     conn: psycopg.Connection, hotel_id: int, resilient: Resilient
 ) -> tuple[Bound, dict[str, Any]]:
-    info = conn.execute("select api.pms_connection(%s)", [hotel_id]).fetchone()[0]
+    info = conn.execute(*bind("pms_connection", p_hotel_id=hotel_id)).fetchone()[0]
     connector = get_connector(
         info["vendor"], property_id=info["property_id"], base_url=info["base_url"], api_key=info["api_key"]
     )
@@ -77,8 +78,16 @@ def import_property(
     webhook_token = secrets.token_urlsafe(32)
     with conn.transaction():
         counts = conn.execute(
-            "select api.pms_import_property(%s, %s, %s, %s, %s, %s, %s)",
-            [vendor, property_id, base_url, api_key, webhook_secret, webhook_token, Jsonb(document)],
+            *bind(
+                "pms_import_property",
+                p_vendor=vendor,
+                p_property_id=property_id,
+                p_base_url=base_url,
+                p_api_key=api_key,
+                p_webhook_secret=webhook_secret,
+                p_webhook_token=webhook_token,
+                p_document=Jsonb(document),
+            )
         ).fetchone()[0]
     subscriptions = []
     if webhook_base:
@@ -107,7 +116,15 @@ def refresh(
     asked = conn.execute("select internal.now()").fetchone()[0]
     totals = _totals(info["rooms"])
     mirror = bound.call("availability", start, end, totals)
-    conn.execute("select api.pms_apply_snapshot(%s, %s, %s, %s)", [hotel_id, Jsonb(mirror), source, asked])
+    conn.execute(
+        *bind(
+            "pms_apply_snapshot",
+            p_hotel_id=hotel_id,
+            p_document=Jsonb(mirror),
+            p_source=source,
+            p_as_of=asked,
+        )
+    )
     return asked
 
 
@@ -121,7 +138,7 @@ def refresh_room_list(
         "rate_plans": bound.call("rate_plans", start, start + dt.timedelta(days=1)),
     }
     return conn.execute(
-        "select api.pms_apply_room_list(%s, %s, 'poll')", [hotel_id, Jsonb(document)]
+        *bind("pms_apply_room_list", p_hotel_id=hotel_id, p_document=Jsonb(document), p_source="poll")
     ).fetchone()[0]
 
 
@@ -137,10 +154,12 @@ def sync_hotel(
     reservations modified since the last run applied (getReservations, every page). Records the
     run; after 5 consecutive failures the database stops the hotel's polling. None when the sync
     runs elsewhere or is stopped."""
-    if not conn.execute("select api.pms_claim_sync(%s)", [hotel_id]).fetchone()[0]:
+    if not conn.execute(*bind("pms_claim_sync", p_hotel_id=hotel_id)).fetchone()[0]:
         return None
     started = conn.execute("select internal.now()").fetchone()[0]
-    last = conn.execute("select last_sync_at from api.pms_sync_status(%s)", [hotel_id]).fetchone()[0]
+    last = conn.execute(*bind("pms_sync_status", columns=("last_sync_at",), p_hotel_id=hotel_id)).fetchone()[
+        0
+    ]
     try:
         bound, info = connector_for(conn, hotel_id, resilient)
         start = today or dt.date.today()
@@ -159,14 +178,33 @@ def sync_hotel(
         changes = 0
         for res in bound.call("changes_since", since, dt.datetime.now(dt.UTC)):
             outcome = conn.execute(
-                "select api.pms_apply_reservation(%s, %s, 'poll')", [hotel_id, Jsonb(res.document())]
+                *bind(
+                    "pms_apply_reservation",
+                    p_hotel_id=hotel_id,
+                    p_document=Jsonb(res.document()),
+                    p_source="poll",
+                )
             ).fetchone()[0]
             changes += outcome == "applied"
     except Exception as exc:  # any failure of the run is recorded and counted, never lost
         return conn.execute(
-            "select api.pms_record_sync(%s, %s, %s, false, 0, %s)",
-            [hotel_id, trigger, started, f"{type(exc).__name__}: {exc}"],
+            *bind(
+                "pms_record_sync",
+                p_hotel_id=hotel_id,
+                p_trigger=trigger,
+                p_started_at=started,
+                p_ok=False,
+                p_changes=0,
+                p_error=f"{type(exc).__name__}: {exc}",
+            )
         ).fetchone()[0]
     return conn.execute(
-        "select api.pms_record_sync(%s, %s, %s, true, %s)", [hotel_id, trigger, started, changes]
+        *bind(
+            "pms_record_sync",
+            p_hotel_id=hotel_id,
+            p_trigger=trigger,
+            p_started_at=started,
+            p_ok=True,
+            p_changes=changes,
+        )
     ).fetchone()[0]

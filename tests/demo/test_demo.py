@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pyapi import demo
+from hotelcore_tools import demo
 
 # One hotel, a week of nights after a week and a half of sales: small enough for the suite.
 SHORT = demo.DemoSpec(hotels=1, days=7, seed=7, rooms=24, room_types=5, members=150, presale_days=10)

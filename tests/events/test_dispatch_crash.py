@@ -14,8 +14,8 @@ import psycopg
 import pytest
 import tenacity
 
+from hotelcore_tools.receiver import Answer, Receiver
 from pyapi.dispatch import Dispatcher, Schedule
-from pyapi.receiver import Answer, Receiver
 from tests.support.events import add_webhook, create_customer
 
 

@@ -10,10 +10,10 @@ from decimal import Decimal
 import psycopg
 import pytest
 
+from hotelcore_tools.vendor_sim import Simulator, start_simulator
+from hotelcore_tools.vendor_sim.spec import SpecViolation, validate_request
 from pyapi.pms import service
 from pyapi.pms.connector import PmsCircuitOpen, PmsUnavailable, Resilience, Resilient, get_connector
-from pyapi.pms.simulator import Simulator, start_simulator
-from pyapi.pms.spec import SpecViolation, validate_request
 from tests.support.sql import call
 
 
@@ -247,7 +247,7 @@ def test_the_room_list_is_read_again_after_its_ttl(db, vendor):
     )["hotel_id"]
     prop = vendor.sim.properties["P1"]
     # the property adds a room type with two rooms and closes a room of another
-    from pyapi.pms.simulator import Rate, RoomType
+    from hotelcore_tools.vendor_sim import Rate, RoomType
 
     prop.room_types["RT3"] = RoomType("RT3", "Hanok Loft", "LOF", 3)
     for i in (1, 2):

@@ -14,24 +14,24 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from pyapi.http.errors import ErrorMap
-from pyapi.http.gateway import ResilientGateway, SimulatedGateway
-from pyapi.http.pms_checkout import ExternalCheckout
-from pyapi.http.pool import Database
+from hotelcore_tools.vendor_sim import Simulator, start_simulator
+from pyapi.checkout.gateway import ResilientGateway, SimulatedGateway
+from pyapi.checkout.pms import ExternalCheckout
+from pyapi.errors import ErrorMap
 from pyapi.pms import service
 from pyapi.pms.connector import Resilient
 from pyapi.pms.runtime import PmsRuntime
-from pyapi.pms.simulator import Simulator, start_simulator
+from pyapi.pool import Database
 
 CHILD = textwrap.dedent(
     """
     import datetime as dt, os, sys
     from decimal import Decimal
-    from pyapi.http.errors import ErrorMap
-    from pyapi.http.gateway import ResilientGateway, SimulatedGateway
-    from pyapi.http.pms_checkout import ExternalCheckout
-    from pyapi.http.pool import Database
-    from pyapi.http.saga import Order
+    from pyapi.errors import ErrorMap
+    from pyapi.checkout.gateway import ResilientGateway, SimulatedGateway
+    from pyapi.checkout.pms import ExternalCheckout
+    from pyapi.pool import Database
+    from pyapi.checkout.saga import Order
     from pyapi.pms.runtime import PmsRuntime
 
     url, hotel, room_type, check_in, dies_before = sys.argv[1:6]

@@ -17,11 +17,11 @@ import httpx
 import psycopg
 import pytest
 
+from hotelcore_tools.vendor_sim import Simulator, start_simulator
+from pyapi.checkout.gateway import SimulatedGateway
 from pyapi.http import start_server
-from pyapi.http.gateway import SimulatedGateway
 from pyapi.pms import service
 from pyapi.pms.connector import Resilience, Resilient
-from pyapi.pms.simulator import Simulator, start_simulator
 
 
 @dataclass
@@ -368,8 +368,8 @@ class Crash(BaseException):
     [("preauthorise", "HOLD_EXPIRED"), ("confirm", "HOLD_EXPIRED"), ("capture", "captured")],
 )
 def test_recovery_finishes_or_compensates_a_crashed_checkout(env, db, dies_before, outcome):
-    from pyapi.http.pms_checkout import ExternalCheckout
-    from pyapi.http.saga import Order
+    from pyapi.checkout.pms import ExternalCheckout
+    from pyapi.checkout.saga import Order
 
     hc = env.app.state.hc
     co = ExternalCheckout(hc)

@@ -12,8 +12,8 @@ import pytest
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 from fastapi.testclient import TestClient  # noqa: E402
 
+from pyapi.checkout.gateway import Resilience, SimulatedGateway  # noqa: E402
 from pyapi.http import Settings, create_app  # noqa: E402
-from pyapi.http.gateway import Resilience, SimulatedGateway  # noqa: E402
 from tests.support.http import World, build_hotel, issue_key  # noqa: E402
 
 

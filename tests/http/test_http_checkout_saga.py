@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import psycopg
 
-from pyapi.http.gateway import SimulatedGateway
+from pyapi.checkout.gateway import SimulatedGateway
 from tests.support.http import assert_clean, checkout_body
 
 

@@ -8,7 +8,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from pyapi.http.gateway import SimulatedGateway
+from pyapi.checkout.gateway import SimulatedGateway
 from tests.support.http import assert_clean, checkout_body
 
 

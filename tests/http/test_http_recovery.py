@@ -17,14 +17,14 @@ import time
 import httpx
 import pytest
 
-from pyapi.http.gateway import SimulatedGateway
+from pyapi.checkout.gateway import SimulatedGateway
 from tests.support.http import assert_clean, checkout_body
 
 SERVER = textwrap.dedent(
     """
     import sys, time
     from pyapi.http.app import serve
-    from pyapi.http.gateway import SimulatedGateway
+    from pyapi.checkout.gateway import SimulatedGateway
 
     class Hanging(SimulatedGateway):
         # authorises, then hangs before answering (when asked to), or hangs in capture

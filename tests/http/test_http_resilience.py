@@ -10,8 +10,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from pyapi.http.errors import ErrorMap
-from pyapi.http.gateway import (
+from pyapi.checkout.gateway import (
     CircuitOpen,
     GatewayDeclined,
     GatewayTimeout,
@@ -19,6 +18,7 @@ from pyapi.http.gateway import (
     ResilientGateway,
     SimulatedGateway,
 )
+from pyapi.errors import ErrorMap
 from tests.support.http import assert_clean, checkout_body
 
 

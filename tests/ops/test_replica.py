@@ -17,8 +17,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from pyapi.checkout.gateway import SimulatedGateway
 from pyapi.http import Settings, create_app
-from pyapi.http.gateway import SimulatedGateway
 from tests.support.ops import build_hotel, make_customer
 
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")

@@ -1,4 +1,4 @@
-"""Outbound webhooks end to end: real receivers (pyapi.receiver, verifying with the Standard
+"""Outbound webhooks end to end: real receivers (hotelcore_tools.receiver, verifying with the Standard
 Webhooks library) on 127.0.0.1, the real dispatcher against the test's database."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 import tenacity
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from hotelcore_tools.receiver import Answer, Receiver
 from pyapi.dispatch import Delivery, Dispatcher, Schedule, retry_after, sign
-from pyapi.receiver import Answer, Receiver
 from tests.support.events import (
     add_webhook,
     create_customer,

@@ -11,7 +11,7 @@ import sys
 import psycopg
 import pytest
 
-from pyapi.receiver import Receiver
+from hotelcore_tools.receiver import Receiver
 from tests.support.events import create_customer, make_hotel, set_status, wait_readable
 
 HC = [sys.executable, "-m", "pyapi.cli"]

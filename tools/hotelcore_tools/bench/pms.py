@@ -28,6 +28,8 @@ from typing import Any
 import httpx
 import psycopg
 
+from pyapi.client import bind
+
 DATABASE = "hotelcore_pms_bench"
 
 
@@ -64,25 +66,37 @@ def _native_twin(conn: psycopg.Connection, today: dt.date, nights: int) -> int:
     ).fetchone()[0]
     for code, name, occ, price, rooms in (("std", "Standard", 2, 100000, 3), ("dlx", "Deluxe", 3, 180000, 2)):
         rt = conn.execute(
-            "select api.create_room_type(%s, %s, %s, %s, %s)", [hotel, code, name, occ, price]
+            *bind(
+                "create_room_type",
+                p_hotel_id=hotel,
+                p_code=code,
+                p_name=name,
+                p_max_occupancy=occ,
+                p_base_price=price,
+            )
         ).fetchone()[0]
         for i in range(rooms):
-            conn.execute("select api.create_room(%s, %s, %s)", [hotel, rt, f"{code}{i}"])
-        conn.execute("select api.create_rate_plan(%s, %s, 'bar', 'Best rate')", [hotel, rt])
-    conn.execute("select api.open_inventory(%s, %s, %s)", [hotel, today, today + dt.timedelta(days=nights)])
+            conn.execute(*bind("create_room", p_hotel_id=hotel, p_room_type_id=rt, p_number=f"{code}{i}"))
+        conn.execute(
+            *bind("create_rate_plan", p_hotel_id=hotel, p_room_type_id=rt, p_code="bar", p_name="Best rate")
+        )
+    conn.execute(
+        *bind("open_inventory", p_hotel_id=hotel, p_from=today, p_until=today + dt.timedelta(days=nights))
+    )
     return hotel
 
 
 def run(
     server_url: str, *, quick: bool = False, out_dir: Path = Path("bench/results")
 ) -> list[dict[str, Any]]:
-    from .. import migrate as mig
-    from .. import server as srv
-    from ..http import start_server
-    from ..http.gateway import SimulatedGateway
-    from . import service
-    from .connector import Resilient
-    from .simulator import Simulator, start_simulator
+    from pyapi import migrate as mig
+    from pyapi import server as srv
+    from pyapi.checkout.gateway import SimulatedGateway
+    from pyapi.http import start_server
+    from pyapi.pms import service
+    from pyapi.pms.connector import Resilient
+
+    from ..vendor_sim import Simulator, start_simulator
 
     url = srv.recreate_database(server_url, DATABASE)
     mig.upgrade(url)
@@ -122,7 +136,13 @@ def run(
                 "select room_type_id from core.pms_room_types where external_id = 'RT1'"
             ).fetchone()[0]
             key = conn.execute(
-                "select token from api.issue_api_key('member', %s, 'bench')", [[ext, native]]
+                *bind(
+                    "issue_api_key",
+                    columns=("token",),
+                    p_system="member",
+                    p_hotel_ids=[ext, native],
+                    p_label="bench",
+                )
             ).fetchone()[0]
 
             # 1. search, one hotel, 30 nights, one client: native, then external, alternating blocks
@@ -130,8 +150,13 @@ def run(
                 def op(i):
                     ci = today + dt.timedelta(days=1 + i % 20)
                     conn.execute(
-                        "select * from api.search_availability(%s, %s, %s, 2)",
-                        [hotel, ci, ci + dt.timedelta(days=30)],
+                        *bind(
+                            "search_availability",
+                            p_hotel_id=hotel,
+                            p_check_in=ci,
+                            p_check_out=ci + dt.timedelta(days=30),
+                            p_adults=2,
+                        )
                     ).fetchall()
 
                 return op

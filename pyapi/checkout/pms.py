@@ -13,6 +13,7 @@ quote, the step order, the mirror decrement) are the database's.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from decimal import Decimal
@@ -21,12 +22,13 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from .. import envelope as env
+from ..client import bind
+from ..errors import ApiError
 from ..pms.connector import Bound, Guest, Hold, PmsCircuitOpen, PmsError, PmsRefused
 from ..pms.service import connector_for
-from . import envelope as env
-from .errors import ApiError
+from ..pool import DB_ERRORS
 from .gateway import CircuitOpen, GatewayError
-from .pool import DB_ERRORS
 
 log = logging.getLogger("hotelcore.pms.checkout")
 
@@ -52,7 +54,9 @@ class ExternalCheckout:
         return self.hc.db.run(
             creds,
             lambda conn: conn.execute(
-                "select api.pms_checkout_step(%s, %s, %s)", [checkout_id, step, Jsonb(detail or {})]
+                *bind(
+                    "pms_checkout_step", p_checkout_id=checkout_id, p_step=step, p_detail=Jsonb(detail or {})
+                )
             ).fetchone()[0],
         )
 
@@ -91,21 +95,28 @@ class ExternalCheckout:
         # 1. inventory check on the mirror, the quote, the checkout row (one transaction)
         def begin(conn: psycopg.Connection):
             row = conn.execute(
-                "select checkout_id, amount, currency, room_type_external_id, rate_plan_external_id, hold_ttl_seconds"
-                " from api.pms_checkout_begin(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    order.hotel_id,
-                    order.room_type_id,
-                    order.rate_plan_id,
-                    order.check_in,
-                    order.check_out,
-                    order.rooms,
-                    order.adults,
-                    order.children,
-                    order.amount,
-                    order.currency,
-                    Jsonb({**order.request, "request_id": request_id}),
-                ],
+                *bind(
+                    "pms_checkout_begin",
+                    columns=(
+                        "checkout_id",
+                        "amount",
+                        "currency",
+                        "room_type_external_id",
+                        "rate_plan_external_id",
+                        "hold_ttl_seconds",
+                    ),
+                    p_hotel_id=order.hotel_id,
+                    p_room_type_id=order.room_type_id,
+                    p_rate_plan_id=order.rate_plan_id,
+                    p_check_in=order.check_in,
+                    p_check_out=order.check_out,
+                    p_rooms=order.rooms,
+                    p_adults=order.adults,
+                    p_children=order.children,
+                    p_amount=order.amount,
+                    p_currency=order.currency,
+                    p_request=Jsonb({**order.request, "request_id": request_id}),
+                )
             ).fetchone()
             return row
 
@@ -262,10 +273,23 @@ class ExternalCheckout:
         rows = self.hc.db.run(
             None,
             lambda conn: conn.execute(
-                "select checkout_id, hotel_id, step, hold_ref, authorisation_ref, vendor_reservation_id, amount,"
-                " currency, room_type_external_id, check_in, check_out"
-                " from api.pms_stalled_checkouts(make_interval(secs => %s))",
-                [stale_after],
+                *bind(
+                    "pms_stalled_checkouts",
+                    columns=(
+                        "checkout_id",
+                        "hotel_id",
+                        "step",
+                        "hold_ref",
+                        "authorisation_ref",
+                        "vendor_reservation_id",
+                        "amount",
+                        "currency",
+                        "room_type_external_id",
+                        "check_in",
+                        "check_out",
+                    ),
+                    p_stale_after=dt.timedelta(seconds=stale_after),
+                )
             ).fetchall(),
         )
         done = []

@@ -22,8 +22,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from .dispatch import dispatcher_process
-from .receiver import Receiver
+from pyapi.client import bind
+from pyapi.dispatch import dispatcher_process
+
+from ..receiver import Receiver
 
 RATE = 200  # events per second offered by the paced writers
 WRITERS = 4
@@ -46,17 +48,34 @@ def _switch_events(conn: psycopg.Connection, on: bool) -> None:
 
 
 def outbox_cost(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
-    from .bench import Result, Workload, _invariants, run_workload
+    from .dataset import _invariants
+    from .harness import Result, Workload, run_workload
 
     def hold_and_confirm(conn, i, rng):
         r = ctx.request(rng)
         hold_id = conn.execute(
-            "select hold_id from api.create_hold(%s, %s, %s, %s, %s, 1, %s, p_customer_id => %s)",
-            (r.hotel_id, r.room_type_id, r.rate_plan_id, r.check_in, r.check_out, r.adults, r.customer_id),
+            *bind(
+                "create_hold",
+                columns=("hold_id",),
+                p_hotel_id=r.hotel_id,
+                p_room_type_id=r.room_type_id,
+                p_rate_plan_id=r.rate_plan_id,
+                p_check_in=r.check_in,
+                p_check_out=r.check_out,
+                p_rooms=1,
+                p_adults=r.adults,
+                p_customer_id=r.customer_id,
+            )
         ).fetchone()[0]
         conn.execute(
-            "select reservation_id from api.confirm_booking(%s, %s, %s, 'member')",
-            (hold_id, r.customer_id, f"bench-auth-{hold_id}"),
+            *bind(
+                "confirm_booking",
+                columns=("reservation_id",),
+                p_hold_id=hold_id,
+                p_customer_id=r.customer_id,
+                p_payment_authorisation=f"bench-auth-{hold_id}",
+                p_origin="member",
+            )
         ).fetchone()
 
     duration = max((settings.duration or 20.0) / 2, 3.0)
@@ -116,7 +135,7 @@ def _room_ids(conn: psycopg.Connection, hotel_id: int, n: int) -> list[int]:
 
 
 def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
-    from .bench import summarize
+    from .harness import summarize
 
     seconds = 5.0 if settings.quick else 20.0
     hotel = ctx.audit_hotel or ctx.hotels[0]
@@ -144,7 +163,12 @@ def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
                             room = rng.choice(mine)
                             status[room] = "dirty" if status[room] != "dirty" else "clean"
                             conn.execute(
-                                "select api.set_room_status(%s, %s, %s)", (hotel.id, room, status[room])
+                                *bind(
+                                    "set_room_status",
+                                    p_hotel_id=hotel.id,
+                                    p_room_id=room,
+                                    p_status=status[room],
+                                )
                             )
                             counts[i] += 1
                         time.sleep(max(0.0, counts[i] / rate - (time.perf_counter() - t0)))
@@ -162,7 +186,7 @@ def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
             "select event_id, extract(epoch from recorded_at) from core.events e where e.event_id = any(%s)",
             (list(arrived),),
         ).fetchall()
-        conn.execute("select api.disable_webhook(%s, 'bench done')", (webhook,))
+        conn.execute(*bind("disable_webhook", p_webhook_id=webhook, p_reason="bench done"))
     latencies = [arrived[e] - float(start) for e, start in rows]
     res = summarize(
         f"webhook commit → delivered at {RATE} events/s",
@@ -182,7 +206,7 @@ def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
 
 
 def dispatcher_throughput(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
-    from .bench import summarize
+    from .harness import summarize
 
     backlog = 2000 if settings.quick else 10000
     with psycopg.connect(url, autocommit=True) as conn, Receiver([]) as rx:
@@ -202,7 +226,7 @@ def dispatcher_throughput(url: str, ctx: Any, settings: Any, out: Any) -> list[A
             )
             rx.wait_for(backlog, timeout=300)
             seconds = time.perf_counter() - t0
-        conn.execute("select api.disable_webhook(%s, 'bench done')", (webhook,))
+        conn.execute(*bind("disable_webhook", p_webhook_id=webhook, p_reason="bench done"))
     res = summarize(
         "webhook deliveries, one dispatcher process (8 in flight)",
         8,

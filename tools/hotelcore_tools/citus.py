@@ -274,10 +274,10 @@ def script(conn: psycopg.Connection, schema: str = "core") -> str:
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":  # python -m pyapi.citus URL: the script for docs/scale-out.md
+if __name__ == "__main__":  # python -m hotelcore_tools.citus URL: the script for docs/scale-out.md
     import sys
 
-    from .server import get_server
+    from pyapi.server import get_server
 
     with psycopg.connect(sys.argv[1] if len(sys.argv) > 1 else get_server().url) as _conn:
         print(script(_conn), end="")

@@ -1,7 +1,9 @@
-"""SQLSTATE -> HTTP status and seed error code, built from the database's registry at start-up.
+"""The one error registry: ``api.error_codes`` (SQLSTATE, name, HTTP status, meaning) read once at
+start-up into a :class:`Registry`, which the client, the HTTP layer and the checkout share; code
+names an error (``registry.is_error(exc, "HOLD_EXPIRED")``), never its SQLSTATE.
 
-Project errors (class HC) come from ``api.error_codes``: name and HTTP status are the
-registry's, DETAIL and HINT go to ``error.details``. A few PostgreSQL classes are mapped here
+:class:`ErrorMap` is the HTTP answer of an error: project errors (class HC) take the registry's
+name and HTTP status, DETAIL and HINT go to ``error.details``. A few PostgreSQL classes are mapped here
 because they are about transport, not business: conflicts and deadlocks (retry), lock and
 statement timeouts and a read-only database (503 with ``retry_after``), bad input that reached
 the server (400). Anything else is INTERNAL_ERROR (500) and its text is not shown.
@@ -9,14 +11,59 @@ the server (400). Anything else is INTERNAL_ERROR (500) and its text is not show
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 from psycopg_pool import PoolTimeout
 
-from ..client import HotelcoreError
+
+@dataclass(frozen=True)
+class ErrorCode:
+    sqlstate: str
+    name: str
+    http_status: int
+    meaning: str
+
+
+class Registry:
+    """``api.error_codes`` in memory: by SQLSTATE and by name."""
+
+    def __init__(self, codes: Iterable[ErrorCode]):
+        codes = list(codes)
+        self.by_sqlstate: dict[str, ErrorCode] = {c.sqlstate: c for c in codes}
+        self.by_name: dict[str, ErrorCode] = {c.name: c for c in codes}
+
+    @classmethod
+    def load(cls, conn: psycopg.Connection) -> Registry:
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute("select sqlstate, name, http_status, meaning from api.error_codes")
+            return cls(ErrorCode(**r) for r in cur.fetchall())
+
+    def sqlstate(self, name: str) -> str:
+        """The SQLSTATE of the error called ``name`` (KeyError for a name not in the registry)."""
+        return self.by_name[name].sqlstate
+
+    def is_error(self, exc: BaseException | None, *names: str) -> bool:
+        """Whether ``exc`` is one of the errors called ``names``."""
+        sqlstate = getattr(exc, "sqlstate", None)
+        return sqlstate is not None and any(self.sqlstate(name) == sqlstate for name in names)
+
+
+class HotelcoreError(Exception):
+    """A documented refusal of the api: SQLSTATE, the seed's name, HTTP status, DETAIL and HINT."""
+
+    def __init__(
+        self, sqlstate: str, name: str, http_status: int, detail: str | None = None, hint: str | None = None
+    ):
+        super().__init__(f"{name} ({sqlstate}): {detail or ''}".rstrip(": "))
+        self.sqlstate = sqlstate
+        self.name = name
+        self.http_status = http_status
+        self.detail = detail or None
+        self.hint = hint or None
 
 
 @dataclass
@@ -73,22 +120,19 @@ _BUILTIN = {
 
 
 class ErrorMap:
-    """The registry in memory: by SQLSTATE and by name."""
+    """The HTTP answers of errors: the registry's codes, and the transport codes above."""
 
-    def __init__(self, rows: list[tuple[str, str, int, str]]):
+    def __init__(self, registry: Registry):
+        self.registry = registry
         # called when the database says it is read-only (25006): degraded mode listens here
         self.on_read_only: Callable[[], None] | None = None
-        self.by_sqlstate: dict[str, Code] = {}
-        self.by_name: dict[str, Code] = dict(_BUILTIN)
-        for sqlstate, name, http_status, meaning in rows:
-            code = Code(name, int(http_status), meaning)
-            self.by_sqlstate[sqlstate] = code
-            self.by_name[name] = code
+        self.by_sqlstate: dict[str, ErrorCode] = registry.by_sqlstate
+        self.by_name: dict[str, Code | ErrorCode] = {**_BUILTIN, **registry.by_name}
 
     @classmethod
     def load(cls, conn: psycopg.Connection) -> ErrorMap:
-        rows = conn.execute("select sqlstate, name, http_status, meaning from api.error_codes").fetchall()
-        return cls(rows)
+        """An ErrorMap on the registry read from ``conn`` (where no client has read it yet)."""
+        return cls(Registry.load(conn))
 
     def error(
         self,

@@ -35,7 +35,7 @@ from psycopg.rows import tuple_row
 from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ..client import Client, HotelcoreError
+from .client import Client, HotelcoreError
 
 T = TypeVar("T")
 
@@ -244,12 +244,12 @@ def authenticate(conn: psycopg.Connection, creds: Credentials) -> Principal:
         conn.cursor(row_factory=tuple_row)
         .execute(
             _AUTHENTICATE,
-            [
-                SERVICE_ROLE if creds.service else None,
-                creds.token,
-                list(creds.systems) or None,
-                creds.app_user,
-            ],
+            {
+                "role": SERVICE_ROLE if creds.service else None,
+                "p_token": creds.token,
+                "p_systems": list(creds.systems) or None,
+                "p_app_user": creds.app_user,
+            },
         )
         .fetchone()
     )
@@ -263,10 +263,12 @@ hotelcore_admin, for recovery) only."""
 SYSTEM_ROLES = ("hotelcore_member", "hotelcore_pms", "hotelcore_saas", SERVICE_ROLE)
 """The roles the pool login must be a member of (``hotelcore serve`` says so at start-up)."""
 
+# one round trip: authenticate the key and set the request's role (the one statement that is more
+# than a call, so it names its arguments itself)
 _AUTHENTICATE = (
     "select a.api_key_id, a.system, a.hotel_ids, a.db_role,"
-    " pg_catalog.set_config('role', coalesce(%s, a.db_role), true)"
-    " from api.authenticate(%s, %s, %s) a"
+    " pg_catalog.set_config('role', coalesce(%(role)s, a.db_role), true)"
+    " from api.authenticate(p_token => %(p_token)s, p_systems => %(p_systems)s, p_app_user => %(p_app_user)s) a"
 )
 
 

@@ -17,6 +17,7 @@ held, confirmed or cancelled is in the ``api`` functions. This module knows no r
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
@@ -29,11 +30,11 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from ..client import is_retryable
-from . import envelope as env
-from .errors import ApiError, ErrorMap
+from .. import envelope as env
+from ..client import bind, is_retryable
+from ..errors import ApiError, ErrorMap
+from ..pool import DB_ERRORS, Credentials, Database
 from .gateway import CircuitOpen, GatewayError, ResilientGateway
-from .pool import DB_ERRORS, Credentials, Database
 
 log = logging.getLogger("hotelcore.checkout")
 
@@ -108,7 +109,7 @@ class CheckoutSaga:
         if hook is not None:
             hook(saga)
 
-    def _row(self, creds: Credentials | None, query: str, params: list) -> tuple:
+    def _row(self, creds: Credentials | None, query: bytes, params: dict) -> tuple:
         """The first row of one api call in its own transaction."""
         return self.db.run(creds, lambda conn: conn.execute(query, params).fetchone())
 
@@ -159,7 +160,10 @@ class CheckoutSaga:
                 outcome = self._outcome(creds, order, request_id, state)
                 break
             except DB_ERRORS as exc:
-                if getattr(exc, "sqlstate", None) == "HC604" and time.monotonic() + pause < deadline:
+                if (
+                    self.errors.registry.is_error(exc, "IDEMPOTENCY_IN_PROGRESS")
+                    and time.monotonic() + pause < deadline
+                ):
                     time.sleep(pause)
                     pause = min(pause * 1.5, 0.2)
                     continue
@@ -169,11 +173,7 @@ class CheckoutSaga:
     def _store(self, creds: Credentials | None, outcome: Outcome) -> Outcome:
         """A final answer not stored yet goes to its idempotency record (failures end here)."""
         if outcome.final and not outcome.stored and outcome.key_id is not None:
-            self._row(
-                creds,
-                _COMPLETE_IDEMPOTENT,
-                [outcome.key_id, outcome.status, outcome.body],
-            )
+            self._row(creds, *_complete_idempotent(outcome.key_id, outcome.status, outcome.body))
             outcome.stored = True
         return outcome
 
@@ -196,20 +196,23 @@ class CheckoutSaga:
         )
         return Outcome(stop.err.http_status, body, stop.final, stop.err.retry_after_ms)
 
-    def _begin_params(self, order: Order, request_id: str, key_id) -> list:
-        return [
-            key_id,
-            order.hotel_id,
-            order.room_type_id,
-            order.rate_plan_id,
-            order.check_in,
-            order.check_out,
-            order.rooms,
-            order.adults,
-            order.children,
-            order.amount,
-            order.currency,
-            Jsonb(
+    def _begin(self, order: Order, request_id: str, key_id):
+        """The call of api.checkout_begin for ``order``."""
+        return bind(
+            "checkout_begin",
+            columns=("saga_id", "attempt", "amount", "currency"),
+            p_idempotency_key_id=key_id,
+            p_hotel_id=order.hotel_id,
+            p_room_type_id=order.room_type_id,
+            p_rate_plan_id=order.rate_plan_id,
+            p_check_in=order.check_in,
+            p_check_out=order.check_out,
+            p_rooms=order.rooms,
+            p_adults=order.adults,
+            p_children=order.children,
+            p_amount=order.amount,
+            p_currency=order.currency,
+            p_request=Jsonb(
                 {
                     **order.request,
                     "request_id": request_id,
@@ -217,7 +220,7 @@ class CheckoutSaga:
                     "special_requests": order.special_requests,
                 }
             ),
-        ]
+        )
 
     def _run(
         self,
@@ -235,18 +238,18 @@ class CheckoutSaga:
         def start(conn: psycopg.Connection):
             key_id = state["key_id"] if idempotency is None else None
             if idempotency is not None:
+                key, fingerprint = idempotency
                 key_id, replayed, status, stored = conn.execute(
-                    "select idempotency_key_id, replayed, response_status, response_body"
-                    " from api.begin_idempotent(%s, %s)",
-                    list(idempotency),
+                    *bind(
+                        "begin_idempotent",
+                        columns=("idempotency_key_id", "replayed", "response_status", "response_body"),
+                        p_key=key,
+                        p_fingerprint=fingerprint,
+                    )
                 ).fetchone()
                 if replayed:
                     return Outcome(status, bytes(stored), replayed=True, stored=True, key_id=key_id)
-            begin = (
-                "select saga_id, attempt, amount, currency from api.checkout_begin("
-                "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            )
-            params = self._begin_params(order, request_id, key_id)
+            begin, params = self._begin(order, request_id, key_id)
             if key_id is None:  # a refusal writes nothing
                 row = conn.execute(begin, params).fetchone()
             else:
@@ -258,7 +261,7 @@ class CheckoutSaga:
                         raise
                     # nothing was written but the record: its answer is this refusal
                     outcome = self._stopped(_Stop(self.errors.from_db(exc)), request_id)
-                    conn.execute(_COMPLETE_IDEMPOTENT, [key_id, outcome.status, outcome.body])
+                    conn.execute(*_complete_idempotent(key_id, outcome.status, outcome.body))
                     outcome.key_id, outcome.stored = key_id, True
                     return outcome
             saga = SagaRef(row[0], row[1], Decimal(row[2]), row[3], key_id=key_id)
@@ -266,9 +269,7 @@ class CheckoutSaga:
             self._hook("hold", saga)
             try:
                 with conn.transaction():
-                    conn.execute(
-                        "select * from api.checkout_hold(%s, %s)", [saga.id, saga.attempt]
-                    ).fetchone()
+                    conn.execute(*bind("checkout_hold", p_saga_id=saga.id, p_attempt=saga.attempt)).fetchone()
             except psycopg.Error as exc:
                 if is_retryable(exc):
                     raise
@@ -278,7 +279,7 @@ class CheckoutSaga:
         try:
             started = self.db.run(creds, start)
         except DB_ERRORS as exc:
-            if idempotency is not None and getattr(exc, "sqlstate", None) in _IDEMPOTENCY_STATES:
+            if idempotency is not None and self.errors.registry.is_error(exc, *_IDEMPOTENCY_REFUSALS):
                 raise  # mismatch, or the first request still runs: not an answer of this checkout
             raise _Stop(self.errors.from_db(exc)) from None  # nothing was written
         if isinstance(started, Outcome):
@@ -286,7 +287,11 @@ class CheckoutSaga:
         saga, hold_error = started
         state["key_id"] = saga.key_id
         if hold_error is not None:
-            code = "INVENTORY_UNAVAILABLE" if hold_error.sqlstate == "HC201" else "HOLD_FAILED"
+            code = (
+                "INVENTORY_UNAVAILABLE"
+                if self.errors.registry.is_error(hold_error, "INVENTORY_UNAVAILABLE")
+                else "HOLD_FAILED"
+            )
             self._fail(creds, saga, code, hold_error)
 
         # 3. payment pre-authorisation
@@ -313,9 +318,16 @@ class CheckoutSaga:
 
         def confirm(conn: psycopg.Connection) -> None:
             stage[0] = "authorised"
-            conn.execute("select api.checkout_authorised(%s, %s, %s)", [saga.id, saga.attempt, auth_ref])
+            conn.execute(
+                *bind(
+                    "checkout_authorised",
+                    p_saga_id=saga.id,
+                    p_attempt=saga.attempt,
+                    p_authorisation_ref=auth_ref,
+                )
+            )
             stage[0] = "confirm"
-            conn.execute("select * from api.checkout_confirm(%s, %s)", [saga.id, saga.attempt]).fetchone()
+            conn.execute(*bind("checkout_confirm", p_saga_id=saga.id, p_attempt=saga.attempt)).fetchone()
 
         try:
             self.db.run(creds, confirm)
@@ -336,11 +348,13 @@ class CheckoutSaga:
         # in one transaction: the capture recorded and the answer stored for replay
         def captured(conn: psycopg.Connection) -> bytes:
             result = conn.execute(
-                "select api.checkout_captured(%s, %s, %s)", [saga.id, saga.attempt, capture_ref]
+                *bind(
+                    "checkout_captured", p_saga_id=saga.id, p_attempt=saga.attempt, p_capture_ref=capture_ref
+                )
             ).fetchone()[0]
             body = env.success_body(result, system="booking", request_id=request_id)
             if saga.key_id is not None:
-                conn.execute(_COMPLETE_IDEMPOTENT, [saga.key_id, 201, body])
+                conn.execute(*_complete_idempotent(saga.key_id, 201, body))
             return body
 
         try:
@@ -364,7 +378,7 @@ class CheckoutSaga:
     # ------------------------------------------------------------------ compensation
 
     def _taken_over(self, exc: BaseException) -> None:
-        if getattr(exc, "sqlstate", None) == "HC607":
+        if self.errors.registry.is_error(exc, "CHECKOUT_TAKEN_OVER"):
             raise _Stop(self.errors.from_db(exc), final=False) from None
 
     def _fail(self, creds, saga: SagaRef, code: str, exc: BaseException, retry_after_ms: int | None = None):
@@ -396,8 +410,14 @@ class CheckoutSaga:
         try:
             return self._row(
                 creds,
-                "select api.checkout_compensate(%s, %s, %s, %s, %s)",
-                [saga.id, saga.attempt, code, detail, voided],
+                *bind(
+                    "checkout_compensate",
+                    p_saga_id=saga.id,
+                    p_attempt=saga.attempt,
+                    p_error_code=code,
+                    p_error_detail=detail,
+                    p_authorisation_voided=voided,
+                ),
             )[0]
         except DB_ERRORS as exc:
             self._taken_over(exc)
@@ -412,13 +432,16 @@ class CheckoutSaga:
 
         def claim(conn: psycopg.Connection) -> list[dict]:
             conn.execute(
-                "select api.purge_idempotency_keys(make_interval(secs => %s))", [max(stale_after, 0)]
+                *bind("purge_idempotency_keys", p_stale_after=dt.timedelta(seconds=max(stale_after, 0)))
             )
             return (
                 conn.cursor(row_factory=dict_row)
                 .execute(
-                    "select * from api.claim_stalled_checkouts(make_interval(secs => %s), %s)",
-                    [stale_after, limit],
+                    *bind(
+                        "claim_stalled_checkouts",
+                        p_stale_after=dt.timedelta(seconds=stale_after),
+                        p_limit=limit,
+                    )
                 )
                 .fetchall()
             )
@@ -445,7 +468,13 @@ class CheckoutSaga:
                         authorisation_ref=row["authorisation_ref"], amount=saga.amount, currency=saga.currency
                     )
                     self._row(
-                        None, "select api.checkout_captured(%s, %s, %s)", [saga.id, saga.attempt, capture_ref]
+                        None,
+                        *bind(
+                            "checkout_captured",
+                            p_saga_id=saga.id,
+                            p_attempt=saga.attempt,
+                            p_capture_ref=capture_ref,
+                        ),
                     )
                 except GatewayError as exc:
                     self.compensate(None, saga, "PAYMENT_CAPTURE_FAILED", _describe(exc))
@@ -457,10 +486,10 @@ class CheckoutSaga:
                     row["error_code"] or "INTERNAL_ERROR",
                     row["error_detail"] or f"recovered after a stop at step {row['step']}",
                 )
-        doc = self._row(None, "select api.get_checkout(%s)", [saga.id])[0]
+        doc = self._row(None, *bind("get_checkout", p_saga_id=saga.id))[0]
         if row["idempotency_key_id"] is not None and doc["status"] != "running":
             status, body = self.render(doc, request_id)
-            self._row(None, _COMPLETE_IDEMPOTENT, [row["idempotency_key_id"], status, body])
+            self._row(None, *_complete_idempotent(row["idempotency_key_id"], status, body))
         return doc
 
     def render(self, doc: dict, request_id: str) -> tuple[int, bytes]:
@@ -483,10 +512,15 @@ def as_service(creds: Credentials | None) -> Credentials | None:
 
 
 # stores a final answer (status, body) in its idempotency record
-_COMPLETE_IDEMPOTENT = "select api.complete_idempotent(%s, %s, %s)"
+def _complete_idempotent(key_id: int, status: int, body: bytes):
+    """The call that stores a request's final answer on its idempotency record."""
+    return bind(
+        "complete_idempotent", p_idempotency_key_id=key_id, p_response_status=status, p_response_body=body
+    )
 
-# the idempotency refusals of api.begin_idempotent: IDEMPOTENCY_MISMATCH, IDEMPOTENCY_IN_PROGRESS
-_IDEMPOTENCY_STATES = frozenset({"HC208", "HC604"})
+
+# the idempotency refusals of api.begin_idempotent
+_IDEMPOTENCY_REFUSALS = ("IDEMPOTENCY_MISMATCH", "IDEMPOTENCY_IN_PROGRESS")
 
 
 def _describe(exc: BaseException) -> str:

@@ -23,14 +23,15 @@ class ExternalResult:
 
 
 def run(url: str, seed: int, bookings: int = 12) -> ExternalResult:
-    from ..http.errors import ErrorMap
-    from ..http.gateway import ResilientGateway, SimulatedGateway
-    from ..http.pms_checkout import ExternalCheckout
-    from ..http.pool import Database
-    from ..http.saga import Order
-    from . import service
-    from .runtime import PmsRuntime
-    from .simulator import demo_simulator, start_simulator
+    from pyapi.checkout.gateway import ResilientGateway, SimulatedGateway
+    from pyapi.checkout.pms import ExternalCheckout
+    from pyapi.checkout.saga import Order
+    from pyapi.errors import ErrorMap
+    from pyapi.pms import service
+    from pyapi.pms.runtime import PmsRuntime
+    from pyapi.pool import Database
+
+    from ..vendor_sim import demo_simulator, start_simulator
 
     out = ExternalResult()
     rng = random.Random(seed)

@@ -11,8 +11,10 @@ from typing import Any
 import psycopg
 from rich.table import Table
 
-from .dispatch import dispatcher_process
-from .receiver import Receiver
+from pyapi.client import bind
+from pyapi.dispatch import dispatcher_process
+
+from ..receiver import Receiver
 
 
 class EventFlow:
@@ -53,11 +55,11 @@ class EventFlow:
                 busy = False
                 for consumer in ("hotel-member", "hotel-pms", "hotel-saas"):
                     rows = conn.execute(
-                        "select event_id from api.read_events(%s, 500)", (consumer,)
+                        *bind("read_events", columns=("event_id",), p_consumer=consumer, p_limit=500)
                     ).fetchall()
                     if rows:
                         busy = True
-                        conn.execute("select api.ack_events(%s, %s)", (consumer, rows[-1][0]))
+                        conn.execute(*bind("ack_events", p_consumer=consumer, p_up_to=rows[-1][0]))
                         self.pulled[consumer] = self.pulled.get(consumer, 0) + len(rows)
                 if not busy:
                     select.select([conn.fileno()], [], [], 0.5)

@@ -10,7 +10,7 @@ import re
 
 import psycopg
 
-from .config import PROJECT_ROOT
+from pyapi.config import PROJECT_ROOT
 
 README = PROJECT_ROOT / "README.md"
 
