@@ -13,7 +13,14 @@ import pytest
 from hotelcore_tools.vendor_sim import Simulator, start_simulator
 from hotelcore_tools.vendor_sim.spec import SpecViolation, validate_request
 from pyapi.pms import service
-from pyapi.pms.connector import PmsCircuitOpen, PmsRefused, PmsUnavailable, Resilience, Resilient, get_connector
+from pyapi.pms.connector import (
+    PmsCircuitOpen,
+    PmsRefused,
+    PmsUnavailable,
+    Resilience,
+    Resilient,
+    get_connector,
+)
 from tests.support.sql import call
 
 
