@@ -6,7 +6,7 @@ stable
 -- parallel safe: pg_catalog.now() is the transaction's start, which parallel workers share, and
 -- core.clock is a table; the report views that read the clock may then run in parallel
 parallel safe
--- definer: views run their functions as the reader, who holds no right on core.clock (issue 7)
+-- definer: views run their functions as the reader, who holds no right on core.clock
 security definer
 set search_path = pg_catalog, pg_temp
 as $$

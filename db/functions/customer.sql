@@ -229,7 +229,7 @@ language sql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    -- delivery settings and preferences (配信設定・嗜好) are read by hotel-member and hotel-saas only (issue 7)
+    -- delivery settings and preferences (配信設定・嗜好) are read by hotel-member and hotel-saas only
     select to_jsonb(c) - 'rank_code'
            - case when internal.has_right('preferences.read') then '{}'::text[]
                   else internal.customer_private_fields() end
@@ -279,7 +279,6 @@ declare
     v_country text := upper(nullif(btrim(p_country_code), ''));
     v_id      bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('customer.create');
     -- names are required
     if nullif(btrim(p_given_name), '') is null or nullif(btrim(p_family_name), '') is null then
@@ -332,7 +331,6 @@ as $$
 declare
     v_doc jsonb := internal.customer_document(p_customer_id);
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('customer.read');
     if v_doc is null then
         perform internal.raise_error('CUSTOMER_NOT_FOUND', format('customer_id %s', p_customer_id),
@@ -541,7 +539,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('customer.update_basic');
     -- seed 000: hotel-member changes every field, hotel-pms names, phone and address only
     if jsonb_typeof(p_changes) = 'object' then
@@ -664,6 +661,37 @@ $$;
 comment on function internal.find_or_create_guest(text, text, text, text, bigint, text, text) is
     'The body of api.find_or_create_guest without its rights check (callers check them); the hotel-scope rules of the customer master are part of it (see api.find_or_create_guest).';
 
+create function api.update_customer_basic(
+    p_customer_id      bigint,
+    p_expected_version integer,
+    p_changes          jsonb
+) returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_allowed constant text[] := array['given_name', 'family_name', 'phone', 'phone_country', 'postal_code',
+        'address_line1', 'address_line2', 'city', 'region', 'country_code'];
+    v_key     text;
+begin
+    perform internal.require_right('customer.update_basic');
+    if p_changes is null or jsonb_typeof(p_changes) <> 'object' then
+        perform internal.raise_error('INVALID_ARGUMENT', 'changes must be a JSON object', 'e.g. {"city": "Osaka"}');
+    end if;
+    -- seed 000: the PMS may change names, phone and address only
+    select k into v_key from jsonb_object_keys(p_changes) k where not (k = any (v_allowed)) limit 1;
+    if v_key is not null then
+        perform internal.raise_error('PERMISSION_DENIED', format('field %s is not a basic field the PMS may change', v_key),
+            'change it through hotel-member');
+    end if;
+    return internal.update_customer(p_customer_id, p_expected_version, p_changes);
+end
+$$;
+comment on function api.update_customer_basic(bigint, integer, jsonb) is
+    'The PMS''s limited customer update (seed 000 PUT /customers/{id}/basic): names, phone and address only (PERMISSION_DENIED for any other field), then as api.update_customer.';
+
 create function api.find_or_create_guest(
     p_given_name    text,
     p_family_name   text,
@@ -679,7 +707,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('guest.find_or_create');
     return internal.find_or_create_guest(p_given_name, p_family_name, p_email, p_phone, p_hotel_id, p_phone_country, p_language);
 end
@@ -712,7 +739,6 @@ declare
     v_manual       boolean;
     v_moved        jsonb;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('customer.update');
     if p_keep_id is null or p_duplicate_id is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'keep and duplicate customer ids are required',

@@ -40,7 +40,7 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC209', 'CONCURRENCY_CONFLICT',      409, 'A concurrent transaction won the same rows after bounded retries; retry the request.'),
     ('HC210', 'NOT_CANCELLABLE',           409, 'The reservation can no longer be cancelled (arrived, departed, or already cancelled).'),
     ('HC211', 'HOLD_NOT_ACTIVE',           409, 'The hold was already confirmed or released.'),
-    -- front desk (issue: rooms and stays)
+    -- front desk: rooms and stays
     ('HC301', 'ROOM_NOT_READY',            409, 'The room is not clean or inspected.'),
     ('HC302', 'ROOM_UNAVAILABLE',          409, 'The room is assigned, blocked or out of order for a night of the stay.'),
     ('HC303', 'NOT_ARRIVAL_DAY',           409, 'Check-in before the arrival date in the hotel''s time zone.'),
@@ -51,7 +51,7 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC308', 'ROOM_TYPE_MISMATCH',        422, 'The room is not of the booked room type.'),
     ('HC309', 'BUSINESS_DATE_MISMATCH',    409, 'The night audit was asked for another date than the hotel''s business date.'),
     ('HC310', 'ROOM_BLOCK_NOT_FOUND',      404, 'No room block with that id in that hotel.'),
-    -- loyalty (issue: guests and loyalty)
+    -- loyalty: guests and loyalty
     ('HC401', 'INSUFFICIENT_POINTS',       409, 'Redeeming more points than the balance.'),
     ('HC402', 'DUPLICATE_EMAIL',           409, 'Another customer already has this e-mail (case-insensitive).'),
     ('HC403', 'REVIEW_NOT_ALLOWED',        409, 'Only a checked-out reservation can be reviewed, once.'),
@@ -65,7 +65,7 @@ insert into core.error_codes (sqlstate, name, http_status, meaning) values
     ('HC805', 'CAPACITY_EXCEEDED',         422, 'More guests than the facility takes in one booking.'),
     ('HC806', 'INVALID_ORDER_TRANSITION',  409, 'The order''s or request''s status does not allow this change; DETAIL names from and to.'),
     ('HC807', 'FEEDBACK_NOT_ALLOWED',      409, 'Feedback is taken on a delivered order or on a stay that has checked in.'),
-    -- data rights (issue: roles and scoping)
+    -- data rights: roles and hotel scope
     ('HC501', 'PERMISSION_DENIED',         403, 'The calling system or hotel scope may not do this; DETAIL names the field or action.'),
     ('HC502', 'AUTHENTICATION_FAILED',     401, 'Unknown, revoked or expired API key, or a request identity not recorded by api.authenticate in this transaction.'),
     ('HC503', 'SYSTEM_ROLE_NOT_GRANTED',   500, 'The database login serving the request is not a member of the API key''s system role (hotelcore_<system>); an operator must grant it.'),

@@ -121,7 +121,7 @@ language sql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
-    -- no p_app_user: keep the request's (api.authenticate set it), so the audit log names it (issue 7)
+    -- no p_app_user: keep the request's (api.authenticate set it), so the audit log names it
     select set_config('hotelcore.app_user', coalesce(p_app_user, pg_catalog.current_setting('hotelcore.app_user', true), ''), true),
            set_config('hotelcore.status_reason', coalesce(p_reason, ''), true)
 $$;
@@ -412,7 +412,6 @@ as $$
 declare
     v_room core.rooms;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     v_room := internal.require_room(p_hotel_id, p_room_id);
@@ -426,6 +425,36 @@ end
 $$;
 comment on function api.set_room_status(bigint, bigint, text, text, text) is
     'Sets a room''s housekeeping status (seed 000: clean, dirty, inspected, out_of_order, out_of_service); the change is logged with who (role and p_app_user), when, from, to and p_reason. Setting the same status logs nothing.';
+
+create function api.list_rooms(p_hotel_id bigint) returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform internal.require_right('rooms.read');
+    if p_hotel_id is null or not exists (select 1 from core.hotels h where h.id = p_hotel_id)
+       or not internal.in_request_scope(p_hotel_id) then
+        perform internal.raise_error('HOTEL_NOT_FOUND', format('hotel_id %s', p_hotel_id), 'check the hotel id');
+    end if;
+    return coalesce((
+        select jsonb_agg(jsonb_build_object(
+                   'room_id', r.id, 'hotel_id', r.hotel_id, 'number', r.number, 'floor', r.floor, 'active', r.active,
+                   'room_type_id', r.room_type_id, 'room_type_code', t.code, 'status', r.status,
+                   'status_changed_at', r.status_changed_at,
+                   'occupied_tonight', exists (
+                       select 1 from core.room_assignments a
+                       where a.room_id = r.id and a.active
+                         and a.nights @> internal.hotel_today(r.hotel_id)))
+               order by r.number)
+        from core.rooms r
+        join core.room_types t on t.id = r.room_type_id
+        where r.hotel_id = p_hotel_id), '[]'::jsonb);
+end
+$$;
+comment on function api.list_rooms(bigint) is
+    'The rooms of a hotel (seed 000 GET /rooms) in the request''s hotel scope: number, floor, type, housekeeping status and whether a stay or block uses it tonight.';
 
 -- ---------------------------------------------------------------- room blocks
 
@@ -450,7 +479,6 @@ declare
     v_open     integer;
     v_block_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     v_room := internal.require_room(p_hotel_id, p_room_id);
@@ -490,7 +518,7 @@ begin
 
     -- the room type loses one room on each night: refuse if a night would be oversold
     select count(*)::integer,
-           min(i.night) filter (where i.blocked + i.held + i.booked + 1 > i.capacity + i.overbooking_allowance)
+           min(i.night) filter (where core.inventory_sellable(i) < 1)
     into v_open, v_night
     from core.inventory i
     where i.hotel_id = p_hotel_id and i.room_type_id = v_room.room_type_id and i.night >= p_from and i.night < p_until;
@@ -535,7 +563,6 @@ declare
     v_from    date;
     v_count   integer := 0;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     if p_block_id is null then
@@ -589,7 +616,6 @@ declare
     v_current core.room_assignments;
     v_room_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     v_res := internal.lock_reservation(p_reservation_id, null);
     if v_res.status not in ('pending', 'confirmed') then
@@ -643,7 +669,6 @@ declare
     v_split   date;
     v_room_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     v_res := internal.lock_reservation(p_reservation_id, null);
     if v_res.status <> 'checked_in' then
@@ -713,7 +738,6 @@ declare
     v_current core.room_assignments;
     v_status  core.room_status;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('stay.update');
     v_res := internal.lock_reservation(p_reservation_id, null);
     if v_res.status <> 'confirmed' then
@@ -786,6 +810,61 @@ $$;
 comment on function api.check_in(bigint, bigint, text) is
     'Checks a confirmed reservation in on or after its arrival date in the hotel''s time zone (NOT_ARRIVAL_DAY): every room line gets a clean or inspected room (its assigned one, p_room_id, or the best free one; ROOM_NOT_READY / ROOM_UNAVAILABLE / ROOM_TYPE_MISMATCH), then the status becomes checked_in. Returns the rooms.';
 
+-- An early departure: the nights not slept go back to the calendar, the room assignments end on the
+-- departure day, and each room line and the reservation cost what was charged for the nights slept
+-- (tax, discount and subtotal scaled with the total).
+create function internal.end_stay_early(p_reservation core.reservations, p_folio_id bigint, p_end date) returns integer
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_freed     integer;
+    v_old_total numeric;
+begin
+    perform internal.lock_inventory(p_reservation.hotel_id,
+        array(select l.room_type_id from core.reservation_rooms l where l.reservation_id = p_reservation.id),
+        array(select p_end from core.reservation_rooms l where l.reservation_id = p_reservation.id),
+        array(select upper(l.stay) from core.reservation_rooms l where l.reservation_id = p_reservation.id));
+    update core.inventory i set booked = i.booked - c.n
+    from (
+        select l.room_type_id, n.night::date as night, count(*)::integer as n
+        from core.reservation_rooms l
+        cross join generate_series(p_end, upper(l.stay) - 1, interval '1 day') as n(night)
+        where l.reservation_id = p_reservation.id and l.status = 'checked_in' and upper(l.stay) > p_end
+        group by 1, 2
+    ) c
+    where i.hotel_id = p_reservation.hotel_id and i.room_type_id = c.room_type_id and i.night = c.night;
+    get diagnostics v_freed = row_count;
+    update core.room_assignments a set active = false, released_at = internal.now()
+    from core.reservation_rooms l
+    where l.reservation_id = p_reservation.id and a.reservation_room_id = l.id and a.active and lower(a.nights) >= p_end;
+    update core.room_assignments a set nights = daterange(lower(a.nights), p_end)
+    from core.reservation_rooms l
+    where l.reservation_id = p_reservation.id and a.reservation_room_id = l.id and a.active and upper(a.nights) > p_end;
+    -- each line now costs what was charged for it
+    update core.reservation_rooms l
+    set stay = daterange(lower(l.stay), p_end),
+        nightly = l.nightly[1:(p_end - lower(l.stay))],
+        amount = coalesce((select sum(fl.amount) from core.folio_lines fl
+                           where fl.folio_id = p_folio_id and fl.reservation_room_id = l.id
+                             and fl.kind in ('room_night', 'tax')), 0)
+    where l.reservation_id = p_reservation.id and upper(l.stay) > p_end;
+    v_old_total := p_reservation.total_amount;
+    update core.reservations r
+    set stay = daterange(lower(r.stay), p_end),
+        total_amount = t.total,
+        tax_amount = case when v_old_total > 0 then internal.round_money(r.tax_amount * t.total / v_old_total, r.currency) else 0 end,
+        discount_amount = case when v_old_total > 0 then internal.round_money(r.discount_amount * t.total / v_old_total, r.currency) else 0 end,
+        subtotal_amount = case when v_old_total > 0 then internal.round_money(r.subtotal_amount * t.total / v_old_total, r.currency) else 0 end
+    from (select coalesce(sum(l.amount), 0) as total from core.reservation_rooms l where l.reservation_id = p_reservation.id) t
+    where r.id = p_reservation.id;
+    return v_freed;
+end
+$$;
+comment on function internal.end_stay_early(core.reservations, bigint, date) is
+    'Ends a checked-in stay on p_end before its departure (the caller locked the reservation and charged the nights slept on folio p_folio_id): releases the later nights of every room line, ends the room assignments, and reprices the lines and the reservation to what was charged. Returns the inventory nights released.';
+
 create function api.check_out(
     p_reservation_id bigint,
     p_app_user       text default null
@@ -808,9 +887,7 @@ declare
     v_fee      numeric := 0;
     v_balance  numeric;
     v_freed    integer := 0;
-    v_old_total numeric;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('stay.update');
     v_res := internal.lock_reservation(p_reservation_id, null);
     if v_res.status <> 'checked_in' then
@@ -861,43 +938,7 @@ begin
 
     -- early departure: the nights not slept go back to the calendar and the stay ends today
     if v_end < upper(v_res.stay) then
-        perform internal.lock_inventory(v_res.hotel_id,
-            array(select l.room_type_id from core.reservation_rooms l where l.reservation_id = p_reservation_id),
-            array(select v_end from core.reservation_rooms l where l.reservation_id = p_reservation_id),
-            array(select upper(l.stay) from core.reservation_rooms l where l.reservation_id = p_reservation_id));
-        update core.inventory i set booked = i.booked - c.n
-        from (
-            select l.room_type_id, n.night::date as night, count(*)::integer as n
-            from core.reservation_rooms l
-            cross join generate_series(v_end, upper(l.stay) - 1, interval '1 day') as n(night)
-            where l.reservation_id = p_reservation_id and l.status = 'checked_in' and upper(l.stay) > v_end
-            group by 1, 2
-        ) c
-        where i.hotel_id = v_res.hotel_id and i.room_type_id = c.room_type_id and i.night = c.night;
-        get diagnostics v_freed = row_count;
-        update core.room_assignments a set active = false, released_at = internal.now()
-        from core.reservation_rooms l
-        where l.reservation_id = p_reservation_id and a.reservation_room_id = l.id and a.active and lower(a.nights) >= v_end;
-        update core.room_assignments a set nights = daterange(lower(a.nights), v_end)
-        from core.reservation_rooms l
-        where l.reservation_id = p_reservation_id and a.reservation_room_id = l.id and a.active and upper(a.nights) > v_end;
-        -- each line now costs what was charged for it
-        update core.reservation_rooms l
-        set stay = daterange(lower(l.stay), v_end),
-            nightly = l.nightly[1:(v_end - lower(l.stay))],
-            amount = coalesce((select sum(fl.amount) from core.folio_lines fl
-                               where fl.folio_id = v_folio.id and fl.reservation_room_id = l.id
-                                 and fl.kind in ('room_night', 'tax')), 0)
-        where l.reservation_id = p_reservation_id and upper(l.stay) > v_end;
-        v_old_total := v_res.total_amount;
-        update core.reservations r
-        set stay = daterange(lower(r.stay), v_end),
-            total_amount = t.total,
-            tax_amount = case when v_old_total > 0 then internal.round_money(r.tax_amount * t.total / v_old_total, r.currency) else 0 end,
-            discount_amount = case when v_old_total > 0 then internal.round_money(r.discount_amount * t.total / v_old_total, r.currency) else 0 end,
-            subtotal_amount = case when v_old_total > 0 then internal.round_money(r.subtotal_amount * t.total / v_old_total, r.currency) else 0 end
-        from (select coalesce(sum(l.amount), 0) as total from core.reservation_rooms l where l.reservation_id = p_reservation_id) t
-        where r.id = p_reservation_id;
+        v_freed := internal.end_stay_early(v_res, v_folio.id, v_end);
     end if;
 
     -- card holds not captured are released; the folio is settled
@@ -939,7 +980,6 @@ declare
     v_folio core.folios;
     v_id    bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('billing.update');
     v_folio := internal.require_folio(p_reservation_id);
     if p_kind is null or p_kind not in ('service', 'tax', 'cancellation_fee', 'no_show_fee', 'late_checkout_fee', 'adjustment') then
@@ -1034,7 +1074,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('billing.update');
     return internal.authorise_payment(p_reservation_id, p_method, p_amount, p_processor_reference, p_currency, p_capture, p_app_user);
 end
@@ -1088,7 +1127,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('billing.update');
     return internal.capture_payment(p_payment_id, p_amount, p_app_user);
 end
@@ -1128,7 +1166,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('billing.update');
     return internal.void_payment(p_payment_id, p_app_user);
 end
@@ -1150,7 +1187,6 @@ declare
     v_payment core.payments;
     v_amount  numeric;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('billing.update');
     v_payment := internal.require_payment(p_payment_id);
     if v_payment.status not in ('captured', 'refunded') then
@@ -1194,7 +1230,6 @@ declare
     v_folio core.folios;
     v_id    bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('billing.update');
     v_folio := internal.require_folio(p_reservation_id);
     if p_method is null or p_method not in (select unnest(enum_range(null::core.payment_method))::text) then
@@ -1246,7 +1281,6 @@ declare
     v_fee     numeric;
     v_count   integer := 0;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('billing.update');
     perform internal.require_hotel(p_hotel_id);
     if p_business_date is null or not isfinite(p_business_date) then

@@ -1,4 +1,4 @@
--- EXECUTE on the api functions, system by system (issue 7). Each function is listed with the
+-- EXECUTE on the api functions, system by system. Each function is listed with the
 -- action of seed 000's matrix it serves; the systems holding that action in internal.rights()
 -- get EXECUTE, and hotelcore_admin gets every function. The function checks the action again
 -- (internal.require_right) and the finer rules (fields, origin, preferences) itself, so a wrong

@@ -222,7 +222,6 @@ volatile
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
-    -- seed 000's responsibility matrix (issue 7)
     select internal.require_right('loyalty.update');
     select e.entry_id, e.points, e.balance, e.newly_earned from internal.points_earn_for_stay(p_reservation_id) e
 $$;
@@ -241,7 +240,6 @@ declare
     v_count          integer := 0;
     v_newly          boolean;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('loyalty.update');
     -- the daily batch (seed 000: member points are a daily calculation)
     for v_reservation_id in
@@ -277,7 +275,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('loyalty.update');
     if p_points is null or p_points <= 0 then
         perform internal.raise_error('INVALID_ARGUMENT', format('points %s: redeem a positive number', p_points),
@@ -311,7 +308,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('loyalty.update');
     -- balances are integers: one adjustment moves at most ten million points
     if p_points is null or p_points = 0 or p_points not between -10000000 and 10000000 then
@@ -349,7 +345,6 @@ declare
     v_customer_id bigint;
     v_total       integer := 0;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('loyalty.update');
     -- the sweep over every customer is a chain-wide scheduled job, not a client call
     if p_customer_id is null then
@@ -381,7 +376,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('loyalty.read');
     if not exists (select 1 from core.customers c where c.id = p_customer_id) then
         perform internal.raise_error('CUSTOMER_NOT_FOUND', format('customer_id %s', p_customer_id),
@@ -415,7 +409,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('loyalty.read');
     if not exists (select 1 from core.customers c where c.id = p_customer_id) then
         perform internal.raise_error('CUSTOMER_NOT_FOUND', format('customer_id %s', p_customer_id),
@@ -445,7 +438,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('loyalty.update');
     if p_points_expiry_months is not null and p_points_expiry_months not between 1 and 120 then
         perform internal.raise_error('INVALID_ARGUMENT', format('points_expiry_months %s', p_points_expiry_months),
@@ -554,7 +546,6 @@ as $$
 declare
     v_doc jsonb := internal.customer_rank_document(p_customer_id);
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('loyalty.read');
     if v_doc is null then
         perform internal.raise_error('CUSTOMER_NOT_FOUND', format('customer_id %s', p_customer_id),
@@ -580,7 +571,6 @@ declare
     v_c    core.customers;
     v_rank text;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('loyalty.update');
     if nullif(btrim(p_reason), '') is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'reason is required for a manual rank change',
@@ -632,7 +622,6 @@ declare
     v_rating       record;
     v_id           bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('feedback.create');
     -- ratings are 1 to 5; the overall one is required
     if p_overall_rating is null then

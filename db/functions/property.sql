@@ -197,7 +197,7 @@ begin
     with nights as (
         select rp.room_type_id, rp.id as rate_plan_id, date_trunc('month', i.night)::date as month,
                i.night - date_trunc('month', i.night)::date as k,
-               (round(i.rack_rate * rp.price_multiplier + rp.price_supplement, cur.minor_units)
+               (internal.nightly_price(i.rack_rate, rp.price_multiplier, rp.price_supplement, cur.minor_units)
                 * power(10::numeric, cur.minor_units))::bigint as price
         from core.rate_plans rp
         join core.hotels h on h.id = rp.hotel_id
@@ -292,7 +292,6 @@ as $$
 declare
     v_hotel_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('hotel.create');
     perform internal.require_text('p_code', p_code);
     perform internal.require_text('p_name', p_name);
@@ -363,7 +362,6 @@ as $$
 declare
     v_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_text('p_code', p_code);
@@ -399,7 +397,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_room_type(p_hotel_id, p_room_type_id);
     perform internal.require_amount('p_base_price', p_base_price);
@@ -424,7 +421,6 @@ as $$
 declare
     v_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_room_type(p_hotel_id, p_room_type_id);
@@ -452,7 +448,6 @@ declare
     v_room  core.rooms;
     v_night date;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     if p_active is null then
@@ -470,7 +465,7 @@ begin
         from core.inventory i
         where i.hotel_id = p_hotel_id and i.room_type_id = v_room.room_type_id
           and i.night >= internal.hotel_today(p_hotel_id)
-          and i.blocked + i.held + i.booked > i.capacity - 1 + i.overbooking_allowance
+          and core.inventory_sellable(i) < 1
         order by i.night
         limit 1;
         if v_night is not null then
@@ -507,7 +502,6 @@ as $$
 declare
     v_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_text('p_code', p_code);
@@ -560,7 +554,6 @@ declare
     v_policy_id bigint := p_cancellation_policy_id;
     v_id        bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_room_type(p_hotel_id, p_room_type_id);
     perform internal.require_text('p_code', p_code);
@@ -603,7 +596,6 @@ as $$
 declare
     v_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_text('p_code', p_code);
@@ -633,7 +625,6 @@ as $$
 declare
     v_count integer;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     if p_days is null or p_names is null or cardinality(p_days) <> cardinality(p_names)
@@ -668,7 +659,6 @@ as $$
 declare
     v_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     if p_kind is null or p_kind not in ('weekday', 'weekend', 'holiday', 'season') then
@@ -719,7 +709,6 @@ as $$
 declare
     v_id bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_count('p_min_nights', p_min_nights, 2, 365);
@@ -757,7 +746,6 @@ as $$
 declare
     v_count integer;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_range(p_hotel_id, p_from, p_until);
@@ -806,7 +794,6 @@ declare
     v_count integer;
     v_night date;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_room_type(p_hotel_id, p_room_type_id);
@@ -821,7 +808,7 @@ begin
     if p_overbooking_allowance is not null then
         select i.night into v_night from core.inventory i
         where i.hotel_id = p_hotel_id and i.room_type_id = p_room_type_id and i.night >= p_from and i.night < p_until
-          and i.blocked + i.held + i.booked > i.capacity + p_overbooking_allowance
+          and core.inventory_sellable(i) - i.overbooking_allowance + p_overbooking_allowance < 0
         order by i.night limit 1;
         if v_night is not null then
             perform internal.raise_error('INVENTORY_UNAVAILABLE',
@@ -857,7 +844,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     return internal.refresh_rates(p_hotel_id, p_from, p_until);

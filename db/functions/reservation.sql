@@ -177,7 +177,7 @@ begin
     -- the rows are locked by the caller (internal.lock_and_reclaim); every night must be open
     select count(*)::integer,
            min(i.night) filter (where i.stop_sell),
-           min(i.night) filter (where i.capacity + i.overbooking_allowance - i.blocked - i.booked - i.held < p_rooms)
+           min(i.night) filter (where core.inventory_sellable(i) < p_rooms)
     into v_open, v_stop, v_short
     from core.inventory i
     where i.hotel_id = p_hotel_id and i.room_type_id = p_room_type_id
@@ -219,7 +219,7 @@ begin
 
     if v_short is not null then
         if not p_raise then return false; end if;
-        select greatest(i.capacity + i.overbooking_allowance - i.blocked - i.booked - i.held, 0) into v_left
+        select greatest(core.inventory_sellable(i), 0) into v_left
         from core.inventory i where i.hotel_id = p_hotel_id and i.room_type_id = p_room_type_id and i.night = v_short;
         perform internal.raise_error('INVENTORY_UNAVAILABLE',
             format('night %s of room type %s has %s room(s) left, %s wanted', v_short, p_room_type_id, v_left, p_rooms),
@@ -359,11 +359,53 @@ comment on function internal.require_customer(bigint) is 'The customer id, or CU
 
 -- ---------------------------------------------------------------- availability and prices
 
+-- The price ladder, written once: from a room's subtotal for the stay, the length-of-stay discount,
+-- then the member discount on what is left, then tax added (or extracted when the hotel's prices
+-- include it), each step rounded to the currency. internal.stay_offers and the chain search's
+-- fast path both price through it. Plain SQL with a standard body, immutable and without
+-- settings: bound when created (a caller's search_path cannot change it) and inlined by the
+-- planner into the caller's query, so pricing a thousand offers is one query, not a thousand calls.
+create function internal.nightly_price(
+    p_rack_rate   numeric,
+    p_multiplier  numeric,
+    p_supplement  numeric,
+    p_minor_units integer
+) returns numeric
+language sql
+immutable
+parallel safe
+return round(p_rack_rate * p_multiplier + p_supplement, p_minor_units);
+comment on function internal.nightly_price(numeric, numeric, numeric, integer) is
+    'A night''s price on a rate plan: round(rack rate * multiplier + supplement) to the currency''s minor units.';
+
+create function internal.price_stay(
+    p_subtotal           numeric,
+    p_los_rate           numeric,
+    p_member_rate        numeric,
+    p_prices_include_tax boolean,
+    p_tax_rate           numeric,
+    p_minor_units        integer
+) returns table (los_discount numeric, member_discount numeric, tax numeric, total numeric)
+language sql
+immutable
+parallel safe
+begin atomic
+    select d1.los_discount, d2.member_discount, tx.tax,
+           case when p_prices_include_tax then net.amount else net.amount + tx.tax end as total
+    from (select round(p_subtotal * p_los_rate, p_minor_units) as los_discount) as d1
+    cross join lateral (select round((p_subtotal - d1.los_discount) * p_member_rate, p_minor_units) as member_discount) as d2
+    cross join lateral (select p_subtotal - d1.los_discount - d2.member_discount as amount) as net
+    cross join lateral (
+        select case when p_prices_include_tax then net.amount - round(net.amount / (1 + p_tax_rate), p_minor_units)
+                    else round(net.amount * p_tax_rate, p_minor_units) end as tax
+    ) as tx;
+end;
+comment on function internal.price_stay(numeric, numeric, numeric, boolean, numeric, integer) is
+    'The price ladder of one room for a stay: length-of-stay discount on p_subtotal, member discount on the rest, tax added (or extracted when prices include tax), each rounded to p_minor_units; total is what the guest pays per room. One row.';
+
 -- Everything search, quote and hold need for a stay, one row per (hotel, room type, rate plan),
--- set-based over any number of hotels. Per room: nightly = round(rack_rate * multiplier +
--- supplement); subtotal = sum; length-of-stay discount on the subtotal, member-rank discount on
--- what is left; tax added (or extracted when prices include it); each step rounded to the
--- currency. "available" counts only live holds as taken.
+-- set-based over any number of hotels. Per room: nightly = internal.nightly_price; subtotal =
+-- sum; then internal.price_stay's ladder. "available" counts only live holds as taken.
 -- Cost: one pass over the stay's inventory rows grouped by (room type, rack rate) -- a stay has
 -- few distinct rates, so the subtotal sums count * round(rate * multiplier + supplement) over those
 -- groups (equal to the per-night sum) instead of pricing every night of every rate plan. Searches
@@ -424,7 +466,7 @@ begin
         -- grouped by rack rate (hash aggregate, no per-night sort)
         select rt.hotel_id, rt.id as room_type_id, rt.max_occupancy, i.rack_rate,
                (count(*) filter (where i.night < p_check_out))::integer as open_nights,
-               (min(i.capacity + i.overbooking_allowance - i.blocked - i.booked - i.held + coalesce(s.n, 0))
+               (min(core.inventory_sellable(i) + coalesce(s.n, 0))
                     filter (where i.night < p_check_out))::integer as available,
                bool_or(i.stop_sell) filter (where i.night < p_check_out) as stop_sold,
                bool_or(case when i.night = p_check_out then i.closed_to_departure
@@ -473,29 +515,24 @@ begin
     )
     select t.hotel_id, t.room_type_id, rp.id, t.max_occupancy, t.open_nights, t.available,
            t.stop_sold, t.restricted,
-           t.currency, np.nightly, np.subtotal, d1.los_discount, d2.member_discount, tx.tax,
-           case when t.prices_include_tax then net.amount else net.amount + tx.tax end
+           t.currency, np.nightly, np.subtotal, pr.los_discount, pr.member_discount, pr.tax, pr.total
     from typed t
     join core.rate_plans rp on rp.hotel_id = t.hotel_id and rp.room_type_id = t.room_type_id and rp.active
                            and (p_rate_plan_id is null or rp.id = p_rate_plan_id)
     cross join lateral (
         select case when p_with_nightly then
-                   (select array_agg(round(i.rack_rate * rp.price_multiplier + rp.price_supplement, t.minor_units)
-                                     order by i.night)
+                   (select array_agg(internal.nightly_price(i.rack_rate, rp.price_multiplier, rp.price_supplement,
+                                                            t.minor_units) order by i.night)
                     from core.inventory i
                     where i.hotel_id = t.hotel_id and i.room_type_id = t.room_type_id
                       and i.night >= p_check_in and i.night < p_check_out)
                end as nightly,
-               sum(round(u.rate * rp.price_multiplier + rp.price_supplement, t.minor_units) * u.nights) as subtotal
+               sum(internal.nightly_price(u.rate, rp.price_multiplier, rp.price_supplement, t.minor_units)
+                   * u.nights) as subtotal
         from unnest(t.rates, t.rate_nights) as u(rate, nights)
     ) np
-    cross join lateral (select round(np.subtotal * t.los_rate, t.minor_units) as los_discount) d1
-    cross join lateral (select round((np.subtotal - d1.los_discount) * v_member_rate, t.minor_units) as member_discount) d2
-    cross join lateral (select np.subtotal - d1.los_discount - d2.member_discount as amount) net
-    cross join lateral (
-        select case when t.prices_include_tax then net.amount - round(net.amount / (1 + t.tax_rate), t.minor_units)
-                    else round(net.amount * t.tax_rate, t.minor_units) end as tax
-    ) tx;
+    cross join lateral internal.price_stay(np.subtotal, t.los_rate, v_member_rate, t.prices_include_tax, t.tax_rate,
+                                           t.minor_units) pr;
 end
 $$;
 comment on function internal.stay_offers(bigint[], date, date, bigint, bigint, bigint, boolean) is
@@ -600,7 +637,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('rooms.read');
     return query select * from internal.search_availability(p_hotel_id, p_check_in, p_check_out, p_adults, p_children, p_rooms, p_customer_id);
 end
@@ -647,7 +683,6 @@ declare
                                        join core.membership_ranks mr on mr.code = c.rank_code
                                        where c.id = p_customer_id), 0);
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('rooms.read');
     if p_city is null and p_hotel_ids is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'pass p_city or p_hotel_ids', 'name a city or a list of hotels');
@@ -703,8 +738,8 @@ begin
     end if;
     -- one room, a stay within two months: prices and open nights from the running sums of
     -- core.rate_calendar, and only the exception nights of the stay looked at (any other night has
-    -- a room and no rule against the stay); the money rules are internal.stay_offers' (length-of-
-    -- stay discount, member discount, tax, each rounded to the currency)
+    -- a room and no rule against the stay); the sums are of internal.nightly_price, and the ladder
+    -- on the subtotal is internal.price_stay, as in internal.stay_offers
     return query
     with stale as (
         -- nights of active holds that expired but were not reclaimed yet: they count as free
@@ -727,7 +762,7 @@ begin
         where x.hotel_id = any(v_hotel_ids) and x.night >= p_check_in and x.night <= p_check_out
           and case when x.night = p_check_out then x.closed_to_departure
                    else x.stop_sell
-                        or x.sold_out and i.capacity + i.overbooking_allowance - i.blocked - i.booked - i.held
+                        or x.sold_out and core.inventory_sellable(i)
                                           + coalesce((select s.n from stale s where s.hotel_id = i.hotel_id
                                                       and s.room_type_id = i.room_type_id and s.night = i.night), 0) < 1
                         or x.night = p_check_in and x.arrival_rules
@@ -781,16 +816,10 @@ begin
           and (p.hotel_id, p.room_type_id) not in (select st.hotel_id, st.room_type_id from stopped st)
     ),
     priced as (
-        select o.hotel_id, o.room_type_id, o.rate_plan_id, o.currency,
-               case when o.prices_include_tax then net.amount else net.amount + tx.tax end as total
+        select o.hotel_id, o.room_type_id, o.rate_plan_id, o.currency, pr.total
         from offers o
-        cross join lateral (select round(o.subtotal * o.los_rate, o.minor_units) as los_discount) d1
-        cross join lateral (select round((o.subtotal - d1.los_discount) * v_member_rate, o.minor_units) as member_discount) d2
-        cross join lateral (select o.subtotal - d1.los_discount - d2.member_discount as amount) net
-        cross join lateral (
-            select case when o.prices_include_tax then net.amount - round(net.amount / (1 + o.tax_rate), o.minor_units)
-                        else round(net.amount * o.tax_rate, o.minor_units) end as tax
-        ) tx
+        cross join lateral internal.price_stay(o.subtotal, o.los_rate, v_member_rate, o.prices_include_tax, o.tax_rate,
+                                               o.minor_units) pr
     ),
     best as (
         select distinct on (pr.hotel_id) pr.*, (count(*) over (partition by pr.hotel_id))::integer as offers
@@ -799,7 +828,7 @@ begin
     )
     select b.hotel_id, h.code, h.name, b.currency, b.offers, b.room_type_id, b.rate_plan_id,
            -- the exact rooms left of the offer shown (live holds only)
-           (select min(i.capacity + i.overbooking_allowance - i.blocked - i.booked - i.held
+           (select min(core.inventory_sellable(i)
                        + coalesce((select s.n from stale s where s.hotel_id = i.hotel_id
                                    and s.room_type_id = i.room_type_id and s.night = i.night), 0))::integer
             from core.inventory i
@@ -890,7 +919,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('rooms.read');
     return internal.quote(p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out, p_adults, p_children, p_rooms, p_customer_id);
 end
@@ -997,12 +1025,10 @@ begin
         from internal.stay_offers(array[p_hotel_id], p_check_in, p_check_out, p_customer_id, p_room_type_id, p_rate_plan_id) o;
     end if;
     v_expires := internal.now() + make_interval(secs => coalesce(p_ttl_seconds, v_hotel.hold_ttl_seconds));
-    insert into core.holds (hotel_id, customer_id, client_key, request_hash, currency, total_amount, quote, created_at,
-                            expires_at, owner)
-    values (p_hotel_id, p_customer_id, p_client_key, v_hash, v_offer.currency, v_offer.total * p_rooms,
-            jsonb_build_object('subtotal', v_offer.subtotal, 'length_of_stay_discount', v_offer.los_discount,
-                               'member_discount', v_offer.member_discount, 'tax', v_offer.tax, 'total_per_room', v_offer.total),
-            internal.now(), v_expires, v_owner)
+    insert into core.holds (hotel_id, customer_id, client_key, request_hash, currency, total_amount, subtotal_per_room,
+                            los_discount_per_room, member_discount_per_room, tax_per_room, created_at, expires_at, owner)
+    values (p_hotel_id, p_customer_id, p_client_key, v_hash, v_offer.currency, v_offer.total * p_rooms, v_offer.subtotal,
+            v_offer.los_discount, v_offer.member_discount, v_offer.tax, internal.now(), v_expires, v_owner)
     returning id into v_hold_id;
     insert into core.hold_lines (hold_id, hotel_id, room_type_id, rate_plan_id, stay, adults, children, amount, nightly)
     select v_hold_id, p_hotel_id, p_room_type_id, p_rate_plan_id, daterange(p_check_in, p_check_out), p_adults, p_children,
@@ -1033,7 +1059,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('reservation.create');
     return query select * from internal.create_hold(p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out, p_rooms, p_adults, p_children, p_customer_id, p_client_key, p_ttl_seconds);
 end
@@ -1078,7 +1103,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('reservation.create');
     perform internal.require_own_hold(p_hold_id);
     return internal.release_hold(p_hold_id);
@@ -1098,7 +1122,6 @@ declare
     v_ids      bigint[];
     v_count    integer := 0;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.update');
     perform internal.require_count('p_limit', p_limit, 1, 100000);
     -- hotel by hotel, so each transaction part locks one hotel's rows in order
@@ -1143,15 +1166,19 @@ declare
     v_hold        core.holds;
     v_reservation core.reservations;
     v_lines       record;
+    v_origin      core.reservation_origin;
     v_now         timestamptz := internal.now();  -- read once: each call of it is a query
 begin
     if p_hold_id is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'p_hold_id is null', 'pass the hold id from api.create_hold');
     end if;
     perform internal.require_customer(p_customer_id);
-    if p_origin is null or p_origin not in ('member', 'pms', 'ota', 'direct') then
-        perform internal.raise_error('INVALID_ARGUMENT', format('p_origin %L', p_origin), 'use member, pms, ota or direct');
+    -- the origin is one of core.reservation_origin's values (read once, typed from here on)
+    if p_origin is null or not p_origin = any (enum_range(null::core.reservation_origin)::text[]) then
+        perform internal.raise_error('INVALID_ARGUMENT', format('p_origin %L', p_origin),
+            format('use one of %s', array_to_string(enum_range(null::core.reservation_origin)::text[], ', ')));
     end if;
+    v_origin := p_origin::core.reservation_origin;
     select * into v_hold from core.holds h where h.id = p_hold_id;
     if not found then
         perform internal.raise_error('HOLD_NOT_FOUND', format('hold %s', p_hold_id), 'create a hold first');
@@ -1203,12 +1230,11 @@ begin
     insert into core.reservations (hotel_id, customer_id, status, origin, stay, currency, subtotal_amount, discount_amount,
                                    tax_amount, total_amount, hold_id, payment_authorisation, special_requests,
                                    created_at, updated_at)
-    select v_hold.hotel_id, p_customer_id, 'confirmed', p_origin::core.reservation_origin, q.stay,
+    select v_hold.hotel_id, p_customer_id, 'confirmed', v_origin, q.stay,
            v_hold.currency,
-           coalesce((v_hold.quote ->> 'subtotal')::numeric, 0) * q.lines,
-           (coalesce((v_hold.quote ->> 'length_of_stay_discount')::numeric, 0)
-            + coalesce((v_hold.quote ->> 'member_discount')::numeric, 0)) * q.lines,
-           coalesce((v_hold.quote ->> 'tax')::numeric, 0) * q.lines,
+           v_hold.subtotal_per_room * q.lines,
+           (v_hold.los_discount_per_room + v_hold.member_discount_per_room) * q.lines,
+           v_hold.tax_per_room * q.lines,
            v_hold.total_amount, p_hold_id, p_payment_authorisation, p_special_requests, v_now, v_now
     from (select count(*) as lines, range_merge(range_agg(l.stay)) as stay
           from core.hold_lines l where l.hold_id = p_hold_id) q
@@ -1242,7 +1268,7 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
+    -- a new booking: hotel-member books as origin member only, the PMS with any origin
     perform internal.require_origin(p_origin);
     perform internal.require_own_hold(p_hold_id);
     return query select * from internal.confirm_booking(p_hold_id, p_customer_id, p_payment_authorisation, p_origin, p_special_requests);
@@ -1278,6 +1304,46 @@ $$;
 comment on function internal.lock_reservation(bigint, integer) is
     'Locks a reservation row; RESERVATION_NOT_FOUND, or VERSION_CONFLICT when p_version is given and stale.';
 
+create function api.book_reservation(
+    p_hotel_id         bigint,
+    p_room_type_id     bigint,
+    p_rate_plan_id     bigint,
+    p_check_in         date,
+    p_check_out        date,
+    p_customer_id      bigint,
+    p_rooms            integer default 1,
+    p_adults           integer default 2,
+    p_children         integer default 0,
+    p_origin           text default 'direct',
+    p_special_requests text default null
+) returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_hold record;
+    v_res  record;
+begin
+    -- a new booking: hotel-member books as origin member only, the PMS with any origin
+    perform internal.require_origin(p_origin);
+    if p_hotel_id is null or not exists (select 1 from core.hotels h where h.id = p_hotel_id)
+       or not internal.in_request_scope(p_hotel_id) then
+        perform internal.raise_error('HOTEL_NOT_FOUND', format('hotel_id %s', p_hotel_id), 'check the hotel id');
+    end if;
+    -- a booking without a payment step (pay at the hotel): hold and confirm in one transaction
+    select * into v_hold
+    from internal.create_hold(p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out, p_rooms, p_adults,
+                         p_children, p_customer_id) h;
+    select * into v_res
+    from internal.confirm_booking(v_hold.hold_id, p_customer_id, null, p_origin, p_special_requests) c;
+    return internal.get_reservation(v_res.reservation_id);
+end
+$$;
+comment on function api.book_reservation(bigint, bigint, bigint, date, date, bigint, integer, integer, integer, text, text) is
+    'A booking without payment (seed 000 POST /reservations of hotel-member and hotel-pms): holds and confirms in one transaction, in the request''s hotel scope. Returns the reservation.';
+
 create function api.modify_reservation(
     p_reservation_id   bigint,
     p_version          integer,
@@ -1310,7 +1376,6 @@ declare
     v_lines      integer;
     v_offer      record;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.update');
     if p_version is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'p_version is null', 'pass the version you read');
@@ -1486,7 +1551,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('reservation.update');
     return query select * from internal.cancel_reservation(p_reservation_id, p_version, p_reason);
 end
@@ -1545,7 +1609,6 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('reservation.update');
     return query select * from internal.mark_no_show(p_reservation_id, p_version);
 end
@@ -1587,12 +1650,10 @@ begin
         select * into v_offer
         from internal.stay_offers(array[p_hotel_id], lower(v_entry.stay), upper(v_entry.stay), v_entry.customer_id,
                                   p_room_type_id, v_entry.rate_plan_id) o;
-        insert into core.holds (hotel_id, customer_id, currency, total_amount, quote, waitlist_entry_id, created_at, expires_at)
-        values (p_hotel_id, v_entry.customer_id, v_offer.currency, v_offer.total * v_entry.rooms,
-                jsonb_build_object('subtotal', v_offer.subtotal, 'length_of_stay_discount', v_offer.los_discount,
-                                   'member_discount', v_offer.member_discount, 'tax', v_offer.tax,
-                                   'total_per_room', v_offer.total),
-                v_entry.id, internal.now(), internal.now() + make_interval(secs => v_hotel.waitlist_offer_ttl_seconds))
+        insert into core.holds (hotel_id, customer_id, currency, total_amount, subtotal_per_room, los_discount_per_room,
+                                member_discount_per_room, tax_per_room, waitlist_entry_id, created_at, expires_at)
+        values (p_hotel_id, v_entry.customer_id, v_offer.currency, v_offer.total * v_entry.rooms, v_offer.subtotal,
+                v_offer.los_discount, v_offer.member_discount, v_offer.tax, v_entry.id, internal.now(), internal.now() + make_interval(secs => v_hotel.waitlist_offer_ttl_seconds))
         returning id into v_hold_id;
         insert into core.hold_lines (hold_id, hotel_id, room_type_id, rate_plan_id, stay, adults, children, amount, nightly)
         select v_hold_id, p_hotel_id, p_room_type_id, v_entry.rate_plan_id, v_entry.stay, v_entry.adults, v_entry.children,
@@ -1633,7 +1694,6 @@ declare
     v_expires   timestamptz;
     v_id        bigint;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.create');
     v_hotel := internal.require_hotel(p_hotel_id);
     v_room_type := internal.require_room_type(p_hotel_id, p_room_type_id);
@@ -1668,7 +1728,6 @@ declare
     v_type_id bigint;
     v_count   integer := 0;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.update');
     perform internal.require_hotel(p_hotel_id);
     if p_room_type_id is not null then
@@ -1695,7 +1754,6 @@ as $$
 declare
     v_entry core.waitlist_entries;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.update');
     select * into v_entry from core.waitlist_entries w where w.id = p_entry_id for update;
     if not found then
@@ -1722,7 +1780,6 @@ as $$
 declare
     v_count integer;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('reservation.update');
     -- stale entries: past their expiry, their arrival day, or their offer hold ended unconfirmed
     update core.waitlist_entries w
@@ -1774,9 +1831,94 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- seed 000's responsibility matrix
     perform internal.require_right('reservation.read');
     return internal.get_reservation(p_reservation_id);
 end
 $$;
 comment on function api.get_reservation(bigint) is 'A reservation with its room lines, as JSON (status, version, amounts, stay).';
+
+create function api.list_reservations(
+    p_hotel_id     bigint,
+    p_status       text default null,
+    p_arrival_from date default null,
+    p_arrival_to   date default null,
+    p_limit        integer default 50,
+    p_offset       integer default 0
+) returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform internal.require_right('reservation.read');
+    if p_hotel_id is null or not exists (select 1 from core.hotels h where h.id = p_hotel_id)
+       or not internal.in_request_scope(p_hotel_id) then
+        perform internal.raise_error('HOTEL_NOT_FOUND', format('hotel_id %s', p_hotel_id), 'check the hotel id');
+    end if;
+    if p_status is not null and p_status not in (select unnest(enum_range(null::core.reservation_status))::text) then
+        perform internal.raise_error('INVALID_ARGUMENT', format('status %L', p_status),
+            'pending, confirmed, checked_in, checked_out, cancelled or no_show');
+    end if;
+    if coalesce(p_limit, 0) not between 1 and 500 or coalesce(p_offset, -1) < 0 then
+        perform internal.raise_error('INVALID_ARGUMENT', format('limit %s, offset %s', p_limit, p_offset),
+            'limit 1..500, offset >= 0');
+    end if;
+    return coalesce((
+        select jsonb_agg(x.doc order by x.arrival, x.id)
+        from (
+            select r.id, lower(r.stay) as arrival,
+                   jsonb_build_object('reservation_id', r.id, 'hotel_id', r.hotel_id, 'customer_id', r.customer_id,
+                       'confirmation_code', r.confirmation_code, 'status', r.status, 'origin', r.origin,
+                       'checkin_date', lower(r.stay), 'checkout_date', upper(r.stay), 'currency', r.currency,
+                       'total_amount', r.total_amount, 'version', r.version) as doc
+            from core.reservations r
+            where r.hotel_id = p_hotel_id
+              and (p_status is null or r.status::text = p_status)
+              and (p_arrival_from is null or lower(r.stay) >= p_arrival_from)
+              and (p_arrival_to is null or lower(r.stay) <= p_arrival_to)
+            order by lower(r.stay), r.id
+            limit p_limit offset p_offset
+        ) x), '[]'::jsonb);
+end
+$$;
+comment on function api.list_reservations(bigint, text, date, date, integer, integer) is
+    'A hotel''s reservations (seed 000 GET /reservations) in the request''s hotel scope, by arrival date, optionally by status and arrival range; seed 000''s fields.';
+
+create function api.list_customer_reservations(
+    p_customer_id bigint,
+    p_limit       integer default 50,
+    p_offset      integer default 0
+) returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform internal.require_right('reservation.read');
+    if p_customer_id is null or not exists (select 1 from core.customers c where c.id = p_customer_id) then
+        perform internal.raise_error('CUSTOMER_NOT_FOUND', format('customer_id %s', p_customer_id), 'check the customer id');
+    end if;
+    if coalesce(p_limit, 0) not between 1 and 500 or coalesce(p_offset, -1) < 0 then
+        perform internal.raise_error('INVALID_ARGUMENT', format('limit %s, offset %s', p_limit, p_offset),
+            'limit 1..500, offset >= 0');
+    end if;
+    -- only the reservations at hotels in the key's scope
+    return coalesce((
+        select jsonb_agg(x.doc order by x.arrival desc, x.id desc)
+        from (
+            select r.id, lower(r.stay) as arrival,
+                   jsonb_build_object('reservation_id', r.id, 'hotel_id', r.hotel_id, 'customer_id', r.customer_id,
+                       'confirmation_code', r.confirmation_code, 'status', r.status, 'origin', r.origin,
+                       'checkin_date', lower(r.stay), 'checkout_date', upper(r.stay), 'currency', r.currency,
+                       'total_amount', r.total_amount, 'version', r.version) as doc
+            from core.reservations r
+            where r.customer_id = p_customer_id and internal.in_request_scope(r.hotel_id)
+            order by lower(r.stay) desc, r.id desc
+            limit p_limit offset p_offset
+        ) x), '[]'::jsonb);
+end
+$$;
+comment on function api.list_customer_reservations(bigint, integer, integer) is
+    'A customer''s reservation history (seed 000 GET /reservations/customer/{id}) at the hotels of the request''s scope, newest arrival first.';

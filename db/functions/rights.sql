@@ -1,4 +1,4 @@
--- Data rights per system (issue 7): who the caller is, seed 000's responsibility matrix, and the
+-- Data rights per system: who the caller is, seed 000's responsibility matrix, and the
 -- one check every api function makes against it.
 --
 -- Who is calling. Inside a SECURITY DEFINER function current_user is the owner, so the caller is

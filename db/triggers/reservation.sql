@@ -43,6 +43,30 @@ create trigger _110_bump_version
 before update on core.reservations
 for each row execute function internal.tg_reservations__bump_version();
 
+-- A hold keeps its prices per room in typed columns (holds_prices_per_room_present). The previous
+-- release's functions wrote them into the quote document only, and may still insert a hold while
+-- a deploy replaces them: such a row gets its typed prices from that document. Fires for no hold
+-- this release writes (WHEN); goes with the quote column.
+create function internal.tg_holds__prices_from_quote() returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    new.subtotal_per_room := coalesce((new.quote ->> 'subtotal')::numeric, 0);
+    new.los_discount_per_room := coalesce((new.quote ->> 'length_of_stay_discount')::numeric, 0);
+    new.member_discount_per_room := coalesce((new.quote ->> 'member_discount')::numeric, 0);
+    new.tax_per_room := coalesce((new.quote ->> 'tax')::numeric, 0);
+    return new;
+end
+$$;
+comment on function internal.tg_holds__prices_from_quote() is
+    'Fills a hold''s typed prices per room from its quote document when a writer of the previous release gave only the document.';
+
+create trigger _040_prices_from_quote
+before insert on core.holds
+for each row when (new.subtotal_per_room is null and new.quote <> '{}'::jsonb)
+execute function internal.tg_holds__prices_from_quote();
+
 -- Calendar capacity follows the active rooms of a type from the hotel's today on (past nights
 -- keep what they had). The check on core.inventory refuses a change that would oversell.
 create function internal.tg_rooms__sync_capacity() returns trigger

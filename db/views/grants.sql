@@ -1,4 +1,4 @@
--- Ownership and read grants (issue 7); the last file of every migration.
+-- Ownership and read grants; the last file of every migration.
 --
 -- 1. Every project object goes to hotelcore_owner, a NOLOGIN non-superuser: SECURITY DEFINER
 --    functions and views then run as a role that row-level security binds (FORCE ROW LEVEL

@@ -1,5 +1,5 @@
--- Reporting views for BI tools (issue 6; seed 003's occupancy and revenue reports, seed 000's
--- daily analytics). Schema report is what psql, Metabase, Grafana or a spreadsheet read.
+-- Reporting views for BI tools (seed 003's occupancy and revenue reports, seed 000's daily
+-- analytics). Schema report is what psql, Metabase, Grafana or a spreadsheet read.
 --
 -- Conventions every view keeps:
 --   * Dates are hotel-local: a night is the date it starts; an instant (booking, cancellation,
@@ -19,7 +19,7 @@
 --   * Plain views unless reading them is expensive: those are materialized, with a unique index so
 --     api.refresh_reports() refreshes them concurrently with readers.
 --   * Plain views run as their owner (security_invoker = false): readers hold no right on core
---     tables (issue 7). Row-level security still keeps each reader's hotels: the owner,
+--     tables. Row-level security still keeps each reader's hotels: the owner,
 --     hotelcore_owner, is bound by FORCE ROW LEVEL SECURITY and the policies ask core.hotel_scope()
 --     about the reader. Materialized views store rows without row-level security: they are not
 --     granted to clients, who read them through the *_in_scope views and the monthly views, which
@@ -383,8 +383,8 @@ comment on column report.points_outstanding.includes_overdue is 'True when some 
 
 -- ============================================================================ materialized views for clients
 
--- The stored rows of a materialized view escape row-level security: clients read these instead
--- (issue 7), each the materialized view's rows of the reader's hotels, with its comments.
+-- The stored rows of a materialized view escape row-level security: clients read these instead,
+-- each the materialized view's rows of the reader's hotels, with its comments.
 -- Two branches, each cheap: every row when the reader sees every hotel (a one-time test of the
 -- scope, read once), else an index scan on the unique index, which leads on hotel_id.
 create view report.revenue_daily_in_scope with (security_invoker = false, security_barrier = true) as
@@ -504,7 +504,6 @@ declare
     v_name    text;
     v_started timestamptz;
 begin
-    -- seed 000's responsibility matrix (issue 7)
     perform internal.require_right('maintenance.run');
     -- a refresh stores what its caller sees: only a caller that sees every hotel may run it
     perform internal.require_unrestricted_scope('refresh_reports');

@@ -25,8 +25,8 @@ booked as (
 select i.hotel_id, i.room_type_id, i.night, i.capacity, i.overbooking_allowance, i.blocked,
        i.held, coalesce(h.held, 0) as held_recount, coalesce(h.live_held, 0) as live_held,
        i.booked, coalesce(b.booked, 0) as booked_recount,
-       i.capacity + i.overbooking_allowance - i.blocked - i.booked - coalesce(h.live_held, 0) as sellable,
-       i.blocked + i.held + i.booked > i.capacity + i.overbooking_allowance as oversold,
+       core.inventory_sellable(i) + i.held - coalesce(h.live_held, 0) as sellable,
+       core.inventory_sellable(i) < 0 as oversold,
        i.held <> coalesce(h.held, 0) or i.booked <> coalesce(b.booked, 0) as drifted
 from core.inventory i
 left join held h on i.hotel_id = h.hotel_id and i.room_type_id = h.room_type_id and i.night = h.night
@@ -93,7 +93,7 @@ comment on column report.inventory_exception_recount.drifted is 'True when the l
 -- What a client sees of the calendar: sellable rooms (live holds only), restrictions and the rack rate.
 create view api.inventory_calendar with (security_invoker = false) as
 select i.hotel_id, i.room_type_id, i.night, i.capacity, i.blocked, i.booked,
-       i.capacity + i.overbooking_allowance - i.blocked - i.booked - i.held + coalesce((
+       core.inventory_sellable(i) + coalesce((
            select count(*) from core.holds h inner join core.hold_lines l on h.id = l.hold_id
            where h.hotel_id = i.hotel_id and h.status = 'active' and h.expires_at <= internal.now()
              and l.room_type_id = i.room_type_id and l.stay @> i.night), 0)::integer as sellable,

@@ -387,7 +387,43 @@ class CloudbedsConnector:
         self, hold: Hold, guest: Guest, rate_plan_id: str | None, reference: str
     ) -> VendorReservation:
         self.release_hold(hold)
-        body = self._request(
+        try:
+            body = self._post_reservation(hold, guest, reference)
+        except (PmsUnavailable, PmsRefused):
+            # postReservation is not idempotent: an answer lost after Cloudbeds booked (a timeout,
+            # a 5xx from a gateway), or a retry refused because the first attempt took the rooms,
+            # is settled by the reservation carrying this checkout's reference on the held rooms.
+            mine = self._reservation_with_reference(hold, reference)
+            if mine is None:
+                raise
+            return mine
+        return self.reservation(str(body["reservationID"]))
+
+    def _reservation_with_reference(self, hold: Hold, reference: str) -> VendorReservation | None:
+        docs = self._pages(
+            "getReservations",
+            {
+                "propertyID": self.property_id,
+                "checkInFrom": hold.check_in.isoformat(),
+                "checkInTo": hold.check_in.isoformat(),
+                "roomID": hold.rooms[0],
+            },
+            100,
+        )
+        for doc in docs:
+            if doc.get("status") == "canceled":
+                continue
+            full = self._request(
+                "GET",
+                "getReservation",
+                params={"propertyID": self.property_id, "reservationID": str(doc["reservationID"])},
+            )["data"]
+            if full.get("thirdPartyIdentifier") == reference:
+                return self._reservation(full)
+        return None
+
+    def _post_reservation(self, hold: Hold, guest: Guest, reference: str) -> dict:
+        return self._request(
             "POST",
             "postReservation",
             form={
@@ -409,7 +445,6 @@ class CloudbedsConnector:
                 "sendEmailConfirmation": False,
             },
         )
-        return self.reservation(str(body["reservationID"]))
 
     def cancel(self, reservation_id: str) -> None:
         self._request(

@@ -13,7 +13,14 @@ import pytest
 from hotelcore_tools.vendor_sim import Simulator, start_simulator
 from hotelcore_tools.vendor_sim.spec import SpecViolation, validate_request
 from pyapi.pms import service
-from pyapi.pms.connector import PmsCircuitOpen, PmsUnavailable, Resilience, Resilient, get_connector
+from pyapi.pms.connector import (
+    PmsCircuitOpen,
+    PmsRefused,
+    PmsUnavailable,
+    Resilience,
+    Resilient,
+    get_connector,
+)
 from tests.support.sql import call
 
 
@@ -221,6 +228,39 @@ def test_hold_confirm_and_cancel_at_the_vendor(vendor):
     connector.cancel(res.id)
     assert connector.reservation(res.id).status == "canceled"
     assert vendor.sim.available(prop, "RT2", day) == 2
+
+
+def test_a_lost_confirmation_answer_is_settled_by_the_reference_not_booked_twice(vendor):
+    """postReservation is not idempotent: Cloudbeds books, the answer is lost (504), the retry is
+    refused because the first attempt took the room. The connector finds its own reservation by the
+    checkout's reference instead of failing a booking the vendor holds."""
+    from pyapi.pms.connector import Bound, Guest
+
+    resilient, _ = no_sleep()
+    connector = get_connector("cloudbeds", property_id="P1", base_url=vendor.url, api_key="key-1")
+    day = dt.date.today() + dt.timedelta(days=6)
+    guest = Guest("Gil-dong", "Hong", "hong@example.com")
+    prop = vendor.sim.properties["P1"]
+    # another guest's stay on the same night and room type: the lookup must not take it for ours
+    vendor.sim.book_elsewhere("P1", "RT1", day, day + dt.timedelta(days=1))
+    hold = connector.create_hold("RT1", 1, day, day + dt.timedelta(days=1), guest, 180)
+    faults = vendor.sim.faults("P1")
+    faults.fail_operations = {"postReservation"}
+    faults.lose_answer_next = 1
+    res = Bound(connector, resilient).call("confirm", hold, guest, None, "checkout-lost-1")
+    ours = [r for r in prop.reservations.values() if r.third_party_id == "checkout-lost-1"]
+    assert [r.id for r in ours] == [res.id] and res.status == "confirmed"
+    assert len(prop.reservations) == 2  # booked once, not twice
+    assert vendor.sim.available(prop, "RT1", day) == 1  # three rooms: the walk-in's, ours, one free
+
+    # a refusal with no reservation of ours behind it stays a refusal
+    faults.lose_answer_next = 0
+    other = connector.create_hold("RT2", 1, day, day + dt.timedelta(days=1), guest, 180)
+    connector.release_hold(other)
+    vendor.sim.book_elsewhere("P1", "RT2", day, day + dt.timedelta(days=1))
+    vendor.sim.book_elsewhere("P1", "RT2", day, day + dt.timedelta(days=1))
+    with pytest.raises(PmsRefused, match="no availability"):
+        connector.confirm(other, guest, None, "checkout-lost-2")
 
 
 def test_paged_lists_are_read_to_their_end_and_no_further(vendor):

@@ -82,16 +82,7 @@ def setup(db: psycopg.Connection, fresh_db: str):
     ("dies_before", "outcome"),
     [
         ("confirm", "HOLD_EXPIRED"),
-        # Open defect, cause not found yet: in some runs the simulated vendor refuses the
-        # postReservation of the room the runner has just released ("no availability for room
-        # type"), so the runner never reaches its capture. The same code passed in other runs.
-        pytest.param(
-            "capture",
-            "captured",
-            marks=pytest.mark.xfail(
-                reason="open: the vendor sometimes refuses the room just released", strict=False
-            ),
-        ),
+        ("capture", "captured"),
     ],
 )
 def test_a_killed_checkout_is_recovered(db, setup, dies_before, outcome):

@@ -24,6 +24,7 @@ class Faults:
     fail_next: int = 0  # the next N requests answer 500
     fail_status: int = 500
     timeout_next: int = 0  # the next N requests hang for ``hang`` seconds
+    lose_answer_next: int = 0  # the next N requests are applied, then answered 504 (answer lost)
     hang: float = 30.0
     outage: bool = False  # every request answers 503
     throttle_next: int = 0  # the next N requests answer 429 with Retry-After

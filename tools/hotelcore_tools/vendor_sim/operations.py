@@ -327,11 +327,20 @@ class Operations:
         def when(name):
             return dt.datetime.fromisoformat(q[name].replace("Z", "+00:00")) if name in q else None
 
+        def day(name):
+            return dt.date.fromisoformat(q[name]) if name in q else None
+
         lo, hi = when("modifiedFrom"), when("modifiedTo")
+        in_lo, in_hi = day("checkInFrom"), day("checkInTo")
+        room = q.get("roomID")
         items = [
             r
             for r in sorted(prop.reservations.values(), key=lambda r: (r.modified, r.id))
-            if (lo is None or r.modified >= lo) and (hi is None or r.modified <= hi)
+            if (lo is None or r.modified >= lo)
+            and (hi is None or r.modified <= hi)
+            and (in_lo is None or r.start >= in_lo)
+            and (in_hi is None or r.start <= in_hi)
+            and (room is None or room in {x for _, x in r.rooms})
         ]
         page, total = self._page(q, items, 100)
         data = []

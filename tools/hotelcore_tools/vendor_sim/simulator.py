@@ -264,6 +264,9 @@ class Simulator(Operations):
             hanging = applies and f.timeout_next > 0
             if hanging:
                 f.timeout_next -= 1
+            losing = applies and f.lose_answer_next > 0
+            if losing:
+                f.lose_answer_next -= 1
         if f.latency:
             await asyncio.sleep(f.latency)
         if limited or throttled:
@@ -286,4 +289,6 @@ class Simulator(Operations):
                 status, payload = handler(prop, query, form)
             except (KeyError, ValueError) as exc:
                 return JSONResponse({"success": False, "message": f"bad request: {exc}"}, 400)
+        if losing:  # done at the vendor, the answer lost on the way (a gateway timing out)
+            return JSONResponse({"success": False, "message": "Gateway Timeout"}, 504)
         return JSONResponse(payload, status)

@@ -1,0 +1,112 @@
+"""One home per rule: a formula written twice is a defect (STYLE.md). These tests fail when the
+sellable count of a night or the price ladder is spelled outside its one function, and when the
+planner stops inlining those functions (a call per row would make the searches slower)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import psycopg
+
+DB_DIR = Path(__file__).resolve().parent.parent / "db"
+
+# the sellable count's terms: any two of them in one sum, difference or comparison spell (part of)
+# the formula, except capacity - blocked, the rooms on sale the occupancy reports divide by
+SELLABLE_TERMS = {"capacity", "overbooking_allowance", "blocked", "held", "booked"}
+ROOMS_ON_SALE = {"capacity", "blocked"}
+# the one definition, and released versioned text that cannot change any more: the table's check
+# inventory_booked_within_capacity (the invariant sellable >= 0, validated on every write of
+# core.inventory), and core.inventory_exception_flags' first body, replaced by
+# schema/reservation--sellable-rooms.sql (whose down section restores it)
+SELLABLE_ALLOWED = {
+    "schema/reservation--sellable-rooms.sql": 2,  # the definition (up) and the restored flags (down)
+    "schema/reservation.sql": 1,
+    "schema/reservation--search-calendar.sql": 1,
+}
+
+_COMMENT = re.compile(r"--[^\n]*")
+_STRING = re.compile(r"'(?:[^']|'')*'")
+_TERM = r"[a-z_][a-z_0-9]*(?:\.[a-z_][a-z_0-9]*)?"
+_CHAIN = re.compile(rf"{_TERM}(?:\s*[-+<>=]+\s*(?:\d+\s*[-+]\s*)?{_TERM})+", re.I)
+
+
+def _code(text: str) -> str:
+    """SQL without comments and string literals (comments may name the formula; code may not)."""
+    return _STRING.sub("''", _COMMENT.sub("", text))
+
+
+def _sellable_spellings(text: str) -> list[str]:
+    found = []
+    for m in _CHAIN.finditer(_code(text)):
+        terms = {t.split(".")[-1].lower() for t in re.findall(_TERM, m.group(0))}
+        if len(terms & SELLABLE_TERMS) >= 2 and terms & SELLABLE_TERMS != ROOMS_ON_SALE:
+            found.append(m.group(0))
+    return found
+
+
+def test_the_detector_finds_the_formula_in_its_shapes():
+    """The scan below cannot pass by finding nothing: it sees the shapes the formula had."""
+    for shape in [
+        "i.capacity + i.overbooking_allowance - i.blocked - i.booked - i.held < p_rooms",
+        "i.blocked + i.held + i.booked > i.capacity - 1 + i.overbooking_allowance",
+        "capacity + overbooking_allowance",
+    ]:
+        assert _sellable_spellings(shape), shape
+    assert not _sellable_spellings("core.inventory_sellable(i) + i.held - coalesce(h.live_held, 0)")
+    assert not _sellable_spellings("-- capacity + overbooking_allowance - blocked\nselect 1")
+    assert not _sellable_spellings("sum(i.capacity - i.blocked)")
+
+
+def test_the_sellable_count_is_spelled_only_in_core_inventory_sellable():
+    spelled = {}
+    for path in sorted(DB_DIR.rglob("*.sql")):
+        rel = path.relative_to(DB_DIR).as_posix()
+        hits = _sellable_spellings(path.read_text())
+        if len(hits) != SELLABLE_ALLOWED.get(rel, 0):
+            spelled[rel] = hits
+    assert spelled == {}, "ask core.inventory_sellable(i) instead of spelling the formula"
+
+
+def test_no_installed_function_or_view_spells_the_sellable_count(db):
+    """The installed catalog, whatever file wrote it: function bodies and view definitions."""
+    bodies = db.execute(
+        """
+        select p.oid::regprocedure::text, pg_get_functiondef(p.oid)
+        from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname in ('api', 'internal', 'report', 'core') and p.prokind in ('f', 'p')
+          and p.oid <> 'core.inventory_sellable(core.inventory)'::regprocedure
+        union all
+        select c.oid::regclass::text, pg_get_viewdef(c.oid)
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname in ('api', 'internal', 'report', 'core') and c.relkind in ('v', 'm')"""
+    ).fetchall()
+    assert len(bodies) > 100
+    assert {name for name, body in bodies if _sellable_spellings(body)} == set()
+
+
+def _plan(db: psycopg.Connection, sql: str) -> str:
+    return "\n".join(r[0] for r in db.execute("explain (verbose, costs off) " + sql).fetchall())
+
+
+def test_the_rule_functions_are_inlined_by_the_planner(db):
+    """Inlined, they cost nothing per row: the plan shows their expressions, not a call."""
+    plan = _plan(db, "select core.inventory_sellable(i) from core.inventory i")
+    assert "inventory_sellable" not in plan and "overbooking_allowance" in plan
+    plan = _plan(db, "select internal.nightly_price(i.rack_rate, 1.1, 500, 0) from core.inventory i")
+    assert "nightly_price" not in plan and "rack_rate" in plan
+    plan = _plan(
+        db,
+        "select p.total from core.inventory i"
+        " cross join lateral internal.price_stay(i.rack_rate, 0.1, 0.05, false, 0.1, 0) p",
+    )
+    assert "price_stay" not in plan and "Function Scan" not in plan
+
+
+def test_the_price_ladder(db):
+    """Length-of-stay discount, member discount on the rest, tax added or extracted, each rounded."""
+    added = db.execute("select * from internal.price_stay(10000, 0.10, 0.05, false, 0.10, 0)").fetchone()
+    assert added == (1000, 450, 855, 9405)
+    included = db.execute("select * from internal.price_stay(10000, 0.10, 0.05, true, 0.10, 0)").fetchone()
+    assert included == (1000, 450, 777, 8550)
+    assert db.execute("select internal.nightly_price(12345.678, 1.1, 100, 0)").fetchone()[0] == 13680
