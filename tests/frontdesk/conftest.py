@@ -3,7 +3,6 @@ too): a hotel built through the api, customers as rows, bookings through the led
 confirm, stays checked in, and the pinned clock."""
 
 from tests.support.frontdesk import (  # noqa: F401 (fixtures)
-    _pinned_clock,
     book,
     checked_in,
     clock,
@@ -12,4 +11,5 @@ from tests.support.frontdesk import (  # noqa: F401 (fixtures)
     make_customer,
     make_hotel,
     pay_balance,
+    pinned_clock,
 )

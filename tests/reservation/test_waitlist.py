@@ -75,7 +75,7 @@ def test_offers_and_entries_expire(db, make_hotel, book, make_customer):
     offered = join(db, hotel, make_customer())
     call(db, "cancel_reservation", p_reservation_id=res["reservation_id"])
     assert status(db, offered)[0] == "offered"
-    db.execute("select internal.shift_clock(interval '31 minutes')")
+    db.execute("select internal.shift_clock(shift + interval '31 minutes') from core.clock where id")
     assert scalar(db, "expire_waitlist") == 1
     assert status(db, offered)[0] == "expired"
     later = join(
@@ -87,7 +87,7 @@ def test_offers_and_entries_expire(db, make_hotel, book, make_customer):
         p_expires_at=db.execute("select internal.now() + interval '1 hour'").fetchone()[0],
     )
     assert scalar(db, "expire_waitlist") == 0 and status(db, later)[0] == "waiting"
-    db.execute("select internal.shift_clock(interval '2 hours')")
+    db.execute("select internal.shift_clock(shift + interval '2 hours') from core.clock where id")
     assert scalar(db, "expire_waitlist") == 1
     assert status(db, later)[0] == "expired"
     scalar(db, "expire_holds")

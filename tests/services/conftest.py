@@ -11,7 +11,6 @@ import pytest
 
 from tests.support.factories import Hotel
 from tests.support.frontdesk import (  # noqa: F401 (the front desk's fixtures, reused as they are)
-    _pinned_clock,
     book,
     checked_in,
     clock,
@@ -20,6 +19,7 @@ from tests.support.frontdesk import (  # noqa: F401 (the front desk's fixtures, 
     make_customer,
     make_hotel,
     pay_balance,
+    pinned_clock,
 )
 from tests.support.sql import scalar
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+import pytest
 
 from .sql import call, one, scalar
 
@@ -39,6 +40,12 @@ class Clock:
 
     def at(self, instant: dt.datetime) -> None:
         self.db.execute("select internal.shift_clock(%s::timestamptz - now())", (instant,))
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(db: psycopg.Connection) -> None:
+    """Every test of a folder whose conftest imports this starts at PIN (noon in Tokyo and Seoul)."""
+    Clock(db).at(PIN)
 
 
 @dataclass

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from . import factories
-from .factories import PIN, Clock, Hotel, RoomType
+from .factories import PIN, Clock, Hotel, RoomType, pinned_clock  # noqa: F401 (autouse fixture)
 from .sql import call, one
 
 
@@ -153,12 +153,6 @@ def pay_balance(db: psycopg.Connection) -> Callable[[int], None]:
             )
 
     return pay
-
-
-@pytest.fixture(autouse=True)
-def _pinned_clock(db: psycopg.Connection) -> None:
-    """Every test starts at PIN (noon in Tokyo and Seoul)."""
-    Clock(db).at(PIN)
 
 
 @pytest.fixture
