@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from tests.support.errors import raises_code
+from tests.support.factories import Clock
 from tests.support.reservation import recount_problems
 from tests.support.sql import call, scalar
 
@@ -40,9 +43,7 @@ def test_late_cancellation_costs_the_first_night(db, hotel, book):
     first_night = db.execute(
         "select nightly[1] from core.reservation_rooms where reservation_id = %s", (res["reservation_id"],)
     ).fetchone()[0]
-    db.execute(
-        "select internal.shift_clock(shift + interval '1 day') from core.clock where id"
-    )  # arrival is tomorrow -> today
+    Clock(db).forward(dt.timedelta(days=1))  # arrival is tomorrow -> today
     out = cancel(db, res["reservation_id"])
     assert out["fee_amount"] == first_night and out["refund_amount"] == total - first_night
 
@@ -102,7 +103,7 @@ def test_no_show_on_the_arrival_day_charges_and_frees(db, hotel, book):
     res = book(hotel, 1, 3)
     with raises_code("NOT_ARRIVAL_DAY"):
         call(db, "mark_no_show", p_reservation_id=res["reservation_id"])
-    db.execute("select internal.shift_clock(shift + interval '1 day') from core.clock where id")
+    Clock(db).forward(dt.timedelta(days=1))
     out = call(db, "mark_no_show", p_reservation_id=res["reservation_id"], p_version=1)[0]
     assert out["fee_amount"] == 100000
     assert (

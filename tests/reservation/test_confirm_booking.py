@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from tests.support.errors import raises_code
+from tests.support.factories import Clock
 from tests.support.reservation import recount_problems
 from tests.support.sql import call
 
@@ -62,7 +65,7 @@ def test_a_retried_confirmation_returns_the_same_reservation(db, hotel, customer
 
 def test_confirm_refuses_an_expired_hold(db, hotel, customer):
     h = hold(db, hotel)
-    db.execute("select internal.shift_clock(shift + interval '181 seconds') from core.clock where id")
+    Clock(db).forward(dt.timedelta(seconds=181))
     with raises_code("HOLD_EXPIRED"):
         call(db, "confirm_booking", p_hold_id=h["hold_id"], p_customer_id=customer)
     call(db, "expire_holds")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from tests.support.errors import raises_code
+from tests.support.factories import Clock
 from tests.support.reservation import recount_problems
 from tests.support.sql import call, scalar
 
@@ -187,7 +190,7 @@ def test_create_hold_refuses_bad_dates_and_unknown_ids(db, hotel):
 def test_an_expired_hold_frees_its_rooms_before_any_sweep(db, make_hotel):
     hotel = make_hotel(rooms=1)
     first = hold(db, hotel, 1, 3)
-    db.execute("select internal.shift_clock(shift + interval '3 minutes 1 second') from core.clock where id")
+    Clock(db).forward(dt.timedelta(minutes=3, seconds=1))
     second = hold(db, hotel, 2, 1)  # reclaims the expired hold under the row lock
     assert second["status"] == "active"
     status = db.execute("select status from core.holds where id = %s", (first["hold_id"],)).fetchone()[0]
@@ -216,7 +219,7 @@ def test_expire_holds_sweeps_only_expired_ones(db, make_hotel):
     hold(db, a, 1, 2)
     hold(db, b, 3, 2, p_rooms=2)
     assert scalar(db, "expire_holds") == 0
-    db.execute("select internal.shift_clock(shift + interval '10 minutes') from core.clock where id")
+    Clock(db).forward(dt.timedelta(minutes=10))
     hold(db, a, 10, 1)  # live
     assert scalar(db, "expire_holds", p_hotel_id=b.id) == 1
     assert scalar(db, "expire_holds") == 1

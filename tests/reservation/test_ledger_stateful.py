@@ -3,11 +3,14 @@ every step each inventory counter equals its recount and no night is oversold.""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from pyapi.client import Client, HotelcoreError
+from tests.support.factories import Clock
 from tests.support.reservation import recount_problems
 
 ALLOWED = {
@@ -103,10 +106,7 @@ def test_counters_equal_the_recount_after_every_step(db, make_hotel, make_custom
 
         @rule(seconds=st.integers(1, 400))
         def tick(self, seconds):
-            db.execute(
-                "select internal.shift_clock((select shift from core.clock) + make_interval(secs => %s))",
-                (seconds,),
-            )
+            Clock(db).forward(dt.timedelta(seconds=seconds))
 
         @rule()
         def expire(self):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 
 from tests.support.errors import raises_code
+from tests.support.factories import Clock
 from tests.support.reservation import chain_search_mismatches
 from tests.support.sql import call, scalar
 
@@ -116,7 +118,7 @@ def test_expired_holds_never_count_as_taken_in_search(db, make_hotel):
         p_check_out=hotel.day(4),
     )
     assert "STD" not in {r["room_type_code"] for r in search(db, hotel, 2, 1)}
-    db.execute("select internal.shift_clock(shift + interval '181 seconds') from core.clock where id")
+    Clock(db).forward(dt.timedelta(seconds=181))
     assert "STD" in {r["room_type_code"] for r in search(db, hotel, 2, 1)}
     calendar = db.execute(
         "select sellable from api.inventory_calendar where hotel_id = %s and room_type_id = %s "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+from tests.support.factories import Clock
 from tests.support.reservation import chain_search_mismatches, recount_problems
 from tests.support.sql import call, scalar
 
@@ -194,7 +195,7 @@ def test_chain_search_equals_one_hotel_search_across_month_ends_room_counts_and_
             p_check_out=h.day(19),
             p_rooms=2,  # hotel 2 (two rooms): sold out by the counters until the holds are reclaimed
         )
-    db.execute("select internal.shift_clock(shift + interval '181 seconds') from core.clock where id")
+    Clock(db).forward(dt.timedelta(seconds=181))
     day = hotels[0].day
     checked = 0
     for start in range(0, 45, 3):

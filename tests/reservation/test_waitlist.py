@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from tests.support.errors import raises_code
+from tests.support.factories import Clock
 from tests.support.reservation import recount_problems
 from tests.support.sql import call, scalar
 
@@ -75,7 +78,7 @@ def test_offers_and_entries_expire(db, make_hotel, book, make_customer):
     offered = join(db, hotel, make_customer())
     call(db, "cancel_reservation", p_reservation_id=res["reservation_id"])
     assert status(db, offered)[0] == "offered"
-    db.execute("select internal.shift_clock(shift + interval '31 minutes') from core.clock where id")
+    Clock(db).forward(dt.timedelta(minutes=31))
     assert scalar(db, "expire_waitlist") == 1
     assert status(db, offered)[0] == "expired"
     later = join(
@@ -87,7 +90,7 @@ def test_offers_and_entries_expire(db, make_hotel, book, make_customer):
         p_expires_at=db.execute("select internal.now() + interval '1 hour'").fetchone()[0],
     )
     assert scalar(db, "expire_waitlist") == 0 and status(db, later)[0] == "waiting"
-    db.execute("select internal.shift_clock(shift + interval '2 hours') from core.clock where id")
+    Clock(db).forward(dt.timedelta(hours=2))
     assert scalar(db, "expire_waitlist") == 1
     assert status(db, later)[0] == "expired"
     scalar(db, "expire_holds")

@@ -41,6 +41,10 @@ class Clock:
     def at(self, instant: dt.datetime) -> None:
         self.db.execute("select internal.shift_clock(%s::timestamptz - now())", (instant,))
 
+    def forward(self, delta: dt.timedelta) -> None:
+        """Moves the clock forward by ``delta`` from where it stands (pinned or not)."""
+        self.db.execute("select internal.shift_clock(shift + %s) from core.clock where id", (delta,))
+
 
 @pytest.fixture(autouse=True)
 def pinned_clock(db: psycopg.Connection) -> None:
