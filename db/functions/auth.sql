@@ -46,6 +46,22 @@ $$;
 comment on function internal.vouched_app_user(bigint, text) is
     'An application user as given, prefixed by who vouched for it: key-<id>: for a request''s API key, login-<login>: outside a request (null when nobody was named).';
 
+create function internal.request_app_user_of(p_api_key_id bigint, p_app_user text) returns text
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- inside a request (an API key): the user it named; outside one, the SQL client's label
+    if p_api_key_id is not null then
+        return internal.vouched_app_user(p_api_key_id, p_app_user);
+    end if;
+    return internal.vouched_app_user(null, pg_catalog.current_setting('hotelcore.app_user', true));
+end
+$$;
+comment on function internal.request_app_user_of(bigint, text) is
+    'internal.request_app_user for an identity already read (core.request_identity''s api_key_id and app_user).';
+
 create function internal.request_app_user() returns text
 language plpgsql
 stable
@@ -54,10 +70,7 @@ as $$
 declare
     v_identity record := core.request_identity();
 begin
-    if v_identity.api_key_id is not null then
-        return internal.vouched_app_user(v_identity.api_key_id, v_identity.app_user);
-    end if;
-    return internal.vouched_app_user(null, pg_catalog.current_setting('hotelcore.app_user', true));
+    return internal.request_app_user_of(v_identity.api_key_id, v_identity.app_user);
 end
 $$;
 comment on function internal.request_app_user() is
@@ -323,6 +336,8 @@ begin
         || pg_catalog.encode(pg_catalog.convert_to(coalesce(left(p_app_user, 200), ''), 'UTF8'), 'hex');
     perform pg_catalog.set_config('hotelcore.request',
         pg_catalog.encode(core.request_mac(v_payload), 'hex') || ':' || v_payload, true);
+    -- its hotel scope, decided once for the request (hotelcore.request_scope, tagged like it)
+    perform core.remember_request_scope();
     -- a label for the triggers and routes that pass it on (never used for rights)
     perform pg_catalog.set_config('hotelcore.app_user', internal.vouched_app_user(v_key.id, left(p_app_user, 200)), true);
     -- last use, to the minute: never waits for a concurrent request's lock, never written read-only

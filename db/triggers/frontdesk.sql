@@ -96,12 +96,22 @@ $$;
 comment on function internal.tg_payments__post_to_folio() is
     'Posts each capture (negative) and refund (positive) of a payment to its folio, so the folio balance is the sum of its lines.';
 
+-- fired only when an amount it posts changed (an authorisation or a status change posts nothing)
 create trigger _100_post_to_folio
-after insert or update of captured_amount, refunded_amount on core.payments
+after update of captured_amount, refunded_amount on core.payments
 for each row
+when (new.captured_amount is distinct from old.captured_amount or new.refunded_amount is distinct from old.refunded_amount)
 execute function internal.tg_payments__post_to_folio();
 comment on trigger _100_post_to_folio on core.payments is
     'Front desk: captures and refunds become folio lines (internal.tg_payments__post_to_folio).';
+
+create trigger _100_post_to_folio_on_insert
+after insert on core.payments
+for each row
+when (new.captured_amount > 0 or new.refunded_amount > 0)
+execute function internal.tg_payments__post_to_folio();
+comment on trigger _100_post_to_folio_on_insert on core.payments is
+    'Front desk: a payment recorded already captured or refunded posts its lines (internal.tg_payments__post_to_folio).';
 
 -- ---------------------------------------------------------------- cancellation and no-show fees
 

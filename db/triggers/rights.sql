@@ -14,7 +14,8 @@ volatile
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_changed text[] := '{}';
+    v_changed  text[] := '{}';
+    v_identity record;
 begin
     -- PL/pgSQL, not SQL: it runs once per changed row and keeps its plans (a SQL function with a
     -- SET clause is planned again at every call)
@@ -28,11 +29,14 @@ begin
     end if;
     -- who: the role acted as, the login, the API key of the request, and the application user as
     -- given, prefixed by who vouched for it (the key, else the login: internal.request_app_user)
+    -- (the request's identity read once for both)
+    v_identity := core.request_identity();
     insert into core.audit_log (at, entity, entity_id, hotel_id, action, changed, db_role, login_role, app_user,
                                 api_key_id)
     values (internal.now(), p_entity, (coalesce(p_new, p_old) ->> 'id')::bigint,
             (coalesce(p_new, p_old) ->> 'hotel_id')::bigint, pg_catalog.lower(p_op), v_changed,
-            internal.caller_role(), session_user::text, internal.request_app_user(), internal.request_api_key_id());
+            internal.caller_role(), session_user::text,
+            internal.request_app_user_of(v_identity.api_key_id, v_identity.app_user), v_identity.api_key_id);
 end
 $$;
 comment on function internal.audit_change(text, text, jsonb, jsonb) is
