@@ -288,6 +288,8 @@ begin
     return v_scope;
 end
 $$;
+comment on function core.hotel_scope() is
+    'The hotel ids the caller may see: the intersection of the core.login_hotels rows of every role the login, or the role it SET ROLE to, inherits (itself included), intersected with the hotels of the request''s API key (core.request_identity). Null: every hotel. Used by the row-level security policies; SECURITY DEFINER so that readers of report views need no right on core.login_hotels.';
 create or replace function core.request_signed(p_value text, p_inner_key bytea, p_outer_key bytea) returns boolean
 language sql
 stable

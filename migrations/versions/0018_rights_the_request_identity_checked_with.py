@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/rights--identity-verified-once.sql": "4e56e6c8779feb98053c6f9c83ec4315a9f3135637a79e0f0c425d5fa98ba769",
+    "schema/rights--identity-verified-once.sql": "aea194ef4f91c77f608d842b331cb8efd690d621e9f1cb5293100f37632f565e",
 }
 
 
