@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from pyapi.http.observe import JsonFormatter, logging_config
+from tests.support.factories import create_customer
 from tests.support.http import checkout_body
 
 
@@ -85,7 +87,7 @@ def test_scrape_counts_requests_errors_latency_pool_and_checkouts(client, world,
         after, pool, pool="primary", state="size"
     ) - value(after, pool, pool="primary", state="idle")
     # no replica configured: no replica series
-    assert not any(name.startswith("hotelcore_replica") for (name, _) in after)
+    assert not any(name.startswith("hotelcore_replica_") for (name, _) in after)
 
 
 def test_access_log_is_json_with_the_request_id(client, world, caplog):
@@ -144,3 +146,33 @@ def test_a_metrics_token_is_required_when_configured(make_client):
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
     got = client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape"})
     assert got.status_code == 200 and "hotelcore_http_requests_total" in got.text
+
+
+def test_scrape_shows_each_event_consumers_backlog_as_the_lag_report_counts_it(client, db):
+    """A pull consumer behind by N events shows N unread and the age of the oldest; acknowledging
+    some lowers it; every consumer's series equal report.event_consumer_lag's row."""
+    db.execute("select api.subscribe_events('metrics-probe', array['customer.*'], 'member')")
+    labels = {"consumer": "metrics-probe", "kind": "pull"}
+    first = scrape(client)
+    assert value(first, "hotelcore_metrics_source_up", source="event_consumers") == 1
+    assert ("hotelcore_event_consumer_unread_events", tuple(sorted(labels.items()))) in first
+    assert value(first, "hotelcore_event_consumer_unread_events", **labels) == 0
+    assert value(first, "hotelcore_event_consumer_lag_seconds", **labels) == 0
+    for i in range(7):
+        create_customer(db, given_name=f"Lag{i}")
+    behind = scrape(client)
+    assert value(behind, "hotelcore_event_consumer_unread_events", **labels) == 7
+    assert value(behind, "hotelcore_event_consumer_lag_seconds", **labels) > 0
+    # read and acknowledge three: four stay unread
+    deadline = time.monotonic() + 30
+    while len(got := db.execute("select * from api.read_events('metrics-probe', 3)").fetchall()) < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    db.execute("select api.ack_events('metrics-probe', %s)", [got[-1][0]])
+    after = scrape(client)
+    assert value(after, "hotelcore_event_consumer_unread_events", **labels) == 4
+    # the same figures as the report, for every consumer (one home for the count)
+    for consumer, kind, unread in db.execute(
+        "select consumer, kind, unread from report.event_consumer_lag"
+    ).fetchall():
+        assert value(after, "hotelcore_event_consumer_unread_events", consumer=consumer, kind=kind) == unread
