@@ -19,6 +19,8 @@ comment on column core.checkout_sagas.api_key_id is
     'The API key of the request that started the checkout; null once the key is deleted (no foreign key: db/triggers/checkout.sql).';
 
 -- migrate:down
+comment on column core.idempotency_keys.api_key_id is null;
+comment on column core.checkout_sagas.api_key_id is null;
 alter table core.idempotency_keys add constraint idempotency_keys_api_key_id_fkey
     foreign key (api_key_id) references core.api_keys (id) on delete cascade;
 alter table core.checkout_sagas add constraint checkout_sagas_api_key_id_fkey

@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/checkout--api-key-without-row-lock.sql": "779df6ad5316803d26c0b0c91a7fa7c2336fcf8b479dc36e761468e705c90017",
+    "schema/checkout--api-key-without-row-lock.sql": "49689a6578732c70012def09f7395f53e35183d343c5252b8c59942464e35164",
 }
 
 
