@@ -811,19 +811,20 @@ begin
         order by d.hotel_id, d.room_type_id, d.min_nights desc
     ),
     sellable as materialized (
-        -- the hotels' active (room type, rate plan) pairs the party fits: read once and hashed,
-        -- not looked up by id for each of the thousands of offers of a city
-        select rp.id as rate_plan_id, rp.room_type_id
+        -- the hotels' active (room type, rate plan) pairs the party fits, with the room type's
+        -- length-of-stay rate: read once and hashed, not looked up for each of a city's thousands
+        -- of offers
+        select rp.id as rate_plan_id, rp.room_type_id, ls.discount_rate as los_rate
         from core.rate_plans rp
         join core.room_types rt on rt.hotel_id = rp.hotel_id and rt.id = rp.room_type_id
+        left join los ls on ls.room_type_id = rp.room_type_id
         where rp.hotel_id = any(v_hotel_ids) and rp.active and rt.active and rt.max_occupancy >= p_adults + p_children
     ),
     offers as (
         select p.hotel_id, p.room_type_id, p.rate_plan_id, p.currency, p.prices_include_tax, p.tax_rate,
-               p.minor_units, coalesce(ls.discount_rate, p.los_rate, 0) as los_rate, p.subtotal
+               p.minor_units, coalesce(s.los_rate, p.los_rate, 0) as los_rate, p.subtotal
         from plans p
         join sellable s on s.rate_plan_id = p.rate_plan_id and s.room_type_id = p.room_type_id
-        left join los ls on ls.room_type_id = p.room_type_id
         where (p.hotel_id, p.room_type_id) not in (select st.hotel_id, st.room_type_id from stopped st)
     ),
     priced as materialized (
