@@ -1,4 +1,4 @@
-"""Rights: the request identity checked with kept plans, its hotel scope decided once per request (a signed memo)
+"""Checkout sagas and idempotency records keep their API key without a foreign key (no row lock on the shared key row)
 
 Revision ID: 0018
 Revises: 0017
@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/rights--identity-verified-once.sql": "aea194ef4f91c77f608d842b331cb8efd690d621e9f1cb5293100f37632f565e",
+    "schema/checkout--api-key-without-row-lock.sql": "49689a6578732c70012def09f7395f53e35183d343c5252b8c59942464e35164",
 }
 
 
