@@ -1,24 +1,16 @@
--- Citus-ready keys, third step: the primary keys of the hotel-owned tables include hotel_id.
--- Each constraint is swapped onto the index the previous revision built concurrently
--- (ADD CONSTRAINT ... USING INDEX: a catalog change, no index build under the lock), so the
--- ACCESS EXCLUSIVE lock of each table lasts that change, bounded by the runner's lock_timeout.
--- The foreign keys that pointed at an id-only key (service order postings to folio lines and
--- order lines, feedback scores to feedback, external-PMS checkout steps to their checkout) now
--- map hotel_id to hotel_id: added NOT VALID, then validated here (small tables). The unique
+-- Citus-ready keys, third step: the keys of the hotel-owned tables include hotel_id. Each is
+-- swapped onto the index the previous revision built concurrently (USING INDEX: a catalog
+-- change under a short lock, bounded by the runner's lock_timeout). The foreign keys that used
+-- an id-only key now map hotel_id to hotel_id: NOT VALID, then validated (small tables). The unique
 -- indexes that are not constraints (partial ones) give way to the ones built with hotel_id; the
 -- facility-booking exclusion compares hotel_id too (rebuilt here: an exclusion constraint
 -- cannot adopt an index).
 --
--- Transactional on purpose: functions name these keys in ON CONFLICT (before this release a
--- reservation's folio and the night's room charge, now only a feedback score: the folio and
--- charge inserts name none, so they work with either key). The runner replaces the changed
--- functions in the transaction that applies this revision, so the keys and the functions naming
--- them change in one commit: no caller ever runs a function against a key it does not name.
+-- Transactional on purpose: functions name these keys in ON CONFLICT (the previous release's
+-- folio and night-charge inserts, a feedback score). The runner replaces the changed functions
+-- in this revision's transaction: keys and functions naming them change in one commit.
 --
--- Left as they are (docs/scale-out.md says why): core.events, core.conflicts and
--- core.pms_webhook_events (hotel_id may be null), core.checkout_sagas (its steps carry no
--- hotel_id yet), the chain-wide unique confirmation code of a reservation and the vendor
--- property id of an external-PMS hotel (both looked up without knowing the hotel).
+-- What is left as it is, and why: docs/scale-out.md.
 -- migrate:up
 alter table core.feedback_scores drop constraint feedback_scores_feedback_id_fkey;
 alter table core.pms_checkout_steps drop constraint pms_checkout_steps_checkout_id_fkey;
@@ -221,3 +213,42 @@ alter table core.service_order_postings add constraint service_order_postings_or
     references core.service_order_lines(id) on delete restrict;
 alter table core.service_order_postings add constraint service_order_postings_reverses_line_id_fkey foreign key (reverses_line_id)
     references core.folio_lines(id) on delete restrict;
+
+-- the previous revision's indexes, which the keys had adopted
+create unique index cancellation_policies_pkey_with_hotel on core.cancellation_policies (id, hotel_id);
+create unique index cancellations_pkey_with_hotel on core.cancellations (id, hotel_id);
+create unique index cancellations_one_per_reservation_with_hotel on core.cancellations (reservation_id, hotel_id);
+create unique index concierge_requests_pkey_with_hotel on core.concierge_requests (id, hotel_id);
+create unique index facilities_pkey_with_hotel on core.facilities (id, hotel_id);
+create unique index facility_bookings_pkey_with_hotel on core.facility_bookings (id, hotel_id);
+create unique index feedback_pkey_with_hotel on core.feedback (id, hotel_id);
+create unique index feedback_scores_pkey_with_hotel on core.feedback_scores (feedback_id, aspect, hotel_id);
+create unique index folio_lines_pkey_with_hotel on core.folio_lines (id, hotel_id);
+create unique index folios_pkey_with_hotel on core.folios (id, hotel_id);
+create unique index folios_one_per_reservation_with_hotel on core.folios (reservation_id, hotel_id);
+create unique index hold_lines_pkey_with_hotel on core.hold_lines (id, hotel_id);
+create unique index holds_pkey_with_hotel on core.holds (id, hotel_id);
+create unique index length_of_stay_discounts_pkey_with_hotel on core.length_of_stay_discounts (id, hotel_id);
+create unique index payments_pkey_with_hotel on core.payments (id, hotel_id);
+create unique index pms_breaker_events_pkey_with_hotel on core.pms_breaker_events (id, hotel_id);
+create unique index pms_checkout_steps_pkey_with_hotel on core.pms_checkout_steps (id, hotel_id);
+create unique index pms_checkouts_pkey_with_hotel on core.pms_checkouts (id, hotel_id);
+create unique index pms_sync_runs_pkey_with_hotel on core.pms_sync_runs (id, hotel_id);
+create unique index pricing_rules_pkey_with_hotel on core.pricing_rules (id, hotel_id);
+create unique index rate_plans_pkey_with_hotel on core.rate_plans (id, hotel_id);
+create unique index reservation_rooms_pkey_with_hotel on core.reservation_rooms (id, hotel_id);
+create unique index reservations_pkey_with_hotel on core.reservations (id, hotel_id);
+create unique index reservations_hold_unique_with_hotel on core.reservations (hold_id, hotel_id);
+create unique index reviews_pkey_with_hotel on core.reviews (id, hotel_id);
+create unique index room_assignments_pkey_with_hotel on core.room_assignments (id, hotel_id);
+create unique index room_blocks_pkey_with_hotel on core.room_blocks (id, hotel_id);
+create unique index room_status_log_pkey_with_hotel on core.room_status_log (id, hotel_id);
+create unique index room_types_pkey_with_hotel on core.room_types (id, hotel_id);
+create unique index rooms_pkey_with_hotel on core.rooms (id, hotel_id);
+create unique index seasons_pkey_with_hotel on core.seasons (id, hotel_id);
+create unique index service_items_pkey_with_hotel on core.service_items (id, hotel_id);
+create unique index service_order_lines_pkey_with_hotel on core.service_order_lines (id, hotel_id);
+create unique index service_order_postings_pkey_with_hotel on core.service_order_postings (folio_line_id, hotel_id);
+create unique index service_order_postings_reversed_once_with_hotel on core.service_order_postings (reverses_line_id, hotel_id);
+create unique index service_orders_pkey_with_hotel on core.service_orders (id, hotel_id);
+create unique index waitlist_entries_pkey_with_hotel on core.waitlist_entries (id, hotel_id);

@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/scaleout--hotel-primary-keys.sql": "c4aa3806670077790d516e275c0b44043b87394450cebaaf57c2a6c018a2cb2d",
+    "schema/scaleout--hotel-primary-keys.sql": "4f71ffa7dce39003d75844498bee387533a8b2cb525ebf92950d45cfd4babe80",
 }
 
 
