@@ -377,7 +377,7 @@ as $$
         ) as v(kind, description, amount)
         where v.amount > 0
         order by p.folio_id, p.id, p.night, v.kind
-        -- one charge a night (folio_lines_one_charge_per_night): the only key a new line can meet
+        -- one charge a night (folio_lines_one_charge_per_night_with_hotel): the only key a new line can meet
         on conflict do nothing
         returning kind
     )
