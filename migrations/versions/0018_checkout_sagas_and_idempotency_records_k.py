@@ -1,4 +1,4 @@
-"""Citus-ready keys: the unique indexes of the hotel-owned tables' keys with hotel_id, built concurrently outside a transaction
+"""Checkout sagas and idempotency records keep their API key without a foreign key (no row lock on the shared key row)
 
 Revision ID: 0018
 Revises: 0017
@@ -14,14 +14,10 @@ down_revision = "0017"
 branch_labels = None
 depends_on = None
 
-# Applied outside a transaction, statement by statement (CREATE INDEX CONCURRENTLY, ... USING
-# INDEX): every statement must be safe to run again after a failure part way (IF NOT EXISTS).
-TRANSACTION = False
-
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/scaleout--hotel-key-indexes.sql": "953f5ca5fc1490f28847e388d22e7f49030f043eb2190aea7430d9c36a5ea08b",
+    "schema/checkout--api-key-without-row-lock.sql": "49689a6578732c70012def09f7395f53e35183d343c5252b8c59942464e35164",
 }
 
 
