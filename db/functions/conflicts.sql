@@ -791,6 +791,7 @@ declare
     v_room     core.rooms;
     v_version  integer;
     v_customer core.customers;
+    v_stay     daterange;
 begin
     -- seed 000's matrix: only the systems owning customers (member) or reservations (pms) resolve
     if not internal.has_right('customer.conflicts') then
@@ -894,6 +895,49 @@ begin
             v_answer := internal.customer_document(v_customer.id);
             v_version := v_customer.version;
         end if;
+    elsif not v_conflict.fields ? 'room_id' then
+        -- a stale reservation change: manual writes the values a person chose for the conflict's
+        -- fields (the document's terms: stay as [check_in,check_out), room_type_id, ...);
+        -- auto_merge what of the stale change did not clash; priority_based all of it (hotel-pms
+        -- owns reservations). Written on the current version, checked like any change.
+        if p_resolution_method = 'manual' then
+            for v_key in select k from jsonb_object_keys(v_data) k loop
+                if not (v_conflict.ours ? v_key or v_conflict.theirs ? v_key) then
+                    perform internal.raise_error('INVALID_RESOLUTION',
+                        format('field %s is not part of conflict %s (its fields: %s)', v_key, p_conflict_id,
+                               (select string_agg(k, ', ' order by k) from jsonb_object_keys(v_conflict.ours || v_conflict.theirs) k)),
+                        'resolve the conflict''s fields only; change others with PUT /reservations/{id}');
+                end if;
+            end loop;
+            v_changes := v_data;
+        else
+            select coalesce(jsonb_object_agg(f.key, v_conflict.ours -> f.key), '{}') into v_changes
+            from jsonb_each(v_conflict.fields) f
+            where f.value ->> 'outcome' = 'applied'
+               or (p_resolution_method = 'priority_based' and f.value ->> 'outcome' = 'review');
+        end if;
+        if v_changes = '{}' then
+            v_status := 'dismissed';
+            v_version := v_res.version;
+        else
+            begin
+                v_stay := (v_changes ->> 'stay')::daterange;
+                v_res := internal.write_reservation_change(v_res, lower(v_stay), upper(v_stay),
+                    (v_changes ->> 'room_type_id')::bigint, (v_changes ->> 'rate_plan_id')::bigint,
+                    (v_changes ->> 'adults')::integer, (v_changes ->> 'children')::integer,
+                    v_changes ->> 'special_requests', false);
+            exception when invalid_text_representation or datetime_field_overflow or invalid_datetime_format
+                           or numeric_value_out_of_range or data_exception then
+                perform internal.raise_error('INVALID_RESOLUTION',
+                    format('resolved_data of conflict %s does not read as the reservation''s fields: %s', p_conflict_id, sqlerrm),
+                    'stay as "[2026-12-08,2026-12-10)", ids and guest counts as numbers, special_requests as text');
+            end;
+            v_version := v_res.version;
+            update core.reservation_changes ch set conflict_id = p_conflict_id
+            where ch.hotel_id = v_res.hotel_id and ch.reservation_id = v_res.id and ch.version = v_res.version;
+        end if;
+        v_answer := internal.reservation_document(v_res.id) || jsonb_build_object('reservation_id', v_res.id,
+            'version', v_res.version);
     else
         -- a room conflict: booking time already decided priority, so a person picks a room
         -- (manual) or takes the best free one of the booked type (auto_merge)
@@ -946,7 +990,7 @@ begin
 end
 $$;
 comment on function api.resolve_conflict(bigint, text, jsonb, text) is
-    'Seed 000 POST /conflicts/{id}/resolve: manual (resolved_data: the conflict''s fields and a resolution_reason; no field dismisses), auto_merge (what of the stale write did not clash; for a room conflict the best free room of the type) or priority_based (the owner''s write wins: hotel-member for customers). Returns the conflict and the entity after it, version bumped when something was written. CONFLICT_NOT_FOUND, CONFLICT_ALREADY_RESOLVED, INVALID_RESOLUTION.';
+    'Seed 000 POST /conflicts/{id}/resolve: manual (resolved_data: the conflict''s fields and a resolution_reason; no field dismisses), auto_merge (what of the stale write did not clash; for a room conflict the best free room of the type) or priority_based (the owner''s write wins: hotel-member for customers, hotel-pms for a stale reservation change). Returns the conflict and the entity after it, version bumped when something was written. CONFLICT_NOT_FOUND, CONFLICT_ALREADY_RESOLVED, INVALID_RESOLUTION.';
 
 -- ---------------------------------------------------------------------------- special event days
 

@@ -288,3 +288,52 @@ def test_bad_stale_changes_are_refused_and_record_nothing(db, hotel, customer, b
         with raises_code(error):
             modify(db, hotel, rid, Change(1, kw))
     assert one(db, "select count(*) from core.conflicts where entity_id = %s", rid) == 0
+
+
+def test_resolving_a_stale_reservation_change(db, hotel, customer, book):
+    from tests.support.conflicts import resolve
+    from tests.support.errors import raises_code
+
+    def clash(start: int) -> tuple[int, int]:
+        """Nights start..start+2 moved to end a night later, then (stale) to begin a night earlier."""
+        rid = book(hotel, customer(), start, 2)
+        modify(db, hotel, rid, Change(0, {"check_out": start + 3}))
+        out = modify(db, hotel, rid, Change(1, {"check_in": start - 1, "special_requests": "quiet room"}))
+        assert out["conflict"]["verdict"] == "needs_review"
+        return rid, out["conflict"]["conflict_id"]
+
+    # manual: the person's stay, on the current version
+    rid, cid = clash(2)
+    for data in ({"room_id": 1, "resolution_reason": "x"}, {"stay": "soon", "resolution_reason": "x"}):
+        with raises_code("INVALID_RESOLUTION"):
+            resolve(db, cid, "manual", data)
+    stay = f"[{hotel.day(1)},{hotel.day(5)})"
+    out = resolve(db, cid, "manual", {"stay": stay, "resolution_reason": "guest confirmed by phone"})
+    assert out["conflict"]["status"] == "resolved" and out["entity"]["version"] == 3
+    assert document(db, rid)["stay"] == stay
+    assert (
+        one(
+            db,
+            "select conflict_id from core.reservation_changes where reservation_id = %s and version = 3",
+            rid,
+        )
+        == cid
+    )
+    with raises_code("CONFLICT_ALREADY_RESOLVED"):
+        resolve(db, cid, "manual", {"resolution_reason": "again"})
+
+    # auto_merge: what did not clash (the requests); priority_based: all of the stale change
+    rid, cid = clash(8)
+    resolve(db, cid, "auto_merge", {})
+    assert (document(db, rid)["special_requests"], document(db, rid)["stay"]) == (
+        "quiet room",
+        f"[{hotel.day(8)},{hotel.day(11)})",
+    )
+    rid, cid = clash(14)
+    resolve(db, cid, "priority_based", {})
+    assert document(db, rid)["stay"] == f"[{hotel.day(13)},{hotel.day(16)})"
+    # manual with nothing chosen dismisses it
+    rid, cid = clash(20)
+    assert (
+        resolve(db, cid, "manual", {"resolution_reason": "kept as is"})["conflict"]["status"] == "dismissed"
+    )
