@@ -148,7 +148,7 @@ select 'reservation_sync' as metric,
        format('%s of %s consumers within 10 s; %s events unread; longest delay %s s%s',
               count(*) filter (where l.meets_target), count(*), coalesce(sum(l.unread), 0),
               coalesce(max(l.lag_seconds), 0),
-              coalesce(' (' || (array_agg(l.consumer order by l.lag_seconds desc, l.consumer))[1] || ')', '')) as detail
+              coalesce(' (' || (array_agg(l.consumer order by l.lag_seconds desc, l.consumer asc))[1] || ')', '')) as detail
 from report.event_consumer_lag l
 where not l.disabled;
 comment on view report.consistency_monitor is
