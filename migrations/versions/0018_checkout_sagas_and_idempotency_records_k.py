@@ -1,4 +1,4 @@
-"""Conflicts on reservations: the version history the rules read, special event days
+"""Checkout sagas and idempotency records keep their API key without a foreign key (no row lock on the shared key row)
 
 Revision ID: 0018
 Revises: 0017
@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/conflicts--reservation-history-event-days.sql": "60eab3bc85765b46fe5ffd5e8301fe9c2b279c630a45be860ca9c67e4262d897",
+    "schema/checkout--api-key-without-row-lock.sql": "49689a6578732c70012def09f7395f53e35183d343c5252b8c59942464e35164",
 }
 
 
