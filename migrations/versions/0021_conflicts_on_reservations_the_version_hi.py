@@ -1,4 +1,4 @@
-"""Rights: the request identity checked with kept plans, its hotel scope decided once per request (a signed memo)
+"""Conflicts on reservations: the version history the rules read, special event days
 
 Revision ID: 0021
 Revises: 0020
@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/rights--identity-verified-once.sql": "aea194ef4f91c77f608d842b331cb8efd690d621e9f1cb5293100f37632f565e",
+    "schema/conflicts--reservation-history-event-days.sql": "60eab3bc85765b46fe5ffd5e8301fe9c2b279c630a45be860ca9c67e4262d897",
 }
 
 
