@@ -37,6 +37,7 @@ begin
             -- external-PMS hotels: status and freshness are inventory reads; the connector's
             -- writes and credentials are scheduled jobs (admin); import creates a hotel
             ('pms_lookup',                  'rooms.read'),
+            ('pms_city_lookup',             'rooms.read'),
             ('pms_sync_status',             'rooms.read'),
             ('pms_request_sync',            'rooms.update'),
             ('pms_import_property',         'hotel.create'),

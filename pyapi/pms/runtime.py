@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -46,17 +47,47 @@ class Freshness:
         }
 
 
+@dataclass
+class CityFreshness:
+    """What a city (or chain) search's external hotels looked like before it answered: the stale
+    ranges refreshed from their PMS within the time budget, and those that answer from the mirror
+    with its age (the vendor slow, failing or its breaker open)."""
+
+    refreshed: list[int] = field(default_factory=list)
+    degraded: list[int] = field(default_factory=list)
+
+    def headers(self) -> dict[str, str]:
+        out = {"X-PMS-Refreshed": ",".join(map(str, self.refreshed))}
+        if self.degraded:
+            out["X-PMS-Degraded"] = ",".join(map(str, self.degraded))
+        return out
+
+
 class PmsRuntime:
-    def __init__(self, db, resilience: Resilience | None = None, *, fetch_workers: int = 4):
+    def __init__(
+        self,
+        db,
+        resilience: Resilience | None = None,
+        *,
+        fetch_workers: int = 4,
+        refresh_workers: int = 8,
+        city_budget: float = 1.5,
+    ):
         self.db = db
         self.resilient = Resilient(resilience, on_change=self._breaker_changed)
         self.pool = ThreadPoolExecutor(max_workers=fetch_workers, thread_name_prefix="pms-fetch")
+        # refreshes of stale mirror ranges for searches over many hotels: concurrent, and one
+        # request per hotel and range in flight however many searches want it
+        self.refresh_pool = ThreadPoolExecutor(max_workers=refresh_workers, thread_name_prefix="pms-refresh")
+        self.city_budget = city_budget
+        self._inflight: dict[tuple[int, dt.date, dt.date], Future] = {}
         self._hotels: dict[tuple[str, str], int] = {}
         self._external: dict[int, tuple[str, str] | None] = {}
         self._lock = threading.Lock()
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=False)
+        self.refresh_pool.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------------ which hotels
 
@@ -125,6 +156,68 @@ class PmsRuntime:
             log.warning("refresh of hotel %s from its PMS failed: %s", hotel_id, exc)
             return Freshness("mirror", as_of, False, True, self.open_for(hotel_id))
         return Freshness("mirror", as_of, True, False)
+
+    def refresh_stale(
+        self, stale: list[int], check_in: dt.date, check_out: dt.date, budget: float | None = None
+    ) -> CityFreshness:
+        """A city (or chain) search's read path: the stale mirror ranges of its external hotels
+        refreshed from their PMS concurrently, waiting at most ``budget`` seconds in all; a hotel
+        whose breaker is open is not asked, and one whose vendor is slower than the budget or
+        fails answers from the mirror with its age (a refresh still running lands in the mirror
+        for the next search)."""
+        result = CityFreshness()
+        budget = self.city_budget if budget is None else budget
+        futures: dict[Future, int] = {}
+        for hotel_id in stale:
+            if self.open_for(hotel_id) is not None:
+                result.degraded.append(hotel_id)
+                continue
+            futures[self._refresh_async(hotel_id, check_in, check_out)] = hotel_id
+        deadline = time.monotonic() + budget
+        done, _ = wait(futures, timeout=max(0.0, deadline - time.monotonic()))
+        for future, hotel_id in futures.items():
+            if future in done and future.exception() is None:
+                result.refreshed.append(hotel_id)
+            else:
+                result.degraded.append(hotel_id)
+        result.refreshed.sort()
+        result.degraded.sort()
+        return result
+
+    def _refresh_async(self, hotel_id: int, check_in: dt.date, check_out: dt.date) -> Future:
+        key = (hotel_id, check_in, check_out)
+        with self._lock:
+            running = self._inflight.get(key)
+            if running is not None:
+                return running
+            future = self.refresh_pool.submit(self._refresh, hotel_id, check_in, check_out)
+            self._inflight[key] = future
+
+        def forget(_: Future) -> None:
+            with self._lock:
+                if self._inflight.get(key) is future:
+                    del self._inflight[key]
+
+        future.add_done_callback(forget)
+        return future
+
+    def _refresh(self, hotel_id: int, check_in: dt.date, check_out: dt.date) -> dt.datetime:
+        """One stale range from the PMS into the mirror; no database connection is held while
+        the vendor answers."""
+        try:
+
+            def prepare(conn: psycopg.Connection):
+                bound, info = service.connector_for(conn, hotel_id, self.resilient)
+                return bound, info, conn.execute("select internal.now()").fetchone()[0]
+
+            self.vendor_of(hotel_id)
+            bound, info, asked = self.db.run(None, prepare)
+            mirror = service.fetch_range(bound, info, check_in, check_out)
+            self.db.run(None, lambda conn: service.apply_range(conn, hotel_id, mirror, asked, "fetch"))
+            return asked
+        except PmsError as exc:
+            log.warning("refresh of hotel %s from its PMS failed: %s", hotel_id, exc)
+            raise
 
     # ------------------------------------------------------------------ webhooks
 

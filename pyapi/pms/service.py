@@ -99,6 +99,27 @@ def import_property(
     return counts
 
 
+def fetch_range(bound: Bound, info: dict[str, Any], start: dt.date, end: dt.date) -> dict[str, Any]:
+    """Inventory and rates of [start, end) as the vendor says them now, and the departure date's
+    (its closed-to-departure restriction); no database connection is held while the vendor
+    answers."""
+    return bound.call("availability", start, end + dt.timedelta(days=1), _totals(info["rooms"]))
+
+
+def apply_range(
+    conn: psycopg.Connection, hotel_id: int, mirror: dict[str, Any], asked: dt.datetime, source: str
+) -> None:
+    conn.execute(
+        *bind(
+            "pms_apply_snapshot",
+            p_hotel_id=hotel_id,
+            p_document=Jsonb(mirror),
+            p_source=source,
+            p_as_of=asked,
+        )
+    )
+
+
 def refresh(
     conn: psycopg.Connection,
     hotel_id: int,
@@ -114,17 +135,7 @@ def refresh(
     # the answer is as of the request (a change after it wins), on the database's clock, which
     # the freshness checks read
     asked = conn.execute("select internal.now()").fetchone()[0]
-    totals = _totals(info["rooms"])
-    mirror = bound.call("availability", start, end, totals)
-    conn.execute(
-        *bind(
-            "pms_apply_snapshot",
-            p_hotel_id=hotel_id,
-            p_document=Jsonb(mirror),
-            p_source=source,
-            p_as_of=asked,
-        )
-    )
+    apply_range(conn, hotel_id, fetch_range(bound, info, start, end), asked, source)
     return asked
 
 

@@ -80,6 +80,14 @@ def attempts(hotel: int) -> dict[str, tuple[dict, set[str]]]:
             },
             {"member", "pms"},
         ),
+        "pms_city_lookup": (
+            {
+                "p_city": "Seoul",
+                "p_check_in": today + dt.timedelta(days=1),
+                "p_check_out": today + dt.timedelta(days=2),
+            },
+            {"member", "pms"},
+        ),
         "pms_request_sync": ({"p_hotel_id": hotel}, {"pms"}),
     }
 
@@ -127,3 +135,16 @@ def test_a_login_of_another_hotel_learns_nothing_of_an_external_one(db, external
         p_check_out=dt.date.today() + dt.timedelta(days=3),
     )
     assert all(r["hotel_id"] != external for r in rows)
+    conn.rollback()
+    # nor does the freshness of a city search cover it, by city or by naming it
+    for args in ({"p_city": "Seoul"}, {"p_city": None, "p_hotel_ids": [external]}):
+        covered = call(
+            conn,
+            "pms_city_lookup",
+            p_check_in=dt.date.today() + dt.timedelta(days=2),
+            p_check_out=dt.date.today() + dt.timedelta(days=3),
+            **args,
+        )
+        assert covered == []
+        conn.rollback()
+    assert db.execute("select count(*) from core.pms_cache_lookups").fetchone()[0] == 0  # nothing counted
