@@ -1240,3 +1240,125 @@ end
 $$;
 comment on function api.pms_apply_room_list(bigint, jsonb, text) is
     'Refreshes an external hotel''s room list from the vendor (TTL 3,600 s): new room types, rooms and rate plans created, names and occupancy updated, rooms no longer listed deactivated. Returns what changed. Admin (the sync worker).';
+
+-- ---------------------------------------------------------------------------- follow-up fetches
+
+create function api.pms_enqueue_fetch(
+    p_vendor    text,
+    p_event_id  text,
+    p_hotel_id  bigint,
+    p_event     text,
+    p_entity_id text
+) returns text
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_now timestamptz := internal.now();
+    v_id  bigint;
+begin
+    -- a vendor notification accepted: the fetch of the entity it names is queued in the same
+    -- transaction, so a crash before the fetch loses nothing
+    perform internal.require_right('maintenance.run');
+    perform internal.require_text('p_vendor', p_vendor);
+    perform internal.require_text('p_event_id', p_event_id);
+    perform internal.require_text('p_event', p_event);
+    perform internal.require_text('p_entity_id', p_entity_id);
+    if length(p_event_id) > 200 or length(p_event) > 100 or length(p_entity_id) > 100 then
+        perform internal.raise_error('INVALID_ARGUMENT', 'an identifier is longer than allowed', 'ids up to 100, event ids up to 200 characters');
+    end if;
+    if p_event !~ '^reservation/' then
+        perform internal.raise_error('INVALID_ARGUMENT', format('event %L names no reservation', left(p_event, 60)),
+            'only reservation/* notifications are followed by a fetch');
+    end if;
+    if (internal.require_external_hotel(p_hotel_id)).vendor <> p_vendor then
+        perform internal.raise_error('PMS_HOTEL_NOT_FOUND', format('hotel %s is not kept by %s', p_hotel_id, left(p_vendor, 60)),
+            'check the vendor');
+    end if;
+    insert into core.pms_fetch_queue (hotel_id, vendor, event_id, event, entity_id, enqueued_at, next_attempt_at)
+    values (p_hotel_id, p_vendor, p_event_id, p_event, p_entity_id, v_now, v_now)
+    on conflict (hotel_id, event_id) do nothing
+    returning id into v_id;
+    return case when v_id is null then 'duplicate' else 'queued' end;
+end
+$$;
+comment on function api.pms_enqueue_fetch(text, text, bigint, text, text) is
+    'Queues the follow-up fetch of the reservation a vendor notification names (core.pms_fetch_queue), in the caller''s transaction; a notification already queued (same event id) answers duplicate. Admin (the webhook receiver).';
+
+create function api.pms_claim_fetches(p_limit integer default 10, p_lease_seconds integer default 120)
+returns table (id bigint, hotel_id bigint, vendor text, event_id text, event text, entity_id text, attempts integer)
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    v_now timestamptz := internal.now();
+begin
+    perform internal.require_right('maintenance.run');
+    perform internal.require_count('p_limit', p_limit, 1, 1000);
+    perform internal.require_count('p_lease_seconds', p_lease_seconds, 1, 3600);
+    -- due, not held by a live worker; rows another worker is claiming right now are skipped
+    return query
+    update core.pms_fetch_queue q
+    set claimed_until = v_now + make_interval(secs => p_lease_seconds), attempts = q.attempts + 1
+    where q.id in (select d.id from core.pms_fetch_queue d
+                   where d.done_at is null and d.given_up_at is null and d.next_attempt_at <= v_now
+                     and (d.claimed_until is null or d.claimed_until <= v_now)
+                   order by d.next_attempt_at, d.id
+                   limit p_limit
+                   for update skip locked)
+    returning q.id, q.hotel_id, q.vendor, q.event_id, q.event, q.entity_id, q.attempts;
+end
+$$;
+comment on function api.pms_claim_fetches(integer, integer) is
+    'Claims up to p_limit due follow-up fetches for p_lease_seconds (FOR UPDATE SKIP LOCKED: concurrent workers never claim the same row; a dead worker''s claim runs again after its lease). Admin (the sync worker).';
+
+create function api.pms_finish_fetch(
+    p_id               bigint,
+    p_error            text default null,
+    p_retry_in_seconds numeric default null
+) returns text
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_row core.pms_fetch_queue;
+    v_now timestamptz := internal.now();
+begin
+    perform internal.require_right('maintenance.run');
+    select * into v_row from core.pms_fetch_queue q where q.id = p_id for update;
+    if not found then
+        perform internal.raise_error('INVALID_ARGUMENT', format('follow-up fetch %s does not exist', p_id), 'pass an id pms_claim_fetches gave');
+    end if;
+    if v_row.done_at is not null or v_row.given_up_at is not null then
+        return case when v_row.done_at is not null then 'done' else 'given_up' end;  -- finished already
+    end if;
+    if p_error is null then
+        update core.pms_fetch_queue set done_at = v_now, claimed_until = null, last_error = null where id = p_id;
+        return 'done';
+    end if;
+    -- a failure waits p_retry_in_seconds (the worker's backoff), then runs again; none: given up
+    -- (the next polling sync reads the reservation anyway)
+    if p_retry_in_seconds is null then
+        update core.pms_fetch_queue set given_up_at = v_now, claimed_until = null, last_error = left(p_error, 1000)
+        where id = p_id;
+        return 'given_up';
+    end if;
+    if p_retry_in_seconds < 0 or p_retry_in_seconds > 86400 then
+        perform internal.raise_error('INVALID_ARGUMENT', format('p_retry_in_seconds = %s', p_retry_in_seconds), 'a wait of 0 to 86,400 seconds');
+    end if;
+    update core.pms_fetch_queue
+    set next_attempt_at = v_now + make_interval(secs => p_retry_in_seconds), claimed_until = null,
+        last_error = left(p_error, 1000)
+    where id = p_id;
+    return 'retry';
+end
+$$;
+comment on function api.pms_finish_fetch(bigint, text, numeric) is
+    'Ends a claimed follow-up fetch: done (no p_error), or failed and due again in p_retry_in_seconds, or given up (a failure without a retry: the next polling sync reads the reservation). Returns done, retry or given_up. Admin (the sync worker).';

@@ -6,20 +6,16 @@
 
 -- migrate:up
 alter table core.pms_rates
-    add column min_los             integer,
-    add column max_los             integer,
+    add column min_los             integer constraint pms_rates_min_los check (min_los between 1 and 365),
+    add column max_los             integer constraint pms_rates_max_los check (max_los between 1 and 365),
     add column closed_to_arrival   boolean default false not null,
     add column closed_to_departure boolean default false not null;
 comment on column core.pms_rates.min_los is 'The vendor''s minimum length of stay for an arrival this night (nights); null: none.';
 comment on column core.pms_rates.max_los is 'The vendor''s maximum length of stay for an arrival this night (nights); null: none.';
 comment on column core.pms_rates.closed_to_arrival is 'The vendor closes this night to arrival on this rate plan.';
 comment on column core.pms_rates.closed_to_departure is 'The vendor closes this date to departure on this rate plan.';
-alter table core.pms_rates add constraint pms_rates_length_of_stay check (
-    (min_los is null or min_los between 1 and 365) and (max_los is null or max_los between 1 and 365)) not valid;
-alter table core.pms_rates validate constraint pms_rates_length_of_stay;
 
 -- migrate:down
-alter table core.pms_rates drop constraint if exists pms_rates_length_of_stay;
 alter table core.pms_rates
     drop column if exists min_los,
     drop column if exists max_los,

@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/external_pms--restrictions.sql": "2f57f8de5e319190fbe99de57b44a4cac30482630959d8161239f2cf95a71a28",
+    "schema/external_pms--restrictions.sql": "e7fe8e80cf8916adb91e20f997343b8e275f6d1712307c7cd9555aba1da2055f",
 }
 
 

@@ -329,6 +329,7 @@ def _pms_sync_loop(hc: Services, interval: float, stop: threading.Event) -> None
 
     while not stop.wait(interval):
         try:
+            hc.pms.drain_fetches()  # follow-up fetches of vendor notifications a crash or a failure left
             hc.pms.sync_due()
             ExternalCheckout(hc).recover()  # checkouts a crash left between two steps
         except Exception:  # the loop must outlive a failed round; the next one retries

@@ -18,13 +18,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+import tenacity
 from psycopg.types.json import Jsonb
 
 from ..client import bind
+from ..dispatch import Schedule
 from . import service, webhooks
 from .connector import PmsCircuitOpen, PmsError, Resilience, Resilient, vendors
 
 log = logging.getLogger("hotelcore.pms")
+
+# follow-up fetches: a claim lasts longer than a fetch with its retries; a failed one waits about
+# 5 s, 10 s, 20 s ... (capped at 15 min, with jitter), 8 attempts, then the polling sync has it
+FETCH_LEASE_SECONDS = 120
+FETCH_SCHEDULE = Schedule(
+    wait=tenacity.wait_exponential(multiplier=5, max=900) + tenacity.wait_random(0, 2), max_attempts=8
+)
 
 
 @dataclass
@@ -242,9 +251,24 @@ class PmsRuntime:
         note = webhooks.notification(body, raw)
         target = self._target(vendor, note.property_id)
         webhooks.check_token(token, target[2])
-        # answered at once; the entity is fetched afterwards (Cloudbeds' payloads are thin)
+        # answered at once; the entity is fetched afterwards (Cloudbeds' payloads are thin): the
+        # fetch is queued in this transaction (durable), then drained at once here and by the
+        # sync worker's rounds, so a crash in between only delays it
         if note.reservation_id is not None and note.event.startswith("reservation/"):
-            self.pool.submit(self._follow, vendor, target[0], note)
+            self.db.run(
+                None,
+                lambda conn: conn.execute(
+                    *bind(
+                        "pms_enqueue_fetch",
+                        p_vendor=vendor,
+                        p_event_id=note.event_id,
+                        p_hotel_id=target[0],
+                        p_event=note.event[:100],
+                        p_entity_id=note.reservation_id[:100],
+                    )
+                ),
+            )
+            self.pool.submit(self.drain_fetches)
         return {"event_id": note.event_id, "outcome": "accepted"}
 
     def _target(self, vendor: str, property_id: Any) -> tuple:
@@ -283,25 +307,71 @@ class PmsRuntime:
             ).fetchone()[0],
         )
 
-    def _follow(self, vendor: str, hotel_id: int, note: webhooks.Notification) -> None:
+    def drain_fetches(self, limit: int = 20) -> list[str]:
+        """Runs the due follow-up fetches of vendor notifications (core.pms_fetch_queue), each
+        claimed for a lease so concurrent workers (threads, processes) never take the same one:
+        the reservation fetched and applied in the transaction that marks it done, then the
+        stay's nights refreshed. A failure is retried after the schedule's wait (tenacity's
+        exponential backoff), then given up to the next polling sync. Returns the outcomes."""
+        claimed = self.db.run(
+            None,
+            lambda conn: conn.execute(
+                *bind(
+                    "pms_claim_fetches",
+                    columns=("id", "hotel_id", "vendor", "event_id", "event", "entity_id", "attempts"),
+                    p_limit=limit,
+                    p_lease_seconds=FETCH_LEASE_SECONDS,
+                )
+            ).fetchall(),
+        )
+        return [self._fetch(*row) for row in claimed]
+
+    def _fetch(
+        self,
+        queue_id: int,
+        hotel_id: int,
+        vendor: str,
+        event_id: str,
+        event: str,
+        entity_id: str,
+        attempts: int,
+    ) -> str:
+        def finish(conn: psycopg.Connection, error: str | None = None, retry_in: float | None = None) -> str:
+            return conn.execute(
+                *bind("pms_finish_fetch", p_id=queue_id, p_error=error, p_retry_in_seconds=retry_in)
+            ).fetchone()[0]
+
         try:
             self.vendor_of(hotel_id)
+            bound, _ = self.db.run(None, lambda conn: service.connector_for(conn, hotel_id, self.resilient))
+            res = bound.call("reservation", entity_id)  # no database connection held meanwhile
 
-            def fetch(conn: psycopg.Connection):
-                bound, _ = service.connector_for(conn, hotel_id, self.resilient)
-                return bound.call("reservation", note.reservation_id)
+            def apply(conn: psycopg.Connection) -> str:
+                conn.execute(
+                    *bind(
+                        "pms_apply_webhook",
+                        p_vendor=vendor,
+                        p_event_id=event_id,
+                        p_hotel_id=hotel_id,
+                        p_kind="reservation",
+                        p_document=Jsonb(res.document()),
+                    )
+                )
+                return finish(conn)
 
-            res = self.db.run(None, fetch)
-            self._apply(vendor, note.event_id, hotel_id, "reservation", res.document())
-            # and the stay's nights, as the vendor counts them now
-            self.db.run(
-                None,
-                lambda conn: service.refresh(
-                    conn, hotel_id, res.check_in, res.check_out, resilient=self.resilient
-                ),
+            outcome = self.db.run(None, apply)
+        except Exception as exc:  # recorded on the row and retried; never lost
+            wait = FETCH_SCHEDULE.delay(attempts)
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("follow-up fetch of %s (hotel %s) failed: %s", event, hotel_id, error)
+            return self.db.run(
+                None, lambda conn: finish(conn, error, None if wait is None else wait.total_seconds())
             )
-        except Exception:  # a lost follow-up is caught up by the next poll
-            log.exception("following %s of hotel %s failed", note.event, hotel_id)
+        try:  # and the stay's nights, as the vendor counts them now (a later sync corrects a miss)
+            self._refresh(hotel_id, res.check_in, res.check_out)
+        except Exception as exc:
+            log.warning("refresh after %s of hotel %s failed: %s", event, hotel_id, exc)
+        return outcome
 
     # ------------------------------------------------------------------ polling
 

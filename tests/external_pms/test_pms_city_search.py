@@ -43,7 +43,7 @@ def city(db: psycopg.Connection, fresh_db: str):
             property_id=prop,
             base_url=vendor.url,
             api_key=f"key-{prop}",
-            resilient=Resilient(FAST),
+            resilient=Resilient(),  # real waits: a 429 waits its Retry-After
             today=today,
         )
         hotels[prop] = counts["hotel_id"]

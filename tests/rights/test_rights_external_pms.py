@@ -59,6 +59,18 @@ def attempts(hotel: int) -> dict[str, tuple[dict, set[str]]]:
         "pms_due_syncs": ({}, set()),
         "pms_record_breaker": ({"p_hotel_id": hotel, "p_state": "open"}, set()),
         "pms_stalled_checkouts": ({}, set()),
+        "pms_enqueue_fetch": (
+            {
+                "p_vendor": "cloudbeds",
+                "p_event_id": "e",
+                "p_hotel_id": hotel,
+                "p_event": "reservation/created",
+                "p_entity_id": "R1",
+            },
+            set(),
+        ),
+        "pms_claim_fetches": ({}, set()),
+        "pms_finish_fetch": ({"p_id": 1}, set()),
         "pms_import_property": (
             {
                 "p_vendor": "cloudbeds",
