@@ -74,6 +74,22 @@ end
 $$;
 comment on function internal.require_mirror_source(text) is 'p_source when it names where mirror data came from, else INVALID_ARGUMENT.';
 
+create function internal.require_sealed_api_key(p_api_key text) returns text
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- a vendor API key is stored sealed only (core.pms_properties_api_key_sealed says it too)
+    if p_api_key is null or p_api_key !~ '^fernet:[A-Za-z0-9_=-]+$' or length(p_api_key) > 2000 then
+        perform internal.raise_error('INVALID_ARGUMENT', 'the vendor API key is not sealed',
+            'seal it with the connector''s key (pyapi.pms.vault.seal); a key in clear is never stored');
+    end if;
+    return p_api_key;
+end
+$$;
+comment on function internal.require_sealed_api_key(text) is 'p_api_key when it is a sealed vendor API key (a fernet: token), else INVALID_ARGUMENT.';
+
 -- ---------------------------------------------------------------------------- the mirror answers
 
 -- The vendor's stay restrictions that forbid a stay, per external hotel and rate plan, as the
@@ -373,10 +389,11 @@ begin
     if p_vendor !~ '^[a-z][a-z0-9_]{0,49}$' then
         perform internal.raise_error('PMS_VENDOR_UNKNOWN', format('vendor %L', left(p_vendor, 60)), 'e.g. cloudbeds');
     end if;
+    perform internal.require_sealed_api_key(p_api_key);
     if p_base_url !~ '^https?://[^[:space:]]+$' or length(p_base_url) > 500 then
         perform internal.raise_error('INVALID_ARGUMENT', 'p_base_url is not an http(s) URL', 'e.g. https://api.cloudbeds.com/api/v1.3');
     end if;
-    if length(p_property_id) > 100 or length(p_api_key) > 500 or length(p_webhook_secret) > 500
+    if length(p_property_id) > 100 or length(p_webhook_secret) > 500
        or length(p_webhook_token) > 500 then
         perform internal.raise_error('INVALID_ARGUMENT', 'an identifier or secret is longer than allowed', 'ids up to 100, secrets up to 500 characters');
     end if;
@@ -444,7 +461,7 @@ begin
 end
 $$;
 comment on function api.pms_import_property(text, text, text, text, text, text, jsonb) is
-    'Seed 001''s import of a PMS property in one transaction: the hotel (name, location, time zone, currency, tax), room types (occupancy, average price), rooms and rate plans through the property functions, the vendor id of each, the connection and webhook secrets, and the first mirror of inventory and rates. Returns the counts.';
+    'Seed 001''s import of a PMS property in one transaction (p_api_key sealed by the connector, never in clear): the hotel (name, location, time zone, currency, tax), room types (occupancy, average price), rooms and rate plans through the property functions, the vendor id of each, the connection and webhook secrets, and the first mirror of inventory and rates. Returns the counts.';
 
 -- ---------------------------------------------------------------------------- api: connector reads
 
@@ -457,12 +474,12 @@ as $$
 declare
     v_property core.pms_properties;
 begin
-    -- the vendor's credentials: scheduled jobs and the connector only (admin)
+    -- the vendor's credentials, sealed: scheduled jobs and the connector only (admin)
     perform internal.require_right('maintenance.run');
     v_property := internal.require_external_hotel(p_hotel_id);
     return jsonb_build_object(
         'hotel_id', v_property.hotel_id, 'vendor', v_property.vendor, 'property_id', v_property.property_id,
-        'base_url', v_property.base_url, 'api_key', v_property.api_key,
+        'base_url', v_property.base_url, 'api_key_sealed', v_property.api_key,
         'poll_interval_seconds', v_property.poll_interval_seconds, 'poll_horizon_days', v_property.poll_horizon_days,
         -- the room list is due again after its TTL (3,600 s), or at once after a room_update webhook
         'room_list_stale', coalesce((select min(t.fetched_at) from core.pms_room_types t where t.hotel_id = p_hotel_id)
@@ -488,7 +505,7 @@ begin
 end
 $$;
 comment on function api.pms_connection(bigint) is
-    'The connector''s view of an external hotel: vendor, property, base URL and API key, sync settings, and the vendor ids of its room types, rate plans and rooms. Admin only (it holds the vendor''s credentials).';
+    'The connector''s view of an external hotel: vendor, property, base URL and the API key sealed (only the connector''s key outside the database opens it), sync settings, and the vendor ids of its room types, rate plans and rooms. Admin only (it holds the vendor''s credentials).';
 
 create function api.pms_webhook_target(p_vendor text, p_property_id text)
 returns table (hotel_id bigint, webhook_secret text, webhook_token_sha256 bytea)
@@ -1362,3 +1379,30 @@ end
 $$;
 comment on function api.pms_finish_fetch(bigint, text, numeric) is
     'Ends a claimed follow-up fetch: done (no p_error), or failed and due again in p_retry_in_seconds, or given up (a failure without a retry: the next polling sync reads the reservation). Returns done, retry or given_up. Admin (the sync worker).';
+
+-- ---------------------------------------------------------------------------- sealed API keys
+
+create function api.pms_set_api_key(p_hotel_id bigint, p_api_key_sealed text, p_previous text default null)
+returns boolean
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_property core.pms_properties;
+begin
+    -- a new vendor key, or the same one sealed again under a newer key (rotation); p_previous:
+    -- only if the stored value is still that one (another rotation in between wins)
+    perform internal.require_right('maintenance.run');
+    v_property := internal.require_external_hotel(p_hotel_id);
+    perform internal.require_sealed_api_key(p_api_key_sealed);
+    if p_previous is not null and p_previous is distinct from v_property.api_key then
+        return false;
+    end if;
+    update core.pms_properties set api_key = p_api_key_sealed where hotel_id = p_hotel_id;
+    return true;
+end
+$$;
+comment on function api.pms_set_api_key(bigint, text, text) is
+    'Stores an external hotel''s vendor API key, sealed (never in clear: INVALID_ARGUMENT); with p_previous only while the stored value is still p_previous (false otherwise). Admin (the connector''s key rotation).';

@@ -58,6 +58,7 @@ begin
             ('pms_enqueue_fetch',           'maintenance.run'),
             ('pms_claim_fetches',           'maintenance.run'),
             ('pms_finish_fetch',            'maintenance.run'),
+            ('pms_set_api_key',             'maintenance.run'),
             ('quote',                       'rooms.read'),
             ('list_rooms',                  'rooms.read'),
             ('set_room_status',             'rooms.update'),

@@ -17,6 +17,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from ..client import bind
+from . import vault
 from .connector import Bound, Resilient, get_connector
 
 WEBHOOK_EVENTS = (
@@ -31,7 +32,10 @@ def connector_for(
 ) -> tuple[Bound, dict[str, Any]]:
     info = conn.execute(*bind("pms_connection", p_hotel_id=hotel_id)).fetchone()[0]
     connector = get_connector(
-        info["vendor"], property_id=info["property_id"], base_url=info["base_url"], api_key=info["api_key"]
+        info["vendor"],
+        property_id=info["property_id"],
+        base_url=info["base_url"],
+        api_key=vault.open_sealed(info["api_key_sealed"]),  # opened here only, never stored in clear
     )
     return Bound(connector, resilient), info
 
@@ -83,7 +87,7 @@ def import_property(
                 p_vendor=vendor,
                 p_property_id=property_id,
                 p_base_url=base_url,
-                p_api_key=api_key,
+                p_api_key=vault.seal(api_key),
                 p_webhook_secret=webhook_secret,
                 p_webhook_token=webhook_token,
                 p_document=Jsonb(document),
@@ -219,3 +223,19 @@ def sync_hotel(
             p_changes=changes,
         )
     ).fetchone()[0]
+
+
+def rotate_api_keys(conn: psycopg.Connection) -> dict[str, int]:
+    """Every external hotel's vendor API key sealed again under the newest key of the vault (a key
+    an older release stored in clear is sealed); returns how many were resealed and how many
+    changed meanwhile (sealed again by another rotation, or replaced: left as they are)."""
+    done = {"resealed": 0, "changed_meanwhile": 0}
+    hotels = [r[0] for r in conn.execute("select hotel_id from api.pms_sync_status() order by hotel_id")]
+    for hotel_id in hotels:
+        info = conn.execute(*bind("pms_connection", p_hotel_id=hotel_id)).fetchone()[0]
+        old = info["api_key_sealed"]
+        ok = conn.execute(
+            *bind("pms_set_api_key", p_hotel_id=hotel_id, p_api_key_sealed=vault.reseal(old), p_previous=old)
+        ).fetchone()[0]
+        done["resealed" if ok else "changed_meanwhile"] += 1
+    return done

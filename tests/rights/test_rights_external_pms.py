@@ -6,11 +6,13 @@ login limited to another hotel learns nothing of an external hotel."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from pyapi.pms import vault
 from tests.support.errors import DENIED, sqlstate
 from tests.support.external_pms import import_property, property_document
 from tests.support.sql import call
@@ -70,13 +72,14 @@ def attempts(hotel: int) -> dict[str, tuple[dict, set[str]]]:
             set(),
         ),
         "pms_claim_fetches": ({}, set()),
+        "pms_set_api_key": ({"p_hotel_id": hotel, "p_api_key_sealed": vault.seal("k2")}, set()),
         "pms_finish_fetch": ({"p_id": 1}, set()),
         "pms_import_property": (
             {
                 "p_vendor": "cloudbeds",
                 "p_property_id": "P9",
                 "p_base_url": "http://x",
-                "p_api_key": "k",
+                "p_api_key": vault.seal("k"),
                 "p_webhook_secret": "s",
                 "p_webhook_token": "t",
                 "p_document": Jsonb(property_document(today, code="p9")),
@@ -160,3 +163,23 @@ def test_a_login_of_another_hotel_learns_nothing_of_an_external_one(db, external
         assert covered == []
         conn.rollback()
     assert db.execute("select count(*) from core.pms_cache_lookups").fetchone()[0] == 0  # nothing counted
+
+
+def test_no_login_reads_a_vendor_api_key_in_clear_not_even_admin(db, connect_as):
+    today = db.execute("select (internal.now() at time zone 'Asia/Seoul')::date").fetchone()[0]
+    hotel = import_property(db, property_document(today), property_id="P7")  # its vendor key: key-P7
+    admin = connect_as("admin")
+    seen = json.dumps(call(admin, "pms_connection", p_hotel_id=hotel))
+    assert "key-P7" not in seen and '"api_key_sealed": "fernet:' in seen
+    admin.rollback()
+    with pytest.raises(psycopg.Error) as caught:  # nor the table (no client holds a right on core)
+        admin.execute("select api_key from core.pms_properties")
+    assert caught.value.sqlstate in DENIED
+    admin.rollback()
+    # a key in clear is never stored, whoever tries
+    with pytest.raises(psycopg.Error) as caught:
+        call(admin, "pms_set_api_key", p_hotel_id=hotel, p_api_key_sealed="key-P7")
+    assert caught.value.sqlstate == sqlstate("INVALID_ARGUMENT")
+    admin.rollback()
+    with pytest.raises(psycopg.errors.CheckViolation):
+        db.execute("update core.pms_properties set api_key = 'key-P7' where hotel_id = %s", [hotel])
