@@ -183,3 +183,48 @@ def test_no_login_reads_a_vendor_api_key_in_clear_not_even_admin(db, connect_as)
     admin.rollback()
     with pytest.raises(psycopg.errors.CheckViolation):
         db.execute("update core.pms_properties set api_key = 'key-P7' where hotel_id = %s", [hotel])
+
+
+def test_an_admin_login_of_another_hotel_queues_claims_finishes_and_rekeys_nothing_of_it(
+    db, external, logins, connect_as
+):
+    other = db.execute("select api.create_hotel('OTHER', 'Other', 'Asia/Seoul', 'KRW')").fetchone()[0]
+    queued = db.execute(
+        "select api.pms_enqueue_fetch('cloudbeds', 'e1', %s, 'reservation/created', 'R1')", [external]
+    ).fetchone()[0]
+    assert queued == "queued"
+    row = db.execute("select id from core.pms_fetch_queue").fetchone()[0]
+    db.execute(
+        "insert into core.login_hotels (role_name, hotel_id) values (%s, %s)", (logins["admin"], other)
+    )
+    admin = connect_as("admin")
+    refusals = {}
+    for name, args in (
+        (
+            "pms_enqueue_fetch",
+            {
+                "p_vendor": "cloudbeds",
+                "p_event_id": "e2",
+                "p_hotel_id": external,
+                "p_event": "reservation/created",
+                "p_entity_id": "R2",
+            },
+        ),
+        ("pms_set_api_key", {"p_hotel_id": external, "p_api_key_sealed": vault.seal("stolen")}),
+        ("pms_finish_fetch", {"p_id": row}),
+    ):
+        try:
+            call(admin, name, **args)
+            refusals[name] = "ok"
+        except psycopg.Error as exc:
+            refusals[name] = exc.sqlstate
+        admin.rollback()
+    assert refusals == {
+        "pms_enqueue_fetch": sqlstate("PMS_HOTEL_NOT_FOUND"),
+        "pms_set_api_key": sqlstate("PMS_HOTEL_NOT_FOUND"),
+        "pms_finish_fetch": sqlstate("INVALID_ARGUMENT"),  # the same as an id that does not exist
+    }
+    assert call(admin, "pms_claim_fetches") == []  # its hotel has none; the other hotel's is not claimed
+    admin.rollback()
+    assert db.execute("select attempts, done_at from core.pms_fetch_queue").fetchone() == (0, None)
+    assert db.execute("select count(*) from core.pms_fetch_queue").fetchone()[0] == 1
