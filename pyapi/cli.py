@@ -117,13 +117,20 @@ def migrations_new(
     amend: Annotated[
         bool, typer.Option(help="Rewrite the head revision (only before it is released).")
     ] = False,
+    no_transaction: Annotated[
+        bool,
+        typer.Option(
+            "--no-transaction",
+            help="Apply it outside a transaction, statement by statement (CREATE INDEX CONCURRENTLY).",
+        ),
+    ] = False,
 ) -> None:
     """Write a revision applying the new versioned files of db/manifest.txt (db/schema). Changed
     functions, triggers and views need none: `hotelcore migrate` replaces them."""
     if not message and not amend:
         err.print("give a message: -m 'what changed'")
         raise typer.Exit(2)
-    path = mig.new_revision(message, amend=amend)
+    path = mig.new_revision(message, amend=amend, transaction=not no_transaction)
     if path is None:
         console.print(
             "no new versioned file since the head revision (functions, triggers and views need no revision)"

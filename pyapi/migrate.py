@@ -13,6 +13,17 @@ Two kinds of files, two rules:
   their checksums are recorded in ``public.hotelcore_replaceable``. The package holds only its own
   replaceable texts: below head, and after any downgrade, the database holds none of them.
 
+**Outside a transaction.** The runner applies pending revisions in one transaction, so that a
+failed deploy leaves nothing half done. A revision that must not run in a transaction
+(``CREATE INDEX CONCURRENTLY``, which builds an index while writes go on, and the constraint
+that then adopts it with ``USING INDEX``) says ``TRANSACTION = False``
+(``hotelcore migrations new --no-transaction``): the work of the revisions before it is
+committed, and its files run statement by statement in autocommit (Alembic's
+``autocommit_block``), under the runner's lock and statement timeouts; the next revisions run in
+a new transaction. Such a revision is written to be run again after a failure part way
+(``IF NOT EXISTS``; squawk's ``prefer-robust-stmts`` asks for it), and an index a failed
+concurrent build left invalid is dropped before the statement that builds it runs again.
+
 A released revision is immutable: ``migrations/released`` records the sha256 of each released
 revision file and of the schema files it applies (``hotelcore migrations release``).
 
@@ -90,6 +101,7 @@ class Revision:
     down_revision: str | None
     path: Path
     schema: dict[str, str] = field(default_factory=dict)
+    transaction: bool = True  # False: TRANSACTION = False, applied outside a transaction
 
 
 def _load_module(path: Path) -> ModuleType:
@@ -110,6 +122,7 @@ def revisions() -> list[Revision]:
             down_revision=mod.down_revision,
             path=path,
             schema=dict(getattr(mod, "SCHEMA", {})),
+            transaction=in_transaction(vars(mod)),
         )
         by_id[rev.revision] = rev
     chain: list[Revision] = []
@@ -177,10 +190,66 @@ def _schema_sql(path: str) -> tuple[str, str]:
     return split_up_down((DB_DIR / path).read_text(), path)
 
 
+def in_transaction(module_globals: dict) -> bool:
+    """False for a revision declaring ``TRANSACTION = False`` (see the module's docstring)."""
+    return module_globals.get("TRANSACTION", True) is not False
+
+
+def _statements(sql: str) -> list[str]:
+    """The statements of a script, split by PostgreSQL's parser."""
+    import pglast
+
+    return [s for s in pglast.split(sql) if s.strip()]
+
+
+def _drop_invalid_index(cur, statement: str) -> None:
+    """Before ``CREATE INDEX CONCURRENTLY name``: an index of that name left INVALID by a failed
+    concurrent build (it takes writes' cost and serves no read) is dropped, so the build runs
+    again instead of ``IF NOT EXISTS`` keeping the broken one."""
+    import pglast
+
+    stmt = pglast.parse_sql(statement)[0].stmt
+    if type(stmt).__name__ != "IndexStmt" or not stmt.concurrent or not stmt.idxname:
+        return
+    schema = stmt.relation.schemaname or "public"
+    cur.execute(
+        "select format('%%I.%%I', n.nspname, c.relname) from pg_catalog.pg_class c"
+        " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
+        " join pg_catalog.pg_index i on i.indexrelid = c.oid"
+        " where n.nspname = %s and c.relname = %s and not i.indisvalid",
+        [schema, stmt.idxname],
+    )
+    row = cur.fetchone()
+    if row:
+        cur.execute(f"drop index concurrently if exists {row[0]}")
+
+
+def _run_outside_transaction(sqls: list[str]) -> None:
+    """Commit the work so far, run each statement of ``sqls`` in autocommit under the runner's
+    timeouts (session settings: autocommit has no transaction to scope them), then let Alembic
+    open the next transaction."""
+    from alembic import op
+
+    from .migration_lint import runner_settings
+
+    with op.get_context().autocommit_block():
+        raw = repeatable._raw(op.get_bind())
+        with raw.cursor() as cur:
+            for name, value in runner_settings().items():
+                cur.execute(f"select pg_catalog.set_config('{name}', %s, false)", [value])
+            for sql in sqls:
+                for statement in _statements(sql):
+                    _drop_invalid_index(cur, statement)
+                    cur.execute(statement)
+
+
 def upgrade_step(conn, module_globals: dict) -> None:
     """Alembic upgrade() body shared by every revision: its versioned DDL."""
-    for path in module_globals.get("SCHEMA", {}):
-        up, _ = _schema_sql(path)
+    ups = [_schema_sql(path)[0] for path in module_globals.get("SCHEMA", {})]
+    if not in_transaction(module_globals):
+        _run_outside_transaction(ups)
+        return
+    for up in ups:
         _execute(conn, up)
 
 
@@ -188,8 +257,11 @@ def downgrade_step(conn, module_globals: dict) -> None:
     """Alembic downgrade() body shared by every revision: the replaceable objects go first (none
     is vouched for below head), then the versioned DDL's down sections, last file first."""
     drop_replaceables(conn, legacy=module_globals["revision"] < LAYOUT_REVISION)
-    for path in reversed(list(module_globals.get("SCHEMA", {}))):
-        _, down = _schema_sql(path)
+    downs = [_schema_sql(path)[1] for path in reversed(list(module_globals.get("SCHEMA", {})))]
+    if not in_transaction(module_globals):
+        _run_outside_transaction(downs)
+        return
+    for down in downs:
         _execute(conn, down)
 
 
@@ -226,7 +298,7 @@ revision = "{revision}"
 down_revision = {down_repr}
 branch_labels = None
 depends_on = None
-
+{transaction}
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {schema}
@@ -252,7 +324,14 @@ def _dict_literal(d: dict[str, str]) -> str:
     return "{\n" + body + "}"
 
 
-def new_revision(message: str, amend: bool = False) -> Path | None:
+_NO_TRANSACTION = """
+# Applied outside a transaction, statement by statement (CREATE INDEX CONCURRENTLY, ... USING
+# INDEX): every statement must be safe to run again after a failure part way (IF NOT EXISTS).
+TRANSACTION = False
+"""
+
+
+def new_revision(message: str, amend: bool = False, transaction: bool = True) -> Path | None:
     """Write a revision for the versioned files no revision applies yet (or rewrite the head
     revision with ``amend``, which a released revision refuses)."""
     chain = revisions()
@@ -265,6 +344,7 @@ def new_revision(message: str, amend: bool = False) -> Path | None:
                 f"revision {head_rev.revision} is released: it cannot be amended; add a new revision"
             )
         rev_id, down = head_rev.revision, head_rev.down_revision
+        transaction = transaction and head_rev.transaction
         if not message:
             doc = _load_module(head_rev.path).__doc__ or ""
             message = doc.strip().splitlines()[0] if doc.strip() else "revision"
@@ -284,6 +364,7 @@ def new_revision(message: str, amend: bool = False) -> Path | None:
             down=down or "<base>",
             down_repr=f'"{down}"' if down else "None",
             schema=_dict_literal(schema),
+            transaction="" if transaction else _NO_TRANSACTION,
         )
     )
     return out

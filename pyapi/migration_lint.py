@@ -4,8 +4,13 @@ Every revision's versioned DDL (the up sections of the ``db/schema/`` files it f
 revisions carry nothing else, the replaceable objects are replaced one by one and take no table
 lock unless a trigger's own statement changes) is linted as the runner executes it: the files of one revision concatenated in apply order,
 inside one transaction, after the runner's own ``lock_timeout`` and ``statement_timeout``
-(:data:`RUNNER_SETTINGS`, set by ``migrations/env.py``). A table created earlier in the same
-revision is new, so squawk does not ask for ``NOT VALID`` or concurrent indexes on it.
+(:func:`runner_settings`, set by ``migrations/env.py``). A table created earlier in the same
+revision is new, so squawk does not ask for ``NOT VALID`` or concurrent indexes on it. A
+revision declaring ``TRANSACTION = False`` is linted as run outside a transaction, statement by
+statement after the same settings for the session: there ``CREATE INDEX CONCURRENTLY`` and
+``ADD CONSTRAINT ... USING INDEX`` are the way to satisfy ``require-concurrent-index-creation``
+and ``disallowed-unique-constraint``, and ``prefer-robust-stmts`` asks each statement to be
+safe to run again; inside a transaction ``ban-concurrent-index-creation-in-transaction`` fires.
 
 Rules: squawk's defaults (table rewrites under ACCESS EXCLUSIVE, constraints without
 ``NOT VALID``, non-concurrent indexes on existing tables, volatile defaults, NOT NULL on an
@@ -48,8 +53,11 @@ def runner_settings() -> dict[str, str]:
     }
 
 
-def runner_preamble() -> str:
-    return "".join(f"set local {k} = '{v}';\n" for k, v in runner_settings().items())
+def runner_preamble(transaction: bool = True) -> str:
+    """The runner's settings as it sets them: for its transaction, or for the session of a
+    revision applied outside a transaction."""
+    scope = "local " if transaction else ""
+    return "".join(f"set {scope}{k} = '{v}';\n" for k, v in runner_settings().items())
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,7 @@ def _unit(
     rev: mig.Revision, schema_sql: dict[str, str] | None = None
 ) -> tuple[str, list[tuple[int, str, int]]]:
     """The revision's DDL as the runner executes it, and (first line, path, line offset) per file."""
-    preamble = runner_preamble()
+    preamble = runner_preamble(rev.transaction)
     text = preamble
     spans = []
     for path in rev.schema:
@@ -118,17 +126,30 @@ def _unit(
     return text, spans
 
 
-def lint_sql(units: dict[str, str], *, pg_version: str | None = None) -> list[dict]:
-    """Run squawk over named SQL texts; squawk's JSON findings with ``unit`` set to the name."""
-    if not units:
-        return []
+def lint_sql(
+    units: dict[str, str], *, pg_version: str | None = None, outside: frozenset[str] | set[str] = frozenset()
+) -> list[dict]:
+    """Run squawk over named SQL texts; squawk's JSON findings with ``unit`` set to the name.
+    Units named in ``outside`` run outside a transaction (``TRANSACTION = False``): squawk then
+    lints each statement as committed on its own (concurrent index builds allowed, statements
+    asked to be re-runnable); the others inside one."""
+    found: list[dict] = []
+    for in_tx in (True, False):
+        group = {n: sql for n, sql in units.items() if (n not in outside) == in_tx}
+        if group:
+            found += _squawk(group, in_tx, pg_version)
+    return found
+
+
+def _squawk(units: dict[str, str], in_transaction: bool, pg_version: str | None) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="hotelcore-squawk-") as tmp:
         files = {}
         for name, sql in units.items():
             f = Path(tmp) / f"{name}.sql"
             f.write_text(sql)
             files[str(f)] = name
-        cmd = [squawk_binary(), "--reporter", "json", "--assume-in-transaction"]
+        cmd = [squawk_binary(), "--reporter", "json"]
+        cmd.append("--assume-in-transaction" if in_transaction else "--no-assume-in-transaction")
         if SQUAWK_CONFIG.exists():
             cmd += ["--config", str(SQUAWK_CONFIG)]
         if pg_version:
@@ -148,7 +169,7 @@ def lint(revisions: list[mig.Revision] | None = None) -> Report:
     for rev in chain:
         if rev.schema:
             units[rev.revision], spans_of[rev.revision] = _unit(rev)
-    raw = lint_sql(units)
+    raw = lint_sql(units, outside={rev.revision for rev in chain if not rev.transaction})
     findings, excepted = [], []
     used: set[tuple[str, str, str]] = set()
     exceptions = {rev.revision: exceptions_of(rev) for rev in chain}

@@ -160,10 +160,24 @@ def replica_command(
         str | None,
         typer.Option(help="Primary's URL (default: the configured server, DATABASE_URL or embedded)."),
     ] = None,
-    stop: Annotated[bool, typer.Option("--stop", help="Stop the replica running in --data.")] = False,
+    stop: Annotated[
+        bool,
+        typer.Option(
+            "--stop", help="Stop the replica running in --data (its slot keeps the WAL it will need)."
+        ),
+    ] = False,
+    remove: Annotated[
+        bool,
+        typer.Option(
+            "--remove",
+            help="Stop the replica in --data, drop its replication slot on the primary, delete --data.",
+        ),
+    ] = False,
 ) -> None:
-    """Start a read replica: a hot standby streaming from the primary. Set DATABASE_REPLICA_URL to
-    the URL it prints and the HTTP API sends reads there; SELECT * FROM report.replication_lag on it."""
+    """Start a read replica: a hot standby streaming from the primary through a physical
+    replication slot of its own (named after --data). Set DATABASE_REPLICA_URL to the URL it
+    prints and the HTTP API sends reads there; SELECT * FROM report.replication_lag on it,
+    report.replication_slots on the primary."""
     from . import backup as bk
     from . import server as srv
 
@@ -178,6 +192,11 @@ def replica_command(
             server = srv.get_server()
             server.check()
             url = server.url
+        if remove:
+            slot = bk.remove_replica(url, folder)
+            dropped = f"; slot {slot} dropped on the primary" if slot else ""
+            console.print(f"replica in {folder} removed{dropped}", highlight=False)
+            return
         with console.status("pg_basebackup of the primary, then streaming…"):
             cluster = bk.start_replica(url, folder, port=port or None)
     except bk.BackupError as exc:

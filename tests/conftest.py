@@ -26,9 +26,35 @@ from pyapi.server import drop_database, get_server, recreate_database
 
 _counter = itertools.count()
 _PREFIX = f"hct{os.getpid()}"
-# Dropping a database costs as much as creating one; a background thread does it while the
-# next test runs. The session waits for it before the server fixture ends.
-_dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dropdb")
+# DROP DATABASE forces an immediate checkpoint and waits for it, so one drop costs a second or
+# more on a busy server. Background threads drop while the next tests run; several at once, so
+# that their checkpoint requests are served by one checkpoint instead of one each. The session
+# waits for them before the server fixture ends.
+_dropper = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dropdb")
+
+
+def _drop_orphans(server_url: str) -> None:
+    """Drop the test databases of earlier runs on this machine whose process is gone (a run
+    killed before its teardown), so that they do not pile up on the server. Only on a server
+    reached over a Unix socket or loopback, where the pid in a name is a pid of this machine."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        if conn.execute("select coalesce(host(inet_server_addr()) in ('127.0.0.1', '::1'), true)").fetchone()[
+            0
+        ]:
+            names = [
+                row[0]
+                for row in conn.execute("select datname from pg_database where datname ~ '^hct[0-9]+_'")
+            ]
+        else:
+            names = []
+    for name in names:
+        pid = int(name[3:].split("_", 1)[0])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            _dropper.submit(drop_database, server_url, name)
+        except PermissionError:
+            pass  # a live process of another user
 
 
 def create_database(server_url: str, name: str, template: str = "template0") -> str:
@@ -85,6 +111,7 @@ def server_url() -> Iterator[str]:
 def template_db(server_url: str) -> Iterator[str]:
     """A database migrated to head once per session; tests clone it."""
     name = f"{_PREFIX}_template"
+    _drop_orphans(server_url)
     url = create_database(server_url, name)
     mig.upgrade(url)
     yield name

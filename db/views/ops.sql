@@ -52,3 +52,29 @@ comment on column report.replication_standbys.replay_lag_bytes is 'WAL bytes wri
 comment on column report.replication_standbys.replay_lag_seconds is
     'Time between a commit here and its replay there, as last measured (null when idle).';
 comment on column report.replication_standbys.reply_time is 'When the standby last reported.';
+
+create view report.replication_slots with (security_invoker = false) as
+select s.slot_name,
+       s.slot_type,
+       s.active,
+       s.restart_lsn,
+       -- what the slot keeps from being recycled: the WAL from its restart point to now
+       coalesce(pg_catalog.pg_wal_lsn_diff(
+           case when pg_catalog.pg_is_in_recovery() then pg_catalog.pg_last_wal_replay_lsn()
+                else pg_catalog.pg_current_wal_lsn() end,
+           s.restart_lsn), 0)::bigint as retained_bytes,
+       s.wal_status,
+       s.safe_wal_size
+from pg_catalog.pg_replication_slots s;
+comment on view report.replication_slots is
+    'Replication slots of this server (hotelcore db replica creates one physical slot per replica), one row each: whether a standby streams through it and how much WAL it keeps here.';
+comment on column report.replication_slots.slot_name is 'The slot''s name (a replica''s primary_slot_name).';
+comment on column report.replication_slots.slot_type is 'physical (a streaming replica) or logical.';
+comment on column report.replication_slots.active is 'True while a standby streams through the slot.';
+comment on column report.replication_slots.restart_lsn is 'Oldest WAL position the slot still needs; the server keeps WAL from here.';
+comment on column report.replication_slots.retained_bytes is
+    'WAL bytes kept for the slot (from restart_lsn to the current position): grows while its standby is away; drop the slot of a replica that is gone.';
+comment on column report.replication_slots.wal_status is
+    'reserved, extended, unreserved or lost (max_slot_wal_keep_size exceeded: the standby must be rebuilt).';
+comment on column report.replication_slots.safe_wal_size is
+    'Bytes that can still be written before the slot is at risk of losing WAL (null without max_slot_wal_keep_size).';

@@ -21,6 +21,16 @@ a private address.
 * ``hotelcore_replica_lag_seconds`` / ``hotelcore_replica_lag_bytes``: the read replica's
   replay lag as the replica itself reports it (``report.replication_lag``), when one is
   configured; ``hotelcore_replica_up`` is 0 when it does not answer.
+* ``hotelcore_event_consumer_unread_events{consumer,kind}`` and
+  ``hotelcore_event_consumer_lag_seconds{consumer,kind}``: per event consumer (pull or webhook),
+  the events it wants and has not read or been delivered, and the age of the oldest of them, as
+  ``report.event_consumer_lag`` counts them on the primary (one home for the count).
+* ``hotelcore_replication_standby_lag_bytes{standby}`` / ``_seconds``: each streaming standby as
+  the primary sees it (``report.replication_standbys``), and
+  ``hotelcore_replication_slot_retained_bytes{slot}`` / ``hotelcore_replication_slot_active{slot}``:
+  the WAL each physical replication slot keeps on the primary (``report.replication_slots``).
+These are read at scrape time; a source that does not answer leaves its series out and sets
+``hotelcore_metrics_source_up{source}`` to 0.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ import logging
 import time
 from typing import Any
 
+import psycopg
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -142,7 +153,10 @@ class _LiveCollector:
                 pools.add_metric([name, "max"], pool.max_size)
                 pools.add_metric([name, "waiting"], stats.get("requests_waiting", 0))
         yield pools
-        if hc is None or hc.db.replica is None:
+        if hc is None:
+            return
+        yield from _primary_families(hc.db)
+        if hc.db.replica is None:
             return
         up = GaugeMetricFamily("hotelcore_replica_up", "1 when the read replica answers, else 0.")
         lag_s = GaugeMetricFamily(
@@ -164,6 +178,78 @@ class _LiveCollector:
         yield up
         yield lag_s
         yield lag_b
+
+
+def _primary_families(db) -> list:
+    """Event-consumer lag, standbys and replication slots, read on the primary from the report
+    views that define them (never counted a second time here)."""
+    up = GaugeMetricFamily(
+        "hotelcore_metrics_source_up",
+        "1 when the source of these series answered the scrape.",
+        labels=["source"],
+    )
+    unread = GaugeMetricFamily(
+        "hotelcore_event_consumer_unread_events",
+        "Events a consumer wants and has not acknowledged (pull) or been delivered (webhook).",
+        labels=["consumer", "kind"],
+    )
+    age = GaugeMetricFamily(
+        "hotelcore_event_consumer_lag_seconds",
+        "Age of the oldest event a consumer has not read or been delivered (0 when none).",
+        labels=["consumer", "kind"],
+    )
+    sb_bytes = GaugeMetricFamily(
+        "hotelcore_replication_standby_lag_bytes",
+        "WAL bytes written on the primary and not replayed on a streaming standby yet.",
+        labels=["standby"],
+    )
+    sb_seconds = GaugeMetricFamily(
+        "hotelcore_replication_standby_lag_seconds",
+        "Time between a commit on the primary and its replay on the standby, as last measured.",
+        labels=["standby"],
+    )
+    retained = GaugeMetricFamily(
+        "hotelcore_replication_slot_retained_bytes",
+        "WAL bytes the primary keeps for a replication slot (not yet confirmed by its standby).",
+        labels=["slot"],
+    )
+    active = GaugeMetricFamily(
+        "hotelcore_replication_slot_active", "1 while a standby streams through the slot.", labels=["slot"]
+    )
+    sources = {
+        "event_consumers": (
+            "select consumer, kind, unread, lag_seconds from report.event_consumer_lag",
+            lambda r: (unread.add_metric([r[0], r[1]], r[2]), age.add_metric([r[0], r[1]], float(r[3]))),
+        ),
+        "replication_standbys": (
+            "select application_name, replay_lag_bytes, replay_lag_seconds from report.replication_standbys",
+            lambda r: (
+                sb_bytes.add_metric([r[0] or ""], r[1] or 0),
+                sb_seconds.add_metric([r[0] or ""], float(r[2] or 0)),
+            ),
+        ),
+        "replication_slots": (
+            "select slot_name, retained_bytes, active from report.replication_slots",
+            lambda r: (retained.add_metric([r[0]], r[1] or 0), active.add_metric([r[0]], 1 if r[2] else 0)),
+        ),
+    }
+    answered: set[str] = set()
+    try:
+        with db.pool.connection(timeout=2) as conn:
+            for name, (sql, add) in sources.items():
+                try:
+                    with conn.transaction():
+                        rows = conn.execute(sql).fetchall()
+                except psycopg.Error:
+                    continue
+                for row in rows:
+                    add(row)
+                answered.add(name)
+    except Exception:  # a primary that does not answer is a reading, not a scrape failure
+        pass
+    for name in sources:
+        up.add_metric([name], 1 if name in answered else 0)
+    return [up, unread, age, sb_bytes, sb_seconds, retained, active]
 
 
 def _route_of(app, scope) -> str:

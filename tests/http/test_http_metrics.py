@@ -10,6 +10,7 @@ import logging
 from prometheus_client.parser import text_string_to_metric_families
 
 from pyapi.http.observe import JsonFormatter, logging_config
+from tests.support.factories import create_customer
 from tests.support.http import checkout_body
 
 
@@ -85,7 +86,7 @@ def test_scrape_counts_requests_errors_latency_pool_and_checkouts(client, world,
         after, pool, pool="primary", state="size"
     ) - value(after, pool, pool="primary", state="idle")
     # no replica configured: no replica series
-    assert not any(name.startswith("hotelcore_replica") for (name, _) in after)
+    assert not any(name.startswith("hotelcore_replica_") for (name, _) in after)
 
 
 def test_access_log_is_json_with_the_request_id(client, world, caplog):
@@ -144,3 +145,38 @@ def test_a_metrics_token_is_required_when_configured(make_client):
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
     got = client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape"})
     assert got.status_code == 200 and "hotelcore_http_requests_total" in got.text
+
+
+def test_scrape_shows_each_event_consumers_backlog_as_the_lag_report_counts_it(client, db):
+    """A pull consumer behind by N events shows N unread and the age of the oldest; acknowledging
+    some lowers it; every consumer's series equal report.event_consumer_lag's row."""
+    db.execute("select api.subscribe_events('metrics-probe', array['customer.*'], 'member')")
+    labels = {"consumer": "metrics-probe", "kind": "pull"}
+    first = scrape(client)
+    assert value(first, "hotelcore_metrics_source_up", source="event_consumers") == 1
+    assert ("hotelcore_event_consumer_unread_events", tuple(sorted(labels.items()))) in first
+    assert value(first, "hotelcore_event_consumer_unread_events", **labels) == 0
+    assert value(first, "hotelcore_event_consumer_lag_seconds", **labels) == 0
+    for i in range(7):
+        create_customer(db, given_name=f"Lag{i}")
+    behind = scrape(client)
+    assert value(behind, "hotelcore_event_consumer_unread_events", **labels) == 7
+    assert value(behind, "hotelcore_event_consumer_lag_seconds", **labels) > 0
+    # the consumer gets past three of them: four stay unread (its cursor is moved as
+    # api.ack_events moves it; reading waits for every older transaction of the cluster to end,
+    # which a parallel test's long migration can hold back for longer than this test should wait)
+    db.execute(
+        "update core.event_consumers c set cursor_order_xid = e.order_xid, cursor_id = e.id"
+        " from (select x.order_xid, x.id from core.events x, core.event_consumers p"
+        "       where p.name = 'metrics-probe' and x.type = 'customer.created'"
+        "         and (x.order_xid, x.id) > (p.cursor_order_xid, p.cursor_id)"
+        "       order by x.order_xid, x.id offset 2 limit 1) e"
+        " where c.name = 'metrics-probe'"
+    )
+    after = scrape(client)
+    assert value(after, "hotelcore_event_consumer_unread_events", **labels) == 4
+    # the same figures as the report, for every consumer (one home for the count)
+    for consumer, kind, unread in db.execute(
+        "select consumer, kind, unread from report.event_consumer_lag"
+    ).fetchall():
+        assert value(after, "hotelcore_event_consumer_unread_events", consumer=consumer, kind=kind) == unread

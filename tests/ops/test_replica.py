@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from pyapi.backup import replica_name
 from pyapi.checkout.gateway import SimulatedGateway
 from pyapi.http import Settings, create_app
 from tests.support.ops import build_hotel, make_customer
@@ -27,18 +28,23 @@ from fastapi.testclient import TestClient  # noqa: E402
 HOTELCORE = str(Path(sys.executable).parent / "hotelcore")
 
 
-def start_replica(scratch) -> str:
-    """`hotelcore db replica` against the scratch primary; the replica's URL."""
+def replica_cli(scratch, *args: str) -> str:
+    """`hotelcore db replica --data <scratch>/replica ARGS` against the scratch primary; its output."""
     env = os.environ | {"DATABASE_URL": scratch.primary.url(), "COLUMNS": "200"}
     done = subprocess.run(
-        [HOTELCORE, "db", "replica", "--data", str(scratch.folder("replica"))],
+        [HOTELCORE, "db", "replica", "--data", str(scratch.folder("replica")), *args],
         capture_output=True,
         text=True,
         env=env,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr + done.stdout
-    url = done.stdout.strip().splitlines()[-1].strip()
+    return done.stdout
+
+
+def start_replica(scratch) -> str:
+    """`hotelcore db replica` against the scratch primary; the replica's URL."""
+    url = replica_cli(scratch).strip().splitlines()[-1].strip()
     from pyapi import backup as bk
     from pyapi.config import endpoint_of
 
@@ -158,7 +164,7 @@ def test_replica_serves_reads_read_only_with_lag_in_sql(scratch, world):
         standbys = primary.execute(
             "select application_name, state, replay_lag_bytes from report.replication_standbys"
         ).fetchall()
-        assert [(s[0], s[1]) for s in standbys] == [("hotelcore_replica", "streaming")]
+        assert [(s[0], s[1]) for s in standbys] == [(replica_name(scratch.folder("replica")), "streaming")]
         assert standbys[0][2] is not None and standbys[0][2] >= 0
         primary_lag = primary.execute(
             "select in_recovery, replay_lag_bytes from report.replication_lag"
@@ -289,3 +295,81 @@ def test_a_replica_that_is_down_leaves_reads_to_the_primary(scratch, world):
         )
         assert again.status_code == 200 and app.state.hc.db.routing._down_until > 0
         assert "hotelcore_replica_up 0.0" in client.get("/metrics").text
+
+
+def slot_row(primary: psycopg.Connection, slot: str):
+    return primary.execute(
+        "select slot_type, active, retained_bytes, restart_lsn from report.replication_slots where slot_name = %s",
+        [slot],
+    ).fetchone()
+
+
+def wait_for(check, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def test_the_replica_streams_through_its_own_slot_which_keeps_its_wal_until_removed(scratch):
+    folder = scratch.folder("replica")
+    slot = replica_name(folder)
+    replica_url = start_replica(scratch)
+    primary_url = scratch.primary.url()
+    with psycopg.connect(primary_url, autocommit=True) as primary:
+        make_customer(primary)
+        wait_replayed(primary, replica_url)
+        assert slot_row(primary, slot)[:2] == ("physical", True)
+        with psycopg.connect(replica_url, autocommit=True) as rep:
+            assert rep.execute("show primary_slot_name").fetchone()[0] == slot
+            assert rep.execute("select slot_name from pg_stat_wal_receiver").fetchone()[0] == slot
+
+        # the replica is away: its slot keeps every WAL segment it has not received
+        replica_cli(scratch, "--stop")
+        wait_for(lambda: slot_row(primary, slot)[1] is False)
+        before = slot_row(primary, slot)
+        for _ in range(3):
+            make_customer(primary)
+            primary.execute("select pg_switch_wal()")
+        primary.execute("checkpoint")
+        after = slot_row(primary, slot)
+        assert after[3] == before[3], "the slot's restart point moved without its standby"
+        assert after[2] - before[2] >= 2 * 1024 * 1024  # three 1 MiB segments switched
+        kept = primary.execute(
+            "select count(*) from pg_ls_waldir() where name = pg_walfile_name(%s)", [after[3]]
+        ).fetchone()[0]
+        assert kept == 1, "the segment the replica needs next was recycled"
+
+        # /metrics on the primary shows the slot and what it keeps
+        app = create_app(
+            Settings(database_url=primary_url, recovery_interval=0, pool_max=2), gateway=SimulatedGateway()
+        )
+        with TestClient(app, raise_server_exceptions=False) as client:
+            text = client.get("/metrics").text
+        retained = float(
+            text.split(f'\nhotelcore_replication_slot_retained_bytes{{slot="{slot}"}} ')[1].split()[0]
+        )
+        assert retained >= after[2]
+        assert f'hotelcore_replication_slot_active{{slot="{slot}"}} 0.0' in text
+        assert 'hotelcore_metrics_source_up{source="replication_slots"} 1.0' in text
+
+        # back again: it catches up through the slot, which then releases the WAL
+        from pyapi import backup as bk
+        from pyapi.config import endpoint_of
+
+        bk.Cluster(folder, endpoint_of(replica_url).port).start()
+        wait_replayed(primary, replica_url, timeout=60)
+        wait_for(lambda: slot_row(primary, slot)[1] is True)
+        primary.execute("select pg_switch_wal()")
+        make_customer(primary)
+        wait_replayed(primary, replica_url)
+        assert wait_for(lambda: slot_row(primary, slot)[2] < after[2])
+
+        # removing the replica drops its slot on the primary and deletes its folder
+        out = replica_cli(scratch, "--remove")
+        assert slot in out
+        assert slot_row(primary, slot) is None
+        assert not folder.exists()

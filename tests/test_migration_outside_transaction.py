@@ -1,0 +1,158 @@
+"""A revision applied outside a transaction (TRANSACTION = False): a fixture revision written by
+`migrations new --no-transaction` builds an index with CREATE INDEX CONCURRENTLY while bookings
+run (no booking fails; the build could not run in a transaction at all), an invalid index left
+by an earlier failed concurrent build is rebuilt, and squawk holds such revisions to the
+concurrent and re-runnable forms."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pyapi import migrate as mig
+from pyapi import migration_lint as ml
+from pyapi.client import Client
+from tests.support.ops import book, build_hotel, make_customer
+
+FIXTURE = "schema/fixture--concurrent-index.sql"
+FIXTURE_SQL = """-- Fixture: an index on a table bookings write, built while they write.
+-- migrate:up
+create index concurrently if not exists reservations_fixture_created
+    on core.reservations (hotel_id, created_at);
+
+-- migrate:down
+drop index concurrently if exists core.reservations_fixture_created;
+"""
+
+
+def with_fixture_revision(tmp_path: Path, monkeypatch) -> mig.Revision:
+    """The project's db/ and migrations/ copied, the fixture file added to the manifest and a
+    revision written for it by the generator; the runner pointed at the copies."""
+    db_dir, mig_dir = tmp_path / "db", tmp_path / "migrations"
+    shutil.copytree(mig.DB_DIR, db_dir)
+    shutil.copytree(mig.MIGRATIONS_DIR, mig_dir, ignore=shutil.ignore_patterns("__pycache__"))
+    (db_dir / FIXTURE).write_text(FIXTURE_SQL)
+    with (db_dir / "manifest.txt").open("a") as f:
+        f.write(f"\n{FIXTURE}\n")
+    monkeypatch.setattr(mig, "DB_DIR", db_dir)
+    monkeypatch.setattr(mig, "MANIFEST", db_dir / "manifest.txt")
+    monkeypatch.setattr(mig, "MIGRATIONS_DIR", mig_dir)
+    monkeypatch.setattr(mig, "VERSIONS_DIR", mig_dir / "versions")
+    path = mig.new_revision("fixture: an index built concurrently", transaction=False)
+    assert path is not None and "TRANSACTION = False" in path.read_text()
+    rev = mig.revisions()[-1]
+    assert rev.path == path and rev.transaction is False and list(rev.schema) == [FIXTURE]
+    return rev
+
+
+def test_squawk_holds_a_revision_outside_a_transaction_to_the_concurrent_forms(tmp_path, monkeypatch):
+    rev = with_fixture_revision(tmp_path, monkeypatch)
+    report = ml.lint()
+    assert [str(f) for f in report.findings if f.revision == rev.revision] == []
+    concurrent = ml.runner_preamble(False) + FIXTURE_SQL.split("-- migrate:down")[0]
+    # the same build inside the runner's transaction is refused by squawk (and by PostgreSQL)
+    inside = ml.lint_sql({"inside": ml.runner_preamble() + concurrent})
+    assert "ban-concurrent-index-creation-in-transaction" in {f["rule_name"] for f in inside}
+    # outside a transaction the concurrent rule is enforceable: a plain build is a finding ...
+    plain = ml.runner_preamble(False) + "create index if not exists holds_x on core.holds (expires_at);\n"
+    found = {f["rule_name"] for f in ml.lint_sql({"plain": plain}, outside={"plain"})}
+    assert "require-concurrent-index-creation" in found
+    # ... and so is a statement that cannot run again after a failure part way
+    fragile = ml.runner_preamble(False) + "create index concurrently holds_x on core.holds (expires_at);\n"
+    assert "prefer-robust-stmts" in {f["rule_name"] for f in ml.lint_sql({"f": fragile}, outside={"f"})}
+    # the zero-downtime unique key: a unique index built concurrently, then adopted
+    adopt = (
+        ml.runner_preamble(False)
+        + "create unique index concurrently if not exists holds_hk on core.holds (hotel_id, id);\n"
+        + "alter table core.holds add constraint holds_hk unique using index holds_hk;\n"
+    )
+    rules = {f["rule_name"] for f in ml.lint_sql({"adopt": adopt}, outside={"adopt"})}
+    assert not rules & {"require-concurrent-index-creation", "disallowed-unique-constraint"}, rules
+
+
+def test_an_index_built_concurrently_by_a_revision_while_bookings_run(empty_db, tmp_path, monkeypatch):
+    mig.upgrade(empty_db)
+    before = mig.current(empty_db)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        hotel = build_hotel(conn, rooms=80, days=60)
+        customers = [make_customer(conn) for _ in range(4)]
+    seed = Client(empty_db, min_size=1, max_size=1)
+    try:
+        for i in range(3):
+            book(seed, hotel, customers[0], 1000 + i)
+    finally:
+        seed.close()
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        # a concurrent build that failed (a duplicate) leaves its index behind, invalid
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(
+                "create unique index concurrently reservations_fixture_created on core.reservations (hotel_id)"
+            )
+        assert conn.execute(
+            "select indisvalid from pg_index where indexrelid = 'core.reservations_fixture_created'::regclass"
+        ).fetchone() == (False,)
+    rev = with_fixture_revision(tmp_path, monkeypatch)
+
+    stop = threading.Event()
+    done: list[tuple[float, float, int]] = []
+    failed: list[str] = []
+    lock = threading.Lock()
+
+    def worker(w: int) -> None:
+        client = Client(empty_db, min_size=1, max_size=1)
+        i = w
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    rid, _ = book(client, hotel, customers[w], i)
+                except Exception as exc:  # every failure is the test's finding
+                    with lock:
+                        failed.append(f"{type(exc).__name__}: {exc}")
+                else:
+                    with lock:
+                        done.append((started, time.monotonic(), rid))
+                i += 4
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1.0)
+        mig_start = time.monotonic()
+        mig.upgrade(empty_db, "head")
+        mig_end = time.monotonic()
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    assert failed == []
+    assert [d for d in done if d[0] < mig_end and d[1] > mig_start], "no booking ran during the build"
+    assert mig.current(empty_db) == rev.revision
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        # rebuilt: valid, and the revision's index (not the failed unique one)
+        assert conn.execute(
+            "select indisvalid, indisunique, pg_get_indexdef(indexrelid) from pg_index"
+            " where indexrelid = 'core.reservations_fixture_created'::regclass"
+        ).fetchone()[:2] == (True, False)
+        booked = conn.execute(
+            "select count(*) from core.reservations where id = any(%s)", [[d[2] for d in done]]
+        ).fetchone()[0]
+        assert booked == len(done)
+        # the replaceable objects were synced at the new head, in the transaction after the build
+        assert conn.execute("select to_regprocedure('api.get_reservation(bigint)') is not null").fetchone()[0]
+    mig.downgrade(empty_db, before)
+    assert mig.current(empty_db) == before
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        assert conn.execute("select to_regclass('core.reservations_fixture_created')").fetchone()[0] is None
+    print(
+        f"\nindex built concurrently in {mig_end - mig_start:.2f} s under load: {len(done)} bookings, 0 failed"
+    )
