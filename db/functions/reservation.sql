@@ -451,7 +451,9 @@ declare
                                        where c.id = p_customer_id), 0);
 begin
     return query
-    with stale as (
+    with stale as materialized (
+        -- nights of active holds that expired but were not reclaimed yet (usually none): read once,
+        -- so a plan that probes it once per inventory row rescans a list, not a hash table
         select l.hotel_id, l.room_type_id, n.night::date as night, count(*)::integer as n
         from core.holds h
         join core.hold_lines l on l.hold_id = h.id
@@ -569,6 +571,7 @@ as $$
 #variable_conflict use_column
 declare
     v_hotel core.hotels;
+    v_now   timestamptz := internal.now();  -- read once, not once per offer
 begin
     v_hotel := internal.require_hotel(p_hotel_id);
     perform internal.check_stay(v_hotel, p_check_in, p_check_out);
@@ -592,7 +595,7 @@ begin
     return query
     select o.room_type_id, rt.code, rt.name, o.rate_plan_id, rp.code, rp.name, o.available, o.currency,
            o.total, (o.los_discount + o.member_discount) * p_rooms, o.tax * p_rooms, o.total * p_rooms,
-           'ledger'::text, internal.now()
+           'ledger'::text, v_now
     from internal.stay_offers(array[p_hotel_id], p_check_in, p_check_out, p_customer_id, p_with_nightly => false) o
     join core.room_types rt on rt.id = o.room_type_id
     join core.rate_plans rp on rp.id = o.rate_plan_id
@@ -771,19 +774,6 @@ begin
               end
         group by x.hotel_id, x.room_type_id
     ),
-    plans as (
-        -- per rate plan: the stay's subtotal (minor units) and open nights from the arrival's month
-        -- and, when the stay runs into it, the next
-        select c.hotel_id, c.room_type_id, c.rate_plan_id,
-               c.price_sums[least(p_check_out, v_next) - v_month + 1] - c.price_sums[p_check_in - v_month + 1]
-                   + coalesce(n.price_sums[p_check_out - v_next + 1] - n.price_sums[1], 0) as subtotal_minor,
-               c.open_sums[least(p_check_out, v_next) - v_month + 1] - c.open_sums[p_check_in - v_month + 1]
-                   + coalesce(n.open_sums[p_check_out - v_next + 1] - n.open_sums[1], 0) as open_nights
-        from core.rate_calendar c
-        left join core.rate_calendar n on p_check_out > v_next and n.hotel_id = c.hotel_id and n.month = v_next
-                                      and n.room_type_id = c.room_type_id and n.rate_plan_id = c.rate_plan_id
-        where c.hotel_id = any(v_hotel_ids) and c.month = v_month
-    ),
     money as materialized (
         -- per hotel (once): the money rules and the hotel-wide length-of-stay rate
         select h.id as hotel_id, h.currency, h.prices_include_tax, h.tax_rate, cur.minor_units,
@@ -795,6 +785,24 @@ begin
         join core.currencies cur on cur.code = h.currency
         where h.id = any(v_hotel_ids)
     ),
+    plans as materialized (
+        -- per rate plan open every night of the stay: its subtotal in the currency from the running
+        -- sums of the arrival's month and, when the stay runs into it, the next. Materialized, so
+        -- the subtotal is computed once per offer (the ladder below reads it as a column) and the
+        -- joins after it are planned on a row count, not on the estimate of an array expression.
+        select c.hotel_id, c.room_type_id, c.rate_plan_id, m.currency, m.prices_include_tax, m.tax_rate,
+               m.minor_units, m.los_rate,
+               round((c.price_sums[least(p_check_out, v_next) - v_month + 1] - c.price_sums[p_check_in - v_month + 1]
+                      + coalesce(n.price_sums[p_check_out - v_next + 1] - n.price_sums[1], 0)) * m.minor_unit,
+                     m.minor_units) as subtotal
+        from core.rate_calendar c
+        join money m on m.hotel_id = c.hotel_id
+        left join core.rate_calendar n on p_check_out > v_next and n.hotel_id = c.hotel_id and n.month = v_next
+                                      and n.room_type_id = c.room_type_id and n.rate_plan_id = c.rate_plan_id
+        where c.hotel_id = any(v_hotel_ids) and c.month = v_month
+          and c.open_sums[least(p_check_out, v_next) - v_month + 1] - c.open_sums[p_check_in - v_month + 1]
+              + coalesce(n.open_sums[p_check_out - v_next + 1] - n.open_sums[1], 0) = v_nights
+    ),
     los as (
         -- room-type length-of-stay rates (they beat the hotel-wide one)
         select distinct on (d.hotel_id, d.room_type_id) d.hotel_id, d.room_type_id, d.discount_rate
@@ -802,20 +810,24 @@ begin
         where d.hotel_id = any(v_hotel_ids) and d.room_type_id is not null and d.min_nights <= v_nights
         order by d.hotel_id, d.room_type_id, d.min_nights desc
     ),
-    offers as (
-        select p.hotel_id, p.room_type_id, p.rate_plan_id, m.currency, m.prices_include_tax, m.tax_rate,
-               m.minor_units, coalesce(ls.discount_rate, m.los_rate, 0) as los_rate,
-               round(p.subtotal_minor * m.minor_unit, m.minor_units) as subtotal
-        from plans p
-        join money m on m.hotel_id = p.hotel_id
-        -- joined on their ids alone (unique), which the planner estimates right
-        join core.room_types rt on rt.id = p.room_type_id and rt.active and rt.max_occupancy >= p_adults + p_children
-        join core.rate_plans rp on rp.id = p.rate_plan_id and rp.active
-        left join los ls on ls.room_type_id = p.room_type_id
-        where p.open_nights = v_nights
-          and (p.hotel_id, p.room_type_id) not in (select st.hotel_id, st.room_type_id from stopped st)
+    sellable as materialized (
+        -- the hotels' active (room type, rate plan) pairs the party fits, with the room type's
+        -- length-of-stay rate: read once and hashed, not looked up for each of a city's thousands
+        -- of offers
+        select rp.id as rate_plan_id, rp.room_type_id, ls.discount_rate as los_rate
+        from core.rate_plans rp
+        join core.room_types rt on rt.hotel_id = rp.hotel_id and rt.id = rp.room_type_id
+        left join los ls on ls.room_type_id = rp.room_type_id
+        where rp.hotel_id = any(v_hotel_ids) and rp.active and rt.active and rt.max_occupancy >= p_adults + p_children
     ),
-    priced as (
+    offers as (
+        select p.hotel_id, p.room_type_id, p.rate_plan_id, p.currency, p.prices_include_tax, p.tax_rate,
+               p.minor_units, coalesce(s.los_rate, p.los_rate, 0) as los_rate, p.subtotal
+        from plans p
+        join sellable s on s.rate_plan_id = p.rate_plan_id and s.room_type_id = p.room_type_id
+        where (p.hotel_id, p.room_type_id) not in (select st.hotel_id, st.room_type_id from stopped st)
+    ),
+    priced as materialized (
         select o.hotel_id, o.room_type_id, o.rate_plan_id, o.currency, pr.total
         from offers o
         cross join lateral internal.price_stay(o.subtotal, o.los_rate, v_member_rate, o.prices_include_tax, o.tax_rate,
