@@ -8,7 +8,7 @@
 
 -- migrate:up
 create table core.pms_fetch_queue (
-    id              bigint generated always as identity primary key,
+    id              bigint generated always as identity,
     hotel_id        bigint not null references core.hotels (id) on delete cascade,
     vendor          text not null,
     event_id        text not null,
@@ -21,6 +21,7 @@ create table core.pms_fetch_queue (
     last_error      text,
     done_at         timestamptz,
     given_up_at     timestamptz,
+    primary key (hotel_id, id),  -- keyed by its hotel: co-located with it when distributed
     constraint pms_fetch_queue_event unique (hotel_id, event_id),
     constraint pms_fetch_queue_attempts check (attempts >= 0),
     constraint pms_fetch_queue_one_end check (done_at is null or given_up_at is null)
@@ -30,7 +31,7 @@ comment on table core.pms_fetch_queue is
 comment on column core.pms_fetch_queue.claimed_until is 'A worker holds the row until then; a worker that died lets it run again after.';
 comment on column core.pms_fetch_queue.next_attempt_at is 'Not fetched before then (the wait after a failure).';
 create index pms_fetch_queue_due on core.pms_fetch_queue (next_attempt_at) where done_at is null and given_up_at is null;
-create index pms_fetch_queue_hotel on core.pms_fetch_queue (hotel_id);
+create index pms_fetch_queue_id on core.pms_fetch_queue (id);
 alter table core.pms_fetch_queue owner to hotelcore_owner;
 
 -- hotel scope: the same row-level security as every core table with a hotel_id

@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/external_pms--fetch-queue.sql": "0b8e64fe2532eea89aa2e95ce12f47544c91b7a1b1c748965183332ca72c4e2f",
+    "schema/external_pms--fetch-queue.sql": "666d0d04169a449263992ade8e1fb7ee33304e74695812932f6f814f10cec75c",
 }
 
 
