@@ -137,6 +137,14 @@ class Client:
         other._pool, other._connect, other._owns_pool = pool, pool.connection, False
         return other
 
+    def on_connection(self, conn: psycopg.Connection) -> Client:
+        """The same client running every transaction on ``conn`` (one caller's run of several
+        transactions on the connection it took once)."""
+        other = copy.copy(self)
+        other._pool, other._owns_pool = None, False
+        other._connect = lambda: nullcontext(conn)
+        return other
+
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:

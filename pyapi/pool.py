@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
@@ -98,6 +99,8 @@ class Database:
                 name="hotelcore-http-replica",
             )
         self.routing = ReadRouting()
+        # the client of the connection the current run of transactions holds (:meth:`pinned`)
+        self._pinned: ContextVar[Client | None] = ContextVar(f"hotelcore-pinned-{id(self)}", default=None)
 
     def open(self) -> None:
         self.pool.open(wait=True, timeout=30)
@@ -132,6 +135,21 @@ class Database:
         with self.pool.connection() as conn:
             yield conn
 
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Within the block, every :meth:`run` on the primary uses one pooled connection, taken
+        here once (a request's several transactions: no pool round per transaction). Each run is
+        still its own transaction; nested blocks share the outer one's connection."""
+        if self._pinned.get() is not None:
+            yield
+            return
+        with self.pool.connection() as conn:
+            token = self._pinned.set(self.client.on_connection(conn))
+            try:
+                yield
+            finally:
+                self._pinned.reset(token)
+
     def run(
         self, creds: Credentials | None, work: Callable[[psycopg.Connection], T], *, read_only: bool = False
     ) -> T:
@@ -151,12 +169,13 @@ class Database:
             except (psycopg.OperationalError, PoolTimeout):
                 # the replica is unreachable: the primary answers, and the next reads for a while
                 self.routing.replica_failed()
+        client = self._pinned.get() or self.client
         if not read_only or self.replica is None:
-            answer = self.client.transaction(unit)
+            answer = client.transaction(unit)
             if self.replica is not None and caller:
                 self.routing.wrote(caller, self)
             return answer
-        return self.client.transaction(unit)
+        return client.transaction(unit)
 
     def replay_lsn(self) -> int | None:
         """The WAL position the replica has replayed (None when it does not answer)."""

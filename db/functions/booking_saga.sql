@@ -333,6 +333,138 @@ $$;
 comment on function api.checkout_captured(bigint, integer, text) is
     'Checkout step 5: records the capture; the saga succeeded. Returns seed 001''s answer (bookingId, confirmationNumber, ...).';
 
+-- ---------------------------------------------------------------------------- one call per transaction
+-- The saga's first two transactions as one call each (the steps above, unchanged, called in order):
+-- a transaction is then BEGIN, api.authenticate, one call and COMMIT, whatever the steps inside.
+
+create function api.checkout_start(
+    p_idempotency_key    text,
+    p_fingerprint        bytea,
+    p_hotel_id           bigint,
+    p_room_type_id       bigint,
+    p_rate_plan_id       bigint,
+    p_check_in           date,
+    p_check_out          date,
+    p_rooms              integer,
+    p_adults             integer,
+    p_children           integer,
+    p_amount             numeric,
+    p_currency           text,
+    p_request            jsonb,
+    p_idempotency_key_id bigint default null,
+    p_hold               boolean default true
+) returns table (idempotency_key_id bigint, replayed boolean, response_status integer, response_body bytea,
+                 saga_id bigint, attempt integer, amount numeric, currency char(3), held boolean,
+                 refused_step text, refused_sqlstate text, refused_message text, refused_detail text,
+                 refused_hint text)
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    v_key_id   bigint := p_idempotency_key_id;
+    v_replayed boolean := false;
+    v_status   integer;
+    v_body     bytea;
+    v_saga     record;
+    v_state    text;
+    v_message  text;
+    v_detail   text;
+    v_hint     text;
+begin
+    -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
+    perform internal.require_service('checkout_start');
+    perform internal.require_right('reservation.create');
+    if p_idempotency_key is not null and p_idempotency_key_id is not null then
+        perform internal.raise_error('INVALID_ARGUMENT', 'p_idempotency_key and p_idempotency_key_id are both given',
+            'pass the Idempotency-Key to record it here, or the id of a record started before');
+    end if;
+    -- the idempotency record first: a retry gets the stored answer, the same key with another
+    -- request IDEMPOTENCY_MISMATCH, one still running IDEMPOTENCY_IN_PROGRESS (raised)
+    if p_idempotency_key is not null then
+        select b.idempotency_key_id, b.replayed, b.response_status, b.response_body
+        into v_key_id, v_replayed, v_status, v_body
+        from api.begin_idempotent(p_idempotency_key, p_fingerprint) b;
+        if v_replayed then
+            return query select v_key_id, true, v_status, v_body, null::bigint, null::integer, null::numeric,
+                                null::char(3), false, null::text, null::text, null::text, null::text, null::text;
+            return;
+        end if;
+    end if;
+    -- 1. the inventory check and the saga row. Without a record a refusal is raised (nothing is
+    -- written); with one the refusal is answered as data, the record kept, so that the caller stores
+    -- the refusal's answer on it in this transaction (a conflict to retry is raised either way)
+    if v_key_id is null then
+        select * into v_saga
+        from api.checkout_begin(null, p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out, p_rooms,
+                                p_adults, p_children, p_amount, p_currency, p_request) b;
+    else
+        begin
+            select * into v_saga
+            from api.checkout_begin(v_key_id, p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out,
+                                    p_rooms, p_adults, p_children, p_amount, p_currency, p_request) b;
+        exception
+            when serialization_failure or deadlock_detected then
+                raise;
+            when others then
+                get stacked diagnostics v_state = returned_sqlstate, v_message = message_text,
+                                        v_detail = pg_exception_detail, v_hint = pg_exception_hint;
+                return query select v_key_id, false, null::integer, null::bytea, null::bigint, null::integer,
+                                    null::numeric, null::char(3), false, 'begin', v_state, v_message,
+                                    nullif(v_detail, ''), nullif(v_hint, '');
+                return;
+        end;
+    end if;
+    if not coalesce(p_hold, true) then
+        return query select v_key_id, false, null::integer, null::bytea, v_saga.saga_id, v_saga.attempt, v_saga.amount,
+                            v_saga.currency, false, null::text, null::text, null::text, null::text, null::text;
+        return;
+    end if;
+    -- 2. the hold; a refused hold keeps the saga row (the inventory was checked) for the caller to
+    -- compensate, and is answered as data
+    begin
+        perform api.checkout_hold(v_saga.saga_id, v_saga.attempt);
+    exception
+        when serialization_failure or deadlock_detected then
+            raise;
+        when others then
+            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text,
+                                    v_detail = pg_exception_detail, v_hint = pg_exception_hint;
+            return query select v_key_id, false, null::integer, null::bytea, v_saga.saga_id, v_saga.attempt,
+                                v_saga.amount, v_saga.currency, false, 'hold', v_state, v_message,
+                                nullif(v_detail, ''), nullif(v_hint, '');
+            return;
+    end;
+    return query select v_key_id, false, null::integer, null::bytea, v_saga.saga_id, v_saga.attempt, v_saga.amount,
+                        v_saga.currency, true, null::text, null::text, null::text, null::text, null::text;
+end
+$$;
+comment on function api.checkout_start(text, bytea, bigint, bigint, bigint, date, date, integer, integer, integer, numeric, text, jsonb, bigint, boolean) is
+    'Checkout steps 0-2 in one call (the saga''s first transaction): the Idempotency-Key record (api.begin_idempotent; a completed one answers replayed with its stored answer), the inventory check and saga row (api.checkout_begin) and the hold (api.checkout_hold; p_hold false stops before it). A refusal of step 1 raises without a record, and with one is returned (refused_step begin, its SQLSTATE, message, DETAIL and HINT) with the record kept for its answer; a refused hold is returned the same way (refused_step hold) with the saga row kept for compensation. Conflicts to retry are raised.';
+
+create function api.checkout_confirm_authorised(p_saga_id bigint, p_attempt integer, p_authorisation_ref text)
+returns table (reservation_id bigint, confirmation_code text)
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+#variable_conflict use_column
+begin
+    -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
+    perform internal.require_service('checkout_confirm_authorised');
+    perform internal.require_right('reservation.create');
+    -- steps 3 and 4 in one transaction; a refusal names its step in its error context
+    -- (api.checkout_authorised or api.checkout_confirm)
+    perform api.checkout_authorised(p_saga_id, p_attempt, p_authorisation_ref);
+    return query select c.reservation_id, c.confirmation_code from api.checkout_confirm(p_saga_id, p_attempt) c;
+end
+$$;
+comment on function api.checkout_confirm_authorised(bigint, integer, text) is
+    'Checkout steps 3 and 4 in one call (the saga''s second transaction): records the pre-authorisation (api.checkout_authorised), then confirms the hold into a reservation (api.checkout_confirm). A refusal is raised, its error context naming the step that refused.';
+
 create function api.checkout_compensate(
     p_saga_id              bigint,
     p_attempt              integer,

@@ -78,6 +78,8 @@ begin
             ('checkout_confirm',            'checkout.step'),
             ('checkout_captured',           'checkout.step'),
             ('checkout_compensate',         'checkout.step'),
+            ('checkout_start',              'checkout.step'),
+            ('checkout_confirm_authorised', 'checkout.step'),
             ('get_checkout',                'reservation.create'),
             ('begin_idempotent',            'reservation.create'),
             ('complete_idempotent',         'reservation.create'),
@@ -203,7 +205,8 @@ begin
         join pg_catalog.pg_namespace n on n.oid = p.pronamespace
         where n.nspname = 'api'
           and p.proname in ('checkout_begin', 'checkout_hold', 'checkout_authorised', 'checkout_confirm',
-                            'checkout_captured', 'checkout_compensate', 'claim_stalled_checkouts',
+                            'checkout_captured', 'checkout_compensate', 'checkout_start',
+                            'checkout_confirm_authorised', 'claim_stalled_checkouts',
                             'begin_idempotent', 'complete_idempotent', 'get_checkout', 'assert_in_scope')
     loop
         execute format('grant execute on function %s to hotelcore_service', v_function);

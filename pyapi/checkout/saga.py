@@ -32,7 +32,7 @@ from psycopg.types.json import Jsonb
 
 from .. import envelope as env
 from ..client import bind, is_retryable
-from ..errors import ApiError, ErrorMap
+from ..errors import ApiError, ErrorMap, HotelcoreError, Registry
 from ..pool import DB_ERRORS, Credentials, Database
 from .gateway import CircuitOpen, GatewayError, ResilientGateway
 
@@ -133,7 +133,8 @@ class CheckoutSaga:
         caller started) its final answer is stored with the last step."""
         creds = as_service(creds)
         state: dict[str, Any] = {"key_id": idempotency_key_id}
-        return self._store(creds, self._outcome(creds, order, request_id, state))
+        with self.db.pinned():  # the request's transactions on one pooled connection
+            return self._store(creds, self._outcome(creds, order, request_id, state))
 
     def run_idempotent(
         self,
@@ -157,7 +158,8 @@ class CheckoutSaga:
         while True:
             try:
                 state: dict[str, Any] = {"key_id": None, "idempotency": (key, fingerprint)}
-                outcome = self._outcome(creds, order, request_id, state)
+                with self.db.pinned():  # the request's transactions on one pooled connection
+                    outcome = self._outcome(creds, order, request_id, state)
                 break
             except DB_ERRORS as exc:
                 if (
@@ -196,12 +198,22 @@ class CheckoutSaga:
         )
         return Outcome(stop.err.http_status, body, stop.final, stop.err.retry_after_ms)
 
-    def _begin(self, order: Order, request_id: str, key_id):
-        """The call of api.checkout_begin for ``order``."""
+    def _start(
+        self,
+        order: Order,
+        request_id: str,
+        key: str | None,
+        fingerprint: bytes | None,
+        key_id: int | None,
+        *,
+        hold: bool,
+    ):
+        """The call of api.checkout_start for ``order``: with ``key`` the idempotency record is
+        started in it; ``key_id`` names one started before."""
         return bind(
-            "checkout_begin",
-            columns=("saga_id", "attempt", "amount", "currency"),
-            p_idempotency_key_id=key_id,
+            "checkout_start",
+            p_idempotency_key=key,
+            p_fingerprint=fingerprint,
             p_hotel_id=order.hotel_id,
             p_room_type_id=order.room_type_id,
             p_rate_plan_id=order.rate_plan_id,
@@ -220,6 +232,8 @@ class CheckoutSaga:
                     "special_requests": order.special_requests,
                 }
             ),
+            p_idempotency_key_id=key_id,
+            p_hold=hold,
         )
 
     def _run(
@@ -233,38 +247,31 @@ class CheckoutSaga:
         record here, ``idempotency`` (key, fingerprint)."""
         idempotency = state.get("idempotency")
 
-        # 1. in one transaction: the idempotency record, the inventory check (every night
-        # sellable, the amount is the quote) -> the saga row, and the 180 s hold
+        # 1. in one transaction, one call (api.checkout_start): the idempotency record, the
+        # inventory check (every night sellable, the amount is the quote) -> the saga row, and the
+        # 180 s hold. A hook between the check and the hold (a test seam) splits the call in two.
+        split = "hold" in self.hooks
+
         def start(conn: psycopg.Connection):
-            key_id = state["key_id"] if idempotency is None else None
-            if idempotency is not None:
-                key, fingerprint = idempotency
-                key_id, replayed, status, stored = conn.execute(
-                    *bind(
-                        "begin_idempotent",
-                        columns=("idempotency_key_id", "replayed", "response_status", "response_body"),
-                        p_key=key,
-                        p_fingerprint=fingerprint,
-                    )
-                ).fetchone()
-                if replayed:
-                    return Outcome(status, bytes(stored), replayed=True, stored=True, key_id=key_id)
-            begin, params = self._begin(order, request_id, key_id)
-            if key_id is None:  # a refusal writes nothing
-                row = conn.execute(begin, params).fetchone()
-            else:
-                try:
-                    with conn.transaction():  # a savepoint: a refusal still records its answer
-                        row = conn.execute(begin, params).fetchone()
-                except psycopg.Error as exc:
-                    if is_retryable(exc):
-                        raise
-                    # nothing was written but the record: its answer is this refusal
-                    outcome = self._stopped(_Stop(self.errors.from_db(exc)), request_id)
-                    conn.execute(*_complete_idempotent(key_id, outcome.status, outcome.body))
-                    outcome.key_id, outcome.stored = key_id, True
-                    return outcome
-            saga = SagaRef(row[0], row[1], Decimal(row[2]), row[3], key_id=key_id)
+            key, fingerprint = idempotency if idempotency is not None else (None, None)
+            query, params = self._start(order, request_id, key, fingerprint, state["key_id"], hold=not split)
+            row = conn.execute(query, params).fetchone()
+            key_id, replayed, status, stored, saga_id, attempt, amount, currency, held, step = row[:10]
+            if replayed:
+                return Outcome(status, bytes(stored), replayed=True, stored=True, key_id=key_id)
+            refusal = None if step is None else Refused(self.errors.registry, *row[10:])
+            if step == "begin":
+                # nothing was written but the record: its answer is this refusal
+                outcome = self._stopped(_Stop(self.errors.from_db(refusal)), request_id)
+                conn.execute(*_complete_idempotent(key_id, outcome.status, outcome.body))
+                outcome.key_id, outcome.stored = key_id, True
+                return outcome
+            saga = SagaRef(saga_id, attempt, Decimal(amount), currency, key_id=key_id)
+            if held or refusal is not None:
+                return (
+                    saga,
+                    refusal,
+                )  # a refused hold: the saga row stays (inventory checked); compensated below
             # 2. hold 180 s
             self._hook("hold", saga)
             try:
@@ -273,7 +280,7 @@ class CheckoutSaga:
             except psycopg.Error as exc:
                 if is_retryable(exc):
                     raise
-                return saga, exc  # the saga row stays (inventory checked); compensated below
+                return saga, exc
             return saga, None
 
         try:
@@ -311,28 +318,30 @@ class CheckoutSaga:
         except GatewayError as exc:
             self._fail(creds, saga, "PAYMENT_PREAUTH_FAILED", exc)
 
-        # 4. in one transaction: the authorisation recorded, the hold confirmed into a booking
+        # 3-4. in one transaction, one call (api.checkout_confirm_authorised): the authorisation
+        # recorded, the hold confirmed into a booking
         self._hook("authorised", saga)
         self._hook("confirm", saga)
-        stage = ["authorised"]
 
         def confirm(conn: psycopg.Connection) -> None:
-            stage[0] = "authorised"
             conn.execute(
                 *bind(
-                    "checkout_authorised",
+                    "checkout_confirm_authorised",
                     p_saga_id=saga.id,
                     p_attempt=saga.attempt,
                     p_authorisation_ref=auth_ref,
                 )
-            )
-            stage[0] = "confirm"
-            conn.execute(*bind("checkout_confirm", p_saga_id=saga.id, p_attempt=saga.attempt)).fetchone()
+            ).fetchone()
 
         try:
             self.db.run(creds, confirm)
         except DB_ERRORS as exc:
-            failed = "PAYMENT_PREAUTH_FAILED" if stage[0] == "authorised" else "BOOKING_CONFIRM_FAILED"
+            # the refusal's error context names the step that refused
+            failed = (
+                "BOOKING_CONFIRM_FAILED"
+                if _raised_in(exc, "api.checkout_confirm(")
+                else "PAYMENT_PREAUTH_FAILED"
+            )
             self._fail(creds, saga, failed, exc)
 
         # 5. capture
@@ -521,6 +530,46 @@ def _complete_idempotent(key_id: int, status: int, body: bytes):
 
 # the idempotency refusals of api.begin_idempotent
 _IDEMPOTENCY_REFUSALS = ("IDEMPOTENCY_MISMATCH", "IDEMPOTENCY_IN_PROGRESS")
+
+
+class _Diag:
+    def __init__(self, primary: str | None, detail: str | None, hint: str | None):
+        self.message_primary, self.message_detail, self.message_hint = primary, detail, hint
+        self.context = None
+
+
+class Refused(HotelcoreError):
+    """A step's refusal that api.checkout_start answered as data instead of raising it (so that its
+    transaction still commits what came before), shaped as the raised error it stands for: the
+    same SQLSTATE, message, DETAIL and HINT."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        sqlstate: str,
+        message: str | None,
+        detail: str | None,
+        hint: str | None,
+    ):
+        code = registry.by_sqlstate.get(sqlstate)
+        super().__init__(
+            sqlstate,
+            code.name if code is not None else "INTERNAL_ERROR",
+            code.http_status if code is not None else 500,
+            detail,
+            hint,
+        )
+        self.diag = _Diag(message, detail, hint)
+
+
+def _raised_in(exc: BaseException, frame: str) -> bool:
+    """Whether the database error behind ``exc`` was raised inside the function ``frame`` names
+    (its error context lists the PL/pgSQL call stack)."""
+    for err in (exc, exc.__cause__):
+        context = getattr(getattr(err, "diag", None), "context", None)
+        if context and frame in context:
+            return True
+    return False
 
 
 def _describe(exc: BaseException) -> str:

@@ -40,6 +40,8 @@ EXPECTED: dict[str, set[str]] = {
     "mark_no_show": {"checkin_checkout.no_show"},
     "run_night_audit": {"checkin_checkout.no_show"},  # the arrival of the fixture did not come
     "checkout_begin": {"customer.created"},  # the guest profile of the booking
+    "checkout_start": {"customer.created"},  # checkout_begin's guest profile (and the hold: nothing)
+    "checkout_confirm_authorised": {"reservation.created", "reservation.confirmed"},  # checkout_confirm's
     "create_hold": set(),
     "release_hold": set(),
     "expire_holds": set(),
@@ -77,7 +79,14 @@ EXPECTED: dict[str, set[str]] = {
 
 # Calls the fixture cannot make valid (the saga's later steps need the gateway's answers, tested
 # in tests/http; a request context; a delivery a dispatcher leased): refused before any write.
-REFUSED_HERE = {"checkout_authorised", "checkout_confirm", "checkout_captured", "begin_idempotent"}
+REFUSED_HERE = {
+    "checkout_authorised",
+    "checkout_confirm",
+    "checkout_confirm_authorised",
+    "checkout_captured",
+    "begin_idempotent",
+    "checkout_start",  # its idempotency record needs a request context
+}
 # The external-PMS functions act on an imported property only (the fixture's hotel keeps its own
 # ledger, so they refuse it before any write); tests/external_pms calls them against the simulated vendor,
 # and tests/external_pms/test_pms_mirror.py checks the event they publish (pms_sync.stopped).

@@ -208,3 +208,41 @@ def test_unexpected_error_answers_internal_error_and_recovery_compensates(make_c
     assert saga(db, saga_id)["error_code"] == "INTERNAL_ERROR"
     assert [a.status for a in gw.authorisations.values()] == ["voided"]
     assert_clean(db)
+
+
+def _refuse_holds(db: psycopg.Connection) -> None:
+    """Every hold insert fails (a fault after the inventory check, inside api.checkout_start's one call)."""
+    db.execute(
+        "create function public.refuse_hold() returns trigger language plpgsql as"
+        " $$ begin raise exception 'hold store down'; end $$"
+    )
+    db.execute(
+        "create trigger refuse_hold before insert on core.holds for each row execute function public.refuse_hold()"
+    )
+
+
+def test_a_hold_refused_inside_the_one_call_start_is_compensated(client, world, db):
+    # no hook: the check and the hold run in the one call of the first transaction
+    _refuse_holds(db)
+    r = client.post("/api/booking/checkout", json=checkout_body(world.a), headers=world.headers("pms_a"))
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "HOLD_FAILED")
+    s = saga(db, r.json()["error"]["details"]["checkoutId"])
+    assert (s["status"], s["step"], s["hold_id"], s["error_code"]) == (
+        "failed",
+        "compensated",
+        None,
+        "HOLD_FAILED",
+    )
+    assert "hold store down" in s["error_detail"]
+    assert_clean(db)
+
+
+def test_a_hold_refused_inside_the_one_call_start_is_stored_and_replayed(client, world, db):
+    _refuse_holds(db)
+    headers = world.headers("pms_a", **{"Idempotency-Key": "hold-refused-1"})
+    first = client.post("/api/booking/checkout", json=checkout_body(world.a), headers=headers)
+    again = client.post("/api/booking/checkout", json=checkout_body(world.a), headers=headers)
+    assert (first.status_code, first.json()["error"]["code"]) == (409, "HOLD_FAILED")
+    assert again.content == first.content and again.headers["Idempotent-Replayed"] == "true"
+    assert db.execute("select count(*) from core.checkout_sagas").fetchone()[0] == 1
+    assert_clean(db)

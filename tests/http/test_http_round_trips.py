@@ -15,11 +15,12 @@ from psycopg import pq
 from tests.support.http import assert_clean, checkout_body
 
 # The checkout with an Idempotency-Key on a warm connection: three transactions of BEGIN +
-# api.authenticate + the steps + COMMIT; the first one's two steps after the idempotency record
-# each in a savepoint (a refusal still records its answer).
+# api.authenticate + one call + COMMIT (api.checkout_start: the idempotency record, the check and
+# the hold; api.checkout_confirm_authorised; api.checkout_captured), the last one also storing the
+# answer (api.complete_idempotent, whose body is rendered from the capture's result).
 CHECKOUT_COMMITS = 3
-CHECKOUT_ROUND_TRIPS = 20
-# The same request again: its stored answer, read in one transaction.
+CHECKOUT_ROUND_TRIPS = 13
+# The same request again: its stored answer, read in one transaction (api.checkout_start).
 REPLAY_COMMITS = 1
 REPLAY_ROUND_TRIPS = 4
 

@@ -231,3 +231,93 @@ def test_a_hold_belongs_to_who_placed_it(db: psycopg.Connection, world: World, c
     assert call(member, "release_hold", p_hold_id=hold)[0]["release_hold"] == "released"
     member.commit()
     assert db.execute("select status from core.holds where id = %s", (keyed,)).fetchone()[0] == "active"
+
+
+def _start_args(w: World, hotel_id: int) -> dict:
+    h = w.a
+    return dict(
+        p_idempotency_key=None,
+        p_fingerprint=None,
+        p_hotel_id=hotel_id,
+        p_room_type_id=h.room_type,
+        p_rate_plan_id=h.rate_plan,
+        p_check_in=h.day(16),
+        p_check_out=h.day(18),
+        p_rooms=1,
+        p_adults=2,
+        p_children=0,
+        p_amount=1,
+        p_currency="JPY",
+        p_request=Jsonb({"guest": {"given_name": "Mei", "family_name": "Ono", "email": "mei@example.com"}}),
+    )
+
+
+def test_the_one_call_steps_are_not_a_client_surface_either(
+    db: psycopg.Connection, world: World, connect_as, pms_saga
+) -> None:
+    """api.checkout_start and api.checkout_confirm_authorised: a member SQL login may call neither."""
+    saga, attempt, _ = pms_saga
+    member = connect_as("member")
+    with pytest.raises(psycopg.Error) as refused:
+        call(member, "checkout_start", **_start_args(world, world.a.id))
+    assert refused.value.sqlstate in DENIED
+    member.rollback()
+    with pytest.raises(psycopg.Error) as refused:
+        call(
+            member, "checkout_confirm_authorised", p_saga_id=saga, p_attempt=attempt, p_authorisation_ref="x"
+        )
+    assert refused.value.sqlstate in DENIED
+    member.rollback()
+    assert db.execute("select count(*) from core.checkout_sagas").fetchone()[0] == 1
+
+
+def test_the_one_call_steps_keep_the_key_s_hotel_scope_and_sagas(
+    db: psycopg.Connection, world: World, connect_as, pms_saga
+) -> None:
+    """Through the HTTP service's role: a key of hotel A starts no checkout in hotel B, and another
+    key's request cannot confirm the saga a PMS request ran (both read as not found)."""
+    saga, attempt, _ = pms_saga
+    _, member_token = issue_key(db, "member", [world.a.id])
+    pool = connect_as("pool")
+    request(pool, member_token, role="hotelcore_service")
+    with raises_code("HOTEL_NOT_FOUND"):
+        call(pool, "checkout_start", **_start_args(world, world.b.id))
+    pool.rollback()
+    request(pool, member_token, role="hotelcore_service")
+    with raises_code("RESERVATION_NOT_FOUND"):
+        call(pool, "checkout_confirm_authorised", p_saga_id=saga, p_attempt=attempt, p_authorisation_ref="x")
+    pool.rollback()
+    assert db.execute("select count(*) from core.checkout_sagas").fetchone()[0] == 1
+
+
+def test_a_saga_and_an_idempotency_record_name_an_existing_key_and_follow_its_deletion(
+    db: psycopg.Connection, world: World, pms_saga
+) -> None:
+    """The key ids are kept without foreign keys (no row lock on the shared key row): triggers keep
+    what the keys' checks and ON DELETE actions did."""
+    saga, _, _ = pms_saga
+    key_id = db.execute("select api_key_id from core.checkout_sagas where id = %s", (saga,)).fetchone()[0]
+    assert key_id is not None
+    fingerprint = bytes(32)
+    db.execute(
+        "insert into core.idempotency_keys (api_key_id, key, fingerprint, created_at) values (%s, 'k', %s, now())",
+        (key_id, fingerprint),
+    )
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        db.execute(
+            "insert into core.idempotency_keys (api_key_id, key, fingerprint, created_at)"
+            " values (-1, 'k', %s, now())",
+            (fingerprint,),
+        )
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        db.execute("update core.checkout_sagas set api_key_id = -1 where id = %s", (saga,))
+    db.execute("delete from core.api_keys where id = %s", (key_id,))
+    assert (
+        db.execute("select api_key_id from core.checkout_sagas where id = %s", (saga,)).fetchone()[0] is None
+    )
+    assert (
+        db.execute("select count(*) from core.idempotency_keys where api_key_id = %s", (key_id,)).fetchone()[
+            0
+        ]
+        == 0
+    )
