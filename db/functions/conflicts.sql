@@ -126,17 +126,48 @@ $$;
 comment on function internal.record_conflict(core.conflicts) is
     'Inserts a conflict (merged ones resolved by ''system'' at once, the others open) and emits <entity>.conflict_detected (and .conflict_escalated when flagged) in the same transaction. Returns its id.';
 
--- Judges a write to a customer against the versions after its base (see the header). p_new is the
--- row the write would give (column names, plus points_balance when a system reported one),
--- p_fields the columns it wrote. Returns null when there is no conflict (an up-to-date write
--- without money), else {conflict_id, verdict, rule, apply: [columns to write]}.
-create function internal.judge_customer_write(
-    p_current      core.customers,
+create function internal.conflict_field_class(p_entity_type text, p_field text) returns text
+language sql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+    select case p_entity_type
+        when 'customer' then internal.customer_field_class(p_field)
+        when 'reservation' then
+            case
+                -- seed 000: the stay itself (dates, room type) is what a guest booked
+                when p_field in ('stay', 'room_type_id', 'room_id') then 'critical'
+                -- seed 000: 金額関連情報 — the rate, the price, deposits and billing
+                when p_field in ('rate_plan_id', 'total_amount', 'currency', 'deposit', 'billing') then 'billing'
+                else 'other'
+            end
+        else 'other'
+    end
+$$;
+comment on function internal.conflict_field_class(text, text) is
+    'How the conflict rules treat a field of an entity: critical (customer names and phone; a reservation''s stay, room type, room), money (the points balance: never written by a write), billing (a reservation''s rate plan and amounts: reviewed when both sides changed it), basic (the address hotel-pms may change), other.';
+
+-- Judges one write to an entity against the versions after its base (see the header): the one
+-- home of seed 000's rules for customers and reservations alike. p_current is the entity now (at
+-- p_version), p_history the versions after the base ([{version, system, changed_at, changes:
+-- {field: {old, new}}}], null when unknown), p_new what the write asks of p_fields. A write on a
+-- VIP, high-value or special-event-day booking (p_escalation) is escalated: flagged, kept for
+-- review. Returns null when there is no conflict (an up-to-date write without money), else
+-- records it and returns {conflict_id, verdict, rule, fields, apply: [fields to write],
+-- escalated, escalation_reasons}.
+create function internal.judge_write(
+    p_entity_type  text,
+    p_entity_id    bigint,
+    p_hotel_id     bigint,
+    p_current      jsonb,
+    p_version      integer,
+    p_history      jsonb,
     p_new          jsonb,
     p_fields       text[],
     p_base_version integer,
     p_system       text,
-    p_at           timestamptz
+    p_at           timestamptz,
+    p_escalation   text[] default '{}'
 ) returns jsonb
 language plpgsql
 volatile
@@ -144,10 +175,10 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_window    interval := (select s.auto_window from core.conflict_settings s where s.id);
-    v_cur       jsonb := to_jsonb(p_current) || jsonb_build_object('points_balance',
-                    coalesce((select a.balance from core.points_accounts a where a.customer_id = p_current.id), 0));
-    v_stale     boolean := p_base_version < p_current.version;
-    v_complete  boolean;
+    v_stale     boolean := p_base_version < p_version;
+    v_complete  boolean := p_history is not null
+                    and jsonb_array_length(p_history) = p_version - p_base_version;
+    v_class     text;
     v_old       jsonb;
     v_at        jsonb;
     v_sys       jsonb;
@@ -161,32 +192,32 @@ declare
     v_review    text;
     v_rules     text[] := '{}';
     v_apply     text[] := '{}';
-    v_last      core.customer_changes;
+    v_last      jsonb;
+    v_escalate  boolean := v_stale and cardinality(coalesce(p_escalation, '{}')) > 0;
     v_conflict  core.conflicts;
     v_id        bigint;
 begin
     -- what the versions after the base changed: each field's value at the base, its last writer
-    select count(*) = p_current.version - p_base_version into v_complete
-    from core.customer_changes ch where ch.customer_id = p_current.id and ch.version > p_base_version;
     select jsonb_object_agg(x.k, x.first_old), jsonb_object_agg(x.k, x.last_at), jsonb_object_agg(x.k, x.last_sys)
     into v_old, v_at, v_sys
     from (select e.key as k,
-                 (array_agg(e.value -> 'old' order by ch.version))[1] as first_old,
-                 to_jsonb((array_agg(ch.changed_at order by ch.version desc))[1]) as last_at,
-                 to_jsonb((array_agg(ch.system order by ch.version desc))[1]) as last_sys
-          from core.customer_changes ch cross join lateral jsonb_each(ch.changes) e
-          where ch.customer_id = p_current.id and ch.version > p_base_version
+                 (array_agg(e.value -> 'old' order by (h.value ->> 'version')::integer))[1] as first_old,
+                 (array_agg(h.value -> 'changed_at' order by (h.value ->> 'version')::integer desc))[1] as last_at,
+                 (array_agg(h.value -> 'system' order by (h.value ->> 'version')::integer desc))[1] as last_sys
+          from jsonb_array_elements(coalesce(p_history, '[]')) h
+          cross join lateral jsonb_each(h.value -> 'changes') e
           group by e.key) x;
-    v_before := v_cur || coalesce(v_old, '{}');
-    select coalesce(jsonb_object_agg(k, v_cur -> k), '{}') into v_theirs
-    from jsonb_object_keys(coalesce(v_old, '{}')) k where (v_cur -> k) is distinct from (v_before -> k);
+    v_before := p_current || coalesce(v_old, '{}');
+    select coalesce(jsonb_object_agg(k, p_current -> k), '{}') into v_theirs
+    from jsonb_object_keys(coalesce(v_old, '{}')) k where (p_current -> k) is distinct from (v_before -> k);
 
     foreach v_field in array p_fields loop
+        v_class := internal.conflict_field_class(p_entity_type, v_field);
         v_ours := v_ours || jsonb_build_object(v_field, p_new -> v_field);
         v_why := null;
-        if (p_new -> v_field) is not distinct from (v_cur -> v_field) then
+        if (p_new -> v_field) is not distinct from (p_current -> v_field) then
             v_outcome := 'agreed';
-        elsif internal.customer_field_class(v_field) = 'money' then
+        elsif v_class = 'money' then
             v_outcome := 'review'; v_why := 'money_field';
         elsif v_stale and not v_complete then
             v_outcome := 'review'; v_why := 'history_unavailable';
@@ -195,12 +226,13 @@ begin
         elsif (p_new -> v_field) is not distinct from (v_before -> v_field) then
             -- this write left the field as it was at its base: the newer change stays
             v_outcome := 'kept_theirs'; v_why := 'disjoint_fields';
-        elsif internal.customer_field_class(v_field) = 'critical' then
+        elsif v_class = 'critical' then
             v_outcome := 'review'; v_why := 'critical_field_clash';
-        elsif internal.change_is_large(v_cur -> v_field, p_new -> v_field) then
+        elsif v_class = 'billing' then
+            v_outcome := 'review'; v_why := 'money_field_clash';
+        elsif internal.change_is_large(p_current -> v_field, p_new -> v_field) then
             v_outcome := 'review'; v_why := 'large_change';
-        elsif internal.customer_field_class(v_field) = 'basic'
-              and array[p_system, v_sys ->> v_field] @> array['member', 'pms'] then
+        elsif v_class = 'basic' and array[p_system, v_sys ->> v_field] @> array['member', 'pms'] then
             v_outcome := case when p_system = 'pms' then 'applied' else 'kept_theirs' end;
             v_why := 'pms_allowed_fields';
         elsif abs(extract(epoch from p_at - (v_at ->> v_field)::timestamptz)) <= extract(epoch from v_window) then
@@ -225,36 +257,67 @@ begin
         return null;
     end if;
 
-    select ch.* into v_last from core.customer_changes ch
-    where ch.customer_id = p_current.id and ch.version > p_base_version order by ch.version desc limit 1;
-    v_conflict.entity_type := 'customer';
-    v_conflict.entity_id := p_current.id;
+    select h.value into v_last from jsonb_array_elements(coalesce(p_history, '[]')) h
+    order by (h.value ->> 'version')::integer desc limit 1;
+    v_conflict.entity_type := p_entity_type;
+    v_conflict.entity_id := p_entity_id;
+    v_conflict.hotel_id := p_hotel_id;
     v_conflict.base_version := p_base_version;
-    v_conflict.entity_version := p_current.version;
+    v_conflict.entity_version := p_version;
     select coalesce(jsonb_object_agg(k, v_before -> k), '{}') into v_conflict.before
     from (select jsonb_object_keys(v_ours) union select jsonb_object_keys(v_theirs)) as x (k);
     v_conflict.theirs := v_theirs;
     v_conflict.ours := v_ours;
-    v_conflict.theirs_system := v_last.system;
-    v_conflict.theirs_at := v_last.changed_at;
+    v_conflict.theirs_system := v_last ->> 'system';
+    v_conflict.theirs_at := (v_last ->> 'changed_at')::timestamptz;
     v_conflict.ours_system := p_system;
     v_conflict.ours_at := p_at;
     v_conflict.fields := v_fields;
-    v_conflict.verdict := case when v_review is null then 'merged' else 'needs_review' end;
+    -- seed 000's エスカレーション: a conflict on a VIP, high-value or special-event-day booking
+    -- is a person's to decide, whatever the rules would have done (their outcome stays in fields)
+    v_conflict.verdict := case when v_review is null and not v_escalate then 'merged' else 'needs_review' end;
     -- the rule named is the strongest one used: time beats the PMS's fields beats disjointness
-    v_conflict.rule := coalesce(v_review,
+    v_conflict.rule := coalesce(v_review, case when v_escalate then 'escalated' end,
         case when 'later_timestamp_wins' = any (v_rules) then 'later_timestamp_wins'
              when 'pms_allowed_fields' = any (v_rules) then 'pms_allowed_fields'
              else 'disjoint_fields' end);
-    v_conflict.escalated := false;
-    v_conflict.escalation_reasons := '{}';
+    v_conflict.escalated := v_escalate;
+    v_conflict.escalation_reasons := case when v_escalate then p_escalation else '{}' end;
     v_id := internal.record_conflict(v_conflict);
     return jsonb_build_object('conflict_id', v_id, 'verdict', v_conflict.verdict, 'rule', v_conflict.rule,
-        'fields', v_fields, 'apply', to_jsonb(case when v_review is null then v_apply else '{}'::text[] end));
+        'fields', v_fields, 'escalated', v_conflict.escalated, 'escalation_reasons', to_jsonb(v_conflict.escalation_reasons),
+        'apply', to_jsonb(case when v_conflict.verdict = 'merged' then v_apply else '{}'::text[] end));
 end
 $$;
+comment on function internal.judge_write(text, bigint, bigint, jsonb, integer, jsonb, jsonb, text[], integer, text, timestamptz, text[]) is
+    'Seed 000''s conflict rules, the one home for customers and reservations: one write based on p_base_version judged field by field against the versions after it (p_history). Null when it is up to date; else records the conflict (merged, or open for review; escalated when p_escalation names reasons) and returns {conflict_id, verdict, rule, fields, apply, escalated, escalation_reasons}.';
+
+-- Judges a write to a customer against the versions after its base: p_new is the row the write
+-- would give (column names, plus points_balance when a system reported one), p_fields the
+-- columns it wrote. See internal.judge_write.
+create function internal.judge_customer_write(
+    p_current      core.customers,
+    p_new          jsonb,
+    p_fields       text[],
+    p_base_version integer,
+    p_system       text,
+    p_at           timestamptz
+) returns jsonb
+language sql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+    select internal.judge_write('customer', p_current.id, null,
+        to_jsonb(p_current) || jsonb_build_object('points_balance',
+            coalesce((select a.balance from core.points_accounts a where a.customer_id = p_current.id), 0)),
+        p_current.version,
+        (select jsonb_agg(jsonb_build_object('version', ch.version, 'system', ch.system, 'changed_at', ch.changed_at,
+                                             'changes', ch.changes) order by ch.version)
+         from core.customer_changes ch where ch.customer_id = p_current.id and ch.version > p_base_version),
+        p_new, p_fields, p_base_version, p_system, p_at)
+$$;
 comment on function internal.judge_customer_write(core.customers, jsonb, text[], integer, text, timestamptz) is
-    'Seed 000''s customer conflict rules for one write based on p_base_version: null when it is up to date, else records the conflict (merged, or open for review) and returns {conflict_id, verdict, rule, fields, apply}.';
+    'Seed 000''s customer conflict rules (internal.judge_write over core.customer_changes) for one write based on p_base_version: null when it is up to date, else records the conflict (merged, or open for review) and returns {conflict_id, verdict, rule, fields, apply}.';
 
 -- ---------------------------------------------------------------------------- reservations
 
@@ -309,12 +372,25 @@ $$;
 comment on function internal.room_suggestions_text(jsonb) is
     'The suggestions of internal.room_suggestions as the HINT of a refusal.';
 
+create function internal.special_event_reasons(p_hotel_id bigint, p_nights daterange) returns text[]
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+    -- seed 000: 特別イベント日の競合 — a night of the stay is one of the hotel's special event days
+    select coalesce(array_agg(format('special_event: night %s is %s', d.day, d.name) order by d.day), '{}')
+    from core.special_event_days d
+    where d.hotel_id = p_hotel_id and p_nights @> d.day
+$$;
+comment on function internal.special_event_reasons(bigint, daterange) is
+    'One escalation reason per night of p_nights that is a special event day of the hotel (core.special_event_days); empty when none.';
+
 create function internal.escalation_reasons(p_reservation core.reservations) returns text[]
 language sql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    -- seed 000's エスカレーション: VIP customers (Gold and above) and high-value bookings
+    -- seed 000's エスカレーション: VIP customers (Gold and above), high-value bookings, special event days
     select array_remove(array[
         case when exists (select 1 from core.customers c join core.membership_ranks k on k.code = c.rank_code
                           where c.id = p_reservation.customer_id
@@ -325,9 +401,61 @@ as $$
                                                  where e.currency = p_reservation.currency)
              then format('high_value: reservation %s totals %s %s', p_reservation.confirmation_code,
                          p_reservation.total_amount, p_reservation.currency) end], null)
+        || internal.special_event_reasons(p_reservation.hotel_id, p_reservation.stay)
 $$;
 comment on function internal.escalation_reasons(core.reservations) is
-    'Why a conflict on this reservation is escalated: its customer is Gold or Platinum (vip), its total reaches core.conflict_escalation_amounts for its currency (high_value). Empty when neither.';
+    'Why a conflict on this reservation is escalated: its customer is Gold or Platinum (vip), its total reaches core.conflict_escalation_amounts for its currency (high_value), a night of its stay is a special event day (special_event). Empty when none.';
+
+-- What the conflict rules compare of a reservation: its stay, the room type, rate plan and guests
+-- of its (first) room line, its requests and total. One home: the history trigger stores it per
+-- version, a stale write is compared with it.
+create function internal.reservation_document(p_reservation_id bigint) returns jsonb
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select jsonb_build_object('stay', r.stay::text, 'room_type_id', l.room_type_id, 'rate_plan_id', l.rate_plan_id,
+                              'adults', l.adults, 'children', l.children, 'special_requests', r.special_requests,
+                              'total_amount', r.total_amount, 'currency', r.currency)
+    from core.reservations r
+    left join lateral (select x.* from core.reservation_rooms x where x.reservation_id = r.id order by x.id limit 1) l on true
+    where r.id = p_reservation_id
+$$;
+comment on function internal.reservation_document(bigint) is
+    'A reservation as the conflict rules compare it: stay ([check_in,check_out) as text), room_type_id, rate_plan_id, adults, children (of its first room line; a change applies to every line), special_requests, total_amount, currency.';
+
+-- Judges a write to a reservation (api.modify_reservation) against the versions after its base:
+-- p_new the fields it asks (the document's names), p_fields the ones it wrote. Escalated for a
+-- VIP, high-value or special-event-day booking, on the nights it has or the nights asked.
+create function internal.judge_reservation_write(
+    p_current      core.reservations,
+    p_new          jsonb,
+    p_fields       text[],
+    p_base_version integer,
+    p_system       text,
+    p_at           timestamptz
+) returns jsonb
+language sql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+    select internal.judge_write('reservation', p_current.id, p_current.hotel_id,
+        internal.reservation_document(p_current.id), p_current.version,
+        -- the history is known from the base's own row on (a version before this history began is not)
+        (select jsonb_agg(jsonb_build_object('version', ch.version, 'system', ch.system, 'changed_at', ch.changed_at,
+                                             'changes', ch.changes) order by ch.version)
+         from core.reservation_changes ch
+         where ch.hotel_id = p_current.hotel_id and ch.reservation_id = p_current.id and ch.version > p_base_version
+           and exists (select 1 from core.reservation_changes b where b.hotel_id = p_current.hotel_id
+                       and b.reservation_id = p_current.id and b.version = p_base_version)),
+        p_new, p_fields, p_base_version, p_system, p_at,
+        (select array(select u.x from unnest(internal.escalation_reasons(p_current)
+                          || case when p_new ? 'stay' then internal.special_event_reasons(p_current.hotel_id, (p_new ->> 'stay')::daterange)
+                                  else '{}'::text[] end) with ordinality as u (x, n)
+                      group by u.x order by min(u.n))))
+$$;
+comment on function internal.judge_reservation_write(core.reservations, jsonb, text[], integer, text, timestamptz) is
+    'Seed 000''s conflict rules (internal.judge_write over core.reservation_changes) for one reservation write based on p_base_version: null when it is up to date, else records the conflict (merged, or open for review; escalated for VIP, high-value or special-event-day bookings) and returns {conflict_id, verdict, rule, fields, apply, escalated, escalation_reasons}.';
 
 -- One system's claim of p_room for the room line of p_reservation that takes its type.
 create function internal.claim_room(
@@ -663,6 +791,7 @@ declare
     v_room     core.rooms;
     v_version  integer;
     v_customer core.customers;
+    v_stay     daterange;
 begin
     -- seed 000's matrix: only the systems owning customers (member) or reservations (pms) resolve
     if not internal.has_right('customer.conflicts') then
@@ -766,6 +895,49 @@ begin
             v_answer := internal.customer_document(v_customer.id);
             v_version := v_customer.version;
         end if;
+    elsif not v_conflict.fields ? 'room_id' then
+        -- a stale reservation change: manual writes the values a person chose for the conflict's
+        -- fields (the document's terms: stay as [check_in,check_out), room_type_id, ...);
+        -- auto_merge what of the stale change did not clash; priority_based all of it (hotel-pms
+        -- owns reservations). Written on the current version, checked like any change.
+        if p_resolution_method = 'manual' then
+            for v_key in select k from jsonb_object_keys(v_data) k loop
+                if not (v_conflict.ours ? v_key or v_conflict.theirs ? v_key) then
+                    perform internal.raise_error('INVALID_RESOLUTION',
+                        format('field %s is not part of conflict %s (its fields: %s)', v_key, p_conflict_id,
+                               (select string_agg(k, ', ' order by k) from jsonb_object_keys(v_conflict.ours || v_conflict.theirs) k)),
+                        'resolve the conflict''s fields only; change others with PUT /reservations/{id}');
+                end if;
+            end loop;
+            v_changes := v_data;
+        else
+            select coalesce(jsonb_object_agg(f.key, v_conflict.ours -> f.key), '{}') into v_changes
+            from jsonb_each(v_conflict.fields) f
+            where f.value ->> 'outcome' = 'applied'
+               or (p_resolution_method = 'priority_based' and f.value ->> 'outcome' = 'review');
+        end if;
+        if v_changes = '{}' then
+            v_status := 'dismissed';
+            v_version := v_res.version;
+        else
+            begin
+                v_stay := (v_changes ->> 'stay')::daterange;
+                v_res := internal.write_reservation_change(v_res, lower(v_stay), upper(v_stay),
+                    (v_changes ->> 'room_type_id')::bigint, (v_changes ->> 'rate_plan_id')::bigint,
+                    (v_changes ->> 'adults')::integer, (v_changes ->> 'children')::integer,
+                    v_changes ->> 'special_requests', false);
+            exception when invalid_text_representation or datetime_field_overflow or invalid_datetime_format
+                           or numeric_value_out_of_range or data_exception then
+                perform internal.raise_error('INVALID_RESOLUTION',
+                    format('resolved_data of conflict %s does not read as the reservation''s fields: %s', p_conflict_id, sqlerrm),
+                    'stay as "[2026-12-08,2026-12-10)", ids and guest counts as numbers, special_requests as text');
+            end;
+            v_version := v_res.version;
+            update core.reservation_changes ch set conflict_id = p_conflict_id
+            where ch.hotel_id = v_res.hotel_id and ch.reservation_id = v_res.id and ch.version = v_res.version;
+        end if;
+        v_answer := internal.reservation_document(v_res.id) || jsonb_build_object('reservation_id', v_res.id,
+            'version', v_res.version);
     else
         -- a room conflict: booking time already decided priority, so a person picks a room
         -- (manual) or takes the best free one of the booked type (auto_merge)
@@ -818,4 +990,98 @@ begin
 end
 $$;
 comment on function api.resolve_conflict(bigint, text, jsonb, text) is
-    'Seed 000 POST /conflicts/{id}/resolve: manual (resolved_data: the conflict''s fields and a resolution_reason; no field dismisses), auto_merge (what of the stale write did not clash; for a room conflict the best free room of the type) or priority_based (the owner''s write wins: hotel-member for customers). Returns the conflict and the entity after it, version bumped when something was written. CONFLICT_NOT_FOUND, CONFLICT_ALREADY_RESOLVED, INVALID_RESOLUTION.';
+    'Seed 000 POST /conflicts/{id}/resolve: manual (resolved_data: the conflict''s fields and a resolution_reason; no field dismisses), auto_merge (what of the stale write did not clash; for a room conflict the best free room of the type) or priority_based (the owner''s write wins: hotel-member for customers, hotel-pms for a stale reservation change). Returns the conflict and the entity after it, version bumped when something was written. CONFLICT_NOT_FOUND, CONFLICT_ALREADY_RESOLVED, INVALID_RESOLUTION.';
+
+-- ---------------------------------------------------------------------------- special event days
+
+create function api.set_special_event_days(
+    p_hotel_id bigint,
+    p_days     date[],
+    p_names    text[],
+    p_app_user text default null
+) returns integer
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_count integer;
+begin
+    -- seed 000's matrix: the hotel's calendar is hotel-pms's (部屋在庫・状態), and admin's
+    perform internal.require_right('rooms.update');
+    perform internal.require_hotel(p_hotel_id);
+    if p_days is null or p_names is null or cardinality(p_days) <> cardinality(p_names) or cardinality(p_days) = 0
+       or cardinality(p_days) > 366 or array_position(p_days, null) is not null or array_position(p_names, null) is not null then
+        perform internal.raise_error('INVALID_ARGUMENT',
+            'p_days and p_names must be arrays of the same length (1 to 366) without nulls', 'pass one name per day');
+    end if;
+    if exists (select 1 from unnest(p_names) n where btrim(n) = '' or length(n) > 200) then
+        perform internal.raise_error('INVALID_ARGUMENT', 'a special event day needs a name of 1 to 200 characters',
+            'name the event, e.g. Sapporo Snow Festival');
+    end if;
+    if exists (select 1 from unnest(p_days) d where not isfinite(d)) then
+        perform internal.raise_error('INVALID_ARGUMENT', 'special event days must be calendar dates', 'e.g. 2026-02-04');
+    end if;
+    if (select count(distinct d) from unnest(p_days) d) <> cardinality(p_days) then
+        perform internal.raise_error('INVALID_ARGUMENT', 'a day is named twice in p_days', 'pass each day once');
+    end if;
+    insert into core.special_event_days (hotel_id, day, name, created_by, created_at)
+    select p_hotel_id, d.day, btrim(d.name),
+           internal.change_system() || coalesce(':' || nullif(btrim(coalesce(p_app_user,
+               pg_catalog.current_setting('hotelcore.app_user', true))), ''), ''),
+           internal.now()
+    from unnest(p_days, p_names) as d (day, name)
+    on conflict (hotel_id, day) do update set name = excluded.name, created_by = excluded.created_by,
+        created_at = excluded.created_at;
+    get diagnostics v_count = row_count;
+    return v_count;
+end
+$$;
+comment on function api.set_special_event_days(bigint, date[], text[], text) is
+    'Adds (or renames) a hotel''s special event days (seed 000: 特別イベント日): a reservation conflict touching one of its nights is escalated like a VIP or high-value one. hotel-pms and admin, in the hotel scope. Returns the days written.';
+
+create function api.remove_special_event_days(p_hotel_id bigint, p_days date[]) returns integer
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_count integer;
+begin
+    perform internal.require_right('rooms.update');
+    perform internal.require_hotel(p_hotel_id);
+    if p_days is null or cardinality(p_days) = 0 or array_position(p_days, null) is not null then
+        perform internal.raise_error('INVALID_ARGUMENT', 'p_days must be a non-empty array without nulls',
+            'pass the days to remove');
+    end if;
+    delete from core.special_event_days d where d.hotel_id = p_hotel_id and d.day = any (p_days);
+    get diagnostics v_count = row_count;
+    return v_count;
+end
+$$;
+comment on function api.remove_special_event_days(bigint, date[]) is
+    'Removes special event days from a hotel''s calendar (hotel-pms and admin, in the hotel scope); returns how many there were.';
+
+create function api.list_special_event_days(p_hotel_id bigint, p_from date, p_until date) returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform internal.require_right('rooms.read');
+    perform internal.require_hotel(p_hotel_id);
+    if p_from is null or p_until is null or p_until <= p_from or p_until - p_from > 3660 then
+        perform internal.raise_error('INVALID_DATES', format('from %s until %s', p_from, p_until),
+            'pass p_from < p_until, at most ten years apart');
+    end if;
+    return (select coalesce(jsonb_agg(jsonb_build_object('day', d.day, 'name', d.name, 'created_by', d.created_by,
+                                                         'created_at', d.created_at) order by d.day), '[]')
+            from core.special_event_days d
+            where d.hotel_id = p_hotel_id and d.day >= p_from and d.day < p_until);
+end
+$$;
+comment on function api.list_special_event_days(bigint, date, date) is
+    'A hotel''s special event days in [p_from, p_until): day, name, who wrote it and when (hotel-pms, hotel-member and admin, in the hotel scope).';

@@ -377,8 +377,8 @@ as $$
         ) as v(kind, description, amount)
         where v.amount > 0
         order by p.folio_id, p.id, p.night, v.kind
-        on conflict (folio_id, reservation_room_id, night, kind) where night is not null and kind in ('room_night', 'tax')
-        do nothing
+        -- one charge a night (folio_lines_one_charge_per_night_with_hotel): the only key a new line can meet
+        on conflict do nothing
         returning kind
     )
     select (count(*) filter (where kind = 'room_night'))::integer from posted

@@ -1356,26 +1356,27 @@ $$;
 comment on function api.book_reservation(bigint, bigint, bigint, date, date, bigint, integer, integer, integer, text, text) is
     'A booking without payment (seed 000 POST /reservations of hotel-member and hotel-pms): holds and confirms in one transaction, in the request''s hotel scope. Returns the reservation.';
 
-create function api.modify_reservation(
-    p_reservation_id   bigint,
-    p_version          integer,
-    p_check_in         date default null,
-    p_check_out        date default null,
-    p_room_type_id     bigint default null,
-    p_rate_plan_id     bigint default null,
-    p_adults           integer default null,
-    p_children         integer default null,
-    p_special_requests text default null
-) returns table (reservation_id bigint, version integer, status core.reservation_status, currency char(3),
-                 total_amount numeric)
+-- The change of a locked, pending or confirmed reservation to these values (null: keep the
+-- current one), every room line alike: validated, re-quoted, the inventory moved. With
+-- p_check_only nothing is written: the checks a change must pass before the conflict rules
+-- record it.
+create function internal.write_reservation_change(
+    p_res              core.reservations,
+    p_check_in         date,
+    p_check_out        date,
+    p_room_type_id     bigint,
+    p_rate_plan_id     bigint,
+    p_adults           integer,
+    p_children         integer,
+    p_special_requests text,
+    p_check_only       boolean
+) returns core.reservations
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
-#variable_conflict use_column
 declare
-    v_res        core.reservations;
+    v_res        core.reservations := p_res;
     v_hotel      core.hotels;
     v_room_type  core.room_types;
     v_line       core.reservation_rooms;
@@ -1388,19 +1389,18 @@ declare
     v_lines      integer;
     v_offer      record;
 begin
-    perform internal.require_right('reservation.update');
-    if p_version is null then
-        perform internal.raise_error('INVALID_ARGUMENT', 'p_version is null', 'pass the version you read');
-    end if;
-    v_res := internal.lock_reservation(p_reservation_id, p_version);
     if v_res.status not in ('pending', 'confirmed') then
         perform internal.raise_error('INVALID_STATE_TRANSITION',
-            format('reservation %s is %s; only pending or confirmed ones can be modified', p_reservation_id, v_res.status),
+            format('reservation %s is %s; only pending or confirmed ones can be modified', v_res.id, v_res.status),
             'ask the front desk');
     end if;
+    if length(p_special_requests) > 2000 then
+        perform internal.raise_error('INVALID_ARGUMENT', 'special_requests is longer than 2000 characters',
+            'shorten the requests');
+    end if;
     v_hotel := internal.require_hotel(v_res.hotel_id);
-    select * into v_line from core.reservation_rooms l where l.reservation_id = p_reservation_id order by l.id limit 1;
-    select count(*) into v_lines from core.reservation_rooms l where l.reservation_id = p_reservation_id;
+    select * into v_line from core.reservation_rooms l where l.reservation_id = v_res.id order by l.id limit 1;
+    select count(*) into v_lines from core.reservation_rooms l where l.reservation_id = v_res.id;
     v_check_in := coalesce(p_check_in, lower(v_res.stay));
     v_check_out := coalesce(p_check_out, upper(v_res.stay));
     v_type_id := coalesce(p_room_type_id, v_line.room_type_id);
@@ -1420,13 +1420,16 @@ begin
     perform internal.require_rate_plan(v_res.hotel_id, v_type_id, v_plan_id);
     perform internal.check_stay(v_hotel, v_check_in, v_check_out);
     perform internal.check_guests(v_room_type, v_lines, v_adults, v_children);
+    if p_check_only then
+        return v_res;
+    end if;
 
     -- lock old and new nights together in order, give the old back, take the new
     perform internal.lock_and_reclaim(v_res.hotel_id,
-        array(select l.room_type_id from core.reservation_rooms l where l.reservation_id = p_reservation_id) || v_type_id,
-        array(select lower(l.stay) from core.reservation_rooms l where l.reservation_id = p_reservation_id) || v_check_in,
-        array(select upper(l.stay) from core.reservation_rooms l where l.reservation_id = p_reservation_id) || v_check_out);
-    perform internal.free_booked(p_reservation_id);
+        array(select l.room_type_id from core.reservation_rooms l where l.reservation_id = v_res.id) || v_type_id,
+        array(select lower(l.stay) from core.reservation_rooms l where l.reservation_id = v_res.id) || v_check_in,
+        array(select upper(l.stay) from core.reservation_rooms l where l.reservation_id = v_res.id) || v_check_out);
+    perform internal.free_booked(v_res.id);
     perform internal.take_inventory(v_res.hotel_id, v_type_id, v_check_in, v_check_out, v_lines, 'booked');
 
     select * into v_offer
@@ -1434,7 +1437,7 @@ begin
     update core.reservation_rooms l
     set room_type_id = v_type_id, rate_plan_id = v_plan_id, stay = daterange(v_check_in, v_check_out),
         adults = v_adults, children = v_children, amount = v_offer.total, nightly = v_offer.nightly
-    where l.reservation_id = p_reservation_id;
+    where l.reservation_id = v_res.id;
     update core.reservations r
     set stay = daterange(v_check_in, v_check_out),
         subtotal_amount = v_offer.subtotal * v_lines,
@@ -1442,14 +1445,95 @@ begin
         tax_amount = v_offer.tax * v_lines,
         total_amount = v_offer.total * v_lines,
         special_requests = coalesce(p_special_requests, r.special_requests)
-    where r.id = p_reservation_id
+    where r.id = v_res.id
     returning * into v_res;
     perform internal.offer_waitlist(v_res.hotel_id, v_line.room_type_id);
-    return query select v_res.id, v_res.version, v_res.status, v_res.currency, v_res.total_amount;
+    return v_res;
+end
+$$;
+comment on function internal.write_reservation_change(core.reservations, date, date, bigint, bigint, integer, integer, text, boolean) is
+    'Changes dates, room type, rate plan, guests or requests of a locked pending/confirmed reservation (every line; null keeps the value): validates, re-quotes and moves the inventory; with p_check_only only validates. INVENTORY_UNAVAILABLE / RESTRICTION_VIOLATED leave it unchanged.';
+
+create function api.modify_reservation(
+    p_reservation_id   bigint,
+    p_version          integer,
+    p_check_in         date default null,
+    p_check_out        date default null,
+    p_room_type_id     bigint default null,
+    p_rate_plan_id     bigint default null,
+    p_adults           integer default null,
+    p_children         integer default null,
+    p_special_requests text default null
+) returns table (reservation_id bigint, version integer, status core.reservation_status, currency char(3),
+                 total_amount numeric, conflict jsonb)
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    v_res    core.reservations;
+    v_base   jsonb;
+    v_ours   jsonb := '{}';
+    v_in     date;
+    v_out    date;
+    v_judged jsonb;
+    v_apply  jsonb;
+begin
+    perform internal.require_right('reservation.update');
+    if p_version is null then
+        perform internal.raise_error('INVALID_ARGUMENT', 'p_version is null', 'pass the version you read');
+    end if;
+    v_res := internal.lock_reservation(p_reservation_id, null);
+    -- optimistic lock (seed 000: version number): a version never read cannot be a base
+    if p_version < 1 or p_version > v_res.version then
+        perform internal.raise_error('VERSION_CONFLICT',
+            format('reservation %s is at version %s, not %s', p_reservation_id, v_res.version, p_version),
+            'read the reservation again and retry with its version');
+    end if;
+    if p_version = v_res.version then
+        v_res := internal.write_reservation_change(v_res, p_check_in, p_check_out, p_room_type_id, p_rate_plan_id,
+            p_adults, p_children, p_special_requests, false);
+        return query select v_res.id, v_res.version, v_res.status, v_res.currency, v_res.total_amount, null::jsonb;
+        return;
+    end if;
+
+    -- a write based on an older version: what it asked, in the document's terms (dates relative to
+    -- the stay it read), checked as a change would be, then judged by the conflict rules
+    select ch.document into v_base from core.reservation_changes ch
+    where ch.hotel_id = v_res.hotel_id and ch.reservation_id = v_res.id and ch.version = p_version;
+    v_base := coalesce(v_base, internal.reservation_document(v_res.id));
+    if p_check_in is not null or p_check_out is not null then
+        v_in := coalesce(p_check_in, lower((v_base ->> 'stay')::daterange));
+        v_out := coalesce(p_check_out, upper((v_base ->> 'stay')::daterange));
+    end if;
+    perform internal.write_reservation_change(v_res, v_in, v_out, p_room_type_id, p_rate_plan_id,
+        p_adults, p_children, p_special_requests, true);
+    if v_in is not null then
+        v_ours := v_ours || jsonb_build_object('stay', daterange(v_in, v_out)::text);
+    end if;
+    v_ours := v_ours || jsonb_strip_nulls(jsonb_build_object('room_type_id', p_room_type_id,
+        'rate_plan_id', p_rate_plan_id, 'adults', p_adults, 'children', p_children, 'special_requests', p_special_requests));
+    v_judged := internal.judge_reservation_write(v_res, v_ours,
+        array(select k from jsonb_object_keys(v_ours) k order by k), p_version, internal.change_system(), internal.now());
+    -- what the rules gave this write (nothing when it is kept for review)
+    select coalesce(jsonb_object_agg(a.k, v_ours -> a.k), '{}') into v_apply
+    from jsonb_array_elements_text(v_judged -> 'apply') a (k);
+    if v_apply <> '{}' then
+        v_res := internal.write_reservation_change(v_res,
+            lower((v_apply ->> 'stay')::daterange), upper((v_apply ->> 'stay')::daterange),
+            (v_apply ->> 'room_type_id')::bigint, (v_apply ->> 'rate_plan_id')::bigint, (v_apply ->> 'adults')::integer,
+            (v_apply ->> 'children')::integer, v_apply ->> 'special_requests', false);
+        update core.reservation_changes ch set conflict_id = (v_judged ->> 'conflict_id')::bigint
+        where ch.hotel_id = v_res.hotel_id and ch.reservation_id = v_res.id and ch.version = v_res.version;
+        update core.conflicts f set resolved_version = v_res.version where f.id = (v_judged ->> 'conflict_id')::bigint;
+    end if;
+    return query select v_res.id, v_res.version, v_res.status, v_res.currency, v_res.total_amount, v_judged - 'apply';
 end
 $$;
 comment on function api.modify_reservation(bigint, integer, date, date, bigint, bigint, integer, integer, text) is
-    'Changes dates, room type, rate plan or guests of a pending/confirmed reservation (every line) if p_version is current: re-quotes and moves the inventory in one transaction. VERSION_CONFLICT when stale; INVENTORY_UNAVAILABLE / RESTRICTION_VIOLATED leave it unchanged.';
+    'Changes dates, room type, rate plan, guests or requests of a pending/confirmed reservation (every line): re-quotes and moves the inventory in one transaction. A write based on an older p_version goes through the conflict rules (db/functions/conflicts.sql): merged (the answer''s conflict says what was applied) or recorded for review and not applied (conflict.verdict needs_review, with its conflict_id; escalated for VIP, high-value or special-event-day bookings); a version never read is VERSION_CONFLICT. INVENTORY_UNAVAILABLE / RESTRICTION_VIOLATED leave it unchanged.';
 
 -- What a cancellation or no-show costs under the rate plan's policy (seed 003), per reservation.
 create function internal.policy_fee(p_reservation core.reservations, p_kind text) returns numeric

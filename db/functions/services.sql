@@ -1061,7 +1061,7 @@ begin
     select v_id, v_res.hotel_id, s.key::core.feedback_aspect, s.value::text::smallint
     from jsonb_each(p_scores) s
     order by s.key
-    on conflict (feedback_id, aspect) do update set score = excluded.score;
+    on conflict (feedback_id, aspect, hotel_id) do update set score = excluded.score;
 
     perform internal.emit_event(case when v_created then 'feedback.created' else 'feedback.updated' end, v_id::text, v_res.hotel_id,
         jsonb_build_object('feedback_id', v_id, 'reservation_id', v_res.id, 'customer_id', v_res.customer_id,

@@ -27,3 +27,59 @@ create trigger _100_log_change
     for each row
     when (new.version is distinct from old.version)
     execute function internal.tg_customers__log_change();
+
+-- The reservation history the same rules read: every version of a reservation leaves one
+-- core.reservation_changes row with its document and the fields that changed since the version
+-- before. A room line inserted (the booking's first version) writes the document of the version
+-- it belongs to; a new version is logged after the row changed (a writer changes the room lines
+-- first, then the reservation: api.modify_reservation).
+create function internal.tg_reservations__log_change() returns trigger
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_document jsonb := internal.reservation_document(new.id);
+    v_previous jsonb;
+begin
+    select ch.document into v_previous from core.reservation_changes ch
+    where ch.hotel_id = new.hotel_id and ch.reservation_id = new.id and ch.version = old.version;
+    insert into core.reservation_changes (hotel_id, reservation_id, version, system, changed_at, document, changes)
+    select new.hotel_id, new.id, new.version, internal.change_system(), internal.now(), v_document,
+           coalesce((select jsonb_object_agg(n.key, jsonb_build_object('old', o.value, 'new', n.value))
+                     from jsonb_each(v_document) n join jsonb_each(v_previous) o on o.key = n.key
+                     where n.value is distinct from o.value), '{}'::jsonb)
+    on conflict (hotel_id, reservation_id, version) do nothing;
+    return null;
+end
+$$;
+comment on function internal.tg_reservations__log_change() is
+    'After a reservation''s version changes: one core.reservation_changes row with its document and each field changed since the version before (none known when that version was not logged), the caller''s system and the time.';
+
+create trigger _120_log_change
+    after update on core.reservations
+    for each row
+    when (new.version is distinct from old.version)
+    execute function internal.tg_reservations__log_change();
+
+create function internal.tg_reservation_rooms__log_document() returns trigger
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- the version the new line belongs to gets (or refreshes) its document
+    insert into core.reservation_changes (hotel_id, reservation_id, version, system, changed_at, document, changes)
+    select r.hotel_id, r.id, r.version, internal.change_system(), internal.now(), internal.reservation_document(r.id), '{}'
+    from core.reservations r where r.id = new.reservation_id
+    on conflict (hotel_id, reservation_id, version) do update set document = excluded.document;
+    return null;
+end
+$$;
+comment on function internal.tg_reservation_rooms__log_document() is
+    'After a room line is inserted: the document of its reservation''s current version in core.reservation_changes (the first version of a booking is logged here).';
+
+create trigger _120_log_document
+    after insert on core.reservation_rooms
+    for each row
+    execute function internal.tg_reservation_rooms__log_document();

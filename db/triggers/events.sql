@@ -175,7 +175,7 @@ begin
                              coalesce(-sum(l.amount) filter (where l.kind in ('payment', 'refund')), 0) as payments,
                              coalesce(sum(l.amount), 0) as balance
                       from core.folios fo left join core.folio_lines l on l.folio_id = fo.id
-                      where fo.reservation_id = new.id group by fo.id) f));
+                      where fo.reservation_id = new.id group by fo.id, fo.hotel_id) f));
         end if;
         perform internal.emit_event(case new.status
                 when 'confirmed' then 'reservation.confirmed'

@@ -45,7 +45,8 @@ begin
     insert into core.folios (hotel_id, reservation_id, currency, opened_at)
     select n.hotel_id, n.id, n.currency, internal.now()
     from new_rows n
-    on conflict (reservation_id) do nothing;
+    -- one folio per reservation (folios_one_per_reservation): the only key a new row can meet
+    on conflict do nothing;
     return null;
 end
 $$;

@@ -4,8 +4,9 @@
 --   customer data consistency   customers without an open conflict / customers   target 99.99 %
 --   point balance accuracy      balances equal to their ledger's sum / balances  target 100 %
 --   rank correctness            ranks equal to the rank rule applied to stays    target 100 %
--- Reservation sync (events not yet read per consumer, delay) is read from the event log's
--- consumer view, which lives with the consumers.
+--   reservation sync            consumers whose oldest unread event is within 10 s  target 100 %
+--                               (events not yet read per consumer and their delay: the event
+--                               log's report.event_consumer_lag, read here, not recomputed)
 
 create view report.conflicts_open with (security_invoker = false) as
 select f.id as conflict_id, f.entity_type, f.entity_id, f.hotel_id, f.rule, f.verdict,
@@ -136,10 +137,23 @@ union all
 select 'rank_correctness' as metric, r.correctness_rate as value, r.target_rate as target, r.meets_target,
        format('%s of %s ranks follow the rule (%s set by hand)', r.correct_ranks, r.customers,
               r.manual_ranks) as detail
-from report.rank_correctness r;
+from report.rank_correctness r
+union all
+-- seed 000's reservation_consistency: every system has read the changes within 10 s (disabled
+-- consumers read nothing and are left out; no consumer is nothing behind)
+select 'reservation_sync' as metric,
+       round(coalesce(count(*) filter (where l.meets_target)::numeric / nullif(count(*), 0), 1), 6) as value,
+       1::numeric as target,
+       bool_and(l.meets_target) is not false as meets_target,
+       format('%s of %s consumers within 10 s; %s events unread; longest delay %s s%s',
+              count(*) filter (where l.meets_target), count(*), coalesce(sum(l.unread), 0),
+              coalesce(max(l.lag_seconds), 0),
+              coalesce(' (' || (array_agg(l.consumer order by l.lag_seconds desc, l.consumer asc))[1] || ')', '')) as detail
+from report.event_consumer_lag l
+where not l.disabled;
 comment on view report.consistency_monitor is
     'Seed 000''s data consistency monitor in one table: each metric with its value, target and whether it is met. Grain: metric.';
-comment on column report.consistency_monitor.metric is 'customer_data_consistency, point_balance_accuracy, rank_correctness.';
+comment on column report.consistency_monitor.metric is 'customer_data_consistency, point_balance_accuracy, rank_correctness, reservation_sync (seed 000: reservation_consistency, 10 s).';
 comment on column report.consistency_monitor.value is 'The measured rate (0..1).';
 comment on column report.consistency_monitor.target is 'The seed''s target rate.';
 comment on column report.consistency_monitor.meets_target is 'value >= target (and, for points, no ledger without account).';

@@ -9,7 +9,7 @@ select f.id as folio_id, f.reservation_id, f.hotel_id, f.currency,
        f.settled_at
 from core.folios f
 left join core.folio_lines l on f.id = l.folio_id
-group by f.id;
+group by f.id, f.hotel_id;
 comment on view api.folio_balances is
     'Every folio with its charges, its payments (captures minus refunds) and balance = charges - payments, in the folio currency.';
 comment on column api.folio_balances.charges is 'Room nights, taxes, services, fees and adjustments posted.';

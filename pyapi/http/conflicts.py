@@ -1,5 +1,5 @@
-"""What hotel-member and hotel-pms share about conflicting customer writes (seed 000's 競合検知 /
-競合解決): the request bodies, the two calls, and the answer of a customer write the rules kept out
+"""What hotel-member and hotel-pms share about conflicting writes (seed 000's 競合検知 /
+競合解決): the request bodies, the two calls, and the answer of a write the rules kept out
 for review. Each system's routes mount them under their own base path.
 """
 
@@ -69,19 +69,27 @@ def resolve_conflict(call: Call, conflict_id: int, body: ConflictResolve):
 
 
 def customer_written(call: Call, doc: dict):
-    """A customer write's answer: a stale write the rules kept out for review is committed as a
-    recorded conflict and answered 409 CONFLICT_NEEDS_REVIEW with its id; else the document."""
+    """A customer write's answer (see :func:`written`)."""
+    return written(call, doc, "customer")
+
+
+def written(call: Call, doc: dict, entity: str):
+    """A write's answer: a stale write the rules kept out for review is committed as a recorded
+    conflict and answered 409 CONFLICT_NEEDS_REVIEW with its id; else the document (a merged
+    write carries what the rules did in ``conflict``)."""
     conflict = (doc or {}).get("conflict") or {}
     if conflict.get("verdict") == "needs_review":
         return call.error(
             ApiError(
                 "CONFLICT_NEEDS_REVIEW",
                 409,
-                "The customer changed since this version was read; the write clashes and was recorded for review.",
+                f"The {entity} changed since this version was read; the write clashes and was recorded for review.",
                 details={
                     "conflict_id": conflict.get("conflict_id"),
                     "rule": conflict.get("rule"),
                     "fields": conflict.get("fields"),
+                    "escalated": conflict.get("escalated", False),
+                    "escalation_reasons": conflict.get("escalation_reasons", []),
                     "version": doc.get("version"),
                 },
             )

@@ -16,7 +16,14 @@ from pydantic import Field
 
 from ..client import APP_USER
 from .common import Body, Day, Id, PathId, QueryDay, QueryId, Version, answers, text
-from .conflicts import ConflictDetect, ConflictResolve, customer_written, detect_conflicts, resolve_conflict
+from .conflicts import (
+    ConflictDetect,
+    ConflictResolve,
+    customer_written,
+    detect_conflicts,
+    resolve_conflict,
+    written,
+)
 from .context import Call, caller
 from .customers import CustomerBasic
 from .reservations import ReservationCreate, create_booking
@@ -97,7 +104,9 @@ def create_reservation(body: ReservationCreate, call: Call = Depends(pms)):
 
 @router.put("/reservations/{reservation_id}", responses=answers(404, 409, 422))
 def modify_reservation(reservation_id: PathId, body: ReservationChange, call: Call = Depends(pms)):
-    """予約更新 — dates, room type, rate plan, guests or requests (optimistic lock on ``version``)."""
+    """予約更新 — dates, room type, rate plan, guests or requests. A stale ``version`` goes through the
+    conflict rules: merged (200, ``data.conflict``), or recorded for review and not applied (409
+    CONFLICT_NEEDS_REVIEW with the conflict id; escalated for VIP, high-value or event-day stays)."""
     b = body
     rows = call.rows(
         "modify_reservation",
@@ -112,7 +121,7 @@ def modify_reservation(reservation_id: PathId, body: ReservationChange, call: Ca
         p_special_requests=b.special_requests,
         scope=[("reservation", reservation_id)],
     )
-    return call.ok(rows[0] if rows else None)
+    return written(call, rows[0] if rows else None, "reservation")
 
 
 @router.delete("/reservations/{reservation_id}", responses=answers(404, 409, 422))
@@ -130,7 +139,7 @@ def cancel_reservation(
         p_reason=reason,
         scope=[("reservation", reservation_id)],
     )
-    return call.ok(rows[0] if rows else None)
+    return written(call, rows[0] if rows else None, "reservation")
 
 
 @router.post("/reservations/{reservation_id}/checkin", responses=answers(404, 409, 422))
@@ -156,7 +165,7 @@ def check_out(reservation_id: PathId, call: Call = Depends(pms)):
         p_app_user=APP_USER,
         scope=[("reservation", reservation_id)],
     )
-    return call.ok(rows[0] if rows else None)
+    return written(call, rows[0] if rows else None, "reservation")
 
 
 # ----------------------------------------------------------------------------- rooms

@@ -12,6 +12,8 @@ from __future__ import annotations
 import psycopg
 from psycopg.types.json import Jsonb
 
+from tests.support.reservation import recount_problems
+
 THREADS = 8
 WRITES = 12
 
@@ -92,3 +94,85 @@ def test_every_stale_write_is_applied_merged_or_recorded(db: psycopg.Connection,
         (cid,),
     ).fetchone()[0]
     assert kept_out == 0
+
+
+def test_every_stale_reservation_change_is_applied_merged_or_recorded(
+    db: psycopg.Connection, hotel, customer, book, hammer
+):
+    """The same for one booking: eight hotel-pms connections read its version and change it
+    (api.modify_reservation). Each change carries a token in the requests (a small edit of the
+    last one: the later timestamp may win) and now and then moves the check-out (a date clash
+    when another change moved it too)."""
+    rid = book(hotel, customer(), 2, 2)
+
+    def writer(conn: psycopg.Connection, i: int) -> list[tuple[str, str, int | None]]:
+        conn.execute("set role hotelcore_pms")
+        answers = []
+        for k in range(WRITES):
+            token = f"late arrival, note t{i}-w{k}"
+            version = conn.execute("select (api.get_reservation(%s) ->> 'version')::int", (rid,)).fetchone()[
+                0
+            ]
+            check_out = hotel.day(4 + (i + k) % 2) if k % 4 == 3 else None
+            out = conn.execute(
+                "select conflict from api.modify_reservation(p_reservation_id => %s, p_version => %s,"
+                " p_check_out => %s, p_special_requests => %s)",
+                (rid, version, check_out, token),
+            ).fetchone()[0]
+            conflict = out or {}
+            answers.append((token, conflict.get("verdict", "applied"), conflict.get("conflict_id")))
+        return answers
+
+    results = [a for answers in hammer.run(THREADS, writer) for a in answers]
+    assert len(results) == THREADS * WRITES
+    assert {v for _, v, _ in results} & {"merged", "needs_review"}, "the writers never raced"
+
+    tokens = [t for t, _, _ in results]
+    lost = db.execute(
+        """
+        select t.token
+        from unnest(%s::text[]) as t (token)
+        where not exists (select 1 from core.reservation_changes ch
+                          where ch.reservation_id = %s and ch.changes -> 'special_requests' ->> 'new' = t.token)
+          and not exists (select 1 from core.conflicts f
+                          where f.entity_type = 'reservation' and f.entity_id = %s
+                            and f.ours ->> 'special_requests' = t.token)
+        """,
+        (tokens, rid, rid),
+    ).fetchall()
+    assert lost == [], f"changes lost silently: {lost}"
+
+    # versions 1..n each have their history row
+    gaps = db.execute(
+        """
+        select v from generate_series(1, (select version from core.reservations where id = %s)) v
+        where not exists (select 1 from core.reservation_changes ch where ch.reservation_id = %s and ch.version = v)
+        """,
+        (rid, rid),
+    ).fetchall()
+    assert gaps == []
+
+    for token, verdict, conflict_id in results:
+        if verdict == "applied":
+            assert conflict_id is None
+            continue
+        row = db.execute(
+            "select verdict, status, ours ->> 'special_requests' from core.conflicts where id = %s",
+            (conflict_id,),
+        ).fetchone()
+        assert row is not None and row[0] == verdict and row[2] == token, (token, verdict, row)
+        assert row[1] == ("open" if verdict == "needs_review" else "resolved")
+    # a change kept for review is in no version
+    kept_out = db.execute(
+        """
+        select count(*) from core.conflicts f
+        where f.entity_type = 'reservation' and f.entity_id = %s and f.verdict = 'needs_review'
+          and exists (select 1 from core.reservation_changes ch
+                      where ch.reservation_id = f.entity_id
+                        and ch.changes -> 'special_requests' ->> 'new' = f.ours ->> 'special_requests')
+        """,
+        (rid,),
+    ).fetchone()[0]
+    assert kept_out == 0
+    # and the inventory still matches the bookings after all of it
+    assert recount_problems(db) == []

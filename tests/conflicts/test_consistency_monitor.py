@@ -14,8 +14,9 @@ from tests.support.sql import one
 
 
 def row(db: psycopg.Connection, view: str) -> dict:
+    """The first row of a view (or of a query)."""
     cur = db.cursor(row_factory=psycopg.rows.dict_row)
-    return cur.execute(f"select * from {view}").fetchone()
+    return cur.execute(view if view.startswith("select") else f"select * from {view}").fetchone()
 
 
 def test_monitor_views_against_hand_computed_values(db: psycopg.Connection, customer):
@@ -80,6 +81,35 @@ def test_monitor_views_against_hand_computed_values(db: psycopg.Connection, cust
         False,
     )
 
+    # reservation sync: every consumer has read the log so far (cursors at its end); then two
+    # reservation events are written a minute ago. hotel-member reads them, hotel-pms and
+    # hotel-saas do not: 2 + 2 = 4 events unread, both 60 s behind (> 10 s); 1 of 3 consumers
+    # within target = 0.333333
+    move_cursors = (
+        "update core.event_consumers c set cursor_order_xid = e.order_xid, cursor_id = e.id"
+        " from (select order_xid, id from core.events order by order_xid desc, id desc limit 1) e"
+        " where c.name = any(%s)"
+    )
+    db.execute(move_cursors, (["hotel-member", "hotel-pms", "hotel-saas"],))
+    for n in (1, 2):
+        db.execute(
+            "select internal.emit_event('reservation.updated', %s, null, '{}'::jsonb)", (str(900000 + n),)
+        )
+    db.execute(
+        "update core.events set recorded_at = clock_timestamp() - interval '60 seconds'"
+        " where type = 'reservation.updated' and aggregate_id in ('900001', '900002')"
+    )
+    db.execute(move_cursors, (["hotel-member"],))
+    lag = dict(
+        db.execute(
+            "select consumer, unread from report.event_consumer_lag where not disabled order by consumer"
+        ).fetchall()
+    )
+    assert lag == {"hotel-member": 0, "hotel-pms": 2, "hotel-saas": 2}
+    sync = row(db, "select * from report.consistency_monitor where metric = 'reservation_sync'")
+    assert sync["detail"].startswith("1 of 3 consumers within 10 s; 4 events unread; longest delay 6")
+    assert sync["detail"].endswith("s (hotel-pms)")  # tied at 60 s: the first by name
+
     monitor = {
         m: (v, t, ok)
         for m, v, t, ok in db.execute(
@@ -90,7 +120,14 @@ def test_monitor_views_against_hand_computed_values(db: psycopg.Connection, cust
         "customer_data_consistency": (Decimal("0.750000"), Decimal("0.9999"), False),
         "point_balance_accuracy": (Decimal("0.500000"), Decimal("1"), False),
         "rank_correctness": (Decimal("0.750000"), Decimal("1"), False),
+        "reservation_sync": (Decimal("0.333333"), Decimal("1"), False),
     }
+    # the two systems read up to the end: every consumer in sync again
+    db.execute(move_cursors, (["hotel-pms", "hotel-saas"],))
+    assert one(
+        db,
+        "select (value, meets_target)::text from report.consistency_monitor where metric = 'reservation_sync'",
+    ) == ("(1.000000,t)")
 
     # the open conflict is listed with its age; resolving it brings consistency back to 100 %
     open_ = row(db, "report.conflicts_open")

@@ -64,7 +64,7 @@ EXPECTED: dict[str, set[str]] = {
     **{
         name: set()
         for name in (
-            "add_holidays create_cancellation_policy create_hotel create_rate_plan create_room create_room_type"
+            "add_holidays set_special_event_days remove_special_event_days create_cancellation_policy create_hotel create_rate_plan create_room create_room_type"
             " create_season open_inventory refresh_rates set_length_of_stay_discount set_pricing_rule"
             " set_restrictions set_room_active set_room_type_price post_charge authorise_payment capture_payment"
             " void_payment refund_payment record_payment_failure authenticate issue_api_key revoke_api_key"

@@ -22,7 +22,7 @@ def _pricings(db: psycopg.Connection) -> int:
 def _hold_prices(db: psycopg.Connection, hold_id: int) -> tuple:
     return db.execute(
         "select h.total_amount, h.subtotal_per_room, array_agg(l.nightly) from core.holds h"
-        " join core.hold_lines l on l.hold_id = h.id where h.id = %s group by h.id",
+        " join core.hold_lines l on l.hold_id = h.id where h.id = %s group by h.id, h.hotel_id",
         [hold_id],
     ).fetchone()
 

@@ -180,10 +180,23 @@ def test_pms_reservation_lifecycle(client, world, customer, db):
         )
     )
     assert moved["version"] == res["version"] + 1
+    # a stale write clashing with the newer one (a large change of the requests): recorded for
+    # review, not applied, answered with the conflict id
+    r = client.put(
+        f"/api/v2/pms/reservations/{rid}",
+        headers=h,
+        json={"version": res["version"], "special_requests": "vegan breakfast, twin beds"},
+    )
+    refused(r, 409, "CONFLICT_NEEDS_REVIEW")
+    details = r.json()["error"]["details"]
+    assert details["rule"] == "large_change" and details["conflict_id"] > 0
+    assert db.execute("select special_requests from core.reservations where id = %s", [rid]).fetchone()[
+        0
+    ] == ("high floor")
     refused(
-        client.put(f"/api/v2/pms/reservations/{rid}", headers=h, json={"version": 1, "adults": 2}),
+        client.put(f"/api/v2/pms/reservations/{rid}", headers=h, json={"version": 99, "adults": 2}),
         409,
-        "VERSION_CONFLICT",
+        "VERSION_CONFLICT",  # a version never read
     )
     # arrival today: check in, settle, check out
     stay = ok(client.post(f"/api/v2/pms/reservations/{rid}/checkin", headers=h, json={}))

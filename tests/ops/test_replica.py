@@ -91,6 +91,10 @@ def read_calls(f: dict) -> dict[str, tuple[str, list]]:
         "list_reservations": ("select api.list_reservations(%s)", [f["hotel"]]),
         "list_customer_reservations": ("select api.list_customer_reservations(%s)", [f["customer"]]),
         "list_rooms": ("select api.list_rooms(%s)", [f["hotel"]]),
+        "list_special_event_days": (
+            "select api.list_special_event_days(%s, %s, %s)",
+            [f["hotel"], night, out],
+        ),
         "list_api_keys": ("select * from api.list_api_keys()", []),
         "list_webhooks": ("select * from api.list_webhooks()", []),
         "get_order": ("select api.get_order(0)", []),

@@ -69,11 +69,26 @@ def test_modify_changes_room_type_keeping_the_plan_code_and_guests(db, hotel, bo
     assert counters(db, hotel, "STD", 1) == (0, 0) and counters(db, hotel, "DLX", 1) == (0, 1)
 
 
-def test_modify_refuses_a_stale_version(db, hotel, book):
+def test_modify_judges_a_stale_version_and_refuses_one_never_read(db, hotel, book):
     res = book(hotel)
     call(db, "modify_reservation", p_reservation_id=res["reservation_id"], p_version=1, p_adults=1)
-    with raises_code("VERSION_CONFLICT"):
-        call(db, "modify_reservation", p_reservation_id=res["reservation_id"], p_version=1, p_adults=2)
+    # based on version 1 and asking what version 1 had: the newer change stays (the conflict rules,
+    # tests/conflicts/test_reservation_rules.py)
+    out = call(db, "modify_reservation", p_reservation_id=res["reservation_id"], p_version=1, p_adults=2)[0]
+    assert (out["version"], out["conflict"]["verdict"], out["conflict"]["fields"]["adults"]["outcome"]) == (
+        2,
+        "merged",
+        "kept_theirs",
+    )
+    for version in (3, 0):
+        with raises_code("VERSION_CONFLICT"):
+            call(
+                db,
+                "modify_reservation",
+                p_reservation_id=res["reservation_id"],
+                p_version=version,
+                p_adults=2,
+            )
 
 
 def test_modify_into_a_sold_out_night_changes_nothing(db, make_hotel, book, make_customer):

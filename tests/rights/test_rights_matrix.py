@@ -389,6 +389,23 @@ ACTIONS: dict[tuple[str, str], tuple[Callable[[psycopg.Connection, World], objec
         {"pms"},
     ),
     ("conflicts", "read open conflicts"): (select("select * from report.conflicts_open"), {"member", "pms"}),
+    # 特別イベント日: the hotel's calendar of special event days (escalation of its conflicts)
+    ("conflicts", "set special event days"): (
+        lambda c, w: scalar(
+            c, "set_special_event_days", p_hotel_id=w.a.id, p_days=[w.a.day(20)], p_names=["Snow Festival"]
+        ),
+        {"pms"},
+    ),
+    ("conflicts", "remove special event days"): (
+        lambda c, w: scalar(c, "remove_special_event_days", p_hotel_id=w.a.id, p_days=[w.a.day(20)]),
+        {"pms"},
+    ),
+    ("conflicts", "list special event days"): (
+        lambda c, w: scalar(
+            c, "list_special_event_days", p_hotel_id=w.a.id, p_from=w.a.day(0), p_until=w.a.day(30)
+        ),
+        {"member", "pms"},
+    ),
     # administration: no client system
     ("admin", "issue api key"): (
         lambda c, w: call(c, "issue_api_key", p_system="pms", p_hotel_ids=[w.a.id]),

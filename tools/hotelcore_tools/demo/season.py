@@ -170,7 +170,7 @@ class Season(SeasonDays):
             )[0]
             types = self.rows(
                 """select rt.id, rt.code, rt.max_occupancy, count(r.id)::int from core.room_types rt
-                   join core.rooms r on r.room_type_id = rt.id where rt.hotel_id = %s group by rt.id order by rt.id""",
+                   join core.rooms r on r.room_type_id = rt.id where rt.hotel_id = %s group by rt.id, rt.hotel_id order by rt.id""",
                 [hid],
             )
             plans: dict[int, list[int]] = {}
