@@ -55,6 +55,7 @@ def test_unreachable_database_url_gives_one_line_and_exit_1():
         ["pms", "status"],
         ["pms", "sync"],
         ["pms", "bench"],
+        ["pms", "rotate-keys"],
         ["vendor-sim"],
     ],
 )

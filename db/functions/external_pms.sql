@@ -74,13 +74,58 @@ end
 $$;
 comment on function internal.require_mirror_source(text) is 'p_source when it names where mirror data came from, else INVALID_ARGUMENT.';
 
+create function internal.require_sealed_api_key(p_api_key text) returns text
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- a vendor API key is stored sealed only (core.pms_properties_api_key_sealed says it too)
+    if p_api_key is null or p_api_key !~ '^fernet:[A-Za-z0-9_=-]+$' or length(p_api_key) > 2000 then
+        perform internal.raise_error('INVALID_ARGUMENT', 'the vendor API key is not sealed',
+            'seal it with the connector''s key (pyapi.pms.vault.seal); a key in clear is never stored');
+    end if;
+    return p_api_key;
+end
+$$;
+comment on function internal.require_sealed_api_key(text) is 'p_api_key when it is a sealed vendor API key (a fernet: token), else INVALID_ARGUMENT.';
+
 -- ---------------------------------------------------------------------------- the mirror answers
+
+-- The vendor's stay restrictions that forbid a stay, per external hotel and rate plan, as the
+-- native ones do: the arrival night's closed to arrival, minimum and maximum length of stay, and
+-- the departure date's closed to departure (mirrored from the rate plans' detailed rates).
+create function internal.mirror_restrictions(p_hotel_ids bigint[], p_check_in date, p_check_out date)
+returns table (hotel_id bigint, rate_plan_id bigint, night date, rule text)
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select r.hotel_id, r.rate_plan_id, r.night,
+           case when r.night = p_check_out then format('%s is closed to departure', r.night)
+                when r.closed_to_arrival then format('night %s is closed to arrival', r.night)
+                when p_check_out - p_check_in < r.min_los
+                    then format('night %s requires a minimum stay of %s nights, got %s', r.night, r.min_los,
+                                p_check_out - p_check_in)
+                else format('night %s allows a maximum stay of %s nights, got %s', r.night, r.max_los,
+                            p_check_out - p_check_in)
+           end
+    from core.pms_rates r
+    where r.hotel_id = any(p_hotel_ids) and r.night in (p_check_in, p_check_out)
+      and case when r.night = p_check_out then r.closed_to_departure
+               else r.closed_to_arrival or p_check_out - p_check_in < coalesce(r.min_los, 0)
+                    or p_check_out - p_check_in > coalesce(r.max_los, 2147483647)
+          end
+$$;
+comment on function internal.mirror_restrictions(bigint[], date, date) is
+    'The vendor''s restrictions in the mirror that forbid the stay, per external hotel, rate plan and night: closed to arrival, minimum or maximum length of stay of the arrival night, closed to departure of the departure date; rule says which in words.';
 
 -- Every room type and rate plan of external hotels for a stay, priced from the mirror: the
 -- vendor's nightly prices summed, the hotel's tax rule applied (added, or extracted when prices
 -- include it), each rounded to the currency; available = the fewest rooms left on a night.
 -- Vendor prices are final: hotelcore's own pricing rules, length-of-stay and member discounts do
--- not apply to a ledger it does not keep. as_of = the oldest mirror row the answer read.
+-- not apply to a ledger it does not keep. as_of = the oldest mirror row the answer read. A rate
+-- plan the vendor's restrictions forbid for the stay is no offer (internal.mirror_restrictions).
 create function internal.mirror_offers(p_hotel_ids bigint[], p_check_in date, p_check_out date)
 returns table (
     hotel_id      bigint,
@@ -128,9 +173,11 @@ as $$
                     then sub.subtotal - internal.round_money(sub.subtotal / (1 + h.tax_rate), h.currency)
                     else internal.round_money(sub.subtotal * h.tax_rate, h.currency) end as tax
     ) tx
+    where not exists (select 1 from internal.mirror_restrictions(p_hotel_ids, p_check_in, p_check_out) x
+                      where x.hotel_id = rp.hotel_id and x.rate_plan_id = rp.id)
 $$;
 comment on function internal.mirror_offers(bigint[], date, date) is
-    'Offers of external hotels for a stay from the mirror (core.pms_inventory, core.pms_rates): rooms left, the vendor''s prices summed with the hotel''s tax, and as_of, the oldest mirror row read.';
+    'Offers of external hotels for a stay from the mirror (core.pms_inventory, core.pms_rates): rooms left, the vendor''s prices summed with the hotel''s tax, and as_of, the oldest mirror row read; rate plans the vendor''s restrictions forbid for the stay left out.';
 
 -- ---------------------------------------------------------------------------- mirror writes
 
@@ -149,6 +196,7 @@ as $$
 declare
     v_inventory integer;
     v_rates     integer;
+    v_prices    integer;
 begin
     if jsonb_typeof(coalesce(p_document, 'null')) <> 'object'
        or jsonb_typeof(coalesce(p_document -> 'inventory', '[]')) <> 'array'
@@ -167,15 +215,35 @@ begin
                 source = excluded.source
             where i.fetched_at <= excluded.fetched_at;
         get diagnostics v_inventory = row_count;
+        -- a rate row with its restrictions (a rate plan's detailed rates) sets them; one without
+        -- (a price change alone) keeps those mirrored
+        insert into core.pms_rates as r (hotel_id, rate_plan_id, night, amount, min_los, max_los, closed_to_arrival,
+                                         closed_to_departure, fetched_at, source)
+        select p_hotel_id, rp.rate_plan_id, x.night, x.amount,
+               nullif(least(greatest(x.min_los, 0), 365), 0), nullif(least(greatest(x.max_los, 0), 365), 0),
+               coalesce(x.closed_to_arrival, false), coalesce(x.closed_to_departure, false), p_as_of, p_source
+        from jsonb_to_recordset(coalesce(p_document -> 'rates', '[]'))
+             as x(rate_plan_external_id text, night date, amount numeric, restricted boolean, min_los integer,
+                  max_los integer, closed_to_arrival boolean, closed_to_departure boolean)
+        join core.pms_rate_plans rp on rp.hotel_id = p_hotel_id and rp.external_id = x.rate_plan_external_id
+        where x.restricted is not null
+        on conflict (hotel_id, rate_plan_id, night) do update
+            set amount = excluded.amount, min_los = excluded.min_los, max_los = excluded.max_los,
+                closed_to_arrival = excluded.closed_to_arrival, closed_to_departure = excluded.closed_to_departure,
+                fetched_at = excluded.fetched_at, source = excluded.source
+            where r.fetched_at <= excluded.fetched_at;
+        get diagnostics v_rates = row_count;
         insert into core.pms_rates as r (hotel_id, rate_plan_id, night, amount, fetched_at, source)
         select p_hotel_id, rp.rate_plan_id, x.night, x.amount, p_as_of, p_source
         from jsonb_to_recordset(coalesce(p_document -> 'rates', '[]'))
-             as x(rate_plan_external_id text, night date, amount numeric)
+             as x(rate_plan_external_id text, night date, amount numeric, restricted boolean)
         join core.pms_rate_plans rp on rp.hotel_id = p_hotel_id and rp.external_id = x.rate_plan_external_id
+        where x.restricted is null
         on conflict (hotel_id, rate_plan_id, night) do update
             set amount = excluded.amount, fetched_at = excluded.fetched_at, source = excluded.source
             where r.fetched_at <= excluded.fetched_at;
-        get diagnostics v_rates = row_count;
+        get diagnostics v_prices = row_count;
+        v_rates := v_rates + v_prices;
     exception
         when invalid_datetime_format or invalid_text_representation or numeric_value_out_of_range
              or check_violation or not_null_violation or datetime_field_overflow then
@@ -321,10 +389,11 @@ begin
     if p_vendor !~ '^[a-z][a-z0-9_]{0,49}$' then
         perform internal.raise_error('PMS_VENDOR_UNKNOWN', format('vendor %L', left(p_vendor, 60)), 'e.g. cloudbeds');
     end if;
+    perform internal.require_sealed_api_key(p_api_key);
     if p_base_url !~ '^https?://[^[:space:]]+$' or length(p_base_url) > 500 then
         perform internal.raise_error('INVALID_ARGUMENT', 'p_base_url is not an http(s) URL', 'e.g. https://api.cloudbeds.com/api/v1.3');
     end if;
-    if length(p_property_id) > 100 or length(p_api_key) > 500 or length(p_webhook_secret) > 500
+    if length(p_property_id) > 100 or length(p_webhook_secret) > 500
        or length(p_webhook_token) > 500 then
         perform internal.raise_error('INVALID_ARGUMENT', 'an identifier or secret is longer than allowed', 'ids up to 100, secrets up to 500 characters');
     end if;
@@ -339,23 +408,24 @@ begin
             'it syncs already: see hotelcore pms status');
     end if;
 
-    -- the hotel, its room types, rooms and rate plans, through the property functions (their rules)
+    -- the hotel, its room types, rooms and rate plans, through the property functions' bodies
+    -- (their rules; the right to create a hotel, checked above, covers them)
     begin
-        v_hotel_id := api.create_hotel(v_hotel ->> 'code', v_hotel ->> 'name', v_hotel ->> 'time_zone', v_hotel ->> 'currency',
+        v_hotel_id := internal.create_hotel(v_hotel ->> 'code', v_hotel ->> 'name', v_hotel ->> 'time_zone', v_hotel ->> 'currency',
                                        v_hotel ->> 'city', v_hotel ->> 'country_code',
                                        coalesce((v_hotel ->> 'tax_rate')::numeric, 0),
                                        coalesce((v_hotel ->> 'prices_include_tax')::boolean, false));
     exception when invalid_text_representation or numeric_value_out_of_range then
         perform internal.raise_error('INVALID_ARGUMENT', format('hotel document: %s', sqlerrm), 'tax_rate a fraction such as 0.1');
     end;
-    v_policy := api.create_cancellation_policy(v_hotel_id, 'pms', 'As the PMS decides', false, null, 'none', null, 'none', null);
+    v_policy := internal.create_cancellation_policy(v_hotel_id, 'pms', 'As the PMS decides', false, null, 'none', null, 'none', null);
     for v_rt in select * from jsonb_array_elements(p_document -> 'room_types') loop
-        v_rt_id := api.create_room_type(v_hotel_id, v_rt ->> 'code', v_rt ->> 'name',
+        v_rt_id := internal.create_room_type(v_hotel_id, v_rt ->> 'code', v_rt ->> 'name',
                                         (v_rt ->> 'max_occupancy')::integer, (v_rt ->> 'base_price')::numeric);
         insert into core.pms_room_types (hotel_id, room_type_id, external_id, fetched_at, source)
         values (v_hotel_id, v_rt_id, v_rt ->> 'external_id', v_now, 'import');
         for v_room in select * from jsonb_array_elements(coalesce(v_rt -> 'rooms', '[]')) loop
-            v_room_id := api.create_room(v_hotel_id, v_rt_id, v_room ->> 'number');
+            v_room_id := internal.create_room(v_hotel_id, v_rt_id, v_room ->> 'number');
             insert into core.pms_rooms (hotel_id, room_id, external_id) values (v_hotel_id, v_room_id, v_room ->> 'external_id');
         end loop;
     end loop;
@@ -367,7 +437,7 @@ begin
                 format('rate plan %s names room type %s, not in the property', v_rp ->> 'external_id', v_rp ->> 'room_type_external_id'),
                 'list every room type a rate plan names');
         end if;
-        v_rp_id := api.create_rate_plan(v_hotel_id, v_rt_id, v_rp ->> 'code', v_rp ->> 'name',
+        v_rp_id := internal.create_rate_plan(v_hotel_id, v_rt_id, v_rp ->> 'code', v_rp ->> 'name',
                                         p_cancellation_policy_id => v_policy);
         insert into core.pms_rate_plans (hotel_id, rate_plan_id, external_id, fetched_at, source)
         values (v_hotel_id, v_rp_id, v_rp ->> 'external_id', v_now, 'import');
@@ -391,7 +461,7 @@ begin
 end
 $$;
 comment on function api.pms_import_property(text, text, text, text, text, text, jsonb) is
-    'Seed 001''s import of a PMS property in one transaction: the hotel (name, location, time zone, currency, tax), room types (occupancy, average price), rooms and rate plans through the property functions, the vendor id of each, the connection and webhook secrets, and the first mirror of inventory and rates. Returns the counts.';
+    'Seed 001''s import of a PMS property in one transaction (p_api_key sealed by the connector, never in clear): the hotel (name, location, time zone, currency, tax), room types (occupancy, average price), rooms and rate plans through the property functions, the vendor id of each, the connection and webhook secrets, and the first mirror of inventory and rates. Returns the counts.';
 
 -- ---------------------------------------------------------------------------- api: connector reads
 
@@ -404,12 +474,12 @@ as $$
 declare
     v_property core.pms_properties;
 begin
-    -- the vendor's credentials: scheduled jobs and the connector only (admin)
+    -- the vendor's credentials, sealed: scheduled jobs and the connector only (admin)
     perform internal.require_right('maintenance.run');
     v_property := internal.require_external_hotel(p_hotel_id);
     return jsonb_build_object(
         'hotel_id', v_property.hotel_id, 'vendor', v_property.vendor, 'property_id', v_property.property_id,
-        'base_url', v_property.base_url, 'api_key', v_property.api_key,
+        'base_url', v_property.base_url, 'api_key_sealed', v_property.api_key,
         'poll_interval_seconds', v_property.poll_interval_seconds, 'poll_horizon_days', v_property.poll_horizon_days,
         -- the room list is due again after its TTL (3,600 s), or at once after a room_update webhook
         'room_list_stale', coalesce((select min(t.fetched_at) from core.pms_room_types t where t.hotel_id = p_hotel_id)
@@ -435,7 +505,7 @@ begin
 end
 $$;
 comment on function api.pms_connection(bigint) is
-    'The connector''s view of an external hotel: vendor, property, base URL and API key, sync settings, and the vendor ids of its room types, rate plans and rooms. Admin only (it holds the vendor''s credentials).';
+    'The connector''s view of an external hotel: vendor, property, base URL and the API key sealed (only the connector''s key outside the database opens it), sync settings, and the vendor ids of its room types, rate plans and rooms. Admin only (it holds the vendor''s credentials).';
 
 create function api.pms_webhook_target(p_vendor text, p_property_id text)
 returns table (hotel_id bigint, webhook_secret text, webhook_token_sha256 bytea)
@@ -456,6 +526,81 @@ $$;
 comment on function api.pms_webhook_target(text, text) is
     'The external hotel a vendor''s webhook names, with the secrets its signature or token is checked against (no row: unknown property). Admin only.';
 
+-- Seed 001's freshness of the mirror for a stay, per external hotel: fresh when every night of
+-- every room type is mirrored within the inventory TTL (90 s) and of every rate plan within the
+-- rates TTL (300 s); a miss goes to the PMS. Each lookup counts as a cache hit or miss per hotel
+-- and UTC day (the seed's cache hit rate).
+create function internal.mirror_freshness(p_hotel_ids bigint[], p_check_in date, p_check_out date)
+returns table (hotel_id bigint, fresh boolean, as_of timestamptz, inventory_as_of timestamptz,
+               rates_as_of timestamptz, nights integer)
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    v_now       timestamptz := internal.now();
+    v_inv_ttl   integer := (select f.ttl_seconds from core.pms_freshness f where f.kind = 'inventory');
+    v_rates_ttl integer := (select f.ttl_seconds from core.pms_freshness f where f.kind = 'rates');
+    v_nights    integer := p_check_out - p_check_in;
+begin
+    return query
+    with hotels as (
+        -- row-level security limits the properties to the caller's hotel scope
+        select p.hotel_id from core.pms_properties p where p.hotel_id = any(p_hotel_ids)
+    ),
+    inv as (
+        select i.hotel_id, min(i.fetched_at) as oldest, count(*) as n
+        from core.pms_inventory i
+        join core.pms_room_types t on t.hotel_id = i.hotel_id and t.room_type_id = i.room_type_id
+        where i.hotel_id = any(p_hotel_ids) and i.night >= p_check_in and i.night < p_check_out
+        group by i.hotel_id
+    ),
+    rates as (
+        select r.hotel_id, min(r.fetched_at) as oldest, count(*) as n
+        from core.pms_rates r
+        where r.hotel_id = any(p_hotel_ids) and r.night >= p_check_in and r.night < p_check_out
+        group by r.hotel_id
+    ),
+    judged as (
+        select h.hotel_id,
+               coalesce(inv.n = v_nights * (select count(*) from core.pms_room_types t where t.hotel_id = h.hotel_id)
+                        and rates.n = v_nights * (select count(*) from core.pms_rate_plans r where r.hotel_id = h.hotel_id)
+                        and inv.oldest > v_now - make_interval(secs => v_inv_ttl)
+                        and rates.oldest > v_now - make_interval(secs => v_rates_ttl), false) as fresh,
+               inv.oldest as inventory_as_of, rates.oldest as rates_as_of
+        from hotels h
+        left join inv on inv.hotel_id = h.hotel_id
+        left join rates on rates.hotel_id = h.hotel_id
+    ),
+    counted as (
+        insert into core.pms_cache_lookups as l (hotel_id, day, hits, misses)
+        select j.hotel_id, (v_now at time zone 'UTC')::date, case when j.fresh then 1 else 0 end,
+               case when j.fresh then 0 else 1 end
+        from judged j
+        on conflict (hotel_id, day) do update set hits = l.hits + excluded.hits, misses = l.misses + excluded.misses
+    )
+    select j.hotel_id, j.fresh, least(j.inventory_as_of, j.rates_as_of), j.inventory_as_of, j.rates_as_of, v_nights
+    from judged j
+    order by j.hotel_id;
+end
+$$;
+comment on function internal.mirror_freshness(bigint[], date, date) is
+    'Per external hotel of p_hotel_ids (in the caller''s scope): whether the mirror answers the stay fresh (every night present, inventory within its TTL, rates within theirs) and how old it is; counts each as a cache hit or miss.';
+
+create function internal.require_mirror_stay(p_check_in date, p_check_out date) returns void
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if p_check_in is null or p_check_out is null or p_check_out <= p_check_in or p_check_out - p_check_in > 365 then
+        perform internal.raise_error('INVALID_DATES', format('[%s, %s)', p_check_in, p_check_out), 'check_out after check_in, up to a year');
+    end if;
+end
+$$;
+comment on function internal.require_mirror_stay(date, date) is 'INVALID_DATES unless [p_check_in, p_check_out) is a stay of one night up to a year.';
+
 create function api.pms_lookup(p_hotel_id bigint, p_check_in date, p_check_out date)
 returns table (fresh boolean, as_of timestamptz, inventory_as_of timestamptz, rates_as_of timestamptz, nights integer)
 language plpgsql
@@ -464,43 +609,56 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
-declare
-    v_now       timestamptz := internal.now();
-    v_inv_ttl   integer := (select f.ttl_seconds from core.pms_freshness f where f.kind = 'inventory');
-    v_rates_ttl integer := (select f.ttl_seconds from core.pms_freshness f where f.kind = 'rates');
-    v_inv       record;
-    v_rates     record;
-    v_fresh     boolean;
-    v_nights    integer;
 begin
     perform internal.require_right('rooms.read');
     perform internal.require_external_hotel(p_hotel_id);
-    if p_check_in is null or p_check_out is null or p_check_out <= p_check_in or p_check_out - p_check_in > 365 then
-        perform internal.raise_error('INVALID_DATES', format('[%s, %s)', p_check_in, p_check_out), 'check_out after check_in, up to a year');
-    end if;
-    v_nights := p_check_out - p_check_in;
-    -- fresh: every night of every room type mirrored within the inventory TTL, and of every rate plan
-    -- within the rates TTL (seed 001: a miss goes to the PMS)
-    select min(i.fetched_at) as oldest, count(*) as n into v_inv
-    from core.pms_inventory i
-    join core.pms_room_types t on t.hotel_id = i.hotel_id and t.room_type_id = i.room_type_id
-    where i.hotel_id = p_hotel_id and i.night >= p_check_in and i.night < p_check_out;
-    select min(r.fetched_at) as oldest, count(*) as n into v_rates
-    from core.pms_rates r
-    where r.hotel_id = p_hotel_id and r.night >= p_check_in and r.night < p_check_out;
-    v_fresh := v_inv.n = v_nights * (select count(*) from core.pms_room_types t where t.hotel_id = p_hotel_id)
-               and v_rates.n = v_nights * (select count(*) from core.pms_rate_plans r where r.hotel_id = p_hotel_id)
-               and v_inv.oldest > v_now - make_interval(secs => v_inv_ttl)
-               and v_rates.oldest > v_now - make_interval(secs => v_rates_ttl);
-    -- seed 001's cache hit rate, per hotel and UTC day
-    insert into core.pms_cache_lookups as l (hotel_id, day, hits, misses)
-    values (p_hotel_id, (v_now at time zone 'UTC')::date, case when v_fresh then 1 else 0 end, case when v_fresh then 0 else 1 end)
-    on conflict (hotel_id, day) do update set hits = l.hits + excluded.hits, misses = l.misses + excluded.misses;
-    return query select v_fresh, least(v_inv.oldest, v_rates.oldest), v_inv.oldest, v_rates.oldest, v_nights;
+    perform internal.require_mirror_stay(p_check_in, p_check_out);
+    return query select f.fresh, f.as_of, f.inventory_as_of, f.rates_as_of, f.nights
+                 from internal.mirror_freshness(array[p_hotel_id], p_check_in, p_check_out) f;
 end
 $$;
 comment on function api.pms_lookup(bigint, date, date) is
     'Whether the mirror of an external hotel answers a stay fresh (inventory within 90 s, rates within 300 s, every night present) and how old it is; counts the lookup as a cache hit or miss. A miss is refreshed from the PMS by the caller.';
+
+create function api.pms_city_lookup(
+    p_city      text,
+    p_check_in  date,
+    p_check_out date,
+    p_hotel_ids bigint[] default null
+) returns table (hotel_id bigint, fresh boolean, as_of timestamptz)
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    v_hotel_ids bigint[];
+    v_now       timestamptz := internal.now();
+begin
+    perform internal.require_right('rooms.read');
+    if p_city is null and p_hotel_ids is null then
+        perform internal.raise_error('INVALID_ARGUMENT', 'pass p_city or p_hotel_ids', 'name a city or a list of hotels');
+    end if;
+    perform internal.require_mirror_stay(p_check_in, p_check_out);
+    if cardinality(p_hotel_ids) > 1000 then
+        perform internal.raise_error('INVALID_ARGUMENT', 'p_hotel_ids lists more than 1,000 hotels', 'search up to 1,000 hotels at once');
+    end if;
+    -- the external hotels a city (or chain) search covers: active, of the city or the list, and
+    -- whose calendar has reached the arrival
+    select coalesce(array_agg(h.id), '{}') into v_hotel_ids
+    from core.pms_properties p
+    join core.hotels h on h.id = p.hotel_id
+    where h.active
+      and (p_city is null or lower(h.city) = lower(p_city))
+      and (p_hotel_ids is null or h.id = any(p_hotel_ids))
+      and p_check_in >= (v_now at time zone h.time_zone)::date;
+    return query select f.hotel_id, f.fresh, f.as_of
+                 from internal.mirror_freshness(v_hotel_ids, p_check_in, p_check_out) f;
+end
+$$;
+comment on function api.pms_city_lookup(text, date, date, bigint[]) is
+    'The external-PMS hotels a city (or chain) search covers in the caller''s scope, each with whether its mirror answers the stay fresh and how old it is; counts each as a cache hit or miss. The stale ones are refreshed from the PMS by the caller before it searches.';
 
 -- ---------------------------------------------------------------------------- api: connector writes
 
@@ -806,6 +964,7 @@ declare
     v_hotel   core.hotels;
     v_offer   record;
     v_night   date;
+    v_rule    text;
     v_now     timestamptz := internal.now();
     v_id      bigint;
 begin
@@ -833,6 +992,22 @@ begin
     if v_night is not null then
         perform internal.raise_error('INVENTORY_UNAVAILABLE', format('재고 부족: %s', v_night),
             'search again: the mirror has no room of this type left that night');
+    end if;
+    -- the vendor's restrictions on the rate plan asked for, as the native ones refuse a stay
+    select x.rule into v_rule
+    from internal.mirror_restrictions(array[p_hotel_id], p_check_in, p_check_out) x
+    join core.rate_plans rp on rp.hotel_id = x.hotel_id and rp.id = x.rate_plan_id
+    where rp.room_type_id = p_room_type_id and (p_rate_plan_id is null or x.rate_plan_id = p_rate_plan_id)
+      -- without a rate plan named: refused only when every rate plan of the room type is restricted
+      and (p_rate_plan_id is not null
+           or not exists (select 1 from core.rate_plans o
+                          where o.hotel_id = p_hotel_id and o.room_type_id = p_room_type_id and o.active
+                            and not exists (select 1 from internal.mirror_restrictions(array[p_hotel_id], p_check_in, p_check_out) y
+                                            where y.rate_plan_id = o.id)))
+    order by x.night, x.rate_plan_id limit 1;
+    if v_rule is not null then
+        perform internal.raise_error('RESTRICTION_VIOLATED', v_rule,
+            'the PMS''s restrictions forbid this stay on this rate: change the dates or the rate plan');
     end if;
     select o.*, rp.external_id as rate_ext into v_offer
     from internal.mirror_offers(array[p_hotel_id], p_check_in, p_check_out) o
@@ -868,7 +1043,7 @@ begin
 end
 $$;
 comment on function api.pms_checkout_begin(bigint, bigint, bigint, date, date, integer, integer, integer, numeric, text, jsonb) is
-    'Starts a checkout of an external-PMS hotel (seed 001): every night of the stay has rooms left in the mirror (INVENTORY_UNAVAILABLE naming the night), the amount is the mirror''s quoted total (INVALID_ARGUMENT) in the hotel''s currency (CURRENCY_MISMATCH). Returns the vendor ids the connector holds and books.';
+    'Starts a checkout of an external-PMS hotel (seed 001): every night of the stay has rooms left in the mirror (INVENTORY_UNAVAILABLE naming the night), the vendor''s restrictions allow the stay (RESTRICTION_VIOLATED naming the night and rule), the amount is the mirror''s quoted total (INVALID_ARGUMENT) in the hotel''s currency (CURRENCY_MISMATCH). Returns the vendor ids the connector holds and books.';
 
 create function api.pms_checkout_step(p_checkout_id bigint, p_step text, p_detail jsonb default '{}'::jsonb) returns jsonb
 language plpgsql
@@ -1018,7 +1193,7 @@ declare
     v_gone    integer := 0;
 begin
     -- the room list's refresh (seed 001: hotel:{id}:rooms, TTL 3,600 s): room types, rooms and rate
-    -- plans the vendor added are created through the property functions, names and occupancy
+    -- plans the vendor added are created through the property functions' bodies, names and occupancy
     -- follow the vendor, rooms it no longer lists stop counting
     perform internal.require_right('maintenance.run');
     perform internal.require_external_hotel(p_hotel_id);
@@ -1034,8 +1209,9 @@ begin
         select t.room_type_id into v_rt_id from core.pms_room_types t
         where t.hotel_id = p_hotel_id and t.external_id = v_rt ->> 'external_id';
         if v_rt_id is null then
-            v_rt_id := api.create_room_type(p_hotel_id, v_rt ->> 'code', v_rt ->> 'name', (v_rt ->> 'max_occupancy')::integer,
-                                            coalesce((v_rt ->> 'base_price')::numeric, 0));
+            v_rt_id := internal.create_room_type(p_hotel_id, v_rt ->> 'code', v_rt ->> 'name',
+                                                 (v_rt ->> 'max_occupancy')::integer,
+                                                 coalesce((v_rt ->> 'base_price')::numeric, 0));
             insert into core.pms_room_types (hotel_id, room_type_id, external_id, fetched_at, source)
             values (p_hotel_id, v_rt_id, v_rt ->> 'external_id', v_now, p_source);
             v_added := v_added + 1;
@@ -1051,7 +1227,7 @@ begin
             where t.hotel_id = p_hotel_id and t.external_id = v_room ->> 'room_type_external_id';
             if v_rt_id is not null then
                 insert into core.pms_rooms (hotel_id, room_id, external_id)
-                values (p_hotel_id, api.create_room(p_hotel_id, v_rt_id, v_room ->> 'number'), v_room ->> 'external_id');
+                values (p_hotel_id, internal.create_room(p_hotel_id, v_rt_id, v_room ->> 'number'), v_room ->> 'external_id');
                 v_added := v_added + 1;
             end if;
         end if;
@@ -1069,8 +1245,8 @@ begin
         if v_rt_id is not null and not exists (select 1 from core.pms_rate_plans p
                                                where p.hotel_id = p_hotel_id and p.external_id = v_rp ->> 'external_id') then
             insert into core.pms_rate_plans (hotel_id, rate_plan_id, external_id, fetched_at, source)
-            values (p_hotel_id, api.create_rate_plan(p_hotel_id, v_rt_id, v_rp ->> 'code', v_rp ->> 'name',
-                                                     p_cancellation_policy_id => v_policy),
+            values (p_hotel_id, internal.create_rate_plan(p_hotel_id, v_rt_id, v_rp ->> 'code', v_rp ->> 'name',
+                                                          p_cancellation_policy_id => v_policy),
                     v_rp ->> 'external_id', v_now, p_source);
             v_added := v_added + 1;
         end if;
@@ -1081,3 +1257,152 @@ end
 $$;
 comment on function api.pms_apply_room_list(bigint, jsonb, text) is
     'Refreshes an external hotel''s room list from the vendor (TTL 3,600 s): new room types, rooms and rate plans created, names and occupancy updated, rooms no longer listed deactivated. Returns what changed. Admin (the sync worker).';
+
+-- ---------------------------------------------------------------------------- follow-up fetches
+
+create function api.pms_enqueue_fetch(
+    p_vendor    text,
+    p_event_id  text,
+    p_hotel_id  bigint,
+    p_event     text,
+    p_entity_id text
+) returns text
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_now timestamptz := internal.now();
+    v_id  bigint;
+begin
+    -- a vendor notification accepted: the fetch of the entity it names is queued in the same
+    -- transaction, so a crash before the fetch loses nothing
+    perform internal.require_right('maintenance.run');
+    perform internal.require_text('p_vendor', p_vendor);
+    perform internal.require_text('p_event_id', p_event_id);
+    perform internal.require_text('p_event', p_event);
+    perform internal.require_text('p_entity_id', p_entity_id);
+    if length(p_event_id) > 200 or length(p_event) > 100 or length(p_entity_id) > 100 then
+        perform internal.raise_error('INVALID_ARGUMENT', 'an identifier is longer than allowed', 'ids up to 100, event ids up to 200 characters');
+    end if;
+    if p_event !~ '^reservation/' then
+        perform internal.raise_error('INVALID_ARGUMENT', format('event %L names no reservation', left(p_event, 60)),
+            'only reservation/* notifications are followed by a fetch');
+    end if;
+    if (internal.require_external_hotel(p_hotel_id)).vendor <> p_vendor then
+        perform internal.raise_error('PMS_HOTEL_NOT_FOUND', format('hotel %s is not kept by %s', p_hotel_id, left(p_vendor, 60)),
+            'check the vendor');
+    end if;
+    insert into core.pms_fetch_queue (hotel_id, vendor, event_id, event, entity_id, enqueued_at, next_attempt_at)
+    values (p_hotel_id, p_vendor, p_event_id, p_event, p_entity_id, v_now, v_now)
+    on conflict (hotel_id, event_id) do nothing
+    returning id into v_id;
+    return case when v_id is null then 'duplicate' else 'queued' end;
+end
+$$;
+comment on function api.pms_enqueue_fetch(text, text, bigint, text, text) is
+    'Queues the follow-up fetch of the reservation a vendor notification names (core.pms_fetch_queue), in the caller''s transaction; a notification already queued (same event id) answers duplicate. Admin (the webhook receiver).';
+
+create function api.pms_claim_fetches(p_limit integer default 10, p_lease_seconds integer default 120)
+returns table (id bigint, hotel_id bigint, vendor text, event_id text, event text, entity_id text, attempts integer)
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    v_now timestamptz := internal.now();
+begin
+    perform internal.require_right('maintenance.run');
+    perform internal.require_count('p_limit', p_limit, 1, 1000);
+    perform internal.require_count('p_lease_seconds', p_lease_seconds, 1, 3600);
+    -- due, not held by a live worker; rows another worker is claiming right now are skipped
+    return query
+    update core.pms_fetch_queue q
+    set claimed_until = v_now + make_interval(secs => p_lease_seconds), attempts = q.attempts + 1
+    where q.id in (select d.id from core.pms_fetch_queue d
+                   where d.done_at is null and d.given_up_at is null and d.next_attempt_at <= v_now
+                     and (d.claimed_until is null or d.claimed_until <= v_now)
+                   order by d.next_attempt_at, d.id
+                   limit p_limit
+                   for update skip locked)
+    returning q.id, q.hotel_id, q.vendor, q.event_id, q.event, q.entity_id, q.attempts;
+end
+$$;
+comment on function api.pms_claim_fetches(integer, integer) is
+    'Claims up to p_limit due follow-up fetches for p_lease_seconds (FOR UPDATE SKIP LOCKED: concurrent workers never claim the same row; a dead worker''s claim runs again after its lease). Admin (the sync worker).';
+
+create function api.pms_finish_fetch(
+    p_id               bigint,
+    p_error            text default null,
+    p_retry_in_seconds numeric default null
+) returns text
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_row core.pms_fetch_queue;
+    v_now timestamptz := internal.now();
+begin
+    perform internal.require_right('maintenance.run');
+    select * into v_row from core.pms_fetch_queue q where q.id = p_id for update;
+    if not found then
+        perform internal.raise_error('INVALID_ARGUMENT', format('follow-up fetch %s does not exist', p_id), 'pass an id pms_claim_fetches gave');
+    end if;
+    if v_row.done_at is not null or v_row.given_up_at is not null then
+        return case when v_row.done_at is not null then 'done' else 'given_up' end;  -- finished already
+    end if;
+    if p_error is null then
+        update core.pms_fetch_queue set done_at = v_now, claimed_until = null, last_error = null where id = p_id;
+        return 'done';
+    end if;
+    -- a failure waits p_retry_in_seconds (the worker's backoff), then runs again; none: given up
+    -- (the next polling sync reads the reservation anyway)
+    if p_retry_in_seconds is null then
+        update core.pms_fetch_queue set given_up_at = v_now, claimed_until = null, last_error = left(p_error, 1000)
+        where id = p_id;
+        return 'given_up';
+    end if;
+    if p_retry_in_seconds < 0 or p_retry_in_seconds > 86400 then
+        perform internal.raise_error('INVALID_ARGUMENT', format('p_retry_in_seconds = %s', p_retry_in_seconds), 'a wait of 0 to 86,400 seconds');
+    end if;
+    update core.pms_fetch_queue
+    set next_attempt_at = v_now + make_interval(secs => p_retry_in_seconds), claimed_until = null,
+        last_error = left(p_error, 1000)
+    where id = p_id;
+    return 'retry';
+end
+$$;
+comment on function api.pms_finish_fetch(bigint, text, numeric) is
+    'Ends a claimed follow-up fetch: done (no p_error), or failed and due again in p_retry_in_seconds, or given up (a failure without a retry: the next polling sync reads the reservation). Returns done, retry or given_up. Admin (the sync worker).';
+
+-- ---------------------------------------------------------------------------- sealed API keys
+
+create function api.pms_set_api_key(p_hotel_id bigint, p_api_key_sealed text, p_previous text default null)
+returns boolean
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_property core.pms_properties;
+begin
+    -- a new vendor key, or the same one sealed again under a newer key (rotation); p_previous:
+    -- only if the stored value is still that one (another rotation in between wins)
+    perform internal.require_right('maintenance.run');
+    v_property := internal.require_external_hotel(p_hotel_id);
+    perform internal.require_sealed_api_key(p_api_key_sealed);
+    if p_previous is not null and p_previous is distinct from v_property.api_key then
+        return false;
+    end if;
+    update core.pms_properties set api_key = p_api_key_sealed where hotel_id = p_hotel_id;
+    return true;
+end
+$$;
+comment on function api.pms_set_api_key(bigint, text, text) is
+    'Stores an external hotel''s vendor API key, sealed (never in clear: INVALID_ARGUMENT); with p_previous only while the stored value is still p_previous (false otherwise). Admin (the connector''s key rotation).';

@@ -40,6 +40,7 @@ begin
             -- external-PMS hotels: status and freshness are inventory reads; the connector's
             -- writes and credentials are scheduled jobs (admin); import creates a hotel
             ('pms_lookup',                  'rooms.read'),
+            ('pms_city_lookup',             'rooms.read'),
             ('pms_sync_status',             'rooms.read'),
             ('pms_request_sync',            'rooms.update'),
             ('pms_import_property',         'hotel.create'),
@@ -57,6 +58,10 @@ begin
             ('pms_get_checkout',            'reservation.create'),
             ('pms_stalled_checkouts',       'maintenance.run'),
             ('pms_apply_room_list',         'maintenance.run'),
+            ('pms_enqueue_fetch',           'maintenance.run'),
+            ('pms_claim_fetches',           'maintenance.run'),
+            ('pms_finish_fetch',            'maintenance.run'),
+            ('pms_set_api_key',             'maintenance.run'),
             ('quote',                       'rooms.read'),
             ('list_rooms',                  'rooms.read'),
             ('set_room_status',             'rooms.update'),

@@ -270,7 +270,7 @@ comment on function internal.refresh_rates(bigint, date, date) is
 
 -- ---------------------------------------------------------------- hotels
 
-create function api.create_hotel(
+create function internal.create_hotel(
     p_code               text,
     p_name               text,
     p_time_zone          text,
@@ -286,13 +286,11 @@ create function api.create_hotel(
 ) returns bigint
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_hotel_id bigint;
 begin
-    perform internal.require_right('hotel.create');
     perform internal.require_text('p_code', p_code);
     perform internal.require_text('p_name', p_name);
     perform internal.require_text('p_time_zone', p_time_zone);
@@ -339,12 +337,39 @@ begin
     return v_hotel_id;
 end
 $$;
+comment on function internal.create_hotel(text, text, text, text, text, text, numeric, boolean, time, time, integer, text) is
+    'The body of api.create_hotel without its rights check (callers check them): Creates a hotel (own time zone, ISO currency, tax rate and whether prices include it, check-in/out times, maximum stay) with the policies "flexible" and "non_refundable"; returns its id.';
+
+create function api.create_hotel(
+    p_code               text,
+    p_name               text,
+    p_time_zone          text,
+    p_currency           text,
+    p_city               text default null,
+    p_country_code       text default null,
+    p_tax_rate           numeric default 0,
+    p_prices_include_tax boolean default false,
+    p_check_in_time      time default '15:00',
+    p_check_out_time     time default '10:00',
+    p_max_stay_nights    integer default 30,
+    p_holiday_country    text default null
+) returns bigint
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform internal.require_right('hotel.create');
+    return internal.create_hotel(p_code, p_name, p_time_zone, p_currency, p_city, p_country_code, p_tax_rate, p_prices_include_tax, p_check_in_time, p_check_out_time, p_max_stay_nights, p_holiday_country);
+end
+$$;
 comment on function api.create_hotel(text, text, text, text, text, text, numeric, boolean, time, time, integer, text) is
     'Creates a hotel (own time zone, ISO currency, tax rate and whether prices include it, check-in/out times, maximum stay) with the policies "flexible" and "non_refundable"; returns its id.';
 
 -- ---------------------------------------------------------------- room types and rooms
 
-create function api.create_room_type(
+create function internal.create_room_type(
     p_hotel_id      bigint,
     p_code          text,
     p_name          text,
@@ -356,13 +381,11 @@ create function api.create_room_type(
 ) returns bigint
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_id bigint;
 begin
-    perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_text('p_code', p_code);
     perform internal.require_text('p_name', p_name);
@@ -386,6 +409,29 @@ begin
     return v_id;
 end
 $$;
+comment on function internal.create_room_type(bigint, text, text, integer, numeric, jsonb, numeric, text) is
+    'The body of api.create_room_type without its rights check (callers check them): Creates a room type (maximum occupancy, base price in the hotel currency, amenities, size) and returns its id.';
+
+create function api.create_room_type(
+    p_hotel_id      bigint,
+    p_code          text,
+    p_name          text,
+    p_max_occupancy integer,
+    p_base_price    numeric,
+    p_amenities     jsonb default '{}'::jsonb,
+    p_size_sqm      numeric default null,
+    p_description   text default null
+) returns bigint
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform internal.require_right('rooms.update');
+    return internal.create_room_type(p_hotel_id, p_code, p_name, p_max_occupancy, p_base_price, p_amenities, p_size_sqm, p_description);
+end
+$$;
 comment on function api.create_room_type(bigint, text, text, integer, numeric, jsonb, numeric, text) is
     'Creates a room type (maximum occupancy, base price in the hotel currency, amenities, size) and returns its id.';
 
@@ -407,7 +453,7 @@ $$;
 comment on function api.set_room_type_price(bigint, bigint, numeric) is
     'Changes a room type''s base price and re-prices the calendar; returns the nights re-priced.';
 
-create function api.create_room(
+create function internal.create_room(
     p_hotel_id     bigint,
     p_room_type_id bigint,
     p_number       text,
@@ -415,13 +461,11 @@ create function api.create_room(
 ) returns bigint
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_id bigint;
 begin
-    perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_room_type(p_hotel_id, p_room_type_id);
     perform internal.require_text('p_number', p_number);
@@ -433,6 +477,25 @@ begin
     values (p_hotel_id, p_room_type_id, btrim(p_number), p_floor, internal.now())
     returning id into v_id;
     return v_id;
+end
+$$;
+comment on function internal.create_room(bigint, bigint, text, integer) is
+    'The body of api.create_room without its rights check (callers check them): Adds a physical room (number unique per hotel); the open calendar of its type gains one room from today on. Returns its id.';
+
+create function api.create_room(
+    p_hotel_id     bigint,
+    p_room_type_id bigint,
+    p_number       text,
+    p_floor        integer default null
+) returns bigint
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform internal.require_right('rooms.update');
+    return internal.create_room(p_hotel_id, p_room_type_id, p_number, p_floor);
 end
 $$;
 comment on function api.create_room(bigint, bigint, text, integer) is
@@ -483,7 +546,7 @@ comment on function api.set_room_active(bigint, bigint, boolean) is
 
 -- ---------------------------------------------------------------- rates
 
-create function api.create_cancellation_policy(
+create function internal.create_cancellation_policy(
     p_hotel_id            bigint,
     p_code                text,
     p_name                text,
@@ -496,13 +559,11 @@ create function api.create_cancellation_policy(
 ) returns bigint
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_id bigint;
 begin
-    perform internal.require_right('rooms.update');
     perform internal.require_hotel(p_hotel_id);
     perform internal.require_text('p_code', p_code);
     perform internal.require_text('p_name', p_name);
@@ -532,10 +593,34 @@ begin
     return v_id;
 end
 $$;
+comment on function internal.create_cancellation_policy(bigint, text, text, boolean, integer, text, numeric, text, numeric) is
+    'The body of api.create_cancellation_policy without its rights check (callers check them): Creates a cancellation policy as data: free until N days before arrival (hotel time zone), then a fee (first night, percent or full); non-refundable; the no-show fee. Returns its id.';
+
+create function api.create_cancellation_policy(
+    p_hotel_id            bigint,
+    p_code                text,
+    p_name                text,
+    p_non_refundable      boolean default false,
+    p_free_until_days     integer default null,
+    p_late_fee_kind       text default 'first_night',
+    p_late_fee_percent    numeric default null,
+    p_no_show_fee_kind    text default 'first_night',
+    p_no_show_fee_percent numeric default null
+) returns bigint
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform internal.require_right('rooms.update');
+    return internal.create_cancellation_policy(p_hotel_id, p_code, p_name, p_non_refundable, p_free_until_days, p_late_fee_kind, p_late_fee_percent, p_no_show_fee_kind, p_no_show_fee_percent);
+end
+$$;
 comment on function api.create_cancellation_policy(bigint, text, text, boolean, integer, text, numeric, text, numeric) is
     'Creates a cancellation policy as data: free until N days before arrival (hotel time zone), then a fee (first night, percent or full); non-refundable; the no-show fee. Returns its id.';
 
-create function api.create_rate_plan(
+create function internal.create_rate_plan(
     p_hotel_id               bigint,
     p_room_type_id           bigint,
     p_code                   text,
@@ -547,14 +632,12 @@ create function api.create_rate_plan(
 ) returns bigint
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_policy_id bigint := p_cancellation_policy_id;
     v_id        bigint;
 begin
-    perform internal.require_right('rooms.update');
     perform internal.require_room_type(p_hotel_id, p_room_type_id);
     perform internal.require_text('p_code', p_code);
     perform internal.require_text('p_name', p_name);
@@ -581,6 +664,29 @@ begin
     returning id into v_id;
     perform internal.rebuild_rate_calendar(p_hotel_id, p_rate_plan_id => v_id);
     return v_id;
+end
+$$;
+comment on function internal.create_rate_plan(bigint, bigint, text, text, numeric, numeric, boolean, bigint) is
+    'The body of api.create_rate_plan without its rights check (callers check them): Creates a rate plan for a room type: nightly price = rack rate * p_price_multiplier + p_price_supplement; default policy "flexible". Returns its id.';
+
+create function api.create_rate_plan(
+    p_hotel_id               bigint,
+    p_room_type_id           bigint,
+    p_code                   text,
+    p_name                   text,
+    p_price_multiplier       numeric default 1,
+    p_price_supplement       numeric default 0,
+    p_includes_breakfast     boolean default false,
+    p_cancellation_policy_id bigint default null
+) returns bigint
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform internal.require_right('rooms.update');
+    return internal.create_rate_plan(p_hotel_id, p_room_type_id, p_code, p_name, p_price_multiplier, p_price_supplement, p_includes_breakfast, p_cancellation_policy_id);
 end
 $$;
 comment on function api.create_rate_plan(bigint, bigint, text, text, numeric, numeric, boolean, bigint) is

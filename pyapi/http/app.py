@@ -208,6 +208,7 @@ class Settings:
     recovery_stale_after: float = 120.0
     pms_resilience: Any = None  # pyapi.pms.connector.Resilience for the PMS connectors
     pms_sync_interval: float = 15.0  # how often the worker looks for due external-hotel syncs; 0: none
+    pms_city_budget: float = 1.5  # seconds a city search waits for its stale external hotels' PMS
     replica_url: str | None = None  # reads of the API go there (DATABASE_REPLICA_URL)
     metrics_token: str | None = None  # /metrics wants it as a bearer token (HOTELCORE_METRICS_TOKEN)
 
@@ -248,7 +249,7 @@ def create_app(settings: Settings, *, gateway=None) -> FastAPI:
             gateway=resilient,
             degraded=degraded,
             saga=CheckoutSaga(db, resilient, errors),
-            pms=PmsRuntime(db, settings.pms_resilience),
+            pms=PmsRuntime(db, settings.pms_resilience, city_budget=settings.pms_city_budget),
             metrics=metrics,
             idempotency_wait=settings.idempotency_wait,
             max_body_bytes=settings.max_body_bytes,
@@ -328,6 +329,7 @@ def _pms_sync_loop(hc: Services, interval: float, stop: threading.Event) -> None
 
     while not stop.wait(interval):
         try:
+            hc.pms.drain_fetches()  # follow-up fetches of vendor notifications a crash or a failure left
             hc.pms.sync_due()
             ExternalCheckout(hc).recover()  # checkouts a crash left between two steps
         except Exception:  # the loop must outlive a failed round; the next one retries

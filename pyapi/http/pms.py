@@ -231,6 +231,38 @@ def availability(
     return call.ok(rows)
 
 
+@router.get("/rooms/availability/city", responses=answers(404, 422, data=list[dict[str, Any]]))
+def city_availability(
+    check_in: QueryDay,
+    check_out: QueryDay,
+    city: text(100) | None = Query(None, description="The city searched (or hotel_id, a chain's list)."),
+    hotel_id: list[QueryId] | None = Query(None, max_length=1000, description="Hotels searched (repeat it)."),
+    adults: int = Query(2, ge=1, le=20),
+    children: int = Query(0, ge=0, le=20),
+    rooms: int = Query(1, ge=1, le=10),
+    call: Call = Depends(pms),
+):
+    """多ホテル検索 — per bookable hotel of a city (or of a chain's list), how many offers fit the
+    stay and the cheapest one. External-PMS hotels answer from the mirror (source, as_of): their
+    stale ranges are refreshed from their PMS concurrently first, within a time budget; a hotel
+    whose PMS is down or slower than the budget answers from the mirror with its age (header
+    X-PMS-Degraded lists them, X-PMS-Refreshed the hotels refreshed)."""
+    params = dict(p_city=city, p_check_in=check_in, p_check_out=check_out, p_hotel_ids=hotel_id)
+    headers: dict[str, str] = {}
+    if call.hc.pms is not None:
+        # the caller's scope and input are checked here; the refresh runs as the connector
+        covered = call.rows("pms_city_lookup", **params)
+        stale = [r["hotel_id"] for r in covered if not r["fresh"]]
+        if stale:
+            headers = call.hc.pms.refresh_stale(stale, check_in, check_out).headers()
+    rows = call.rows(
+        "search_city_availability", **params, p_adults=adults, p_children=children, p_rooms=rooms
+    )
+    response = call.ok(rows)
+    response.headers.update(headers)
+    return response
+
+
 # ----------------------------------------------------------------------------- customers
 
 

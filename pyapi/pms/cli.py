@@ -179,3 +179,24 @@ def sync_command(
         return
     except Exception as exc:
         _fail(exc)
+
+
+@pms_app.command("rotate-keys")
+def rotate_keys_command() -> None:
+    """Seal every external hotel's vendor API key again under the newest key of HOTELCORE_PMS_KEYS
+    (new key first, the old one after it; drop the old one once this has run)."""
+    from .service import rotate_api_keys
+
+    try:
+        with _connect() as conn:
+            done = rotate_api_keys(conn)
+    except Exception as exc:  # a key no configured key opens, the database: reported, each hotel whole
+        _fail(exc)
+    console.print(
+        f"{done['resealed']} vendor API keys sealed under the newest key"
+        + (
+            f"; {done['changed_meanwhile']} changed meanwhile, left as they are"
+            if done["changed_meanwhile"]
+            else ""
+        )
+    )

@@ -281,6 +281,12 @@ class CloudbedsConnector:
                         "amount": str(
                             d.get("rateBase") if d.get("rateBase") is not None else d.get("totalRate")
                         ),
+                        # the night's restrictions as published (0: no length limit)
+                        "restricted": True,
+                        "min_los": int(d.get("minLos") or 0),
+                        "max_los": int(d.get("maxLos") or 0),
+                        "closed_to_arrival": bool(d.get("closedToArrival")),
+                        "closed_to_departure": bool(d.get("closedToDeparture")),
                     }
                 )
         return {"inventory": list(inventory.values()), "rates": rates}
@@ -388,7 +394,7 @@ class CloudbedsConnector:
     ) -> VendorReservation:
         self.release_hold(hold)
         try:
-            body = self._post_reservation(hold, guest, reference)
+            body = self._post_reservation(hold, guest, reference, rate_plan_id)
         except (PmsUnavailable, PmsRefused):
             # postReservation is not idempotent: an answer lost after Cloudbeds booked (a timeout,
             # a 5xx from a gateway), or a retry refused because the first attempt took the rooms,
@@ -422,7 +428,8 @@ class CloudbedsConnector:
                 return self._reservation(full)
         return None
 
-    def _post_reservation(self, hold: Hold, guest: Guest, reference: str) -> dict:
+    def _post_reservation(self, hold: Hold, guest: Guest, reference: str, rate_plan_id: str | None) -> dict:
+        rate = {} if rate_plan_id is None else {"roomRateID": rate_plan_id}  # its price and restrictions
         return self._request(
             "POST",
             "postReservation",
@@ -436,7 +443,9 @@ class CloudbedsConnector:
                 "guestEmail": guest.email or "",
                 "guestPhone": guest.phone,
                 "thirdPartyIdentifier": reference,
-                "rooms": [{"roomTypeID": hold.room_type_id, "quantity": 1, "roomID": r} for r in hold.rooms],
+                "rooms": [
+                    {"roomTypeID": hold.room_type_id, "quantity": 1, "roomID": r, **rate} for r in hold.rooms
+                ],
                 "adults": [{"roomTypeID": hold.room_type_id, "quantity": 2, "roomID": r} for r in hold.rooms],
                 "children": [
                     {"roomTypeID": hold.room_type_id, "quantity": 0, "roomID": r} for r in hold.rooms

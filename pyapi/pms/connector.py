@@ -124,7 +124,9 @@ class Connector(Protocol):
         """[{external_id, room_type_external_id, code, name, base_price}]."""
 
     def availability(self, start: dt.date, end: dt.date) -> dict[str, list[dict[str, Any]]]:
-        """{inventory: [{room_type_external_id, night, total, available}], rates: [{rate_plan_external_id, night, amount}]}."""
+        """{inventory: [{room_type_external_id, night, total, available}], rates: [{rate_plan_external_id,
+        night, amount}]}; a rate row with ``restricted`` carries the night's restrictions too
+        (``min_los``, ``max_los``: 0 for none; ``closed_to_arrival``, ``closed_to_departure``)."""
 
     def create_hold(
         self, room_type_id: str, rooms: int, check_in: dt.date, check_out: dt.date, guest: Guest, seconds: int

@@ -12,18 +12,28 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+import tenacity
 from psycopg.types.json import Jsonb
 
 from ..client import bind
+from ..dispatch import Schedule
 from . import service, webhooks
 from .connector import PmsCircuitOpen, PmsError, Resilience, Resilient, vendors
 
 log = logging.getLogger("hotelcore.pms")
+
+# follow-up fetches: a claim lasts longer than a fetch with its retries; a failed one waits about
+# 5 s, 10 s, 20 s ... (capped at 15 min, with jitter), 8 attempts, then the polling sync has it
+FETCH_LEASE_SECONDS = 120
+FETCH_SCHEDULE = Schedule(
+    wait=tenacity.wait_exponential(multiplier=5, max=900) + tenacity.wait_random(0, 2), max_attempts=8
+)
 
 
 @dataclass
@@ -46,17 +56,47 @@ class Freshness:
         }
 
 
+@dataclass
+class CityFreshness:
+    """What a city (or chain) search's external hotels looked like before it answered: the stale
+    ranges refreshed from their PMS within the time budget, and those that answer from the mirror
+    with its age (the vendor slow, failing or its breaker open)."""
+
+    refreshed: list[int] = field(default_factory=list)
+    degraded: list[int] = field(default_factory=list)
+
+    def headers(self) -> dict[str, str]:
+        out = {"X-PMS-Refreshed": ",".join(map(str, self.refreshed))}
+        if self.degraded:
+            out["X-PMS-Degraded"] = ",".join(map(str, self.degraded))
+        return out
+
+
 class PmsRuntime:
-    def __init__(self, db, resilience: Resilience | None = None, *, fetch_workers: int = 4):
+    def __init__(
+        self,
+        db,
+        resilience: Resilience | None = None,
+        *,
+        fetch_workers: int = 4,
+        refresh_workers: int = 8,
+        city_budget: float = 1.5,
+    ):
         self.db = db
         self.resilient = Resilient(resilience, on_change=self._breaker_changed)
         self.pool = ThreadPoolExecutor(max_workers=fetch_workers, thread_name_prefix="pms-fetch")
+        # refreshes of stale mirror ranges for searches over many hotels: concurrent, and one
+        # request per hotel and range in flight however many searches want it
+        self.refresh_pool = ThreadPoolExecutor(max_workers=refresh_workers, thread_name_prefix="pms-refresh")
+        self.city_budget = city_budget
+        self._inflight: dict[tuple[int, dt.date, dt.date], Future] = {}
         self._hotels: dict[tuple[str, str], int] = {}
         self._external: dict[int, tuple[str, str] | None] = {}
         self._lock = threading.Lock()
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=False)
+        self.refresh_pool.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------------ which hotels
 
@@ -126,6 +166,68 @@ class PmsRuntime:
             return Freshness("mirror", as_of, False, True, self.open_for(hotel_id))
         return Freshness("mirror", as_of, True, False)
 
+    def refresh_stale(
+        self, stale: list[int], check_in: dt.date, check_out: dt.date, budget: float | None = None
+    ) -> CityFreshness:
+        """A city (or chain) search's read path: the stale mirror ranges of its external hotels
+        refreshed from their PMS concurrently, waiting at most ``budget`` seconds in all; a hotel
+        whose breaker is open is not asked, and one whose vendor is slower than the budget or
+        fails answers from the mirror with its age (a refresh still running lands in the mirror
+        for the next search)."""
+        result = CityFreshness()
+        budget = self.city_budget if budget is None else budget
+        futures: dict[Future, int] = {}
+        for hotel_id in stale:
+            if self.open_for(hotel_id) is not None:
+                result.degraded.append(hotel_id)
+                continue
+            futures[self._refresh_async(hotel_id, check_in, check_out)] = hotel_id
+        deadline = time.monotonic() + budget
+        done, _ = wait(futures, timeout=max(0.0, deadline - time.monotonic()))
+        for future, hotel_id in futures.items():
+            if future in done and future.exception() is None:
+                result.refreshed.append(hotel_id)
+            else:
+                result.degraded.append(hotel_id)
+        result.refreshed.sort()
+        result.degraded.sort()
+        return result
+
+    def _refresh_async(self, hotel_id: int, check_in: dt.date, check_out: dt.date) -> Future:
+        key = (hotel_id, check_in, check_out)
+        with self._lock:
+            running = self._inflight.get(key)
+            if running is not None:
+                return running
+            future = self.refresh_pool.submit(self._refresh, hotel_id, check_in, check_out)
+            self._inflight[key] = future
+
+        def forget(_: Future) -> None:
+            with self._lock:
+                if self._inflight.get(key) is future:
+                    del self._inflight[key]
+
+        future.add_done_callback(forget)
+        return future
+
+    def _refresh(self, hotel_id: int, check_in: dt.date, check_out: dt.date) -> dt.datetime:
+        """One stale range from the PMS into the mirror; no database connection is held while
+        the vendor answers."""
+        try:
+
+            def prepare(conn: psycopg.Connection):
+                bound, info = service.connector_for(conn, hotel_id, self.resilient)
+                return bound, info, conn.execute("select internal.now()").fetchone()[0]
+
+            self.vendor_of(hotel_id)
+            bound, info, asked = self.db.run(None, prepare)
+            mirror = service.fetch_range(bound, info, check_in, check_out)
+            self.db.run(None, lambda conn: service.apply_range(conn, hotel_id, mirror, asked, "fetch"))
+            return asked
+        except PmsError as exc:
+            log.warning("refresh of hotel %s from its PMS failed: %s", hotel_id, exc)
+            raise
+
     # ------------------------------------------------------------------ webhooks
 
     def receive(self, vendor: str, raw: bytes, signature: str | None, token: str | None) -> dict[str, Any]:
@@ -149,9 +251,24 @@ class PmsRuntime:
         note = webhooks.notification(body, raw)
         target = self._target(vendor, note.property_id)
         webhooks.check_token(token, target[2])
-        # answered at once; the entity is fetched afterwards (Cloudbeds' payloads are thin)
+        # answered at once; the entity is fetched afterwards (Cloudbeds' payloads are thin): the
+        # fetch is queued in this transaction (durable), then drained at once here and by the
+        # sync worker's rounds, so a crash in between only delays it
         if note.reservation_id is not None and note.event.startswith("reservation/"):
-            self.pool.submit(self._follow, vendor, target[0], note)
+            self.db.run(
+                None,
+                lambda conn: conn.execute(
+                    *bind(
+                        "pms_enqueue_fetch",
+                        p_vendor=vendor,
+                        p_event_id=note.event_id,
+                        p_hotel_id=target[0],
+                        p_event=note.event[:100],
+                        p_entity_id=note.reservation_id[:100],
+                    )
+                ),
+            )
+            self.pool.submit(self.drain_fetches)
         return {"event_id": note.event_id, "outcome": "accepted"}
 
     def _target(self, vendor: str, property_id: Any) -> tuple:
@@ -190,25 +307,71 @@ class PmsRuntime:
             ).fetchone()[0],
         )
 
-    def _follow(self, vendor: str, hotel_id: int, note: webhooks.Notification) -> None:
+    def drain_fetches(self, limit: int = 20) -> list[str]:
+        """Runs the due follow-up fetches of vendor notifications (core.pms_fetch_queue), each
+        claimed for a lease so concurrent workers (threads, processes) never take the same one:
+        the reservation fetched and applied in the transaction that marks it done, then the
+        stay's nights refreshed. A failure is retried after the schedule's wait (tenacity's
+        exponential backoff), then given up to the next polling sync. Returns the outcomes."""
+        claimed = self.db.run(
+            None,
+            lambda conn: conn.execute(
+                *bind(
+                    "pms_claim_fetches",
+                    columns=("id", "hotel_id", "vendor", "event_id", "event", "entity_id", "attempts"),
+                    p_limit=limit,
+                    p_lease_seconds=FETCH_LEASE_SECONDS,
+                )
+            ).fetchall(),
+        )
+        return [self._fetch(*row) for row in claimed]
+
+    def _fetch(
+        self,
+        queue_id: int,
+        hotel_id: int,
+        vendor: str,
+        event_id: str,
+        event: str,
+        entity_id: str,
+        attempts: int,
+    ) -> str:
+        def finish(conn: psycopg.Connection, error: str | None = None, retry_in: float | None = None) -> str:
+            return conn.execute(
+                *bind("pms_finish_fetch", p_id=queue_id, p_error=error, p_retry_in_seconds=retry_in)
+            ).fetchone()[0]
+
         try:
             self.vendor_of(hotel_id)
+            bound, _ = self.db.run(None, lambda conn: service.connector_for(conn, hotel_id, self.resilient))
+            res = bound.call("reservation", entity_id)  # no database connection held meanwhile
 
-            def fetch(conn: psycopg.Connection):
-                bound, _ = service.connector_for(conn, hotel_id, self.resilient)
-                return bound.call("reservation", note.reservation_id)
+            def apply(conn: psycopg.Connection) -> str:
+                conn.execute(
+                    *bind(
+                        "pms_apply_webhook",
+                        p_vendor=vendor,
+                        p_event_id=event_id,
+                        p_hotel_id=hotel_id,
+                        p_kind="reservation",
+                        p_document=Jsonb(res.document()),
+                    )
+                )
+                return finish(conn)
 
-            res = self.db.run(None, fetch)
-            self._apply(vendor, note.event_id, hotel_id, "reservation", res.document())
-            # and the stay's nights, as the vendor counts them now
-            self.db.run(
-                None,
-                lambda conn: service.refresh(
-                    conn, hotel_id, res.check_in, res.check_out, resilient=self.resilient
-                ),
+            outcome = self.db.run(None, apply)
+        except Exception as exc:  # recorded on the row and retried; never lost
+            wait = FETCH_SCHEDULE.delay(attempts)
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("follow-up fetch of %s (hotel %s) failed: %s", event, hotel_id, error)
+            return self.db.run(
+                None, lambda conn: finish(conn, error, None if wait is None else wait.total_seconds())
             )
-        except Exception:  # a lost follow-up is caught up by the next poll
-            log.exception("following %s of hotel %s failed", note.event, hotel_id)
+        try:  # and the stay's nights, as the vendor counts them now (a later sync corrects a miss)
+            self._refresh(hotel_id, res.check_in, res.check_out)
+        except Exception as exc:
+            log.warning("refresh after %s of hotel %s failed: %s", event, hotel_id, exc)
+        return outcome
 
     # ------------------------------------------------------------------ polling
 

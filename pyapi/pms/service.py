@@ -17,6 +17,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from ..client import bind
+from . import vault
 from .connector import Bound, Resilient, get_connector
 
 WEBHOOK_EVENTS = (
@@ -31,7 +32,10 @@ def connector_for(
 ) -> tuple[Bound, dict[str, Any]]:
     info = conn.execute(*bind("pms_connection", p_hotel_id=hotel_id)).fetchone()[0]
     connector = get_connector(
-        info["vendor"], property_id=info["property_id"], base_url=info["base_url"], api_key=info["api_key"]
+        info["vendor"],
+        property_id=info["property_id"],
+        base_url=info["base_url"],
+        api_key=vault.open_sealed(info["api_key_sealed"]),  # opened here only, never stored in clear
     )
     return Bound(connector, resilient), info
 
@@ -83,7 +87,7 @@ def import_property(
                 p_vendor=vendor,
                 p_property_id=property_id,
                 p_base_url=base_url,
-                p_api_key=api_key,
+                p_api_key=vault.seal(api_key),
                 p_webhook_secret=webhook_secret,
                 p_webhook_token=webhook_token,
                 p_document=Jsonb(document),
@@ -97,6 +101,27 @@ def import_property(
     counts["webhooks"] = len(subscriptions)
     counts["webhook_secret"] = webhook_secret
     return counts
+
+
+def fetch_range(bound: Bound, info: dict[str, Any], start: dt.date, end: dt.date) -> dict[str, Any]:
+    """Inventory and rates of [start, end) as the vendor says them now, and the departure date's
+    (its closed-to-departure restriction); no database connection is held while the vendor
+    answers."""
+    return bound.call("availability", start, end + dt.timedelta(days=1), _totals(info["rooms"]))
+
+
+def apply_range(
+    conn: psycopg.Connection, hotel_id: int, mirror: dict[str, Any], asked: dt.datetime, source: str
+) -> None:
+    conn.execute(
+        *bind(
+            "pms_apply_snapshot",
+            p_hotel_id=hotel_id,
+            p_document=Jsonb(mirror),
+            p_source=source,
+            p_as_of=asked,
+        )
+    )
 
 
 def refresh(
@@ -114,17 +139,7 @@ def refresh(
     # the answer is as of the request (a change after it wins), on the database's clock, which
     # the freshness checks read
     asked = conn.execute("select internal.now()").fetchone()[0]
-    totals = _totals(info["rooms"])
-    mirror = bound.call("availability", start, end, totals)
-    conn.execute(
-        *bind(
-            "pms_apply_snapshot",
-            p_hotel_id=hotel_id,
-            p_document=Jsonb(mirror),
-            p_source=source,
-            p_as_of=asked,
-        )
-    )
+    apply_range(conn, hotel_id, fetch_range(bound, info, start, end), asked, source)
     return asked
 
 
@@ -208,3 +223,19 @@ def sync_hotel(
             p_changes=changes,
         )
     ).fetchone()[0]
+
+
+def rotate_api_keys(conn: psycopg.Connection) -> dict[str, int]:
+    """Every external hotel's vendor API key sealed again under the newest key of the vault (a key
+    an older release stored in clear is sealed); returns how many were resealed and how many
+    changed meanwhile (sealed again by another rotation, or replaced: left as they are)."""
+    done = {"resealed": 0, "changed_meanwhile": 0}
+    hotels = [r[0] for r in conn.execute("select hotel_id from api.pms_sync_status() order by hotel_id")]
+    for hotel_id in hotels:
+        info = conn.execute(*bind("pms_connection", p_hotel_id=hotel_id)).fetchone()[0]
+        old = info["api_key_sealed"]
+        ok = conn.execute(
+            *bind("pms_set_api_key", p_hotel_id=hotel_id, p_api_key_sealed=vault.reseal(old), p_previous=old)
+        ).fetchone()[0]
+        done["resealed" if ok else "changed_meanwhile"] += 1
+    return done

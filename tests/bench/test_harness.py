@@ -210,6 +210,15 @@ def test_a_whole_run_on_the_tiny_dataset(server_url, template_db):
         "refresh report.revenue_daily",
     } <= by_name.keys()
     assert any(n.startswith("report.occupancy_daily, server") and "EXPLAIN ANALYZE" in n for n in by_name)
+    # the external-PMS figures, each with its baseline of the same run
+    mirror = by_name["PMS: search, external hotel from the mirror, 30 nights, 1 client"]
+    assert mirror["ok"] and mirror["target"].startswith("p95 ≤ 1.25 × native twin")
+    assert mirror["target_met"] is not None
+    assert by_name["PMS: search, native hotel, 30 nights, 1 client (baseline)"]["ok"]
+    hooks = by_name["PMS: webhooks applied (signed inventory_update over HTTP), 1 client"]
+    assert hooks["throughput"] > 0 and hooks["vs_floor"] is not None
+    checkout = by_name["PMS: checkout through Cloudbeds, vendor 50 ms per call, 1 client"]
+    assert checkout["ok"] and checkout["p99_ms"] >= checkout["p50_ms"] and checkout["vs_floor"] >= 1
     for dashboard in ("1 hotel × 1 year", "whole chain × 1 month"):
         r = by_name[f"report.revenue_daily_in_scope, {dashboard}"]
         assert r["ok"] and not r["errors"] and r["target"].startswith("p95 ≤ 50 ms")

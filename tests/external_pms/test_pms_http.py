@@ -67,7 +67,8 @@ def env(db: psycopg.Connection, fresh_db: str):
         base_url=vendor.url,
         api_key="key-1",
         webhook_base=api.url,
-        resilient=Resilient(FAST),
+        # real waits: a 429 under a loaded machine waits its Retry-After instead of failing the set-up
+        resilient=Resilient(),
         today=today,
     )
     hotel_id = counts["hotel_id"]

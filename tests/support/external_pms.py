@@ -8,6 +8,8 @@ from decimal import Decimal
 import psycopg
 from psycopg.types.json import Jsonb
 
+from pyapi.pms import vault
+
 from .sql import scalar
 
 
@@ -73,7 +75,7 @@ def import_property(
         p_vendor="cloudbeds",
         p_property_id=property_id,
         p_base_url=base_url,
-        p_api_key="key-" + property_id,
+        p_api_key=vault.seal("key-" + property_id),
         p_webhook_secret="whsec-" + property_id,
         p_webhook_token="tok-" + property_id,
         p_document=Jsonb(doc),

@@ -165,6 +165,13 @@ def run(
 
             out.print("[bold]events[/bold] (outbox on/off, webhook latency at 200/s, one dispatcher) ...")
             results += events_bench(url, ctx, settings, out)
+        if wanted("PMS"):
+            from . import pms
+
+            out.print("[bold]PMS[/bold] (external hotel: mirror search, webhooks, checkout at 50 ms) ...")
+            results += pms.results(
+                server_url, quick=settings.quick, database=f"{database}_pms", ops=settings.ops
+            )
     finally:
         if not keep:
             srv.drop_database(server_url, database)

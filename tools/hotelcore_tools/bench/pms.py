@@ -10,7 +10,8 @@ same run.
 * checkout p50 / p99 through the connector with the simulated Cloudbeds at 50 ms latency per
   call, against the sum of the vendor calls' latency it cannot go below.
 
-Its database is ``hotelcore_pms_bench`` (recreated). Results go to ``bench/results/pms-*.json``.
+Its database is ``hotelcore_pms_bench`` (recreated). Results go to ``bench/results/pms-*.json``;
+``hotelcore bench`` runs it too and shows the figures in its table (:func:`results`).
 """
 
 from __future__ import annotations
@@ -87,7 +88,12 @@ def _native_twin(conn: psycopg.Connection, today: dt.date, nights: int) -> int:
 
 
 def run(
-    server_url: str, *, quick: bool = False, out_dir: Path = Path("bench/results")
+    server_url: str,
+    *,
+    quick: bool = False,
+    out_dir: Path = Path("bench/results"),
+    database: str = DATABASE,
+    sizes: tuple[int, int, int] | None = None,
 ) -> list[dict[str, Any]]:
     from pyapi import migrate as mig
     from pyapi import server as srv
@@ -98,9 +104,9 @@ def run(
 
     from ..vendor_sim import Simulator, start_simulator
 
-    url = srv.recreate_database(server_url, DATABASE)
+    url = srv.recreate_database(server_url, database)
     mig.upgrade(url)
-    n_search, n_hooks, n_checkout = (200, 200, 15) if quick else (2000, 1000, 60)
+    n_search, n_hooks, n_checkout = sizes or ((200, 200, 15) if quick else (2000, 1000, 60))
     rows: list[dict[str, Any]] = []
     sim = Simulator()
     sim.add_property(
@@ -251,6 +257,7 @@ def run(
                 _row(
                     "checkout through Cloudbeds, vendor 50 ms per call, 1 client",
                     samples,
+                    ops_s=round(n_checkout / (sum(samples) / 1000), 2),
                     vendor_calls=round(per_checkout, 1),
                     floor_ms=round(per_checkout * 50, 1),
                     vs_floor_p50=round(_pct(samples, 0.5) / (per_checkout * 50), 2),
@@ -260,7 +267,58 @@ def run(
     finally:
         api.stop()
         vendor.stop()
+        if database != DATABASE:
+            srv.drop_database(server_url, database)
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     (out_dir / f"pms-{stamp}.json").write_text(json.dumps(rows, indent=2, default=str))
     return rows
+
+
+def results(
+    server_url: str,
+    *,
+    quick: bool = False,
+    out_dir: Path = Path("bench/results"),
+    database: str = DATABASE,
+    ops: int | None = None,
+) -> list:
+    """The figures of :func:`run` as rows of ``hotelcore bench``'s table (and so of docs/bench.md):
+    one client each, the baseline of each figure beside it in the same run. ``ops``: operations
+    per figure instead of the run's defaults."""
+    from .harness import Result
+
+    out: list[Result] = []
+    by_name: dict[str, Result] = {}
+    sizes = None if ops is None else (max(4, ops * 4), max(2, ops), max(1, ops))
+    for row in run(server_url, quick=quick, out_dir=out_dir, database=database, sizes=sizes):
+        name = f"PMS: {row['workload']}"
+        n = row["n"]
+        seconds = n * row["mean_ms"] / 1000
+        r = Result(
+            name=name,
+            clients=1,
+            ops=n,
+            ok=n,
+            seconds=round(seconds, 3),
+            throughput=row.get("ops_s") or (n / seconds if seconds else 0.0),
+            mean_ms=row["mean_ms"],
+            p50_ms=row["p50_ms"],
+            p95_ms=row["p95_ms"],
+            p99_ms=row["p99_ms"],
+        )
+        if "vs_baseline_p95" in row:
+            # the mirror's search against its native twin: the issue's target, the same p95
+            r.target = "p95 ≤ 1.25 × native twin"
+            r.target_met = row["vs_baseline_p95"] <= 1.25
+            r.note = f"p95 {row['vs_baseline_p95']:.2f} × the native twin's"
+        if "vs_baseline_p50" in row:
+            floor = by_name.get("PMS: HTTP floor: GET /health, 1 client (baseline)")
+            r.vs_floor = row["vs_baseline_p50"]
+            r.note = f"{row['ops_s']} webhooks/s; floor GET /health p50 {floor.p50_ms if floor else '?'} ms"
+        if "floor_ms" in row:
+            r.vs_floor = row["vs_floor_p50"]
+            r.note = f"{row['vendor_calls']} vendor calls × 50 ms = {row['floor_ms']} ms floor"
+        by_name[name] = r
+        out.append(r)
+    return out

@@ -42,6 +42,9 @@ class RoomType:
     max_guests: int
 
 
+NO_RESTRICTION = {"minLos": 0, "maxLos": 0, "closedToArrival": False, "closedToDeparture": False}
+
+
 @dataclass
 class Rate:
     id: str
@@ -49,9 +52,29 @@ class Rate:
     name: str
     base: Decimal
     by_date: dict[dt.date, Decimal] = field(default_factory=dict)
+    # per date, as getRatePlans publishes them: minLos / maxLos (0: none), closedToArrival,
+    # closedToDeparture
+    restrictions: dict[dt.date, dict[str, Any]] = field(default_factory=dict)
 
     def on(self, night: dt.date) -> Decimal:
         return self.by_date.get(night, self.base)
+
+    def restriction(self, night: dt.date) -> dict[str, Any]:
+        return {**NO_RESTRICTION, **self.restrictions.get(night, {})}
+
+    def forbids(self, start: dt.date, end: dt.date) -> str | None:
+        """Why the rate cannot sell the stay (the arrival date's length and arrival rules, the
+        departure date's closed to departure), None when it can."""
+        arrival, departure, nights = self.restriction(start), self.restriction(end), (end - start).days
+        if arrival["closedToArrival"]:
+            return f"{start} is closed to arrival"
+        if departure["closedToDeparture"]:
+            return f"{end} is closed to departure"
+        if arrival["minLos"] and nights < arrival["minLos"]:
+            return f"minimum stay {arrival['minLos']} nights from {start}"
+        if arrival["maxLos"] and nights > arrival["maxLos"]:
+            return f"maximum stay {arrival['maxLos']} nights from {start}"
+        return None
 
 
 @dataclass

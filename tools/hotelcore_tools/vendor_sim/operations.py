@@ -159,11 +159,8 @@ class Operations:
                         "rateBase": float(rate.on(n)),
                         "totalRate": float(rate.on(n)),
                         "roomsAvailable": self.available(prop, rate.room_type_id, n),
-                        "closedToArrival": False,
-                        "closedToDeparture": False,
+                        **rate.restriction(n),
                         "blocked": False,
-                        "minLos": 0,
-                        "maxLos": 0,
                         "cutOff": 0,
                         "lastMinuteBooking": 0,
                     }
@@ -181,7 +178,7 @@ class Operations:
         for rate in prop.rates.values():
             rt = prop.room_types[rate.room_type_id]
             avail = min((self.available(prop, rt.id, n) for n in _nights(start, end)), default=0)
-            if avail >= rooms and rt.max_guests >= guests:
+            if avail >= rooms and rt.max_guests >= guests and rate.forbids(start, end) is None:
                 out.append(
                     {
                         "roomTypeID": rt.id,
@@ -244,6 +241,17 @@ class Operations:
                 wanted.append((prop.rooms[r["roomID"]], r["roomID"]))
             else:
                 wanted.extend((r["roomTypeID"], None) for _ in range(int(r.get("quantity") or 1)))
+        # the rate booked (roomRateID), or any of the room type's, must allow the stay
+        for r in f.get("rooms") or []:
+            rt = r.get("roomTypeID") or prop.rooms[r["roomID"]]
+            rates = [x for x in prop.rates.values() if x.room_type_id == rt]
+            if r.get("roomRateID"):
+                rates = [x for x in rates if x.id == r["roomRateID"]]
+                if not rates:
+                    return 400, {"success": False, "message": f"unknown rate {r['roomRateID']}"}
+            why = [x.forbids(start, end) for x in rates]
+            if why and all(why):
+                return 400, {"success": False, "message": f"restricted: {why[0]}"}
         chosen: list[tuple[str, str]] = []
         for rt, room in wanted:
             free = [x for x in self.free_rooms(prop, rt, start, end) if x not in {c for _, c in chosen}]

@@ -10,6 +10,7 @@ import queue
 import threading
 import time
 from decimal import Decimal
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -127,6 +128,17 @@ class Simulator(Operations):
                 raise ValueError("no room free")
             res = self._new_reservation(prop, start, end, [(room_type_id, free[0])], "Walk", "In", "", None)
         return res.id
+
+    def restrict(self, property_id: str, room_type_id: str, night: dt.date, **rules: Any) -> None:
+        """Sets the restrictions of every rate of the room type on a date, as the hotel would in
+        Cloudbeds: minLos, maxLos (0: none), closedToArrival, closedToDeparture."""
+        unknown = set(rules) - {"minLos", "maxLos", "closedToArrival", "closedToDeparture"}
+        if unknown:
+            raise ValueError(f"unknown restrictions {sorted(unknown)}")
+        with self.lock:
+            for rate in self.properties[property_id].rates.values():
+                if rate.room_type_id == room_type_id:
+                    rate.restrictions[night] = {**rate.restrictions.get(night, {}), **rules}
 
     def set_status(self, property_id: str, reservation_id: str, status: str) -> None:
         with self.lock:

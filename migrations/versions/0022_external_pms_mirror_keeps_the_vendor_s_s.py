@@ -1,4 +1,4 @@
-"""Rights: the request identity checked with kept plans, its hotel scope decided once per request (a signed memo)
+"""External-PMS mirror keeps the vendor's stay restrictions per rate plan and night (min/max length of stay, closed to arrival/departure)
 
 Revision ID: 0022
 Revises: 0021
@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/rights--identity-verified-once.sql": "aea194ef4f91c77f608d842b331cb8efd690d621e9f1cb5293100f37632f565e",
+    "schema/external_pms--restrictions.sql": "e7fe8e80cf8916adb91e20f997343b8e275f6d1712307c7cd9555aba1da2055f",
 }
 
 
