@@ -98,7 +98,7 @@ as $$
 $$;
 comment on function internal.checkout_log(bigint, integer, text, text, jsonb) is 'Appends a row to the saga''s step log.';
 
-create function api.checkout_begin(
+create function internal.checkout_begin(
     p_idempotency_key_id bigint,
     p_hotel_id           bigint,
     p_room_type_id       bigint,
@@ -111,10 +111,9 @@ create function api.checkout_begin(
     p_amount             numeric,
     p_currency           text,
     p_request            jsonb
-) returns table (saga_id bigint, attempt integer, amount numeric, currency char(3))
+) returns table (saga_id bigint, attempt integer, amount numeric, currency char(3), quote jsonb)
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
@@ -126,9 +125,6 @@ declare
     v_system      text := internal.request_system();
     v_id          bigint;
 begin
-    -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
-    perform internal.require_service('checkout_begin');
-    perform internal.require_right('reservation.create');
     -- the hotel is in the key's scope (another hotel's id reads as unknown)
     if p_hotel_id is null or not exists (select 1 from core.hotels h where h.id = p_hotel_id)
        or not internal.in_request_scope(p_hotel_id) then
@@ -194,11 +190,69 @@ begin
         internal.request_owner())
     returning id into v_id;
     perform internal.checkout_log(v_id, 1, 'inventory_checked', 'done', jsonb_build_object('quote', v_quote));
-    return query select v_id, 1, (v_quote ->> 'total')::numeric, (v_quote ->> 'currency')::char(3);
+    return query select v_id, 1, (v_quote ->> 'total')::numeric, (v_quote ->> 'currency')::char(3), v_quote;
+end
+$$;
+comment on function internal.checkout_begin(bigint, bigint, bigint, bigint, date, date, integer, integer, integer, numeric, text, jsonb) is
+    'The body of api.checkout_begin without its rights check (callers check them), also returning the quote the amount was checked against (for the hold of the same transaction): finds or creates the booker (p_request.guest), checks every night is sellable (INVENTORY_UNAVAILABLE), that the amount is the quoted total (INVALID_ARGUMENT naming it) in the hotel''s currency (CURRENCY_MISMATCH), and starts the saga. No rate plan: the cheapest bookable one.';
+
+create function api.checkout_begin(
+    p_idempotency_key_id bigint,
+    p_hotel_id           bigint,
+    p_room_type_id       bigint,
+    p_rate_plan_id       bigint,
+    p_check_in           date,
+    p_check_out          date,
+    p_rooms              integer,
+    p_adults             integer,
+    p_children           integer,
+    p_amount             numeric,
+    p_currency           text,
+    p_request            jsonb
+) returns table (saga_id bigint, attempt integer, amount numeric, currency char(3))
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
+    perform internal.require_service('checkout_begin');
+    perform internal.require_right('reservation.create');
+    return query
+    select b.saga_id, b.attempt, b.amount, b.currency
+    from internal.checkout_begin(p_idempotency_key_id, p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out,
+                                 p_rooms, p_adults, p_children, p_amount, p_currency, p_request) b;
 end
 $$;
 comment on function api.checkout_begin(bigint, bigint, bigint, bigint, date, date, integer, integer, integer, numeric, text, jsonb) is
     'Checkout step 1 (seed 001): finds or creates the booker (p_request.guest), checks every night is sellable (INVENTORY_UNAVAILABLE), that the amount is the quoted total (INVALID_ARGUMENT naming it) in the hotel''s currency (CURRENCY_MISMATCH), and starts the saga. No rate plan: the cheapest bookable one.';
+
+create function internal.checkout_hold(p_saga_id bigint, p_attempt integer, p_quote jsonb default null)
+returns table (hold_id bigint, expires_at timestamptz)
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    v_saga core.checkout_sagas := internal.checkout_for_step(p_saga_id, p_attempt, array['inventory_checked']);
+    v_hold record;
+begin
+    -- 2. hold the rooms (180 s, the hotel's hold TTL); the saga id is the hold's client key
+    select * into v_hold
+    from internal.create_hold(v_saga.hotel_id, v_saga.room_type_id, v_saga.rate_plan_id, lower(v_saga.stay), upper(v_saga.stay),
+                         v_saga.rooms, v_saga.adults, v_saga.children, v_saga.customer_id, 'checkout-' || v_saga.id,
+                         p_quote => p_quote) h;
+    update core.checkout_sagas s set step = 'held', hold_id = v_hold.hold_id, updated_at = internal.now()
+    where s.id = p_saga_id;
+    perform internal.checkout_log(p_saga_id, p_attempt, 'held', 'done',
+        jsonb_build_object('hold_id', v_hold.hold_id, 'expires_at', v_hold.expires_at));
+    return query select v_hold.hold_id, v_hold.expires_at;
+end
+$$;
+comment on function internal.checkout_hold(bigint, integer, jsonb) is
+    'The body of api.checkout_hold without its rights check (callers check them): holds the saga''s rooms and records the hold on the saga. p_quote: the quote step 1 checked the amount against in this transaction, whose prices the hold keeps (null: the hold prices the stay).';
 
 create function api.checkout_hold(p_saga_id bigint, p_attempt integer)
 returns table (hold_id bigint, expires_at timestamptz)
@@ -209,14 +263,11 @@ set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
 declare
-    v_saga  core.checkout_sagas;
-    v_hold  record;
     v_quote jsonb;
 begin
     -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
     perform internal.require_service('checkout_hold');
     perform internal.require_right('reservation.create');
-    v_saga := internal.checkout_for_step(p_saga_id, p_attempt, array['inventory_checked']);
     -- the quote step 1 checked the amount against, when step 1 ran in this transaction (its log
     -- row carries this transaction's instant; a later transaction starts later, and the saga's
     -- savepoints give its rows subtransaction ids, so xmin cannot tell): the hold keeps its
@@ -227,35 +278,21 @@ begin
       and st.at = internal.now()
     order by st.id desc
     limit 1;
-    -- 2. hold the rooms (180 s, the hotel's hold TTL); the saga id is the hold's client key
-    select * into v_hold
-    from internal.create_hold(v_saga.hotel_id, v_saga.room_type_id, v_saga.rate_plan_id, lower(v_saga.stay), upper(v_saga.stay),
-                         v_saga.rooms, v_saga.adults, v_saga.children, v_saga.customer_id, 'checkout-' || v_saga.id,
-                         p_quote => v_quote) h;
-    update core.checkout_sagas s set step = 'held', hold_id = v_hold.hold_id, updated_at = internal.now()
-    where s.id = p_saga_id;
-    perform internal.checkout_log(p_saga_id, p_attempt, 'held', 'done',
-        jsonb_build_object('hold_id', v_hold.hold_id, 'expires_at', v_hold.expires_at));
-    return query select v_hold.hold_id, v_hold.expires_at;
+    return query select h.hold_id, h.expires_at from internal.checkout_hold(p_saga_id, p_attempt, v_quote) h;
 end
 $$;
 comment on function api.checkout_hold(bigint, integer) is
     'Checkout step 2: holds the rooms for the hold TTL (180 s) and records the hold on the saga, in one transaction.';
 
-create function api.checkout_authorised(p_saga_id bigint, p_attempt integer, p_authorisation_ref text)
+create function internal.checkout_authorised(p_saga_id bigint, p_attempt integer, p_authorisation_ref text)
 returns void
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_saga core.checkout_sagas;
+    v_saga core.checkout_sagas := internal.checkout_for_step(p_saga_id, p_attempt, array['held']);
 begin
-    -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
-    perform internal.require_service('checkout_authorised');
-    perform internal.require_right('reservation.create');
-    v_saga := internal.checkout_for_step(p_saga_id, p_attempt, array['held']);
     if nullif(btrim(p_authorisation_ref), '') is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'authorisation reference is empty', 'pass the gateway''s authorisation id');
     end if;
@@ -266,26 +303,38 @@ begin
         jsonb_build_object('authorisation_ref', p_authorisation_ref));
 end
 $$;
-comment on function api.checkout_authorised(bigint, integer, text) is
-    'Checkout step 3: records the gateway''s pre-authorisation of the amount on the saga.';
+comment on function internal.checkout_authorised(bigint, integer, text) is
+    'The body of api.checkout_authorised without its rights check (callers check them): records the gateway''s pre-authorisation on the saga.';
 
-create function api.checkout_confirm(p_saga_id bigint, p_attempt integer)
-returns table (reservation_id bigint, confirmation_code text)
+create function api.checkout_authorised(p_saga_id bigint, p_attempt integer, p_authorisation_ref text)
+returns void
 language plpgsql
 volatile
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
+begin
+    -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
+    perform internal.require_service('checkout_authorised');
+    perform internal.require_right('reservation.create');
+    perform internal.checkout_authorised(p_saga_id, p_attempt, p_authorisation_ref);
+end
+$$;
+comment on function api.checkout_authorised(bigint, integer, text) is
+    'Checkout step 3: records the gateway''s pre-authorisation of the amount on the saga.';
+
+create function internal.checkout_confirm(p_saga_id bigint, p_attempt integer)
+returns table (reservation_id bigint, confirmation_code text)
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
 #variable_conflict use_column
 declare
-    v_saga       core.checkout_sagas;
+    v_saga       core.checkout_sagas := internal.checkout_for_step(p_saga_id, p_attempt, array['authorised']);
     v_res        record;
     v_payment_id bigint;
 begin
-    -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
-    perform internal.require_service('checkout_confirm');
-    perform internal.require_right('reservation.create');
-    v_saga := internal.checkout_for_step(p_saga_id, p_attempt, array['authorised']);
     -- 4. the hold becomes a confirmed reservation carrying the authorisation, and the
     -- pre-authorisation is recorded on its folio, in the same transaction
     select * into v_res
@@ -299,6 +348,24 @@ begin
     perform internal.checkout_log(p_saga_id, p_attempt, 'confirmed', 'done',
         jsonb_build_object('reservation_id', v_res.reservation_id, 'confirmation_code', v_res.confirmation_code));
     return query select v_res.reservation_id, v_res.confirmation_code;
+end
+$$;
+comment on function internal.checkout_confirm(bigint, integer) is
+    'The body of api.checkout_confirm without its rights check (callers check them): confirms the saga''s hold into a reservation with the pre-authorisation reference and records it on the saga.';
+
+create function api.checkout_confirm(p_saga_id bigint, p_attempt integer)
+returns table (reservation_id bigint, confirmation_code text)
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+#variable_conflict use_column
+begin
+    -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
+    perform internal.require_service('checkout_confirm');
+    perform internal.require_right('reservation.create');
+    return query select c.reservation_id, c.confirmation_code from internal.checkout_confirm(p_saga_id, p_attempt) c;
 end
 $$;
 comment on function api.checkout_confirm(bigint, integer) is
@@ -334,8 +401,8 @@ comment on function api.checkout_captured(bigint, integer, text) is
     'Checkout step 5: records the capture; the saga succeeded. Returns seed 001''s answer (bookingId, confirmationNumber, ...).';
 
 -- ---------------------------------------------------------------------------- one call per transaction
--- The saga's first two transactions as one call each (the steps above, unchanged, called in order):
--- a transaction is then BEGIN, api.authenticate, one call and COMMIT, whatever the steps inside.
+-- The saga's first two transactions as one call each (the steps' internal bodies, called in order
+-- after one rights check): a transaction is then BEGIN, api.authenticate, one call and COMMIT.
 
 create function api.checkout_start(
     p_idempotency_key    text,
@@ -386,7 +453,7 @@ begin
     if p_idempotency_key is not null then
         select b.idempotency_key_id, b.replayed, b.response_status, b.response_body
         into v_key_id, v_replayed, v_status, v_body
-        from api.begin_idempotent(p_idempotency_key, p_fingerprint) b;
+        from internal.begin_idempotent(p_idempotency_key, p_fingerprint) b;
         if v_replayed then
             return query select v_key_id, true, v_status, v_body, null::bigint, null::integer, null::numeric,
                                 null::char(3), false, null::text, null::text, null::text, null::text, null::text;
@@ -398,13 +465,13 @@ begin
     -- the refusal's answer on it in this transaction (a conflict to retry is raised either way)
     if v_key_id is null then
         select * into v_saga
-        from api.checkout_begin(null, p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out, p_rooms,
-                                p_adults, p_children, p_amount, p_currency, p_request) b;
+        from internal.checkout_begin(null, p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out, p_rooms,
+                                     p_adults, p_children, p_amount, p_currency, p_request) b;
     else
         begin
             select * into v_saga
-            from api.checkout_begin(v_key_id, p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out,
-                                    p_rooms, p_adults, p_children, p_amount, p_currency, p_request) b;
+            from internal.checkout_begin(v_key_id, p_hotel_id, p_room_type_id, p_rate_plan_id, p_check_in, p_check_out,
+                                         p_rooms, p_adults, p_children, p_amount, p_currency, p_request) b;
         exception
             when serialization_failure or deadlock_detected then
                 raise;
@@ -422,10 +489,10 @@ begin
                             v_saga.currency, false, null::text, null::text, null::text, null::text, null::text;
         return;
     end if;
-    -- 2. the hold; a refused hold keeps the saga row (the inventory was checked) for the caller to
-    -- compensate, and is answered as data
+    -- 2. the hold, at the prices of the quote just checked; a refused hold keeps the saga row (the
+    -- inventory was checked) for the caller to compensate, and is answered as data
     begin
-        perform api.checkout_hold(v_saga.saga_id, v_saga.attempt);
+        perform internal.checkout_hold(v_saga.saga_id, v_saga.attempt, v_saga.quote);
     exception
         when serialization_failure or deadlock_detected then
             raise;
@@ -442,7 +509,7 @@ begin
 end
 $$;
 comment on function api.checkout_start(text, bytea, bigint, bigint, bigint, date, date, integer, integer, integer, numeric, text, jsonb, bigint, boolean) is
-    'Checkout steps 0-2 in one call (the saga''s first transaction): the Idempotency-Key record (api.begin_idempotent; a completed one answers replayed with its stored answer), the inventory check and saga row (api.checkout_begin) and the hold (api.checkout_hold; p_hold false stops before it). A refusal of step 1 raises without a record, and with one is returned (refused_step begin, its SQLSTATE, message, DETAIL and HINT) with the record kept for its answer; a refused hold is returned the same way (refused_step hold) with the saga row kept for compensation. Conflicts to retry are raised.';
+    'Checkout steps 0-2 in one call (the saga''s first transaction): the Idempotency-Key record (as api.begin_idempotent; a completed one answers replayed with its stored answer), the inventory check and saga row (as api.checkout_begin) and the hold at the prices just checked (as api.checkout_hold; p_hold false stops before it). A refusal of step 1 raises without a record, and with one is returned (refused_step begin, its SQLSTATE, message, DETAIL and HINT) with the record kept for its answer; a refused hold is returned the same way (refused_step hold) with the saga row kept for compensation. Conflicts to retry are raised.';
 
 create function api.checkout_confirm_authorised(p_saga_id bigint, p_attempt integer, p_authorisation_ref text)
 returns table (reservation_id bigint, confirmation_code text)
@@ -457,13 +524,13 @@ begin
     perform internal.require_service('checkout_confirm_authorised');
     perform internal.require_right('reservation.create');
     -- steps 3 and 4 in one transaction; a refusal names its step in its error context
-    -- (api.checkout_authorised or api.checkout_confirm)
-    perform api.checkout_authorised(p_saga_id, p_attempt, p_authorisation_ref);
-    return query select c.reservation_id, c.confirmation_code from api.checkout_confirm(p_saga_id, p_attempt) c;
+    -- (internal.checkout_authorised or internal.checkout_confirm)
+    perform internal.checkout_authorised(p_saga_id, p_attempt, p_authorisation_ref);
+    return query select c.reservation_id, c.confirmation_code from internal.checkout_confirm(p_saga_id, p_attempt) c;
 end
 $$;
 comment on function api.checkout_confirm_authorised(bigint, integer, text) is
-    'Checkout steps 3 and 4 in one call (the saga''s second transaction): records the pre-authorisation (api.checkout_authorised), then confirms the hold into a reservation (api.checkout_confirm). A refusal is raised, its error context naming the step that refused.';
+    'Checkout steps 3 and 4 in one call (the saga''s second transaction): records the pre-authorisation (as api.checkout_authorised), then confirms the hold into a reservation (as api.checkout_confirm). A refusal is raised, its error context naming the step that refused.';
 
 create function api.checkout_compensate(
     p_saga_id              bigint,

@@ -3,11 +3,10 @@
 
 -- ---------------------------------------------------------------------------- idempotency
 
-create function api.begin_idempotent(p_key text, p_fingerprint bytea)
+create function internal.begin_idempotent(p_key text, p_fingerprint bytea)
 returns table (idempotency_key_id bigint, replayed boolean, response_status integer, response_body bytea)
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
@@ -15,7 +14,6 @@ declare
     v_id         bigint;
     v_row        core.idempotency_keys;
 begin
-    perform internal.require_right('reservation.create');
     if v_api_key_id is null then
         perform internal.raise_error('AUTHENTICATION_FAILED', 'no request context', 'call api.authenticate first');
     end if;
@@ -53,6 +51,22 @@ begin
             'retry shortly: the first answer will be replayed');
     end if;
     return query select v_row.id, true, v_row.response_status, v_row.response_body;
+end
+$$;
+comment on function internal.begin_idempotent(text, bytea) is
+    'The body of api.begin_idempotent without its rights check (callers check them): starts a request under an Idempotency-Key of the calling API key: new -> recorded in_progress (replayed false); completed with the same fingerprint -> the stored answer (replayed true); another fingerprint -> IDEMPOTENCY_MISMATCH; still running -> IDEMPOTENCY_IN_PROGRESS. Records older than 24 h are forgotten.';
+
+create function api.begin_idempotent(p_key text, p_fingerprint bytea)
+returns table (idempotency_key_id bigint, replayed boolean, response_status integer, response_body bytea)
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform internal.require_right('reservation.create');
+    return query select b.idempotency_key_id, b.replayed, b.response_status, b.response_body
+                 from internal.begin_idempotent(p_key, p_fingerprint) b;
 end
 $$;
 comment on function api.begin_idempotent(text, bytea) is

@@ -339,7 +339,7 @@ class CheckoutSaga:
             # the refusal's error context names the step that refused
             failed = (
                 "BOOKING_CONFIRM_FAILED"
-                if _raised_in(exc, "api.checkout_confirm(")
+                if _raised_in(exc, "internal.checkout_confirm(")
                 else "PAYMENT_PREAUTH_FAILED"
             )
             self._fail(creds, saga, failed, exc)
