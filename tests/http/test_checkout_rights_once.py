@@ -53,7 +53,8 @@ def test_each_one_call_step_checks_the_rights_once(world, db):
 
     before = _checks(db)
     db.execute(
-        "select reservation_id from api.checkout_confirm_authorised(%s, %s, 'gw-auth-once')", [saga_id, attempt]
+        "select reservation_id from api.checkout_confirm_authorised(%s, %s, 'gw-auth-once')",
+        [saga_id, attempt],
     ).fetchone()
     assert _delta(before, _checks(db)) == {"require_service": 1, "require_right": 1}
     db.rollback()
