@@ -174,17 +174,19 @@ def test_the_hotel_key_revisions_apply_while_bookings_run(empty_db):
         hotel = build_hotel(conn, rooms=200, days=180)  # room-nights the load cannot sell out
         customers = [make_customer(conn) for _ in range(4)]
 
-    swaps = 0
+    lost: list[str] = []  # the SQLSTATE of each attempt the swap lost
 
     def swap_keys() -> None:
-        nonlocal swaps
-        swaps += 1
-        with psycopg.connect(empty_db) as conn:
-            conn.execute("set local lock_timeout = '3s'")
-            for up in _sections(second, 0):
-                conn.execute(up)
-            mig.sync_replaceables(conn)  # in the keys' transaction, as the runner's upgrade does
-            conn.commit()
+        try:
+            with psycopg.connect(empty_db) as conn:
+                conn.execute("set local lock_timeout = '3s'")
+                for up in _sections(second, 0):
+                    conn.execute(up)
+                mig.sync_replaceables(conn)  # in the keys' transaction, as the runner's upgrade does
+                conn.commit()
+        except psycopg.Error as exc:
+            lost.append(exc.sqlstate or "")
+            raise
 
     with booking_load(empty_db, hotel, customers, days=180) as load:
         mig_start = time.monotonic()
@@ -211,10 +213,11 @@ def test_the_hotel_key_revisions_apply_while_bookings_run(empty_db):
         ).fetchone()[0]
         assert folios == len(load.done)  # one folio per booking, before and after the swap
         assert conn.execute("select to_regclass('api.folio_balances') is not null").fetchone()[0]
-    # the swap takes its locks up front in the bookings' order: it waits for them, never deadlocks
-    assert swaps == 1, f"the key swap ran {swaps} times: it lost a lock race"
+    # the swap takes its locks up front in the bookings' order: it waits for them and never
+    # deadlocks with them (a lock_timeout on a slow machine is retried, as the runner does)
+    assert "40P01" not in lost, f"the key swap deadlocked with the bookings: {lost}"
     print(
-        f"\nhotel keys swapped in {mig_end - swap_start:.2f} s ({swaps} attempt; indexes and swap"
+        f"\nhotel keys swapped in {mig_end - swap_start:.2f} s ({len(lost) + 1} attempt(s); indexes and swap"
         f" {mig_end - mig_start:.2f} s) under load: {len(load.done)} bookings,"
         f" {len(load.overlapping(swap_start, mig_end))} during the swap, {load.retries} retried, 0 failed"
     )
