@@ -60,9 +60,12 @@ def test_several_events_of_one_aggregate_take_the_next_sequences_in_the_order_gi
         (ids[0], "reservation.created", 2),
         (ids[1], "reservation.confirmed", 3),
     ]
-    assert db.execute(
-        "select last_seq from core.event_streams where aggregate_kind = 'reservation' and aggregate_id = '9'"
-    ).fetchone()[0] == 3
+    assert (
+        db.execute(
+            "select last_seq from core.event_streams where aggregate_kind = 'reservation' and aggregate_id = '9'"
+        ).fetchone()[0]
+        == 3
+    )
 
 
 @pytest.mark.parametrize(
