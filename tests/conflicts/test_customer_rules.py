@@ -195,4 +195,7 @@ def test_an_admins_change_is_the_cores_not_a_systems(db: psycopg.Connection, cus
         one(db, "select api.update_customer(%s, 2, jsonb_build_object('address_line2', 'Apt 10'))", cid)
     finally:
         db.execute("reset role")
-    assert one(db, "select system from core.customer_changes where customer_id = %s and version = 3", cid) == "member"
+    assert (
+        one(db, "select system from core.customer_changes where customer_id = %s and version = 3", cid)
+        == "member"
+    )
