@@ -1,4 +1,4 @@
-"""The inventory check asks core.inventory_sellable: the sellable count has one definition
+"""Checkout saga steps carry their saga's hotel (nullable until their rows are filled under the key swap)
 
 Revision ID: 0026
 Revises: 0025
@@ -14,14 +14,10 @@ down_revision = "0025"
 branch_labels = None
 depends_on = None
 
-# Applied outside a transaction, statement by statement (CREATE INDEX CONCURRENTLY, ... USING
-# INDEX): every statement must be safe to run again after a failure part way (IF NOT EXISTS).
-TRANSACTION = False
-
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/reservation--sellable-check.sql": "b52df58783bfe3ced12164801db0818138b88fd0268633d3e295eab5f4163a27",
+    "schema/checkout--saga-steps-hotel.sql": "60e5a3661f41503042b229a0c83868f6863033b326291107c847cb29a8661391",
 }
 
 
