@@ -29,7 +29,11 @@ stable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- the system the caller's role belongs to; maintenance and admin work is the core's
+    -- the system the caller's role belongs to; maintenance and admin work is the core's (a
+    -- superuser or admin is a member of every system's role, so it is asked first)
+    if internal.caller_unrestricted() then
+        return 'core';
+    end if;
     return coalesce((internal.caller_systems())[1], 'core');
 end
 $$;

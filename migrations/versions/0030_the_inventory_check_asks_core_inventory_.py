@@ -1,4 +1,4 @@
-"""Webhook attempts carry their delivery's aggregate (nullable until their rows are filled)
+"""The inventory check asks core.inventory_sellable: the sellable count has one definition
 
 Revision ID: 0030
 Revises: 0029
@@ -14,10 +14,14 @@ down_revision = "0029"
 branch_labels = None
 depends_on = None
 
+# Applied outside a transaction, statement by statement (CREATE INDEX CONCURRENTLY, ... USING
+# INDEX): every statement must be safe to run again after a failure part way (IF NOT EXISTS).
+TRANSACTION = False
+
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/events--attempt-aggregate.sql": "1cd1e5ccb35580d815d33a6ddc3990874bad57acc10bcb261a20903fd2289edc",
+    "schema/reservation--sellable-check.sql": "b52df58783bfe3ced12164801db0818138b88fd0268633d3e295eab5f4163a27",
 }
 
 
