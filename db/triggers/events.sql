@@ -160,10 +160,11 @@ begin
         return null;  -- deleted later in the same transaction
     end if;
     if tg_op = 'INSERT' then
-        perform internal.emit_event('reservation.created', new.id::text, new.hotel_id, v_payload);
-        if new.status = 'confirmed' then
-            perform internal.emit_event('reservation.confirmed', new.id::text, new.hotel_id, v_payload);
-        end if;
+        -- a booking confirmed at once: both events in one write of its stream
+        perform internal.emit_events(case when new.status = 'confirmed'
+                                          then array['reservation.created', 'reservation.confirmed']
+                                          else array['reservation.created'] end,
+                                     new.id::text, new.hotel_id, v_payload);
     elsif old.status is distinct from new.status then
         if new.status = 'checked_out' then
             -- the folio check-out settled, as final (charges, payments and balance have one home:
