@@ -83,3 +83,52 @@ create trigger _120_log_document
     after insert on core.reservation_rooms
     for each row
     execute function internal.tg_reservation_rooms__log_document();
+
+-- The room history the same rules read: a room's version is the database's (one more exactly when
+-- its document changes, whoever writes: api functions, the PMS import, maintenance), and every
+-- version leaves one core.room_changes row with the fields that changed.
+create function internal.tg_rooms__bump_version() returns trigger
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- a change of the document is a new version; anything else keeps the version it had
+    new.version := old.version
+        + case when internal.room_document(new) is distinct from internal.room_document(old) then 1 else 0 end;
+    return new;
+end
+$$;
+comment on function internal.tg_rooms__bump_version() is
+    'Before a room is updated: its version is one more when its document (internal.room_document) changes, else unchanged; a writer cannot set it.';
+
+create trigger _050_bump_version
+    before update on core.rooms
+    for each row
+    execute function internal.tg_rooms__bump_version();
+
+create function internal.tg_rooms__log_change() returns trigger
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- every version bump records which fields of the document changed, from what to what
+    insert into core.room_changes (hotel_id, room_id, version, system, changed_at, changes)
+    select new.hotel_id, new.id, new.version, internal.change_system(), internal.now(),
+           coalesce(jsonb_object_agg(n.key, jsonb_build_object('old', o.value, 'new', n.value)), '{}'::jsonb)
+    from jsonb_each(internal.room_document(new)) n
+    join jsonb_each(internal.room_document(old)) o on o.key = n.key
+    where n.value is distinct from o.value
+    on conflict (hotel_id, room_id, version) do nothing;
+    return null;
+end
+$$;
+comment on function internal.tg_rooms__log_change() is
+    'After a room''s version changes: one core.room_changes row with each changed field''s old and new value, the caller''s system and the time.';
+
+create trigger _120_log_change
+    after update on core.rooms
+    for each row
+    when (new.version is distinct from old.version)
+    execute function internal.tg_rooms__log_change();
