@@ -89,9 +89,6 @@ KNOWN = {
     # chain-wide lookups without the hotel: a booking's confirmation code, a vendor's property id
     "unique-includes-key: reservations: reservations_confirmation_code_unique (confirmation_code)",
     "unique-includes-key: pms_properties: pms_properties_vendor_property_unique (vendor, property_id)",
-    # conflicts between the systems (customer conflicts belong to no hotel)
-    "distribution-key-not-null: conflicts: hotel_id may be null",
-    "unique-includes-key: conflicts: conflicts_pkey (id)",
     # external-PMS webhook events (an event naming no known property has no hotel; keys per vendor)
     "distribution-key-not-null: pms_webhook_events: hotel_id may be null",
     "unique-includes-key: pms_webhook_events: pms_webhook_events_once (vendor, event_id)",

@@ -849,6 +849,27 @@ comment on function api.detect_conflicts(text, bigint, jsonb) is
 
 -- ---------------------------------------------------------------------------- resolve
 
+create function internal.lock_conflict(p_conflict_id bigint) returns core.conflicts
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_conflict core.conflicts;
+begin
+    -- the row of the table holding it (core.conflicts is a view over two), then the row as it is now
+    perform 1 from core.customer_conflicts c where c.id = p_conflict_id for update;
+    if not found then
+        perform 1 from core.hotel_conflicts c where c.id = p_conflict_id for update;
+    end if;
+    select f.* into v_conflict from core.conflicts f where f.id = p_conflict_id;
+    return v_conflict;
+end
+$$;
+comment on function internal.lock_conflict(bigint) is
+    'Locks a conflict''s row in core.customer_conflicts or core.hotel_conflicts and returns it as core.conflicts (all nulls when there is none in the caller''s scope).';
+
+
 create function api.resolve_conflict(
     p_conflict_id       bigint,
     p_resolution_method text,
@@ -920,7 +941,7 @@ begin
         select f.entity_id into v_res.id from core.conflicts f where f.id = p_conflict_id;
         v_res := internal.lock_reservation(v_res.id, null);
     end if;
-    select f.* into v_conflict from core.conflicts f where f.id = p_conflict_id for update;
+    v_conflict := internal.lock_conflict(p_conflict_id);
     if v_conflict.status <> 'open' then
         perform internal.raise_error('CONFLICT_ALREADY_RESOLVED',
             format('conflict %s was %s by %s at %s', p_conflict_id, v_conflict.status, v_conflict.resolver, v_conflict.resolved_at),

@@ -14,14 +14,9 @@
 
 -- migrate:up
 alter table core.rooms
-    add column version            integer not null default 1,
-    add column housekeeping_notes text;
--- the column is null in every row: validating scans and finds nothing to refuse
-alter table core.rooms
-    add constraint rooms_housekeeping_notes_length check (length(housekeeping_notes) <= 2000) not valid,
-    add constraint rooms_version_positive check (version >= 1) not valid;
-alter table core.rooms validate constraint rooms_housekeeping_notes_length;
-alter table core.rooms validate constraint rooms_version_positive;
+    add column version integer not null default 1 constraint rooms_version_positive check (version >= 1),
+    add column housekeeping_notes text
+        constraint rooms_housekeeping_notes_length check (length(housekeeping_notes) <= 2000);
 comment on column core.rooms.version is
     'Optimistic lock (seed 000: version number): one more at every change of the room''s document (status, active, number, floor, room type, housekeeping notes), set by trigger; a write carrying an older version is judged by the conflict rules.';
 comment on column core.rooms.housekeeping_notes is
@@ -69,6 +64,4 @@ alter table core.conflicts
     add constraint conflicts_entity_type_known check (entity_type in ('customer', 'reservation')),
     add constraint conflicts_reservation_has_hotel check ((entity_type = 'reservation') = (hotel_id is not null));
 drop table if exists core.room_changes;
-alter table core.rooms drop constraint if exists rooms_version_positive,
-    drop constraint if exists rooms_housekeeping_notes_length;
 alter table core.rooms drop column if exists housekeeping_notes, drop column if exists version;

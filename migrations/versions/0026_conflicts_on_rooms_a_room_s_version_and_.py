@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/conflicts--room-versions.sql": "6e9a88cbf650b16183cbc9c74dbb9c2303bded06526dcc9b1e0e3c0b57f2cebd",
+    "schema/conflicts--room-versions.sql": "6d4b60b63c06d94beb639dbf9358a56fb21b1c876843682a239f189e36f2a6d5",
 }
 
 

@@ -234,10 +234,13 @@ def test_every_stale_room_write_is_applied_merged_or_recorded(db: psycopg.Connec
         (room_id, room_id),
     ).fetchall()
     assert gaps == []
-    assert db.execute(
-        "select count(*) from core.conflicts where entity_type = 'room' and entity_id = %s and hotel_id is distinct from %s",
-        (room_id, hotel.id),
-    ).fetchone()[0] == 0
+    assert (
+        db.execute(
+            "select count(*) from core.conflicts where entity_type = 'room' and entity_id = %s and hotel_id is distinct from %s",
+            (room_id, hotel.id),
+        ).fetchone()[0]
+        == 0
+    )
 
     for token, verdict, conflict_id in results:
         if verdict == "applied":

@@ -115,8 +115,14 @@ def room_row(db: psycopg.Connection, room_id: int) -> dict:
 def test_rule(db: psycopg.Connection, hotel, case: Case, order: str):
     room_id = hotel.rooms["STD-1"]
     if case.start:
-        scalar(db, "update_room", p_hotel_id=hotel.id, p_room_id=room_id, p_expected_version=1,
-               p_changes=Jsonb(case.start))
+        scalar(
+            db,
+            "update_room",
+            p_hotel_id=hotel.id,
+            p_room_id=room_id,
+            p_expected_version=1,
+            p_changes=Jsonb(case.start),
+        )
     before = room_row(db, room_id)
     first, second = (case.a, case.b) if order == "a_first" else (case.b, case.a)
     r1, r2 = detect(db, "room", room_id, [first, second])["results"]
@@ -157,20 +163,44 @@ def test_a_blind_write_makes_a_version_that_a_stale_write_is_judged_against(db: 
     """api.set_room_status carries no version, but its change is a new version with its history
     row: a notes write based on the version before is merged (disjoint), a status write reviewed."""
     room_id = hotel.rooms["STD-1"]
-    scalar(db, "set_room_status", p_hotel_id=hotel.id, p_room_id=room_id, p_status="out_of_order",
-           p_reason="leak")
+    scalar(
+        db,
+        "set_room_status",
+        p_hotel_id=hotel.id,
+        p_room_id=room_id,
+        p_status="out_of_order",
+        p_reason="leak",
+    )
     assert room_row(db, room_id)["version"] == 2
     changes = one(db, "select changes from core.room_changes where room_id = %s and version = 2", room_id)
     assert changes == {"status": {"old": "clean", "new": "out_of_order"}}
-    merged = scalar(db, "update_room", p_hotel_id=hotel.id, p_room_id=room_id, p_expected_version=1,
-                    p_changes=Jsonb({"housekeeping_notes": "ceiling leak, plumber booked"}))
+    merged = scalar(
+        db,
+        "update_room",
+        p_hotel_id=hotel.id,
+        p_room_id=room_id,
+        p_expected_version=1,
+        p_changes=Jsonb({"housekeeping_notes": "ceiling leak, plumber booked"}),
+    )
     assert merged["conflict"]["verdict"] == "merged" and merged["version"] == 3
-    reviewed = scalar(db, "update_room", p_hotel_id=hotel.id, p_room_id=room_id, p_expected_version=1,
-                      p_changes=Jsonb({"status": "dirty"}))
+    reviewed = scalar(
+        db,
+        "update_room",
+        p_hotel_id=hotel.id,
+        p_room_id=room_id,
+        p_expected_version=1,
+        p_changes=Jsonb({"status": "dirty"}),
+    )
     assert reviewed["conflict"]["verdict"] == "needs_review" and reviewed["status"] == "out_of_order"
     # the same value written again makes no version
-    same = scalar(db, "update_room", p_hotel_id=hotel.id, p_room_id=room_id, p_expected_version=3,
-                  p_changes=Jsonb({"status": "out_of_order"}))
+    same = scalar(
+        db,
+        "update_room",
+        p_hotel_id=hotel.id,
+        p_room_id=room_id,
+        p_expected_version=3,
+        p_changes=Jsonb({"status": "out_of_order"}),
+    )
     assert same["version"] == 3 and "conflict" not in same
 
 
@@ -187,25 +217,49 @@ def review_conflict(db: psycopg.Connection, hotel) -> tuple[int, int]:
 def test_priority_based_applies_the_pms_write(db: psycopg.Connection, hotel):
     room_id, conflict_id = review_conflict(db, hotel)
     out = resolve(db, conflict_id, "priority_based", {})
-    assert out["conflict"]["status"] == "resolved" and out["conflict"]["resolution_method"] == "priority_based"
+    assert (
+        out["conflict"]["status"] == "resolved" and out["conflict"]["resolution_method"] == "priority_based"
+    )
     assert out["entity"]["status"] == "out_of_order" and out["entity"]["version"] == 3
     assert out["conflict"]["resolved_version"] == 3
-    assert one(db, "select conflict_id from core.room_changes where room_id = %s and version = 3", room_id) == conflict_id
-    assert one(db, "select to_status::text from core.room_status_log where room_id = %s order by id desc limit 1",
-               room_id) == "out_of_order"
-    assert one(db, "select count(*) from core.events where type = 'room.conflict_resolved'"
-                   " and payload ->> 'conflict_id' = %s", str(conflict_id)) == 1
+    assert (
+        one(db, "select conflict_id from core.room_changes where room_id = %s and version = 3", room_id)
+        == conflict_id
+    )
+    assert (
+        one(
+            db,
+            "select to_status::text from core.room_status_log where room_id = %s order by id desc limit 1",
+            room_id,
+        )
+        == "out_of_order"
+    )
+    assert (
+        one(
+            db,
+            "select count(*) from core.events where type = 'room.conflict_resolved'"
+            " and payload ->> 'conflict_id' = %s",
+            str(conflict_id),
+        )
+        == 1
+    )
     with raises_code("CONFLICT_ALREADY_RESOLVED"):
         resolve(db, conflict_id, "priority_based", {})
 
 
 def test_manual_writes_the_chosen_value_and_auto_merge_keeps_the_room(db: psycopg.Connection, hotel):
     room_id, conflict_id = review_conflict(db, hotel)
-    out = resolve(db, conflict_id, "manual", {"status": "out_of_service", "resolution_reason": "checked on site"})
-    assert out["entity"]["status"] == "out_of_service" and out["conflict"]["resolved_data"] == {"status": "out_of_service"}
+    out = resolve(
+        db, conflict_id, "manual", {"status": "out_of_service", "resolution_reason": "checked on site"}
+    )
+    assert out["entity"]["status"] == "out_of_service" and out["conflict"]["resolved_data"] == {
+        "status": "out_of_service"
+    }
 
     hotel_room = hotel.rooms["STD-2"]
-    r = detect(db, "room", hotel_room, [update("pms", 0, status="dirty"), update("pms", 1, status="out_of_order")])
+    r = detect(
+        db, "room", hotel_room, [update("pms", 0, status="dirty"), update("pms", 1, status="out_of_order")]
+    )
     cid = r["results"][1]["conflict_id"]
     out = resolve(db, cid, "auto_merge", {})
     # nothing of the stale write was free of the clash: the room stays as the first write left it
@@ -230,8 +284,14 @@ def test_room_writes_with_bad_input_are_refused(db: psycopg.Connection, hotel):
     room_id = hotel.rooms["STD-1"]
 
     def write(version, changes):
-        return scalar(db, "update_room", p_hotel_id=hotel.id, p_room_id=room_id, p_expected_version=version,
-                      p_changes=Jsonb(changes))
+        return scalar(
+            db,
+            "update_room",
+            p_hotel_id=hotel.id,
+            p_room_id=room_id,
+            p_expected_version=version,
+            p_changes=Jsonb(changes),
+        )
 
     with raises_code("VERSION_CONFLICT"):
         write(2, {"status": "dirty"})  # a version never read
@@ -248,8 +308,14 @@ def test_room_writes_with_bad_input_are_refused(db: psycopg.Connection, hotel):
     with raises_code("INVALID_ARGUMENT"):
         write(1, {})
     with raises_code("ROOM_NOT_FOUND"):
-        scalar(db, "update_room", p_hotel_id=hotel.id, p_room_id=2**62, p_expected_version=1,
-               p_changes=Jsonb({"status": "dirty"}))
+        scalar(
+            db,
+            "update_room",
+            p_hotel_id=hotel.id,
+            p_room_id=2**62,
+            p_expected_version=1,
+            p_changes=Jsonb({"status": "dirty"}),
+        )
     with raises_code("ROOM_NOT_FOUND"):
         detect(db, "room", 2**62, [update("pms", 0, status="dirty")])
     # rooms are hotel-pms's: hotel-member's writes of a room are not a conflict to judge
