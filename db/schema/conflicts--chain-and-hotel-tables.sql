@@ -202,6 +202,12 @@ create table core.conflicts (
     constraint conflicts_versions_are_objects check (jsonb_typeof(before) = 'object' and jsonb_typeof(theirs) = 'object'
         and jsonb_typeof(ours) = 'object' and jsonb_typeof(fields) = 'object')
 );
+-- the former table's comments, as revision 0014 wrote them
+comment on table core.conflicts is
+    'Conflicts between the systems'' writes (seed 000): the entity, its values before the stale write''s base (before), what newer writes made of them (theirs), what the stale write asked (ours), the outcome per field and the rule (disjoint_fields, pms_allowed_fields, later_timestamp_wins, earlier_booking_wins) or why a person must decide (needs_review), escalation (VIP or high-value booking), and the resolution: status, resolver, method, reason, timestamps.';
+comment on column core.conflicts.fields is 'Per field of ours: {"outcome": applied | kept_theirs | agreed | review, "rule" or "reason"}.';
+comment on column core.conflicts.resolver is '''system'' when the rules decided at detection, else the resolver_user_id given to api.resolve_conflict.';
+comment on column core.conflicts.suggestions is 'Reservation conflicts: free rooms of the same room type, then of similar types, for the same nights.';
 create index conflicts_entity on core.conflicts (entity_type, entity_id, id);
 create index conflicts_hotel on core.conflicts (hotel_id) where hotel_id is not null;
 insert into core.conflicts (id, entity_type, entity_id, hotel_id, base_version, entity_version, before, theirs, ours, theirs_system, theirs_at, ours_system, ours_at, fields, verdict, rule, escalated, escalation_reasons, suggestions, status, detected_at, resolved_at, resolver, resolution_method, resolution_reason, resolved_data, resolved_version)
