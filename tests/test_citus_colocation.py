@@ -86,13 +86,6 @@ def test_each_rule_fails_on_a_table_breaking_it(db, rule):
 # What the schema still breaks: each entry goes when a schema file fixes it (the test fails until
 # it is removed here), and nothing may be added.
 KNOWN = {
-    # chain-wide lookups without the hotel: a booking's confirmation code, a vendor's property id
-    "unique-includes-key: reservations: reservations_confirmation_code_unique (confirmation_code)",
-    "unique-includes-key: pms_properties: pms_properties_vendor_property_unique (vendor, property_id)",
-    # external-PMS webhook events (an event naming no known property has no hotel; keys per vendor)
-    "distribution-key-not-null: pms_webhook_events: hotel_id may be null",
-    "unique-includes-key: pms_webhook_events: pms_webhook_events_once (vendor, event_id)",
-    "unique-includes-key: pms_webhook_events: pms_webhook_events_pkey (id)",
     # the event log and its webhook deliveries
     "classified: webhook_attempts: no hotel_id and not a declared reference table",
     "classified: webhook_deliveries: no hotel_id and not a declared reference table",
@@ -102,10 +95,6 @@ KNOWN = {
     "unique-includes-key: events: events_aggregate_seq_unique (aggregate_kind, aggregate_id, aggregate_seq)",
     "unique-includes-key: events: events_event_id_unique (event_id)",
     "unique-includes-key: events: events_pkey (id)",
-    # the checkout saga's steps carry no hotel_id yet, and their foreign key needs the saga's id key
-    "classified: checkout_saga_steps: no hotel_id and not a declared reference table",
-    "reference-references-reference: checkout_saga_steps: checkout_saga_steps_saga_id_fkey -> checkout_sagas (saga_id=id)",
-    "unique-includes-key: checkout_sagas: checkout_sagas_pkey (id)",
 }
 
 

@@ -4,7 +4,6 @@ run with no booking failing."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import psycopg
@@ -12,8 +11,7 @@ import pytest
 
 from pyapi import migrate as mig
 from pyapi import migration_lint as ml
-from pyapi.client import Client
-from tests.support.ops import book, build_hotel, make_customer
+from tests.support.ops import booking_load, build_hotel, make_customer
 
 
 def test_every_revision_passes_squawk_or_documents_why():
@@ -103,53 +101,20 @@ def test_every_replaceable_object_replaced_under_booking_load_with_no_failed_boo
             " where kind <> 'script'"
         )
 
-    stop = threading.Event()
-    done: list[tuple[float, float, int]] = []  # (start, end, reservation id)
-    failed: list[str] = []
-    lock = threading.Lock()
-
-    def worker(w: int) -> None:
-        client = Client(empty_db, min_size=1, max_size=1)
-        i = w
-        try:
-            while not stop.is_set():
-                started = time.monotonic()
-                try:
-                    rid, _ = book(client, hotel, customers[w], i)
-                except Exception as exc:  # every failure is the test's finding
-                    with lock:
-                        failed.append(f"{type(exc).__name__}: {exc}")
-                else:
-                    with lock:
-                        done.append((started, time.monotonic(), rid))
-                i += 4
-        finally:
-            client.close()
-
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(4)]
-    for t in threads:
-        t.start()
-    try:
-        time.sleep(1.0)
+    with booking_load(empty_db, hotel, customers, after=1.0) as load:
         mig_start = time.monotonic()
         mig.upgrade(empty_db, "head")
         mig_end = time.monotonic()
-        time.sleep(1.0)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=60)
     assert mig.current(empty_db) == latest
-    assert failed == []
-    overlapping = [d for d in done if d[0] < mig_end and d[1] > mig_start]
-    after = [d for d in done if d[0] > mig_end]
+    assert load.failed == []
+    overlapping = load.overlapping(mig_start, mig_end)
     assert overlapping, "no booking ran while the revision was applied"
-    assert after, "no booking ran after the revision was applied"
+    assert load.after(mig_end), "no booking ran after the revision was applied"
     with psycopg.connect(empty_db, autocommit=True) as conn:
         booked = conn.execute(
-            "select count(*) from core.reservations where id = any(%s)", [[d[2] for d in done]]
+            "select count(*) from core.reservations where id = any(%s)", [load.reservation_ids]
         ).fetchone()[0]
-        assert booked == len(done)
+        assert booked == len(load.done)
         assert (
             conn.execute(
                 "select count(*) from report.inventory_recount where oversold or drifted"
@@ -162,5 +127,5 @@ def test_every_replaceable_object_replaced_under_booking_load_with_no_failed_boo
         assert stale == 0
     print(
         f"\nevery replaceable object replaced in {mig_end - mig_start:.2f} s under load: "
-        f"{len(done)} bookings, {len(overlapping)} during the migration, 0 failed"
+        f"{len(load.done)} bookings, {len(overlapping)} during the migration, {load.retries} retried, 0 failed"
     )

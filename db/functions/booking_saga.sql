@@ -93,10 +93,13 @@ language sql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
-    insert into core.checkout_saga_steps (saga_id, attempt, step, outcome, detail, at)
-    values (p_saga_id, p_attempt, p_step, p_outcome, coalesce(p_detail, '{}'::jsonb), internal.now())
+    -- the row is kept with its saga: the saga's hotel (the foreign key names both)
+    insert into core.checkout_saga_steps (saga_id, hotel_id, attempt, step, outcome, detail, at)
+    select p_saga_id, s.hotel_id, p_attempt, p_step, p_outcome, coalesce(p_detail, '{}'::jsonb), internal.now()
+    from core.checkout_sagas s
+    where s.id = p_saga_id
 $$;
-comment on function internal.checkout_log(bigint, integer, text, text, jsonb) is 'Appends a row to the saga''s step log.';
+comment on function internal.checkout_log(bigint, integer, text, text, jsonb) is 'Appends a row to the saga''s step log, with the saga''s hotel.';
 
 create function api.checkout_begin(
     p_idempotency_key_id bigint,

@@ -403,7 +403,8 @@ begin
         perform internal.raise_error('INVALID_ARGUMENT', 'p_document must hold hotel {...}, room_types [...], rate_plans [...]',
             'the connector''s normalised property');
     end if;
-    if exists (select 1 from core.pms_properties p where p.vendor = p_vendor and p.property_id = p_property_id) then
+    -- a vendor's property is imported once across the chain (the lookup's key keeps it)
+    if exists (select 1 from core.pms_property_hotels l where l.vendor = p_vendor and l.property_id = p_property_id) then
         perform internal.raise_error('PMS_PROPERTY_ALREADY_IMPORTED', format('%s property %s', p_vendor, p_property_id),
             'it syncs already: see hotelcore pms status');
     end if;
@@ -519,8 +520,11 @@ begin
     perform internal.require_right('maintenance.run');
     perform internal.require_text('p_vendor', p_vendor);
     perform internal.require_text('p_property_id', p_property_id);
+    -- the chain-wide lookup names the hotel, whose row holds the secrets
     return query select p.hotel_id, p.webhook_secret, p.webhook_token_sha256
-                 from core.pms_properties p where p.vendor = p_vendor and p.property_id = p_property_id;
+                 from core.pms_property_hotels l
+                 join core.pms_properties p on p.hotel_id = l.hotel_id
+                 where l.vendor = p_vendor and l.property_id = p_property_id;
 end
 $$;
 comment on function api.pms_webhook_target(text, text) is
@@ -735,10 +739,11 @@ begin
     if jsonb_typeof(coalesce(p_document, 'null')) <> 'object' then
         perform internal.raise_error('WEBHOOK_MALFORMED', 'the event''s data is not an object', 'send the event''s data');
     end if;
-    -- the vendor's event id makes the event idempotent: a second delivery changes nothing
+    -- the vendor's event id makes the event idempotent: a second delivery changes nothing (an
+    -- event is about the one property it names, so once per hotel is once)
     insert into core.pms_webhook_events (vendor, event_id, hotel_id, kind, outcome, received_at)
     values (p_vendor, left(p_event_id, 200), p_hotel_id, p_kind, 'applied', v_now)
-    on conflict (vendor, event_id) do nothing
+    on conflict (vendor, event_id, hotel_id) do nothing
     returning id into v_id;
     if v_id is null then
         return 'duplicate';
@@ -757,7 +762,7 @@ begin
             v_outcome := 'stale';
         end if;
     end if;
-    update core.pms_webhook_events set outcome = v_outcome where id = v_id;
+    update core.pms_webhook_events set outcome = v_outcome where id = v_id and hotel_id = p_hotel_id;
     return v_outcome;
 end
 $$;

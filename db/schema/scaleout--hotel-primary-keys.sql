@@ -12,6 +12,28 @@
 --
 -- What is left as it is, and why: docs/scale-out.md.
 -- migrate:up
+-- api.folio_balances groups by the folio's key: the view of the previous release names (id) and
+-- so depends on folios_pkey; it is dropped here and created again, grouped by the new key, by
+-- the replaceable objects' sync at the end of this transaction. Dropped before the tables are
+-- locked: a reader of the view locks it before the folios.
+drop view if exists api.folio_balances;
+-- Every lock of this revision, taken up front in one statement and in the order a booking takes
+-- them (create_hold then confirm_booking: room types, rate plans, the hold and its lines, the
+-- length-of-stay discounts, a reclaimed offer's waitlist entry, the reservation, its folio, its
+-- rooms and their assignment), then the tables a booking does not touch, parents before
+-- children. A booking that holds one of these tables never waits for one that comes earlier, so
+-- the swap waits for the bookings in flight and never deadlocks with them; the bookings that
+-- arrive meanwhile queue behind it for the few catalog changes below. Taken table by table, the
+-- locks lost every deadlock against continuous bookings (the runner's retries ran out).
+lock table core.room_types, core.rate_plans, core.holds, core.hold_lines,
+    core.length_of_stay_discounts, core.waitlist_entries, core.reservations, core.folios,
+    core.reservation_rooms, core.room_assignments, core.rooms, core.pricing_rules, core.seasons,
+    core.cancellation_policies, core.cancellations, core.payments, core.folio_lines,
+    core.room_blocks, core.room_status_log, core.reviews, core.facilities, core.facility_bookings,
+    core.feedback, core.feedback_scores, core.service_items, core.service_orders,
+    core.service_order_lines, core.service_order_postings, core.concierge_requests,
+    core.pms_checkouts, core.pms_checkout_steps, core.pms_sync_runs, core.pms_breaker_events
+    in access exclusive mode;
 alter table core.feedback_scores drop constraint feedback_scores_feedback_id_fkey;
 alter table core.pms_checkout_steps drop constraint pms_checkout_steps_checkout_id_fkey;
 alter table core.service_order_postings drop constraint service_order_postings_folio_line_id_fkey;
@@ -35,10 +57,6 @@ alter table core.feedback_scores drop constraint feedback_scores_pkey,
     add constraint feedback_scores_pkey primary key using index feedback_scores_pkey_with_hotel;
 alter table core.folio_lines drop constraint folio_lines_pkey,
     add constraint folio_lines_pkey primary key using index folio_lines_pkey_with_hotel;
--- api.folio_balances groups by the folio's key: the view of the previous release names (id) and
--- so depends on folios_pkey; it is dropped here and created again, grouped by the new key, by
--- the replaceable objects' sync at the end of this transaction
-drop view if exists api.folio_balances;
 alter table core.folios drop constraint folios_pkey,
     add constraint folios_pkey primary key using index folios_pkey_with_hotel;
 alter table core.folios drop constraint folios_one_per_reservation,
@@ -119,6 +137,16 @@ alter table core.service_order_postings validate constraint service_order_postin
 alter table core.service_order_postings validate constraint service_order_postings_reverses_line_id_fkey;
 
 -- migrate:down
+drop view if exists api.folio_balances;
+lock table core.room_types, core.rate_plans, core.holds, core.hold_lines,
+    core.length_of_stay_discounts, core.waitlist_entries, core.reservations, core.folios,
+    core.reservation_rooms, core.room_assignments, core.rooms, core.pricing_rules, core.seasons,
+    core.cancellation_policies, core.cancellations, core.payments, core.folio_lines,
+    core.room_blocks, core.room_status_log, core.reviews, core.facilities, core.facility_bookings,
+    core.feedback, core.feedback_scores, core.service_items, core.service_orders,
+    core.service_order_lines, core.service_order_postings, core.concierge_requests,
+    core.pms_checkouts, core.pms_checkout_steps, core.pms_sync_runs, core.pms_breaker_events
+    in access exclusive mode;
 alter table core.facility_bookings drop constraint facility_bookings_no_overlap,
     add constraint facility_bookings_no_overlap exclude using gist (facility_id with =, period with &&) where (active);
 

@@ -135,3 +135,33 @@ create trigger _200_track_exceptions_delete
 after delete on core.inventory
 for each row when (true = any(core.inventory_exception_flags(old)))
 execute function internal.tg_inventory__track_exceptions();
+
+-- A confirmation code is unique across the chain (a guest quotes it without naming the hotel):
+-- the reservations keep it unique per hotel, and core.confirmation_codes, a chain-wide lookup,
+-- holds each code once with its hotel, written in the reservation's transaction. A second
+-- reservation with a code the chain already gave fails on the lookup's primary key (23505).
+create function internal.tg_reservations__confirmation_code() returns trigger
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if tg_op in ('UPDATE', 'DELETE') then
+        delete from core.confirmation_codes c
+        where c.confirmation_code = old.confirmation_code and c.hotel_id = old.hotel_id;
+    end if;
+    if tg_op in ('INSERT', 'UPDATE') then
+        insert into core.confirmation_codes (confirmation_code, hotel_id, reservation_id)
+        values (new.confirmation_code, new.hotel_id, new.id);
+    end if;
+    return null;
+end
+$$;
+comment on function internal.tg_reservations__confirmation_code() is
+    'Keeps a reservation''s confirmation code in the chain-wide lookup core.confirmation_codes (a code the chain already gave: 23505 on its primary key).';
+
+create trigger _100_confirmation_code
+after insert or delete or update of confirmation_code, hotel_id on core.reservations
+for each row execute function internal.tg_reservations__confirmation_code();
+comment on trigger _100_confirmation_code on core.reservations is
+    'A confirmation code is unique across the chain: kept in core.confirmation_codes.';

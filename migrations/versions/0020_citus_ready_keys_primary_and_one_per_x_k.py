@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/scaleout--hotel-primary-keys.sql": "4f71ffa7dce39003d75844498bee387533a8b2cb525ebf92950d45cfd4babe80",
+    "schema/scaleout--hotel-primary-keys.sql": "36a5480aa8a2d9f3a2633db5968268a21d31089ea297862c71ca0b97b8a6db7f",
 }
 
 

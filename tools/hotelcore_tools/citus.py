@@ -75,6 +75,11 @@ REFERENCE_TABLES = frozenset(
         "conflict_escalation_amounts",
         # external-PMS hotels: the mirror's freshness policy (the seed's TTLs, one row per kind)
         "pms_freshness",
+        # chain-wide lookups of a sharded table's chain-wide key (kept by triggers in the same
+        # transaction, their primary keys enforce the key across the chain): a confirmation
+        # code's hotel, a vendor's property's hotel
+        "confirmation_codes",
+        "pms_property_hotels",
     }
 )
 

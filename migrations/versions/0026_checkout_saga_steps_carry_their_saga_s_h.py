@@ -1,4 +1,4 @@
-"""Conflicts on rooms: a room's version and change history, room conflicts recorded with their hotel
+"""Checkout saga steps carry their saga's hotel (nullable until their rows are filled under the key swap)
 
 Revision ID: 0026
 Revises: 0025
@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/conflicts--room-versions.sql": "6d4b60b63c06d94beb639dbf9358a56fb21b1c876843682a239f189e36f2a6d5",
+    "schema/checkout--saga-steps-hotel.sql": "60e5a3661f41503042b229a0c83868f6863033b326291107c847cb29a8661391",
 }
 
 
