@@ -15,14 +15,16 @@ DB_DIR = Path(__file__).resolve().parent.parent / "db"
 # the formula, except capacity - blocked, the rooms on sale the occupancy reports divide by
 SELLABLE_TERMS = {"capacity", "overbooking_allowance", "blocked", "held", "booked"}
 ROOMS_ON_SALE = {"capacity", "blocked"}
-# the one definition, and released versioned text that cannot change any more: the table's check
-# inventory_booked_within_capacity (the invariant sellable >= 0, validated on every write of
-# core.inventory), and core.inventory_exception_flags' first body, replaced by
-# schema/reservation--sellable-rooms.sql (whose down section restores it)
+# the one definition, and released versioned text that cannot change any more: the table's first
+# check inventory_booked_within_capacity, which schema/reservation--sellable-check.sql replaces by
+# core.inventory_sellable(inventory) >= 0 (its down section restores it), and
+# core.inventory_exception_flags' first body, replaced by schema/reservation--sellable-rooms.sql
+# (whose down section restores it)
 SELLABLE_ALLOWED = {
     "schema/reservation--sellable-rooms.sql": 2,  # the definition (up) and the restored flags (down)
     "schema/reservation.sql": 1,
     "schema/reservation--search-calendar.sql": 1,
+    "schema/reservation--sellable-check.sql": 1,  # the released check, restored by its down section
 }
 
 _COMMENT = re.compile(r"--[^\n]*")

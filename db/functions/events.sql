@@ -35,6 +35,70 @@ insert into core.event_types (name, aggregate_kind, publisher, meaning) values
     -- operations (seed 001: external PMS)
     ('pms_sync.stopped',                 'pms_property', 'core',  'An external-PMS hotel''s polling sync stopped after 5 consecutive failures; the manual trigger restarts it.');
 
+create function internal.emit_events(
+    p_types        text[],
+    p_aggregate_id text,
+    p_hotel_id     bigint,
+    p_payload      jsonb
+) returns text[]
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_kind      text;
+    v_kinds     integer;
+    v_seq       bigint;
+    v_order_xid xid8;
+    v_event_ids text[];
+    v_unknown   text;
+    v_now       timestamptz := internal.now();
+    v_api_key_id bigint := internal.request_api_key_id();
+begin
+    -- every type registered, all of one aggregate kind (one stream)
+    v_unknown := (select p.name from unnest(p_types) p(name)
+                  where not exists (select 1 from core.event_types t where t.name = p.name) limit 1);
+    if v_unknown is not null or array_position(p_types, null) is not null then
+        perform internal.raise_error('INVALID_ARGUMENT', format('unknown event type %L', v_unknown),
+            'add it to core.event_types in db/functions/events.sql');
+    end if;
+    select min(t.aggregate_kind), count(distinct t.aggregate_kind)::integer into v_kind, v_kinds
+    from core.event_types t where t.name = any (p_types);
+    if v_kinds <> 1 then
+        perform internal.raise_error('INVALID_ARGUMENT',
+            format('event types %s: one call writes events of one aggregate kind', coalesce(p_types::text, 'null')),
+            'write the events of each aggregate in its own call');
+    end if;
+    if p_aggregate_id is null or p_payload is null or jsonb_typeof(p_payload) <> 'object' then
+        perform internal.raise_error('INVALID_ARGUMENT', 'an event needs an aggregate id and an object payload',
+            'pass the id of the changed row and a jsonb object');
+    end if;
+    -- the aggregate's row lock orders its events as its changes were serialised; the order
+    -- position never goes back, so readers see one aggregate's events in sequence order (the
+    -- events of one call take the next sequence numbers in the order given)
+    insert into core.event_streams as s (aggregate_kind, aggregate_id, last_seq, last_order_xid)
+    values (v_kind, p_aggregate_id, cardinality(p_types), pg_current_xact_id())
+    on conflict (aggregate_kind, aggregate_id) do update
+        set last_seq = s.last_seq + cardinality(p_types),
+            last_order_xid = greatest(s.last_order_xid, pg_current_xact_id())
+    returning s.last_seq, s.last_order_xid into v_seq, v_order_xid;
+
+    with written as (
+        insert into core.events (type, aggregate_kind, aggregate_id, aggregate_seq, hotel_id, payload,
+                                 occurred_at, order_xid, api_key_id)
+        select e.type, v_kind, p_aggregate_id, v_seq - cardinality(p_types) + e.n, p_hotel_id, p_payload,
+               v_now, v_order_xid, v_api_key_id
+        from unnest(p_types) with ordinality as e(type, n)
+        order by e.n
+        returning event_id, aggregate_seq
+    )
+    select array_agg(w.event_id order by w.aggregate_seq) into v_event_ids from written w;
+    return v_event_ids;
+end
+$$;
+comment on function internal.emit_events(text[], text, bigint, jsonb) is
+    'Writes events of registered types of one aggregate in the current transaction, in the order given, with one payload, and returns their event ids (evt_...). The aggregate''s next sequence numbers and order position are taken under its stream row''s lock: the one way an event is written.';
+
 create function internal.emit_event(
     p_type         text,
     p_aggregate_id text,
@@ -45,40 +109,12 @@ language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
-declare
-    v_kind      text;
-    v_seq       bigint;
-    v_order_xid xid8;
-    v_event_id  text;
 begin
-    select t.aggregate_kind into v_kind from core.event_types t where t.name = p_type;
-    if v_kind is null then
-        perform internal.raise_error('INVALID_ARGUMENT', format('unknown event type %L', p_type),
-            'add it to core.event_types in db/functions/events.sql');
-    end if;
-    if p_aggregate_id is null or p_payload is null or jsonb_typeof(p_payload) <> 'object' then
-        perform internal.raise_error('INVALID_ARGUMENT', 'an event needs an aggregate id and an object payload',
-            'pass the id of the changed row and a jsonb object');
-    end if;
-    -- the aggregate's row lock orders its events as its changes were serialised; the order
-    -- position never goes back, so readers see one aggregate's events in sequence order
-    insert into core.event_streams as s (aggregate_kind, aggregate_id, last_seq, last_order_xid)
-    values (v_kind, p_aggregate_id, 1, pg_current_xact_id())
-    on conflict (aggregate_kind, aggregate_id) do update
-        set last_seq = s.last_seq + 1,
-            last_order_xid = greatest(s.last_order_xid, pg_current_xact_id())
-    returning s.last_seq, s.last_order_xid into v_seq, v_order_xid;
-
-    insert into core.events (type, aggregate_kind, aggregate_id, aggregate_seq, hotel_id, payload,
-                             occurred_at, order_xid, api_key_id)
-    values (p_type, v_kind, p_aggregate_id, v_seq, p_hotel_id, p_payload,
-            internal.now(), v_order_xid, internal.request_api_key_id())
-    returning event_id into v_event_id;
-    return v_event_id;
+    return (internal.emit_events(array[p_type], p_aggregate_id, p_hotel_id, p_payload))[1];
 end
 $$;
 comment on function internal.emit_event(text, text, bigint, jsonb) is
-    'Writes one event of a registered type for an aggregate in the current transaction and returns its event id (evt_...). The aggregate''s next sequence number and order position are taken under its stream row''s lock.';
+    'Writes one event of a registered type for an aggregate in the current transaction and returns its event id (evt_...): internal.emit_events of one type.';
 
 create function internal.events_after(
     p_order_xid xid8,

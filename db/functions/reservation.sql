@@ -61,6 +61,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_ended bigint[];
+    v_lines record;
 begin
     -- caller has locked the inventory rows of these holds; only active holds end
     with ended as (
@@ -73,16 +74,20 @@ begin
     if cardinality(v_ended) = 0 then
         return 0;
     end if;
-    update core.inventory i
-    set held = i.held - c.n
-    from (
-        select l.hotel_id, l.room_type_id, n.night::date as night, count(*)::integer as n
+    -- their nights go back: one range update per (room type, stay), an index range scan of the
+    -- stay's nights (a join against per-night rows was planned as a scan of the hotel's calendar)
+    for v_lines in
+        select l.hotel_id, l.room_type_id, l.stay, count(*)::integer as n
         from core.hold_lines l
-        cross join generate_series(lower(l.stay), upper(l.stay) - 1, interval '1 day') as n(night)
         where l.hold_id = any(v_ended)
-        group by 1, 2, 3
-    ) c
-    where i.hotel_id = c.hotel_id and i.room_type_id = c.room_type_id and i.night = c.night;
+        group by l.hotel_id, l.room_type_id, l.stay
+        order by l.hotel_id, l.room_type_id, lower(l.stay)
+    loop
+        update core.inventory i
+        set held = i.held - v_lines.n
+        where i.hotel_id = v_lines.hotel_id and i.room_type_id = v_lines.room_type_id
+          and i.night >= lower(v_lines.stay) and i.night < upper(v_lines.stay);
+    end loop;
     -- an offer that ends unconfirmed ends the waitlist entry's turn
     update core.waitlist_entries w
     set status = case when p_status = 'released' then 'cancelled'::core.waitlist_status else 'expired' end
@@ -972,6 +977,11 @@ create function internal.create_hold(
 language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
+-- cached plans for every query of a hold, internal.stay_offers' included: under the default mode
+-- the plan cache planned that query again at every hold (its generic plan, estimated for any
+-- number of hotels, looked dearer than each custom one), most of a hold's time; for one hotel,
+-- room type and rate plan the generic plan reads the same few inventory rows
+set plan_cache_mode = force_generic_plan
 as $$
 #variable_conflict use_column
 declare

@@ -5,8 +5,9 @@
 -- table and column, and the statement writes nothing. core.payments.processor_reference keeps its
 -- check constraint (db/schema/frontdesk.sql). Identifiers the client makes up (idempotency keys,
 -- hold client keys) are not free text and are not checked: a numeric key could pass the Luhn test.
--- Cost: the trigger fires only when one of the columns is not null (WHEN), and on update only when
--- the statement sets one of them; a booking without special requests runs none.
+-- Cost: the trigger fires only when a text column holds a card number (core.looks_like_card_number
+-- in its WHEN clause, so a clean row runs no trigger function) or a jsonb column is not null, and
+-- on update only when the statement sets one of the columns.
 
 create function internal.tg_refuse_card_numbers() returns trigger
 language plpgsql
@@ -36,6 +37,7 @@ comment on function internal.tg_refuse_card_numbers() is
 do $$
 declare
     v_guard record;
+    v_tests text[];
 begin
     for v_guard in
         select t.name, t.columns from (values
@@ -58,21 +60,32 @@ begin
             ('feedback',            array['comment'])
         ) as t(name, columns)
     loop
-        -- a trigger already guarding exactly these columns stays as it is (a deploy touches no
-        -- trigger of a hot table it does not change)
+        -- the WHEN clause: the card test itself on a text column; a jsonb column (checked as its
+        -- JSON text, without the request id) goes to the trigger function whenever it is set
+        v_tests := array(
+            select case when a.atttypid = 'jsonb'::regtype then format('new.%I is not null', c.name)
+                        else format('core.looks_like_card_number(new.%I)', c.name) end
+            from unnest(v_guard.columns) with ordinality c(name, ord)
+            join pg_catalog.pg_attribute a on a.attrelid = format('core.%I', v_guard.name)::regclass and a.attname = c.name
+            order by c.ord);
+        -- a trigger already guarding exactly these columns with these tests stays as it is (a deploy
+        -- touches no trigger of a hot table it does not change)
         continue when exists (
             select 1 from pg_catalog.pg_trigger g
             where g.tgrelid = format('core.%I', v_guard.name)::regclass and g.tgname = '_050_refuse_card_numbers'
               and g.tgattr::int2[] = (select array_agg(a.attnum order by c.ord)
                                       from unnest(v_guard.columns) with ordinality c(name, ord)
                                       join pg_catalog.pg_attribute a
-                                        on a.attrelid = g.tgrelid and a.attname = c.name));
+                                        on a.attrelid = g.tgrelid and a.attname = c.name)
+              and (select bool_and(pg_catalog.strpos(pg_catalog.lower(pg_catalog.pg_get_triggerdef(g.oid)),
+                                                     pg_catalog.lower(pg_catalog.replace(t, 'core.', ''))) > 0)
+                   from unnest(v_tests) t));
         execute format(
             'create or replace trigger _050_refuse_card_numbers before insert or update of %s on core.%I for each row'
             ' when (%s) execute function internal.tg_refuse_card_numbers(%s)',
             (select string_agg(format('%I', c), ', ') from unnest(v_guard.columns) c),
             v_guard.name,
-            (select string_agg(format('new.%I is not null', c), ' or ') from unnest(v_guard.columns) c),
+            array_to_string(v_tests, ' or '),
             (select string_agg(format('%L', c), ', ') from unnest(v_guard.columns) c));
     end loop;
 end

@@ -67,21 +67,27 @@ language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+    v_system text := internal.change_system();
 begin
-    -- the version the new line belongs to gets (or refreshes) its document
+    -- the version each reservation of the new lines is at gets (or refreshes) its document: one
+    -- statement per insert statement, so a booking writes one row and a bulk load stays set-based
+    -- (the ids as an array: an index scan of core.reservations whatever the plan cached first)
     insert into core.reservation_changes (hotel_id, reservation_id, version, system, changed_at, document, changes)
-    select r.hotel_id, r.id, r.version, internal.change_system(), internal.now(), internal.reservation_document(r.id), '{}'
-    from core.reservations r where r.id = new.reservation_id
+    select r.hotel_id, r.id, r.version, v_system, internal.now(), internal.reservation_document(r.id), '{}'
+    from core.reservations r
+    where r.id = any (array(select distinct n.reservation_id from new_rows n))
     on conflict (hotel_id, reservation_id, version) do update set document = excluded.document;
     return null;
 end
 $$;
 comment on function internal.tg_reservation_rooms__log_document() is
-    'After a room line is inserted: the document of its reservation''s current version in core.reservation_changes (the first version of a booking is logged here).';
+    'After room lines are inserted: the document of each of their reservations'' current version in core.reservation_changes (the first version of a booking is logged here), one statement per insert.';
 
 create trigger _120_log_document
     after insert on core.reservation_rooms
-    for each row
+    referencing new table as new_rows
+    for each statement
     execute function internal.tg_reservation_rooms__log_document();
 
 -- The room history the same rules read: a room's version is the database's (one more exactly when

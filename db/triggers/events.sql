@@ -160,22 +160,20 @@ begin
         return null;  -- deleted later in the same transaction
     end if;
     if tg_op = 'INSERT' then
-        perform internal.emit_event('reservation.created', new.id::text, new.hotel_id, v_payload);
-        if new.status = 'confirmed' then
-            perform internal.emit_event('reservation.confirmed', new.id::text, new.hotel_id, v_payload);
-        end if;
+        -- a booking confirmed at once: both events in one write of its stream
+        perform internal.emit_events(case when new.status = 'confirmed'
+                                          then array['reservation.created', 'reservation.confirmed']
+                                          else array['reservation.created'] end,
+                                     new.id::text, new.hotel_id, v_payload);
     elsif old.status is distinct from new.status then
         if new.status = 'checked_out' then
-            -- the folio check-out settled, as final
+            -- the folio check-out settled, as final (charges, payments and balance have one home:
+            -- api.folio_balances)
             v_payload := v_payload || jsonb_build_object('folio', (
                 select jsonb_build_object('folio_id', f.folio_id, 'currency', f.currency, 'charges', f.charges,
                                           'payments', f.payments, 'balance', f.balance, 'settled_at', f.settled_at)
-                from (select fo.id as folio_id, fo.currency, fo.settled_at,
-                             coalesce(sum(l.amount) filter (where l.kind not in ('payment', 'refund')), 0) as charges,
-                             coalesce(-sum(l.amount) filter (where l.kind in ('payment', 'refund')), 0) as payments,
-                             coalesce(sum(l.amount), 0) as balance
-                      from core.folios fo left join core.folio_lines l on l.folio_id = fo.id
-                      where fo.reservation_id = new.id group by fo.id, fo.hotel_id) f));
+                from api.folio_balances f
+                where f.reservation_id = new.id and f.hotel_id = new.hotel_id));
         end if;
         perform internal.emit_event(case new.status
                 when 'confirmed' then 'reservation.confirmed'

@@ -3,16 +3,20 @@
 -- and the delivery clock), not the movable business clock.
 
 create view report.event_consumer_lag with (security_invoker = false) as
+-- one instant for every consumer (a materialised CTE is evaluated once), so lags read in one
+-- query compare: two consumers behind the same event are equally late
+with t as materialized (select clock_timestamp() as now)
 select c.name as consumer,
        c.kind,
        c.system,
        c.disabled_at is not null as disabled,
        u.unread,
        u.oldest_unread_at,
-       coalesce(extract(epoch from clock_timestamp() - u.oldest_unread_at), 0)::numeric(14, 3) as lag_seconds,
-       coalesce(extract(epoch from clock_timestamp() - u.oldest_unread_at), 0) <= 10 as meets_target,
+       coalesce(extract(epoch from t.now - u.oldest_unread_at), 0)::numeric(14, 3) as lag_seconds,
+       coalesce(extract(epoch from t.now - u.oldest_unread_at), 0) <= 10 as meets_target,
        c.cursor_moved_at
 from core.event_consumers c
+cross join t
 cross join lateral (
     -- pull: wanted events after the acknowledged position; webhook: not fanned out yet, or pending
     select count(*) as unread, min(x.recorded_at) as oldest_unread_at

@@ -69,12 +69,12 @@ select t.hotel_id,
        coalesce(r.active_rooms, 0)::integer as active_rooms,
        t.active
 from core.room_types t
-join core.hotels h on h.id = t.hotel_id
+inner join core.hotels h on t.hotel_id = h.id
 left join (
     select m.room_type_id, count(*) as rooms, count(*) filter (where m.active) as active_rooms
     from core.rooms m
     group by m.room_type_id
-) r on r.room_type_id = t.id;
+) r on t.id = r.room_type_id;
 comment on view report.room_types is
     'The room types the reader may see, with their rooms: the dimension every report view''s room_type_id refers to.';
 comment on column report.room_types.hotel_id is 'The hotel.';
@@ -103,8 +103,8 @@ select i.hotel_id,
        i.booked as rooms_sold,
        round(i.booked::numeric / nullif(i.capacity - i.blocked, 0), 4) as occupancy
 from core.inventory i
-join core.hotels h on h.id = i.hotel_id
-join core.room_types t on t.id = i.room_type_id;
+inner join core.hotels h on i.hotel_id = h.id
+inner join core.room_types t on i.room_type_id = t.id;
 comment on view report.occupancy_daily is
     'Occupancy per hotel, room type and night of the open calendar: rooms sold / rooms available, rooms out on blocks (out of order) taken out of the denominator. Grain: hotel x room type x night.';
 comment on column report.occupancy_daily.hotel_id is 'The hotel.';
@@ -131,8 +131,8 @@ select i.hotel_id,
        sum(i.booked)::integer as room_nights_sold,
        round(sum(i.booked)::numeric / nullif(sum(i.capacity - i.blocked), 0), 4) as occupancy
 from core.inventory i
-join core.hotels h on h.id = i.hotel_id
-join core.room_types t on t.id = i.room_type_id
+inner join core.hotels h on i.hotel_id = h.id
+inner join core.room_types t on i.room_type_id = t.id
 group by i.hotel_id, h.code, i.room_type_id, t.code, date_trunc('month', i.night::timestamp);
 comment on view report.occupancy_monthly is
     'Occupancy per hotel, room type and month (seed 003''s monthly occupancy, done right): room nights sold / room nights available, blocked (out-of-order) room nights out of the denominator. A stay across a month boundary counts each night in its own month. Grain: hotel x room type x month.';
@@ -166,7 +166,7 @@ select d.hotel_id, date_trunc('month', d.day::timestamp)::date as month, d.curre
        round(sum(d.room_revenue) / nullif(sum(d.rooms_sold), 0), c.minor_units) as adr,
        round(sum(d.room_revenue) / nullif(sum(d.rooms_available), 0), c.minor_units) as revpar
 from report.revenue_daily d
-join core.currencies c on c.code = d.currency
+inner join core.currencies c on d.currency = c.code
 where ((select core.hotel_scope()) is null or d.hotel_id = any((select core.hotel_scope())::bigint[]))  -- the reader's hotels
 group by d.hotel_id, date_trunc('month', d.day::timestamp), d.currency, c.minor_units;
 comment on view report.revenue_monthly is
@@ -196,7 +196,7 @@ select o.hotel_id, date_trunc('month', o.day::timestamp)::date as month, o.origi
        sum(o.adjustments) as adjustments, sum(o.taxes) as taxes, sum(o.total_revenue) as total_revenue,
        round(sum(o.room_revenue) / nullif(sum(o.rooms_sold), 0), c.minor_units) as adr
 from report.revenue_daily_by_origin o
-join core.currencies c on c.code = o.currency
+inner join core.currencies c on o.currency = c.code
 where ((select core.hotel_scope()) is null or o.hotel_id = any((select core.hotel_scope())::bigint[]))  -- the reader's hotels
 group by o.hotel_id, date_trunc('month', o.day::timestamp), o.origin, o.currency, c.minor_units;
 comment on view report.revenue_by_origin_monthly is
@@ -237,7 +237,7 @@ with arrivals as (
            sum(c.days_before_arrival) filter (where c.kind = 'cancellation') as days_before_arrival,
            count(c.days_before_arrival) filter (where c.kind = 'cancellation') as cancellations_timed
     from core.reservations r
-    left join core.cancellations c on c.reservation_id = r.id
+    left join core.cancellations c on r.id = c.reservation_id
     group by r.hotel_id, lower(r.stay), r.currency
 )
 select a.hotel_id,
@@ -278,7 +278,7 @@ with bookings as (
            width_bucket(lower(r.stay) - (r.created_at at time zone h.time_zone)::date,
                         array[1, 4, 8, 15, 31, 61, 91, 181]) as bucket_no
     from core.reservations r
-    join core.hotels h on h.id = r.hotel_id
+    inner join core.hotels h on r.hotel_id = h.id
     -- not cancelled, spelled as the statuses kept: behind row-level security, with no cancelled
     -- reservation in the statistics, the planner estimates "<>" as one row and loops over the hotels
     where r.status in ('pending', 'confirmed', 'checked_in', 'checked_out', 'no_show')
@@ -293,10 +293,10 @@ select c.hotel_id, c.arrival_month, k.bucket as lead_time, k.min_days, k.max_day
        c.room_nights::integer as room_nights,
        round(c.reservations::numeric / sum(c.reservations) over (partition by c.hotel_id, c.arrival_month), 4) as share
 from counted c
-join (values (0, '0', 0, 0), (1, '1-3', 1, 3), (2, '4-7', 4, 7), (3, '8-14', 8, 14), (4, '15-30', 15, 30),
+inner join (values (0, '0', 0, 0), (1, '1-3', 1, 3), (2, '4-7', 4, 7), (3, '8-14', 8, 14), (4, '15-30', 15, 30),
              (5, '31-60', 31, 60), (6, '61-90', 61, 90), (7, '91-180', 91, 180), (8, '181+', 181, null))
      as k(bucket_no, bucket, min_days, max_days)
-  on k.bucket_no = c.bucket_no;
+  on c.bucket_no = k.bucket_no;
 comment on view report.lead_time_distribution is
     'Lead time (days between booking and arrival, hotel-local dates) of the reservations not cancelled, per hotel and arrival month, in buckets 0, 1-3, 4-7, 8-14, 15-30, 31-60, 61-90, 91-180, 181+. Grain: hotel x arrival month x bucket (empty buckets have no row).';
 comment on column report.lead_time_distribution.hotel_id is 'The hotel.';
@@ -334,7 +334,7 @@ select m.code as rank_code, m.name as rank_name, m.level,
        count(c.id)::integer as members,
        round(count(c.id)::numeric / nullif(sum(count(c.id)) over (), 0), 4) as share
 from core.membership_ranks m
-left join core.customers c on c.rank_code = m.code and c.is_member and c.merged_into is null
+left join core.customers c on m.code = c.rank_code and c.is_member and c.merged_into is null
 group by m.code, m.name, m.level;
 comment on view report.members_per_rank is
     'Members per membership rank now (customers who joined, merged duplicates left out). Grain: rank.';
@@ -351,9 +351,9 @@ select date_trunc('month', h.changed_at at time zone 'UTC')::date as month,
        count(*)::integer as changes,
        count(distinct h.customer_id)::integer as customers
 from core.rank_history h
-join core.membership_ranks f on f.code = h.from_rank
-join core.membership_ranks t on t.code = h.to_rank
-group by 1, h.from_rank, h.to_rank, h.source, 5;
+inner join core.membership_ranks f on h.from_rank = f.code
+inner join core.membership_ranks t on h.to_rank = t.code
+group by date_trunc('month', h.changed_at at time zone 'UTC'), h.from_rank, h.to_rank, h.source, f.level, t.level;
 comment on view report.rank_changes_monthly is
     'Membership rank changes per month (UTC), from rank, to rank and source (stays, manual, merge). Grain: month x from rank x to rank x source.';
 comment on column report.rank_changes_monthly.month is 'First day of the month (UTC) of the change.';
@@ -372,7 +372,7 @@ select date_trunc('month', l.expires_at at time zone 'UTC')::date as expiry_mont
        bool_or(l.expires_at <= internal.now()) as includes_overdue
 from core.points_ledger l
 where l.remaining > 0
-group by 1;
+group by date_trunc('month', l.expires_at at time zone 'UTC');
 comment on view report.points_outstanding is
     'Points outstanding (the programme''s liability) by the month (UTC) their lots expire: the sum over all rows equals the sum of every customer''s balance. Grain: expiry month.';
 comment on column report.points_outstanding.expiry_month is 'First day of the month (UTC) the lots expire.';

@@ -182,3 +182,20 @@ def test_live_updates_use_their_arrival_time_and_the_callers_system(db: psycopg.
             "select system from core.customer_changes where customer_id = %s order by version", (cid,)
         ).fetchall()
         assert [s for (s,) in systems][0] == ("pms" if pms_first else "member")
+
+
+def test_an_admins_change_is_the_cores_not_a_systems(db: psycopg.Connection, customer):
+    """A superuser is a member of every system's role; its change is recorded as the core's, not
+    as the first system in the alphabet, so no system's priority is borrowed by maintenance work."""
+    cid = customer()
+    one(db, "select api.update_customer(%s, 1, jsonb_build_object('address_line2', 'Apt 9'))", cid)
+    assert one(db, "select system from core.customer_changes where customer_id = %s", cid) == "core"
+    db.execute("set role hotelcore_member")
+    try:
+        one(db, "select api.update_customer(%s, 2, jsonb_build_object('address_line2', 'Apt 10'))", cid)
+    finally:
+        db.execute("reset role")
+    assert (
+        one(db, "select system from core.customer_changes where customer_id = %s and version = 3", cid)
+        == "member"
+    )

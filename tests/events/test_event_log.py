@@ -47,6 +47,43 @@ def test_an_unknown_type_or_a_non_object_payload_is_refused(db):
     assert bad_payload.value.diag.message_primary == "INVALID_ARGUMENT"
 
 
+def test_several_events_of_one_aggregate_take_the_next_sequences_in_the_order_given(db):
+    before = emit(db, "reservation.updated", "9")
+    ids = db.execute(
+        "select internal.emit_events(array['reservation.created', 'reservation.confirmed'], '9', null, '{}'::jsonb)"
+    ).fetchone()[0]
+    rows = db.execute(
+        "select event_id, type, aggregate_seq from core.events where aggregate_id = '9' order by id"
+    ).fetchall()
+    assert rows == [
+        (before, "reservation.updated", 1),
+        (ids[0], "reservation.created", 2),
+        (ids[1], "reservation.confirmed", 3),
+    ]
+    assert (
+        db.execute(
+            "select last_seq from core.event_streams where aggregate_kind = 'reservation' and aggregate_id = '9'"
+        ).fetchone()[0]
+        == 3
+    )
+
+
+@pytest.mark.parametrize(
+    "types",
+    [
+        "array['reservation.created', 'customer.created']",  # two aggregate kinds
+        "array['reservation.created', 'reservation.exploded']",  # one unknown
+        "array['reservation.created', null]",
+        "array[]::text[]",
+    ],
+)
+def test_events_of_several_kinds_or_unknown_types_are_refused_whole(db, types):
+    with pytest.raises(psycopg.Error) as refused:
+        db.execute(f"select internal.emit_events({types}, '9', null, '{{}}'::jsonb)")
+    assert refused.value.diag.message_primary == "INVALID_ARGUMENT"
+    assert db.execute("select count(*) from core.events where aggregate_id = '9'").fetchone()[0] == 0
+
+
 def _read_all(conn: psycopg.Connection, position: tuple) -> tuple[list[tuple], tuple]:
     rows = conn.execute(
         "select order_xid::text, id, aggregate_id, aggregate_seq from internal.events_after(%s::xid8, %s, 500)",

@@ -348,3 +348,12 @@ def test_the_inventory_check_refuses_an_oversold_night_even_from_raw_sql(db, hot
     with pytest.raises(psycopg.errors.CheckViolation) as excinfo:
         db.execute("update core.inventory set booked = capacity + 1 where hotel_id = %s", (hotel.id,))
     assert excinfo.value.diag.constraint_name == "inventory_booked_within_capacity"
+
+
+def test_the_inventory_check_asks_the_one_definition_of_sellable(db):
+    """The check is core.inventory_sellable(row) >= 0, not a second spelling of the formula."""
+    (definition,) = db.execute(
+        "select pg_get_constraintdef(oid) from pg_constraint"
+        " where conrelid = 'core.inventory'::regclass and conname = 'inventory_booked_within_capacity'"
+    ).fetchone()
+    assert definition == "CHECK ((core.inventory_sellable(inventory.*) >= 0))"

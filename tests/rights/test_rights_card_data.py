@@ -149,3 +149,17 @@ def test_the_checkout_saga_never_stores_a_card_number(db: psycopg.Connection, wo
     saga_id = db.execute("select max(id) from core.checkout_sagas").fetchone()[0]
     with raises_code("CARD_NUMBER_REFUSED"):
         db.execute("update core.checkout_sagas set capture_ref = %s where id = %s", (PAN, saga_id))
+
+
+def test_clean_text_runs_no_card_trigger_function(db: psycopg.Connection, world: World) -> None:
+    # the card test is the trigger's WHEN clause: a row without a card number never calls the
+    # trigger function, so a booking with a payment reference pays for the test alone
+    trigger_calls = "select pg_stat_get_xact_function_calls('internal.tg_refuse_card_numbers'::regproc)"
+    db.execute("set track_functions = 'all'")
+    with db.transaction():
+        book(db, world, f"quiet room please, loyalty no. {NOT_A_PAN}")
+        assert (db.execute(trigger_calls).fetchone()[0] or 0) == 0
+    with pytest.raises(psycopg.Error) as excinfo:
+        with db.transaction():
+            book(db, world, f"card {PAN}")
+    assert excinfo.value.sqlstate == sqlstate("CARD_NUMBER_REFUSED")
