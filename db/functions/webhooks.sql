@@ -385,8 +385,10 @@ begin
     if v_delivery.id is null then
         perform internal.raise_error('INVALID_ARGUMENT', format('delivery %s', p_delivery_id), 'a delivery_id api.claim_webhook_deliveries returned');
     end if;
-    insert into core.webhook_attempts (delivery_id, attempt, started_at, latency_ms, status_code, error, dispatcher)
-    values (v_delivery.id, greatest(v_delivery.attempts, 1), p_started_at, p_latency_ms, p_status_code, left(p_error, 1000), p_dispatcher);
+    -- the attempt is kept with its delivery (and its event): the delivery's aggregate
+    insert into core.webhook_attempts (delivery_id, aggregate_id, attempt, started_at, latency_ms, status_code, error, dispatcher)
+    values (v_delivery.id, v_delivery.aggregate_id, greatest(v_delivery.attempts, 1), p_started_at, p_latency_ms, p_status_code,
+            left(p_error, 1000), p_dispatcher);
     -- only the lease holder decides; a dispatcher whose lease ran out (another one took over) logs only
     if v_delivery.status <> 'pending' or v_delivery.leased_by is distinct from p_dispatcher then
         return v_delivery.status;

@@ -1,30 +1,37 @@
 """Citus co-location rules, checked against the catalog (hotelcore does not run Citus here: no
 registry this project reaches ships it, so the schema is kept ready for it and checked).
 
-Every table of ``core`` is one of two kinds:
+Every table of ``core`` is one of three kinds:
 
 * **hotel-owned** (has a ``hotel_id`` column): distributed by ``hotel_id``, all co-located, so a
   hotel's rows live on one node and every transaction of one hotel stays on it;
+* **in a declared group** (:data:`GROUPS`): distributed by the group's column, co-located with
+  the group's other tables and not with the hotels (the event log, by its aggregate: an
+  aggregate's events are ordered on one node, and the log's one order spans the hotels and the
+  chain-wide aggregates);
 * **reference** (chain-wide: hotels, customers, points, ranks, currencies, error codes, ...):
   copied to every node.
 
-The rules a distributed PostgreSQL (Citus) imposes on that layout, one function each:
+A distributed table's *key* is ``hotel_id``, or its group's column. The rules a distributed
+PostgreSQL (Citus) imposes on that layout, one function each:
 
-1. ``distribution-key-type``: every hotel-owned table's ``hotel_id`` has one type (co-located
-   tables need equal distribution column types).
+1. ``distribution-key-type``: the tables sharing a key have one type for it (co-located tables
+   need equal distribution column types).
 2. ``unique-includes-key``: every primary key, unique constraint and unique index of a
-   hotel-owned table includes ``hotel_id``.
-3. ``exclusion-includes-key``: every exclusion constraint of a hotel-owned table compares
-   ``hotel_id`` with ``=``.
-4. ``fk-between-distributed-includes-key``: every foreign key between two hotel-owned tables
-   maps ``hotel_id`` to ``hotel_id``.
-5. ``reference-references-reference``: a reference table never references a hotel-owned one.
-6. ``classified``: a table without ``hotel_id`` is a declared reference table (a hotel's data
-   without the key could not be distributed).
-7. ``distribution-key-not-null``: ``hotel_id`` of a hotel-owned table is NOT NULL (a row must
-   have a shard).
+   distributed table includes its key.
+3. ``exclusion-includes-key``: every exclusion constraint of a distributed table compares its
+   key with ``=``.
+4. ``fk-between-distributed-includes-key``: every foreign key between two distributed tables
+   joins two tables of the same key and maps the key to the key.
+5. ``reference-references-reference``: a reference table never references a distributed one.
+6. ``classified``: a table without ``hotel_id`` is a declared reference table or in a group
+   (its data without a key could not be distributed), and a group's table has the group's
+   column.
+7. ``distribution-key-not-null``: the key of a distributed table is NOT NULL (a row must have a
+   shard).
 
-:data:`REFERENCE_TABLES` is the declared list; ``docs/scale-out.md`` and its script follow it.
+:data:`REFERENCE_TABLES` and :data:`GROUPS` are the declared lists; ``docs/scale-out.md`` and
+its script follow them.
 """
 
 from __future__ import annotations
@@ -84,6 +91,15 @@ REFERENCE_TABLES = frozenset(
 )
 
 
+# Tables distributed by another column than hotel_id: column -> its tables, co-located with one
+# another. The event log by aggregate: writing an event locks its aggregate's stream row, and a
+# consumer's cursor reads the one log in commit order across hotels and chain-wide aggregates
+# (docs/scale-out.md). A table listed here is in its group even when it has a hotel_id column.
+GROUPS: dict[str, frozenset[str]] = {
+    "aggregate_id": frozenset({"events", "event_streams", "webhook_deliveries", "webhook_attempts"}),
+}
+
+
 @dataclass(frozen=True)
 class Violation:
     rule: str
@@ -94,8 +110,8 @@ class Violation:
         return f"{self.rule}: {self.table}: {self.detail}"
 
 
-def tables(conn: psycopg.Connection, schema: str) -> dict[str, str | None]:
-    """table -> type of its hotel_id column (None: it has none), ordinary and partitioned tables."""
+def tables(conn: psycopg.Connection, schema: str, column: str = KEY) -> dict[str, str | None]:
+    """table -> type of its ``column`` (None: it has none), ordinary and partitioned tables."""
     rows = conn.execute(
         """
         select c.relname, format_type(a.atttypid, a.atttypmod)
@@ -104,43 +120,78 @@ def tables(conn: psycopg.Connection, schema: str) -> dict[str, str | None]:
         left join pg_attribute a on a.attrelid = c.oid and a.attname = %s and not a.attisdropped
         where n.nspname = %s and c.relkind in ('r', 'p') and not c.relispartition
         """,
-        [KEY, schema],
+        [column, schema],
     ).fetchall()
     return {r[0]: r[1] for r in rows}
 
 
+Groups = dict[str, frozenset[str]] | dict[str, set[str]]
+
+
+def keys(
+    conn: psycopg.Connection,
+    schema: str = "core",
+    reference: frozenset[str] | set[str] = REFERENCE_TABLES,
+    groups: Groups = GROUPS,
+) -> dict[str, tuple[str, str | None]]:
+    """Each distributed table -> (its key column, the column's type; None when it lacks it)."""
+    found = tables(conn, schema)
+    out: dict[str, tuple[str, str | None]] = {}
+    for column, members in groups.items():
+        typed = tables(conn, schema, column)
+        out |= {t: (column, typed[t]) for t in members if t in typed}
+    out |= {t: (KEY, ty) for t, ty in found.items() if ty is not None and t not in reference and t not in out}
+    return out
+
+
 def check(
-    conn: psycopg.Connection, schema: str = "core", reference: frozenset[str] | set[str] = REFERENCE_TABLES
+    conn: psycopg.Connection,
+    schema: str = "core",
+    reference: frozenset[str] | set[str] = REFERENCE_TABLES,
+    groups: Groups = GROUPS,
 ) -> list[Violation]:
     found = tables(conn, schema)
-    distributed = {t for t, typ in found.items() if typ is not None and t not in reference}
+    distributed = keys(conn, schema, reference, groups)
     out: list[Violation] = []
 
     # 7. the distribution column is never null
-    for (table,) in conn.execute(
-        """
-        select c.relname from pg_class c
-        join pg_namespace n on n.oid = c.relnamespace
-        join pg_attribute a on a.attrelid = c.oid and a.attname = %s
-        where n.nspname = %s and c.relkind in ('r', 'p') and not a.attnotnull
-        """,
-        [KEY, schema],
-    ).fetchall():
-        if table in distributed:
-            out.append(Violation("distribution-key-not-null", table, f"{KEY} may be null"))
+    nullable = {
+        (t, col)
+        for t, col in conn.execute(
+            """
+            select c.relname, a.attname from pg_class c
+            join pg_namespace n on n.oid = c.relnamespace
+            join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+            where n.nspname = %s and c.relkind in ('r', 'p') and not a.attnotnull
+            """,
+            [schema],
+        ).fetchall()
+    }
+    for table, (column, typ) in sorted(distributed.items()):
+        if typ is not None and (table, column) in nullable:
+            out.append(Violation("distribution-key-not-null", table, f"{column} may be null"))
 
-    # 1. one distribution column type
-    types = {found[t] for t in distributed}
-    if len(types) > 1:
-        common = max(types, key=lambda ty: sum(1 for t in distributed if found[t] == ty))
-        for t in sorted(distributed):
-            if found[t] != common:
-                out.append(Violation("distribution-key-type", t, f"{KEY} is {found[t]}, the others {common}"))
+    # 1. one distribution column type per key
+    for column in {c for c, _ in distributed.values()}:
+        sharing = {t: ty for t, (c, ty) in distributed.items() if c == column and ty is not None}
+        types = set(sharing.values())
+        if len(types) > 1:
+            common = max(types, key=lambda ty: sum(1 for t in sharing if sharing[t] == ty))
+            for t in sorted(sharing):
+                if sharing[t] != common:
+                    out.append(
+                        Violation(
+                            "distribution-key-type", t, f"{column} is {sharing[t]}, the others {common}"
+                        )
+                    )
 
-    # 6. a table without the key must be a declared reference table
-    for t in sorted(set(found) - distributed):
+    # 6. a table without the key must be a declared reference table; a group's table has its column
+    for t in sorted(set(found) - set(distributed)):
         if t not in reference:
             out.append(Violation("classified", t, f"no {KEY} and not a declared reference table"))
+    for t, (column, typ) in sorted(distributed.items()):
+        if typ is None:
+            out.append(Violation("classified", t, f"in the {column} group without a {column} column"))
 
     # 2. unique constraints and unique indexes (primary keys included) include the key
     for table, index, columns in conn.execute(
@@ -156,7 +207,7 @@ def check(
         """,
         [schema],
     ).fetchall():
-        if table in distributed and KEY not in columns:
+        if table in distributed and distributed[table][0] not in columns:
             out.append(
                 Violation("unique-includes-key", table, f"{index} ({', '.join(columns) or 'expression'})")
             )
@@ -176,7 +227,7 @@ def check(
         """,
         [schema],
     ).fetchall():
-        if table in distributed and f"{KEY} =" not in pairs:
+        if table in distributed and f"{distributed[table][0]} =" not in pairs:
             out.append(Violation("exclusion-includes-key", table, f"{name} ({', '.join(pairs)})"))
 
     # 4 and 5. foreign keys
@@ -198,12 +249,16 @@ def check(
     ).fetchall():
         if target_schema != schema:
             continue
-        if table in distributed and target in distributed and f"{KEY}={KEY}" not in pairs:
-            out.append(
-                Violation(
-                    "fk-between-distributed-includes-key", table, f"{name} -> {target} ({', '.join(pairs)})"
+        if table in distributed and target in distributed:
+            column, target_column = distributed[table][0], distributed[target][0]
+            if column != target_column or f"{column}={column}" not in pairs:
+                out.append(
+                    Violation(
+                        "fk-between-distributed-includes-key",
+                        table,
+                        f"{name} -> {target} ({', '.join(pairs)})",
+                    )
                 )
-            )
         if table not in distributed and target in distributed:
             out.append(
                 Violation("reference-references-reference", table, f"{name} -> {target} ({', '.join(pairs)})")
@@ -212,12 +267,19 @@ def check(
 
 
 def plan(
-    conn: psycopg.Connection, schema: str = "core", reference: frozenset[str] | set[str] = REFERENCE_TABLES
-) -> tuple[list[str], list[str]]:
-    """(distributed tables, reference tables) of the schema, for docs/scale-out.md's script."""
+    conn: psycopg.Connection,
+    schema: str = "core",
+    reference: frozenset[str] | set[str] = REFERENCE_TABLES,
+    groups: Groups = GROUPS,
+) -> tuple[dict[str, list[str]], list[str]]:
+    """({key column: its distributed tables}, reference tables) of the schema, for
+    docs/scale-out.md's script; hotel_id first."""
     found = tables(conn, schema)
-    distributed = sorted(t for t, ty in found.items() if ty is not None and t not in reference)
-    return distributed, sorted(set(found) - set(distributed))
+    distributed = keys(conn, schema, reference, groups)
+    by_key: dict[str, list[str]] = {KEY: []}
+    for t, (column, _) in sorted(distributed.items()):
+        by_key.setdefault(column, []).append(t)
+    return by_key, sorted(set(found) - set(distributed))
 
 
 def _references(conn: psycopg.Connection, schema: str) -> dict[str, set[str]]:
@@ -263,21 +325,25 @@ def _reachable(start: str, refs: dict[str, set[str]], within: set[str]) -> set[s
 
 def script(conn: psycopg.Connection, schema: str = "core") -> str:
     """The SQL to run on a Citus coordinator after the migrations: reference tables first (the
-    distributed ones reference them), each kind in foreign-key order, the hotel-owned tables all
-    co-located with the first one."""
-    distributed, reference = plan(conn, schema)
+    distributed ones reference them), then each key's tables (the hotel-owned ones first), each
+    kind in foreign-key order, every table co-located with the first one of its key."""
+    by_key, reference = plan(conn, schema)
     refs = _references(conn, schema)
     lines = ["-- reference tables: copied to every node"]
     lines += [
         f"select create_reference_table('{schema}.{t}');" for t in _in_dependency_order(reference, refs)
     ]
-    lines.append("-- hotel-owned tables: sharded by hotel_id, all co-located")
-    ordered = _in_dependency_order(distributed, refs)
-    for t in ordered:
-        colocate = "'none'" if t == ordered[0] else f"'{schema}.{ordered[0]}'"
-        lines.append(
-            f"select create_distributed_table('{schema}.{t}', 'hotel_id', colocate_with => {colocate});"
-        )
+    for column, names in by_key.items():
+        if column == KEY:
+            lines.append("-- hotel-owned tables: sharded by hotel_id, all co-located")
+        else:
+            lines.append(f"-- sharded by {column}, co-located with one another (not with the hotels)")
+        ordered = _in_dependency_order(names, refs)
+        for t in ordered:
+            colocate = "'none'" if t == ordered[0] else f"'{schema}.{ordered[0]}'"
+            lines.append(
+                f"select create_distributed_table('{schema}.{t}', '{column}', colocate_with => {colocate});"
+            )
     return "\n".join(lines) + "\n"
 
 

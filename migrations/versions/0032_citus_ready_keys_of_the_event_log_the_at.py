@@ -1,4 +1,4 @@
-"""Conflicts split for a distributed layout: customer conflicts chain-wide, reservation and room conflicts hotel-owned, one view core.conflicts over both
+"""Citus-ready keys of the event log: the attempts' aggregate filled, the unique indexes of the log's, deliveries' and attempts' keys with aggregate_id built concurrently outside a transaction
 
 Revision ID: 0032
 Revises: 0031
@@ -14,10 +14,14 @@ down_revision = "0031"
 branch_labels = None
 depends_on = None
 
+# Applied outside a transaction, statement by statement (CREATE INDEX CONCURRENTLY, ... USING
+# INDEX): every statement must be safe to run again after a failure part way (IF NOT EXISTS).
+TRANSACTION = False
+
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/conflicts--chain-and-hotel-tables.sql": "d222b06df3fdebaa2cd789d9c8c9084de0b13da9206fbd4367de30f83ee7de50",
+    "schema/scaleout--event-log-key-indexes.sql": "99506d96082dd7108adee4c02874b3740b7b32ff058ebddb9406d0ea94f9a11e",
 }
 
 

@@ -1,4 +1,4 @@
-"""Conflicts on rooms: a room's version and change history, room conflicts recorded with their hotel
+"""Webhook attempts carry their delivery's aggregate (nullable until their rows are filled)
 
 Revision ID: 0031
 Revises: 0030
@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/conflicts--room-versions.sql": "6d4b60b63c06d94beb639dbf9358a56fb21b1c876843682a239f189e36f2a6d5",
+    "schema/events--attempt-aggregate.sql": "1cd1e5ccb35580d815d33a6ddc3990874bad57acc10bcb261a20903fd2289edc",
 }
 
 
