@@ -20,6 +20,16 @@
 -- or given suggestions (the same type, then similar types). A conflict touching a VIP (Gold or
 -- Platinum) or a high-value booking (core.conflict_escalation_amounts) is escalated: nothing
 -- moves, the conflict stays open, flagged, and reservation.conflict_escalated is emitted.
+--
+-- Rooms (hotel-pms's 部屋状態): a room write carries the version it was based on; the history is
+-- core.room_changes, the same rules judge it (internal.judge_write), with a PMS's view of which
+-- room fields are critical (internal.room_field_class):
+--   * status out_of_order / out_of_service on either side (taking a room out, or back in)   -> review
+--   * active, number, room type (inventory and identity)                                    -> review
+--   * housekeeping status clean / dirty / inspected changed by both: the later observation
+--     within 5 minutes, else review (no degree of change between two states)
+--   * floor, housekeeping notes: large change -> review, else the later timestamp within 5 minutes
+-- hotel-pms owns rooms: priority_based resolves a room conflict with the PMS's write.
 
 -- ---------------------------------------------------------------------------- customer history
 
@@ -130,7 +140,32 @@ $$;
 comment on function internal.record_conflict(core.conflicts) is
     'Inserts a conflict (merged ones resolved by ''system'' at once, the others open) and emits <entity>.conflict_detected (and .conflict_escalated when flagged) in the same transaction. Returns its id.';
 
-create function internal.conflict_field_class(p_entity_type text, p_field text) returns text
+create function internal.room_field_class(p_field text, p_values jsonb) returns text
+language sql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+    -- how a PMS treats a room's fields when two writes clash (p_values: the field's values at the
+    -- stale write's base, now, and asked)
+    select case
+        -- taking a room out of order / out of service, or putting it back, decides whether it is
+        -- sold and who sleeps in it: never settled by a clock, and a stale housekeeping write must
+        -- not silently reopen (or close) a room maintenance took out
+        when p_field = 'status' and exists (select 1 from jsonb_array_elements_text(coalesce(p_values, '[]')) v
+                                            where v in ('out_of_order', 'out_of_service'))
+            then 'critical'
+        -- clean / dirty / inspected: the latest observation of the room, not a matter of degree
+        when p_field = 'status' then 'state'
+        -- whether the room counts in the inventory, what it is called and what it is sold as
+        when p_field in ('active', 'number', 'room_type_id') then 'critical'
+        -- floor, housekeeping notes
+        else 'other'
+    end
+$$;
+comment on function internal.room_field_class(text, jsonb) is
+    'How the conflict rules treat a room field: status is critical when out_of_order or out_of_service is among p_values (base, current, asked) and a state (clean / dirty / inspected: the later observation wins, no degree of change) otherwise; active, number and room_type_id are critical; floor and housekeeping_notes other.';
+
+create function internal.conflict_field_class(p_entity_type text, p_field text, p_values jsonb default null) returns text
 language sql
 immutable
 set search_path = pg_catalog, pg_temp
@@ -145,14 +180,15 @@ as $$
                 when p_field in ('rate_plan_id', 'total_amount', 'currency', 'deposit', 'billing') then 'billing'
                 else 'other'
             end
+        when 'room' then internal.room_field_class(p_field, p_values)
         else 'other'
     end
 $$;
-comment on function internal.conflict_field_class(text, text) is
-    'How the conflict rules treat a field of an entity: critical (customer names and phone; a reservation''s stay, room type, room), money (the points balance: never written by a write), billing (a reservation''s rate plan and amounts: reviewed when both sides changed it), basic (the address hotel-pms may change), other.';
+comment on function internal.conflict_field_class(text, text, jsonb) is
+    'How the conflict rules treat a field of an entity: critical (customer names and phone; a reservation''s stay, room type, room; a room''s out-of-order status, active, number, type), money (the points balance: never written by a write), billing (a reservation''s rate plan and amounts: reviewed when both sides changed it), basic (the address hotel-pms may change), state (a room''s housekeeping status: no degree of change), other. p_values: the field''s values (base, current, asked) for classes that depend on them.';
 
 -- Judges one write to an entity against the versions after its base (see the header): the one
--- home of seed 000's rules for customers and reservations alike. p_current is the entity now (at
+-- home of seed 000's rules for customers, reservations and rooms alike. p_current is the entity now (at
 -- p_version), p_history the versions after the base ([{version, system, changed_at, changes:
 -- {field: {old, new}}}], null when unknown), p_new what the write asks of p_fields. A write on a
 -- VIP, high-value or special-event-day booking (p_escalation) is escalated: flagged, kept for
@@ -216,7 +252,8 @@ begin
     from jsonb_object_keys(coalesce(v_old, '{}')) k where (p_current -> k) is distinct from (v_before -> k);
 
     foreach v_field in array p_fields loop
-        v_class := internal.conflict_field_class(p_entity_type, v_field);
+        v_class := internal.conflict_field_class(p_entity_type, v_field,
+            jsonb_build_array(v_before -> v_field, p_current -> v_field, p_new -> v_field));
         v_ours := v_ours || jsonb_build_object(v_field, p_new -> v_field);
         v_why := null;
         if (p_new -> v_field) is not distinct from (p_current -> v_field) then
@@ -234,7 +271,7 @@ begin
             v_outcome := 'review'; v_why := 'critical_field_clash';
         elsif v_class = 'billing' then
             v_outcome := 'review'; v_why := 'money_field_clash';
-        elsif internal.change_is_large(p_current -> v_field, p_new -> v_field) then
+        elsif v_class <> 'state' and internal.change_is_large(p_current -> v_field, p_new -> v_field) then
             v_outcome := 'review'; v_why := 'large_change';
         elsif v_class = 'basic' and array[p_system, v_sys ->> v_field] @> array['member', 'pms'] then
             v_outcome := case when p_system = 'pms' then 'applied' else 'kept_theirs' end;
@@ -294,7 +331,7 @@ begin
 end
 $$;
 comment on function internal.judge_write(text, bigint, bigint, jsonb, integer, jsonb, jsonb, text[], integer, text, timestamptz, text[]) is
-    'Seed 000''s conflict rules, the one home for customers and reservations: one write based on p_base_version judged field by field against the versions after it (p_history). Null when it is up to date; else records the conflict (merged, or open for review; escalated when p_escalation names reasons) and returns {conflict_id, verdict, rule, fields, apply, escalated, escalation_reasons}.';
+    'Seed 000''s conflict rules, the one home for customers, reservations and rooms: one write based on p_base_version judged field by field against the versions after it (p_history). Null when it is up to date; else records the conflict (merged, or open for review; escalated when p_escalation names reasons) and returns {conflict_id, verdict, rule, fields, apply, escalated, escalation_reasons}.';
 
 -- Judges a write to a customer against the versions after its base: p_new is the row the write
 -- would give (column names, plus points_balance when a system reported one), p_fields the
@@ -464,6 +501,31 @@ as $$
 $$;
 comment on function internal.judge_reservation_write(core.reservations, jsonb, text[], integer, text, timestamptz) is
     'Seed 000''s conflict rules (internal.judge_write over core.reservation_changes) for one reservation write based on p_base_version: null when it is up to date, else records the conflict (merged, or open for review; escalated for VIP, high-value or special-event-day bookings) and returns {conflict_id, verdict, rule, fields, apply, escalated, escalation_reasons}.';
+
+-- Judges a write to a room (api.update_room, detect, a resolution) against the versions after its
+-- base: p_new the room's document as the write would leave it, p_fields the fields it wrote.
+create function internal.judge_room_write(
+    p_current      core.rooms,
+    p_new          jsonb,
+    p_fields       text[],
+    p_base_version integer,
+    p_system       text,
+    p_at           timestamptz
+) returns jsonb
+language sql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+    select internal.judge_write('room', p_current.id, p_current.hotel_id, internal.room_document(p_current),
+        p_current.version,
+        (select jsonb_agg(jsonb_build_object('version', ch.version, 'system', ch.system, 'changed_at', ch.changed_at,
+                                             'changes', ch.changes) order by ch.version)
+         from core.room_changes ch
+         where ch.hotel_id = p_current.hotel_id and ch.room_id = p_current.id and ch.version > p_base_version),
+        p_new, p_fields, p_base_version, p_system, p_at)
+$$;
+comment on function internal.judge_room_write(core.rooms, jsonb, text[], integer, text, timestamptz) is
+    'Seed 000''s conflict rules (internal.judge_write over core.room_changes, fields classed by internal.room_field_class) for one room write based on p_base_version: null when it is up to date, else records the conflict with the room''s hotel (merged, or open for review) and returns {conflict_id, verdict, rule, fields, apply}.';
 
 -- One system's claim of p_room for the room line of p_reservation that takes its type.
 create function internal.claim_room(
@@ -700,18 +762,39 @@ declare
     v_key      text;
     v_results  jsonb := '[]';
 begin
-    if p_entity_type is null or p_entity_type not in ('customer', 'reservation') then
-        perform internal.raise_error('INVALID_ARGUMENT', format('entity_type %L is not customer or reservation', p_entity_type),
-            'customers are detected through hotel-member, reservations through hotel-pms');
+    if p_entity_type is null or p_entity_type not in ('customer', 'reservation', 'room') then
+        perform internal.raise_error('INVALID_ARGUMENT', format('entity_type %L is not customer, reservation or room', p_entity_type),
+            'customers are detected through hotel-member, reservations and rooms through hotel-pms');
     end if;
-    -- seed 000: the system owning the entity settles its conflicts (customers: member, reservations: pms)
+    -- seed 000: the system owning the entity settles its conflicts (customers: member, reservations and rooms: pms)
     perform internal.require_right(p_entity_type || '.conflicts');
     if p_updates is null or jsonb_typeof(p_updates) <> 'array' or jsonb_array_length(p_updates) not between 1 and 20 then
         perform internal.raise_error('INVALID_ARGUMENT', 'conflicting_updates must be an array of 1 to 20 updates',
             'pass the updates in the order they arrived');
     end if;
     if p_entity_id is null then
-        perform internal.raise_error('INVALID_ARGUMENT', 'entity_id is null', 'pass the customer or reservation id');
+        perform internal.raise_error('INVALID_ARGUMENT', 'entity_id is null', 'pass the customer, reservation or room id');
+    end if;
+
+    if p_entity_type = 'room' then
+        -- hotel-pms's writes of one room (部屋状態: hotel-pms only), each made on the room as it is
+        -- now; each later one is judged against the earlier ones
+        select r.version into v_base from core.rooms r where r.id = p_entity_id;
+        if v_base is null then
+            perform internal.raise_error('ROOM_NOT_FOUND', format('room %s', p_entity_id), 'list the hotel''s rooms');
+        end if;
+        for v_update in select u.value, u.n::integer as n from jsonb_array_elements(p_updates) with ordinality as u (value, n) loop
+            select * into v_read from internal.read_update(v_update.value, v_update.n::integer - 1, array['pms']);
+            v_answer := internal.apply_room_changes(p_entity_id, v_base, v_read.fields, v_read.system, v_read.changed_at,
+                null, null);
+            v_results := v_results || jsonb_build_object('index', v_update.n - 1, 'system', 'hotel-' || v_read.system,
+                'timestamp', v_read.changed_at,
+                'verdict', coalesce(v_answer #>> '{conflict,verdict}', 'applied'),
+                'conflict_id', (v_answer #>> '{conflict,conflict_id}')::bigint,
+                'rule', v_answer #>> '{conflict,rule}', 'fields', v_answer #> '{conflict,fields}');
+        end loop;
+        return jsonb_build_object('entity_type', p_entity_type, 'entity_id', p_entity_id,
+            'version', (select r.version from core.rooms r where r.id = p_entity_id), 'results', v_results);
     end if;
 
     if p_entity_type = 'customer' then
@@ -770,9 +853,30 @@ begin
 end
 $$;
 comment on function api.detect_conflicts(text, bigint, jsonb) is
-    'Seed 000 POST /conflicts/detect: the systems'' updates of one customer (hotel-member) or claims of a room for one reservation (hotel-pms), in the order they arrived, judged by the conflict rules. Returns per update its verdict (applied, merged, needs_review), the rule, the conflict id when one was recorded and, for rooms, escalation and suggestions.';
+    'Seed 000 POST /conflicts/detect: the systems'' updates of one customer (hotel-member), claims of a room for one reservation (hotel-pms) or hotel-pms''s writes of one room (status, housekeeping_notes, floor), in the order they arrived, judged by the conflict rules. Returns per update its verdict (applied, merged, needs_review), the rule, the conflict id when one was recorded and, for rooms, escalation and suggestions.';
 
 -- ---------------------------------------------------------------------------- resolve
+
+create function internal.lock_conflict(p_conflict_id bigint) returns core.conflicts
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_conflict core.conflicts;
+begin
+    -- the row of the table holding it (core.conflicts is a view over two), then the row as it is now
+    perform 1 from core.customer_conflicts c where c.id = p_conflict_id for update;
+    if not found then
+        perform 1 from core.hotel_conflicts c where c.id = p_conflict_id for update;
+    end if;
+    select f.* into v_conflict from core.conflicts f where f.id = p_conflict_id;
+    return v_conflict;
+end
+$$;
+comment on function internal.lock_conflict(bigint) is
+    'Locks a conflict''s row in core.customer_conflicts or core.hotel_conflicts and returns it as core.conflicts (all nulls when there is none in the caller''s scope).';
+
 
 create function api.resolve_conflict(
     p_conflict_id       bigint,
@@ -801,7 +905,7 @@ declare
     v_customer core.customers;
     v_stay     daterange;
 begin
-    -- seed 000's matrix: only the systems owning customers (member) or reservations (pms) resolve
+    -- seed 000's matrix: only the systems owning customers (member) or reservations and rooms (pms) resolve
     if not internal.has_right('customer.conflicts') then
         perform internal.require_right('reservation.conflicts');
     end if;
@@ -814,7 +918,7 @@ begin
         perform internal.raise_error('CONFLICT_NOT_FOUND', format('conflict %s', p_conflict_id),
             'list the open conflicts in report.conflicts_open');
     end if;
-    -- seed 000: the system owning the entity resolves (customers: member, reservations: pms)
+    -- seed 000: the system owning the entity resolves (customers: member, reservations and rooms: pms)
     perform internal.require_right(v_kind || '.conflicts');
     if p_resolution_method is null or p_resolution_method not in ('manual', 'auto_merge', 'priority_based') then
         perform internal.raise_error('INVALID_RESOLUTION',
@@ -837,11 +941,15 @@ begin
     if v_kind = 'customer' then
         select f.entity_id into v_customer.id from core.conflicts f where f.id = p_conflict_id;
         v_customer := internal.customer_for_update(v_customer.id);
+    elsif v_kind = 'room' then
+        select r.* into v_room from core.rooms r
+        where r.id = (select f.entity_id from core.conflicts f where f.id = p_conflict_id)
+        for no key update;
     else
         select f.entity_id into v_res.id from core.conflicts f where f.id = p_conflict_id;
         v_res := internal.lock_reservation(v_res.id, null);
     end if;
-    select f.* into v_conflict from core.conflicts f where f.id = p_conflict_id for update;
+    v_conflict := internal.lock_conflict(p_conflict_id);
     if v_conflict.status <> 'open' then
         perform internal.raise_error('CONFLICT_ALREADY_RESOLVED',
             format('conflict %s was %s by %s at %s', p_conflict_id, v_conflict.status, v_conflict.resolver, v_conflict.resolved_at),
@@ -903,6 +1011,38 @@ begin
             v_answer := internal.customer_document(v_customer.id);
             v_version := v_customer.version;
         end if;
+    elsif v_kind = 'room' then
+        -- a stale room write: manual writes the values a person chose for the conflict's fields;
+        -- auto_merge what of the stale write did not clash; priority_based all of it when it came
+        -- from the rooms' owner, hotel-pms. Written on the current version, checked like any write.
+        if p_resolution_method = 'manual' then
+            for v_key in select k from jsonb_object_keys(v_data) k loop
+                if not (v_conflict.ours ? v_key or v_conflict.theirs ? v_key) then
+                    perform internal.raise_error('INVALID_RESOLUTION',
+                        format('field %s is not part of conflict %s (its fields: %s)', v_key, p_conflict_id,
+                               (select string_agg(k, ', ' order by k) from jsonb_object_keys(v_conflict.ours || v_conflict.theirs) k)),
+                        'resolve the conflict''s fields only; change others with PUT /rooms/{id}');
+                end if;
+            end loop;
+            v_changes := v_data;
+        else
+            select coalesce(jsonb_object_agg(f.key, v_conflict.ours -> f.key), '{}') into v_changes
+            from jsonb_each(v_conflict.fields) f
+            where f.value ->> 'outcome' = 'applied'
+               or (p_resolution_method = 'priority_based' and v_conflict.ours_system = 'pms'
+                   and f.value ->> 'outcome' = 'review');
+        end if;
+        if v_changes = '{}' then
+            v_status := case when p_resolution_method = 'manual' then 'dismissed' else 'resolved' end;
+            v_answer := internal.room_answer(v_room.id);
+        else
+            v_answer := internal.apply_room_changes(v_room.id, v_room.version, v_changes, internal.change_system(),
+                internal.now(), coalesce(v_reason, 'conflict ' || p_conflict_id), btrim(p_resolver_user_id));
+            update core.room_changes ch set conflict_id = p_conflict_id
+            where ch.hotel_id = v_room.hotel_id and ch.room_id = v_room.id and ch.version = (v_answer ->> 'version')::integer
+              and (v_answer ->> 'version')::integer > v_room.version;
+        end if;
+        v_version := (v_answer ->> 'version')::integer;
     elsif not v_conflict.fields ? 'room_id' then
         -- a stale reservation change: manual writes the values a person chose for the conflict's
         -- fields (the document's terms: stay as [check_in,check_out), room_type_id, ...);
@@ -998,7 +1138,7 @@ begin
 end
 $$;
 comment on function api.resolve_conflict(bigint, text, jsonb, text) is
-    'Seed 000 POST /conflicts/{id}/resolve: manual (resolved_data: the conflict''s fields and a resolution_reason; no field dismisses), auto_merge (what of the stale write did not clash; for a room conflict the best free room of the type) or priority_based (the owner''s write wins: hotel-member for customers, hotel-pms for a stale reservation change). Returns the conflict and the entity after it, version bumped when something was written. CONFLICT_NOT_FOUND, CONFLICT_ALREADY_RESOLVED, INVALID_RESOLUTION.';
+    'Seed 000 POST /conflicts/{id}/resolve: manual (resolved_data: the conflict''s fields and a resolution_reason; no field dismisses), auto_merge (what of the stale write did not clash; for a room conflict the best free room of the type) or priority_based (the owner''s write wins: hotel-member for customers, hotel-pms for a stale reservation change or room write). Returns the conflict and the entity after it, version bumped when something was written. CONFLICT_NOT_FOUND, CONFLICT_ALREADY_RESOLVED, INVALID_RESOLUTION.';
 
 -- ---------------------------------------------------------------------------- special event days
 

@@ -24,6 +24,8 @@ insert into core.event_types (name, aggregate_kind, publisher, meaning) values
     ('checkin_checkout.no_show',         'reservation', 'pms',    'The guest did not arrive.'),
     ('room.status_changed',              'room',        'pms',    'A room''s housekeeping or occupancy status changed.'),
     ('room.maintenance_updated',         'room',        'pms',    'A room went out of order or came back.'),
+    ('room.conflict_detected',           'room',        'core',   'A room write based on a stale version was recorded as a conflict (merged, or open for review).'),
+    ('room.conflict_resolved',           'room',        'core',   'A recorded room conflict was resolved or dismissed.'),
     -- hotel-saas (seed 000)
     ('service.ordered',                  'order',       'saas',   'A guest ordered a service.'),
     ('service.completed',                'order',       'saas',   'An order was delivered; its charges are on the folio.'),

@@ -426,6 +426,173 @@ $$;
 comment on function api.set_room_status(bigint, bigint, text, text, text) is
     'Sets a room''s housekeeping status (seed 000: clean, dirty, inspected, out_of_order, out_of_service); the change is logged with who (role and p_app_user), when, from, to and p_reason. Setting the same status logs nothing.';
 
+-- What the conflict rules compare of a room (its document): the housekeeping status, whether it
+-- counts, its number, floor, room type and housekeeping notes. One home: the version trigger
+-- bumps a room's version when it changes, the history trigger logs its changed fields, a stale
+-- write is compared with it.
+create function internal.room_document(p_room core.rooms) returns jsonb
+language sql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+    select jsonb_build_object('status', p_room.status, 'active', p_room.active, 'number', p_room.number,
+                              'floor', p_room.floor, 'room_type_id', p_room.room_type_id,
+                              'housekeeping_notes', p_room.housekeeping_notes)
+$$;
+comment on function internal.room_document(core.rooms) is
+    'A room as the conflict rules compare it: status, active, number, floor, room_type_id, housekeeping_notes. A change of any of them is a new version of the room.';
+
+create function internal.room_answer(p_room_id bigint) returns jsonb
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select internal.room_document(r) || jsonb_build_object('room_id', r.id, 'hotel_id', r.hotel_id,
+               'version', r.version, 'status_changed_at', r.status_changed_at)
+    from core.rooms r where r.id = p_room_id
+$$;
+comment on function internal.room_answer(bigint) is 'A room''s document with its id, hotel, version and status_changed_at: what a room write answers.';
+
+-- A room write based on p_expected_version (api.update_room, seed 000's room conflicts, a
+-- resolution): the fields a system may write here are the housekeeping status, the notes and the
+-- floor (active through api.set_room_active, which guards the sold nights). A stale write goes
+-- through the conflict rules (internal.judge_room_write): merged, or recorded for review and not
+-- applied. The room's row is locked first (the lock order of db/schema/conflicts--room-versions.sql).
+create function internal.apply_room_changes(
+    p_room_id          bigint,
+    p_expected_version integer,
+    p_changes          jsonb,
+    p_system           text,
+    p_changed_at       timestamptz,
+    p_reason           text,
+    p_app_user         text
+) returns jsonb
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_cur    core.rooms;
+    v_new    core.rooms;
+    v_key    text;
+    v_fields text[];
+    v_judged jsonb;
+begin
+    select r.* into v_cur from core.rooms r where r.id = p_room_id for no key update;
+    if not found then
+        perform internal.raise_error('ROOM_NOT_FOUND', format('room %s', p_room_id), 'list the hotel''s rooms');
+    end if;
+    -- optimistic lock (seed 000: version number): a version never read cannot be a base
+    if p_expected_version is null or p_expected_version < 1 or p_expected_version > v_cur.version then
+        perform internal.raise_error('VERSION_CONFLICT',
+            format('room %s is at version %s, not %s', v_cur.number, v_cur.version, p_expected_version),
+            'read the room again (GET /rooms) and retry with its version');
+    end if;
+    if p_changes is null or jsonb_typeof(p_changes) <> 'object' or p_changes = '{}' then
+        perform internal.raise_error('INVALID_ARGUMENT', 'the room changes must be a non-empty JSON object',
+            'e.g. {"status": "dirty"} or {"housekeeping_notes": "stain on the carpet"}');
+    end if;
+    select k into v_key from jsonb_object_keys(p_changes) k
+    where k not in ('status', 'housekeeping_notes', 'floor') order by k limit 1;
+    if v_key is not null then
+        perform internal.raise_error('INVALID_ARGUMENT', format('room field %s is not written here', v_key),
+            'status, housekeeping_notes, floor; take a room in or out with api.set_room_active');
+    end if;
+
+    v_new := v_cur;
+    if p_changes ? 'status' then
+        if jsonb_typeof(p_changes -> 'status') is distinct from 'string'
+           or not (p_changes ->> 'status') = any (enum_range(null::core.room_status)::text[]) then
+            perform internal.raise_error('INVALID_ARGUMENT', format('status %s', p_changes -> 'status'),
+                'use clean, dirty, inspected, out_of_order or out_of_service');
+        end if;
+        v_new.status := (p_changes ->> 'status')::core.room_status;
+    end if;
+    if p_changes ? 'housekeeping_notes' then
+        if jsonb_typeof(p_changes -> 'housekeeping_notes') not in ('string', 'null')
+           or length(p_changes ->> 'housekeeping_notes') > 2000 then
+            perform internal.raise_error('INVALID_ARGUMENT', 'housekeeping_notes must be text of at most 2000 characters, or null',
+                'shorten the note');
+        end if;
+        v_new.housekeeping_notes := nullif(btrim(p_changes ->> 'housekeeping_notes'), '');
+    end if;
+    if p_changes ? 'floor' then
+        if jsonb_typeof(p_changes -> 'floor') not in ('number', 'null')
+           or (jsonb_typeof(p_changes -> 'floor') = 'number' and (p_changes ->> 'floor') !~ '^-?[0-9]{1,3}$') then
+            perform internal.raise_error('INVALID_ARGUMENT', format('floor %s is not a whole number from -999 to 999', p_changes -> 'floor'),
+                'e.g. 12, or null');
+        end if;
+        v_new.floor := (p_changes ->> 'floor')::integer;
+    end if;
+
+    -- a stale write is judged by the conflict rules (the one home: internal.judge_write)
+    v_fields := array(select k from jsonb_object_keys(p_changes) k order by k);
+    v_judged := internal.judge_room_write(v_cur, internal.room_document(v_new), v_fields, p_expected_version,
+        p_system, p_changed_at);
+    if v_judged is not null then
+        if v_judged ->> 'verdict' = 'needs_review' then
+            return internal.room_answer(v_cur.id) || jsonb_build_object('conflict', v_judged - 'apply');
+        end if;
+        -- the fields the rules did not give to this write keep their current value
+        if not (v_judged -> 'apply') ? 'status' then v_new.status := v_cur.status; end if;
+        if not (v_judged -> 'apply') ? 'housekeeping_notes' then v_new.housekeeping_notes := v_cur.housekeeping_notes; end if;
+        if not (v_judged -> 'apply') ? 'floor' then v_new.floor := v_cur.floor; end if;
+    end if;
+
+    -- one statement, so one version (trigger _050_bump_version) with one history row
+    if internal.room_document(v_new) is distinct from internal.room_document(v_cur) then
+        perform internal.set_actor(p_app_user, p_reason);
+        update core.rooms r
+        set status = v_new.status,
+            status_changed_at = case when v_new.status is distinct from r.status then internal.now() else r.status_changed_at end,
+            housekeeping_notes = v_new.housekeeping_notes, floor = v_new.floor
+        where r.id = v_cur.id;
+        perform internal.set_actor(p_app_user, null);
+        -- the version's source system and time, and the conflict that merged it
+        update core.room_changes ch
+        set system = p_system, changed_at = p_changed_at, conflict_id = (v_judged ->> 'conflict_id')::bigint
+        where ch.hotel_id = v_cur.hotel_id and ch.room_id = v_cur.id and ch.version = v_cur.version + 1;
+        if v_judged is not null then
+            update core.conflicts f set resolved_version = v_cur.version + 1 where f.id = (v_judged ->> 'conflict_id')::bigint;
+        end if;
+    end if;
+    return internal.room_answer(v_cur.id)
+        || case when v_judged is null then '{}'::jsonb else jsonb_build_object('conflict', v_judged - 'apply') end;
+end
+$$;
+comment on function internal.apply_room_changes(bigint, integer, jsonb, text, timestamptz, text, text) is
+    'Writes a room''s status, housekeeping_notes and floor based on p_expected_version (status changes logged with p_reason and p_app_user); a stale write goes through the conflict rules and is merged or recorded for review. Returns the room (internal.room_answer), with "conflict" when one was recorded.';
+
+create function api.update_room(
+    p_hotel_id         bigint,
+    p_room_id          bigint,
+    p_expected_version integer,
+    p_changes          jsonb,
+    p_reason           text default null,
+    p_app_user         text default null
+) returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_room core.rooms;
+begin
+    -- seed 000's matrix: 部屋状態 is hotel-pms's (and admin's)
+    perform internal.require_right('rooms.update');
+    perform internal.require_hotel(p_hotel_id);
+    v_room := internal.require_room(p_hotel_id, p_room_id);
+    if length(p_reason) > 500 then
+        perform internal.raise_error('INVALID_ARGUMENT', 'p_reason is longer than 500 characters', 'shorten the reason');
+    end if;
+    return internal.apply_room_changes(v_room.id, p_expected_version, p_changes, internal.change_system(),
+        internal.now(), p_reason, p_app_user);
+end
+$$;
+comment on function api.update_room(bigint, bigint, integer, jsonb, text, text) is
+    'Changes a room''s status (logged with p_reason and p_app_user), housekeeping_notes or floor, based on the version read (p_expected_version). A stale write goes through seed 000''s conflict rules: merged (the answer''s "conflict" says how), or recorded for review and not applied (verdict needs_review; status out_of_order / out_of_service and the room''s identity are critical). Returns the room with its version. VERSION_CONFLICT for a version never read.';
+
 create function api.list_rooms(p_hotel_id bigint) returns jsonb
 language plpgsql
 stable
@@ -442,7 +609,8 @@ begin
         select jsonb_agg(jsonb_build_object(
                    'room_id', r.id, 'hotel_id', r.hotel_id, 'number', r.number, 'floor', r.floor, 'active', r.active,
                    'room_type_id', r.room_type_id, 'room_type_code', t.code, 'status', r.status,
-                   'status_changed_at', r.status_changed_at,
+                   'status_changed_at', r.status_changed_at, 'housekeeping_notes', r.housekeeping_notes,
+                   'version', r.version,
                    'occupied_tonight', exists (
                        select 1 from core.room_assignments a
                        where a.room_id = r.id and a.active
@@ -454,7 +622,7 @@ begin
 end
 $$;
 comment on function api.list_rooms(bigint) is
-    'The rooms of a hotel (seed 000 GET /rooms) in the request''s hotel scope: number, floor, type, housekeeping status and whether a stay or block uses it tonight.';
+    'The rooms of a hotel (seed 000 GET /rooms) in the request''s hotel scope: number, floor, type, housekeeping status and notes, version (for api.update_room) and whether a stay or block uses it tonight.';
 
 -- ---------------------------------------------------------------- room blocks
 

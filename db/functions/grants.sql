@@ -65,6 +65,7 @@ begin
             ('quote',                       'rooms.read'),
             ('list_rooms',                  'rooms.read'),
             ('set_room_status',             'rooms.update'),
+            ('update_room',                 'rooms.update'),
             ('block_room',                  'rooms.update'),
             ('unblock_room',                'rooms.update'),
             ('assign_room',                 'rooms.update'),
@@ -119,6 +120,8 @@ begin
             ('detect_conflicts',            'reservation.conflicts'),
             ('resolve_conflict',            'customer.conflicts'),
             ('resolve_conflict',            'reservation.conflicts'),
+            ('detect_conflicts',            'room.conflicts'),
+            ('resolve_conflict',            'room.conflicts'),
             -- ranks and points (会員ランク・ポイント)
             ('earn_stay_points',            'loyalty.update'),
             ('earn_due_stay_points',        'loyalty.update'),

@@ -79,6 +79,7 @@ begin
         ('stay.update',           'チェックイン/アウト update',  array['pms']),
         ('rooms.read',            '部屋在庫・状態 read',         array['member', 'pms']),
         ('rooms.update',          '部屋在庫・状態 update',       array['pms']),
+        ('room.conflicts',        '部屋在庫・状態 update (競合解決: stale room writes)', array['pms']),
         ('feedback.create',       '注文・コンシェルジュ update (feedback)', array['saas', 'member']),
         ('services.update',       '注文・コンシェルジュ update (catalog, orders, concierge, facility bookings)', array['saas']),
         ('services.read',         '注文・コンシェルジュ read (orders for billing)', array['saas', 'pms']),

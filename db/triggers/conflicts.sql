@@ -89,3 +89,110 @@ create trigger _120_log_document
     referencing new table as new_rows
     for each statement
     execute function internal.tg_reservation_rooms__log_document();
+
+-- The room history the same rules read: a room's version is the database's (one more exactly when
+-- its document changes, whoever writes: api functions, the PMS import, maintenance), and every
+-- version leaves one core.room_changes row with the fields that changed.
+create function internal.tg_rooms__bump_version() returns trigger
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- a change of the document is a new version; anything else keeps the version it had
+    new.version := old.version
+        + case when internal.room_document(new) is distinct from internal.room_document(old) then 1 else 0 end;
+    return new;
+end
+$$;
+comment on function internal.tg_rooms__bump_version() is
+    'Before a room is updated: its version is one more when its document (internal.room_document) changes, else unchanged; a writer cannot set it.';
+
+create trigger _050_bump_version
+    before update on core.rooms
+    for each row
+    execute function internal.tg_rooms__bump_version();
+
+create function internal.tg_rooms__log_change() returns trigger
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- every version bump records which fields of the document changed, from what to what
+    insert into core.room_changes (hotel_id, room_id, version, system, changed_at, changes)
+    select new.hotel_id, new.id, new.version, internal.change_system(), internal.now(),
+           coalesce(jsonb_object_agg(n.key, jsonb_build_object('old', o.value, 'new', n.value)), '{}'::jsonb)
+    from jsonb_each(internal.room_document(new)) n
+    join jsonb_each(internal.room_document(old)) o on o.key = n.key
+    where n.value is distinct from o.value
+    on conflict (hotel_id, room_id, version) do nothing;
+    return null;
+end
+$$;
+comment on function internal.tg_rooms__log_change() is
+    'After a room''s version changes: one core.room_changes row with each changed field''s old and new value, the caller''s system and the time.';
+
+create trigger _120_log_change
+    after update on core.rooms
+    for each row
+    when (new.version is distinct from old.version)
+    execute function internal.tg_rooms__log_change();
+
+-- core.conflicts is a view over the chain-wide customer conflicts and the hotel-owned reservation
+-- and room conflicts (db/schema/conflicts--chain-and-hotel-tables.sql); a write through it goes
+-- to the table of its row. What detection recorded (entity, before / theirs / ours, fields,
+-- verdict, rule, escalation, suggestions) never changes; an update writes the resolution only.
+create function internal.tg_conflicts__route_write() returns trigger
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if tg_op = 'INSERT' then
+        -- a customer conflict has no hotel; the table's checks refuse any other mix
+        if new.hotel_id is null then
+            insert into core.customer_conflicts
+            select (pg_catalog.jsonb_populate_record(null::core.customer_conflicts, pg_catalog.to_jsonb(new))).*;
+        else
+            insert into core.hotel_conflicts
+            select (pg_catalog.jsonb_populate_record(null::core.hotel_conflicts, pg_catalog.to_jsonb(new))).*;
+        end if;
+        return new;
+    end if;
+    if tg_op = 'DELETE' then
+        delete from core.customer_conflicts c where old.hotel_id is null and c.id = old.id;
+        delete from core.hotel_conflicts c where c.hotel_id = old.hotel_id and c.id = old.id;
+        return old;
+    end if;
+    -- the record of detection is kept as it was
+    if (pg_catalog.to_jsonb(new) - array['status', 'resolved_at', 'resolver', 'resolution_method', 'resolution_reason',
+                                         'resolved_data', 'resolved_version'])
+       is distinct from (pg_catalog.to_jsonb(old) - array['status', 'resolved_at', 'resolver', 'resolution_method',
+                                                          'resolution_reason', 'resolved_data', 'resolved_version']) then
+        perform internal.raise_error('INVALID_ARGUMENT', format('conflict %s: only its resolution may change', old.id),
+            'resolve it with api.resolve_conflict');
+    end if;
+    if old.hotel_id is null then
+        update core.customer_conflicts c
+        set status = new.status, resolved_at = new.resolved_at, resolver = new.resolver,
+            resolution_method = new.resolution_method, resolution_reason = new.resolution_reason,
+            resolved_data = new.resolved_data, resolved_version = new.resolved_version
+        where c.id = old.id;
+    else
+        update core.hotel_conflicts c
+        set status = new.status, resolved_at = new.resolved_at, resolver = new.resolver,
+            resolution_method = new.resolution_method, resolution_reason = new.resolution_reason,
+            resolved_data = new.resolved_data, resolved_version = new.resolved_version
+        where c.hotel_id = old.hotel_id and c.id = old.id;
+    end if;
+    return new;
+end
+$$;
+comment on function internal.tg_conflicts__route_write() is
+    'Instead of a write to the view core.conflicts: an insert goes to core.customer_conflicts (no hotel) or core.hotel_conflicts; an update changes the resolution only (status, resolver, method, reason, data, version), anything else of the detection record is refused; a delete removes the row.';
+
+create trigger _100_route_write
+    instead of insert or update or delete on core.conflicts
+    for each row
+    execute function internal.tg_conflicts__route_write();

@@ -87,6 +87,7 @@ begin
             ('report.events_per_type',                'reports.read'),
             ('report.conflicts_open',                 'customer.conflicts'),
             ('report.conflicts_open',                 'reservation.conflicts'),
+            ('report.conflicts_open',                 'room.conflicts'),
             ('report.customer_data_consistency',      'reports.read'),
             ('report.point_balance_accuracy',         'reports.read'),
             ('report.rank_correctness',               'reports.read'),

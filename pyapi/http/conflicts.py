@@ -27,7 +27,7 @@ class ConflictingUpdate(Body):
 class ConflictDetect(Body):
     """Seed 000's 競合検知: the updates in the order they arrived."""
 
-    entity_type: Literal["customer", "reservation"]
+    entity_type: Literal["customer", "reservation", "room"]
     entity_id: Id
     conflicting_updates: list[ConflictingUpdate] = Field(min_length=1, max_length=20)
 

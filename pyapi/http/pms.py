@@ -7,6 +7,7 @@ hotel than the key's answer 404, exactly like ids that do not exist.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -55,6 +56,27 @@ class CheckIn(Body):
 class RoomStatusChange(Body):
     status: RoomStatus
     reason: text(500) | None = None
+    version: Version | None = Field(
+        default=None, description="The room's version read (GET /rooms); given, a stale write is judged."
+    )
+
+
+class RoomChange(Body):
+    version: Version = Field(description="The room's version read (GET /rooms; optimistic lock).")
+    status: RoomStatus | None = None
+    housekeeping_notes: text(2000) | None = None
+    floor: int | None = Field(default=None, ge=-999, le=999)
+    reason: text(500) | None = Field(default=None, description="Why the status changes (the room log).")
+
+
+class SpecialEventDay(Body):
+    day: Day
+    name: text(200, 1)
+
+
+class SpecialEventDays(Body):
+    hotel_id: Id
+    days: list[SpecialEventDay] = Field(min_length=1, max_length=366)
 
 
 # ----------------------------------------------------------------------------- reservations
@@ -179,7 +201,10 @@ def list_rooms(hotel_id: QueryId, call: Call = Depends(pms)):
 
 @router.put("/rooms/{room_id}/status", responses=answers(404, 409, 422))
 def set_room_status(room_id: PathId, body: RoomStatusChange, call: Call = Depends(pms)):
-    """部屋状態更新 — housekeeping status, logged with who and why."""
+    """部屋状態更新 — housekeeping status, logged with who and why. With the ``version`` read, a
+    stale write goes through the conflict rules (as ``PUT /rooms/{room_id}``)."""
+    if body.version is not None:
+        return room_written(call, room_id, body.version, {"status": body.status}, body.reason)
     status = call.value(
         "set_room_status",
         p_hotel_id=ROOM_HOTEL,  # the room's hotel, if the room is in the key's scope
@@ -189,6 +214,85 @@ def set_room_status(room_id: PathId, body: RoomStatusChange, call: Call = Depend
         p_app_user=APP_USER,
     )
     return call.ok({"room_id": room_id, "status": status})
+
+
+@router.put("/rooms/{room_id}", responses=answers(404, 409, 422))
+def update_room(room_id: PathId, body: RoomChange, call: Call = Depends(pms)):
+    """部屋情報更新 — status, housekeeping notes or floor, with the version read. A stale ``version``
+    goes through the conflict rules: merged (200, ``data.conflict``), or recorded for review and
+    not applied (409 CONFLICT_NEEDS_REVIEW with the conflict id: out of order / out of service
+    clashes, large rewrites, changes more than 5 minutes apart)."""
+    changes = body.model_dump(exclude_unset=True, exclude={"version", "reason"}, mode="json")
+    return room_written(call, room_id, body.version, changes, body.reason)
+
+
+def room_written(call: Call, room_id: int, version: int, changes: dict, reason: str | None):
+    return written(
+        call,
+        call.value(
+            "update_room",
+            p_hotel_id=ROOM_HOTEL,  # the room's hotel, if the room is in the key's scope
+            p_room_id=room_id,
+            p_expected_version=version,
+            p_changes=Jsonb(changes),
+            p_reason=reason,
+            p_app_user=APP_USER,
+        ),
+        "room",
+    )
+
+
+# ----------------------------------------------------------------------------- special event days
+
+
+@router.get("/special-event-days", responses=answers(404, 422, data=list[dict[str, Any]]))
+def list_special_event_days(
+    hotel_id: QueryId,
+    until: QueryDay,
+    from_: date = Query(
+        alias="from", ge=date(2000, 1, 1), le=date(2999, 12, 31), description="First night listed."
+    ),
+    call: Call = Depends(pms),
+):
+    """特別イベント日 — a hotel's special event days in [from, until): a conflict on a stay with a
+    night on one is escalated (seed 000: 特別イベント日の競合)."""
+    return call.ok(
+        call.value(
+            "list_special_event_days",
+            p_hotel_id=hotel_id,
+            p_from=from_,
+            p_until=until,
+            scope=[("hotel", hotel_id)],
+        )
+    )
+
+
+@router.put("/special-event-days", responses=answers(404, 422, data=dict[str, int]))
+def set_special_event_days(body: SpecialEventDays, call: Call = Depends(pms)):
+    """特別イベント日の登録 — adds (or renames) special event days of a hotel; answers how many were
+    written."""
+    written_days = call.value(
+        "set_special_event_days",
+        p_hotel_id=body.hotel_id,
+        p_days=[d.day for d in body.days],
+        p_names=[d.name for d in body.days],
+        p_app_user=APP_USER,
+        scope=[("hotel", body.hotel_id)],
+    )
+    return call.ok({"hotel_id": body.hotel_id, "written": written_days})
+
+
+@router.delete("/special-event-days", responses=answers(404, 422, data=dict[str, int]))
+def remove_special_event_days(
+    hotel_id: QueryId,
+    day: list[date] = Query(min_length=1, max_length=366, description="A night to remove (repeat it)."),
+    call: Call = Depends(pms),
+):
+    """特別イベント日の削除 — removes days from a hotel's special event days; answers how many there were."""
+    removed = call.value(
+        "remove_special_event_days", p_hotel_id=hotel_id, p_days=day, scope=[("hotel", hotel_id)]
+    )
+    return call.ok({"hotel_id": hotel_id, "removed": removed})
 
 
 @router.get("/rooms/availability", responses=answers(404, 422, data=list[dict[str, Any]]))
@@ -289,11 +393,13 @@ def update_customer_basic(customer_id: PathId, body: CustomerBasic, call: Call =
 def pms_detect_conflicts(body: ConflictDetect, call: Call = Depends(pms)):
     """競合検知 — claims of a room for a reservation's nights (room_id or room_number), decided by
     booking time; the losing one gets free rooms of the same or similar types, VIP and high-value
-    conflicts are escalated."""
+    conflicts are escalated. ``entity_type: room``: hotel-pms's writes of one room (status,
+    housekeeping_notes, floor) judged by the conflict rules."""
     return detect_conflicts(call, body)
 
 
 @router.post("/conflicts/{conflict_id}/resolve", responses=answers(404, 409, 422))
 def pms_resolve_conflict(conflict_id: PathId, body: ConflictResolve, call: Call = Depends(pms)):
-    """競合解決 — resolves a room conflict: manual (a room, or none to dismiss) or auto_merge."""
+    """競合解決 — resolves a reservation or room conflict: manual (the values chosen, or a room; none
+    dismisses), auto_merge, or priority_based (hotel-pms owns reservations and rooms)."""
     return resolve_conflict(call, conflict_id, body)

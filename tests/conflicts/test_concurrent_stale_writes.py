@@ -176,3 +176,91 @@ def test_every_stale_reservation_change_is_applied_merged_or_recorded(
     assert kept_out == 0
     # and the inventory still matches the bookings after all of it
     assert recount_problems(db) == []
+
+
+def test_every_stale_room_write_is_applied_merged_or_recorded(db: psycopg.Connection, hotel, hammer):
+    """The same for one room: eight hotel-pms connections (front desk and housekeeping) read its
+    version and write it back (api.update_room). Each write carries a token in the housekeeping
+    notes (a small edit of another's: the later timestamp may win) and now and then a status
+    (a housekeeping state, or out of order: a critical clash)."""
+    room_id = hotel.rooms["STD-1"]
+    statuses = ["dirty", "clean", "inspected", "out_of_order"]
+
+    def writer(conn: psycopg.Connection, i: int) -> list[tuple[str, str, int | None]]:
+        conn.execute("set role hotelcore_pms")
+        answers = []
+        for k in range(WRITES):
+            token = f"room note t{i}-w{k}"
+            version = conn.execute(
+                "select (r ->> 'version')::int from jsonb_array_elements(api.list_rooms(%s)) r"
+                " where (r ->> 'room_id')::bigint = %s",
+                (hotel.id, room_id),
+            ).fetchone()[0]
+            changes = {"housekeeping_notes": token}
+            if k % 3 == 2:
+                changes["status"] = statuses[(i + k) % len(statuses)]
+            doc = conn.execute(
+                "select api.update_room(%s, %s, %s, %s)", (hotel.id, room_id, version, Jsonb(changes))
+            ).fetchone()[0]
+            conflict = doc.get("conflict") or {}
+            answers.append((token, conflict.get("verdict", "applied"), conflict.get("conflict_id")))
+        return answers
+
+    results = [a for answers in hammer.run(THREADS, writer) for a in answers]
+    assert len(results) == THREADS * WRITES
+    assert {v for _, v, _ in results} & {"merged", "needs_review"}, "the writers never raced"
+
+    tokens = [t for t, _, _ in results]
+    lost = db.execute(
+        """
+        select t.token
+        from unnest(%s::text[]) as t (token)
+        where not exists (select 1 from core.room_changes ch
+                          where ch.room_id = %s and ch.changes -> 'housekeeping_notes' ->> 'new' = t.token)
+          and not exists (select 1 from core.conflicts f
+                          where f.entity_type = 'room' and f.entity_id = %s
+                            and f.ours ->> 'housekeeping_notes' = t.token)
+        """,
+        (tokens, room_id, room_id),
+    ).fetchall()
+    assert lost == [], f"room writes lost silently: {lost}"
+
+    # versions 2..n each have their history row, and every room conflict is of the room's hotel
+    gaps = db.execute(
+        """
+        select v from generate_series(2, (select version from core.rooms where id = %s)) v
+        where not exists (select 1 from core.room_changes ch where ch.room_id = %s and ch.version = v)
+        """,
+        (room_id, room_id),
+    ).fetchall()
+    assert gaps == []
+    assert (
+        db.execute(
+            "select count(*) from core.conflicts where entity_type = 'room' and entity_id = %s and hotel_id is distinct from %s",
+            (room_id, hotel.id),
+        ).fetchone()[0]
+        == 0
+    )
+
+    for token, verdict, conflict_id in results:
+        if verdict == "applied":
+            assert conflict_id is None
+            continue
+        row = db.execute(
+            "select verdict, status, ours ->> 'housekeeping_notes' from core.conflicts where id = %s",
+            (conflict_id,),
+        ).fetchone()
+        assert row is not None and row[0] == verdict and row[2] == token, (token, verdict, row)
+        assert row[1] == ("open" if verdict == "needs_review" else "resolved")
+    # a write kept for review is in no version
+    kept_out = db.execute(
+        """
+        select count(*) from core.conflicts f
+        where f.entity_type = 'room' and f.entity_id = %s and f.verdict = 'needs_review'
+          and exists (select 1 from core.room_changes ch
+                      where ch.room_id = f.entity_id
+                        and ch.changes -> 'housekeeping_notes' ->> 'new' = f.ours ->> 'housekeeping_notes')
+        """,
+        (room_id,),
+    ).fetchone()[0]
+    assert kept_out == 0

@@ -58,6 +58,7 @@ EXPECTED: dict[str, set[str]] = {
     "move_room": {"reservation.updated", "room.status_changed"},
     # rooms
     "set_room_status": {"room.status_changed"},
+    "update_room": {"room.status_changed"},  # a status, with the version read
     "block_room": {"room.maintenance_updated"},
     "unblock_room": {"room.maintenance_updated"},
     # property, rates, billing, keys and the checkout saga's bookkeeping publish nothing
@@ -143,6 +144,13 @@ def _setup(db: psycopg.Connection, fixture: dict) -> dict[str, dict[str, str]]:
             "p_status_code": "200",
         },
         "set_room_status": {"p_hotel_id": hotel},
+        "update_room": {
+            "p_hotel_id": hotel,
+            "p_expected_version": str(
+                one("select version from core.rooms where id = %s", int(fixture["p_room_id"]))
+            ),
+            "p_changes": '{"status": "dirty"}',
+        },
     }
 
 

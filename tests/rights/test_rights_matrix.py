@@ -389,6 +389,30 @@ ACTIONS: dict[tuple[str, str], tuple[Callable[[psycopg.Connection, World], objec
         {"pms"},
     ),
     ("conflicts", "read open conflicts"): (select("select * from report.conflicts_open"), {"member", "pms"}),
+    # 部屋状態: hotel-pms writes a room with the version it read, and settles its room conflicts
+    ("rooms", "update room with its version"): (
+        lambda c, w: scalar(
+            c,
+            "update_room",
+            p_hotel_id=w.a.id,
+            p_room_id=w.a.room_ids[4],
+            p_expected_version=1,
+            p_changes=Jsonb({"status": "dirty", "housekeeping_notes": "towels"}),
+        ),
+        {"pms"},
+    ),
+    ("conflicts", "detect room writes"): (
+        lambda c, w: scalar(
+            c,
+            "detect_conflicts",
+            p_entity_type="room",
+            p_entity_id=w.a.room_ids[4],
+            p_updates=Jsonb(
+                [{"system": "hotel-pms", "timestamp": "2024-12-01T10:00:00Z", "fields": {"status": "dirty"}}]
+            ),
+        ),
+        {"pms"},
+    ),
     # 特別イベント日: the hotel's calendar of special event days (escalation of its conflicts)
     ("conflicts", "set special event days"): (
         lambda c, w: scalar(

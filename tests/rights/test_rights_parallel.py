@@ -125,8 +125,8 @@ def test_a_role_limited_through_set_role_reads_only_its_hotels_from_core_tables_
             if table in ("core.login_hotels", "core.audit_log", "core.api_key_hotels"):
                 continue  # no row-level security: not hotel data (see db/schema/rights.sql)
             seen[table] = hotels_read(db, table)
-            if table in ("core.events", "core.conflicts"):
-                # chain-wide rows (customers' events and conflicts, points) belong to no hotel
+            if table == "core.events":
+                # chain-wide rows (customers' events, points) belong to no hotel
                 seen[table] -= {None}
             assert seen[table] <= {world.a.id}, table
         assert seen["core.inventory"] == {world.a.id}

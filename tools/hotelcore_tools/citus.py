@@ -74,8 +74,10 @@ REFERENCE_TABLES = frozenset(
         "event_consumers",
         "event_settings",
         "webhook_endpoints",
-        # conflicts between the systems: the customer master's version history and the rules' settings
+        # conflicts between the systems: the customer master's version history, its conflicts and the
+        # rules' settings
         "customer_changes",
+        "customer_conflicts",
         "conflict_settings",
         "conflict_escalation_amounts",
         # external-PMS hotels: the mirror's freshness policy (the seed's TTLs, one row per kind)
