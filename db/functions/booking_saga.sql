@@ -130,6 +130,10 @@ create function internal.checkout_begin(
 language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
+-- cached plans for every query of the step, the cheapest rate plan's search included (one hotel,
+-- room type and stay: internal.stay_offers' generic plan reads the same few inventory rows; under
+-- the default mode the plan cache planned that query again at every checkout of another stay)
+set plan_cache_mode = force_generic_plan
 as $$
 #variable_conflict use_column
 declare
