@@ -85,16 +85,12 @@ def checkout(
     if idempotency_key is None:
         outcome = hc.saga.run(call.creds, order, request_id=call.rid)
     else:
-        fingerprint = hashlib.sha256(
-            b"POST /api/booking/checkout\n"
-            + json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
-        ).digest()
         outcome = hc.saga.run_idempotent(
             call.creds,
             order,
             request_id=call.rid,
             key=idempotency_key,
-            fingerprint=fingerprint,
+            fingerprint=fingerprint(body),
             wait=hc.idempotency_wait,
         )
     if not outcome.replayed:
@@ -126,17 +122,13 @@ def _external_checkout(
     key_id = None
     if idempotency_key is not None:
         # the same Idempotency-Key records as the native checkout: a retry gets the first answer
-        fingerprint = hashlib.sha256(
-            b"POST /api/booking/checkout\n"
-            + json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
-        ).digest()
         key_id, replayed, stored_status, stored = call.run(
             lambda conn: conn.execute(
                 *bind(
                     "begin_idempotent",
                     columns=("idempotency_key_id", "replayed", "response_status", "response_body"),
                     p_key=idempotency_key,
-                    p_fingerprint=fingerprint,
+                    p_fingerprint=fingerprint(body),
                 )
             ).fetchone()
         )
@@ -166,6 +158,13 @@ def _external_checkout(
 def get_checkout(checkout_id: PathId, call: Call = Depends(booker)) -> Response:
     """The state of a checkout: its last step, what it holds, and its answer once done."""
     return call.ok(call.value("get_checkout", p_saga_id=checkout_id))
+
+
+def fingerprint(body: CheckoutRequest) -> bytes:
+    """What the Idempotency-Key record keeps of a checkout request, to tell a retry from another request."""
+    return hashlib.sha256(
+        b"POST /api/booking/checkout\n" + json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
+    ).digest()
 
 
 def _order(body: CheckoutRequest) -> Order:

@@ -214,6 +214,106 @@ def test_confirm_floor_writes_a_confirmation_s_rows_on_copies(tiny_db):
         assert datagen.invariants_hold(datagen.check_invariants(conn))
 
 
+def test_checkout_floor_writes_a_checkout_s_rows_on_copies_and_is_not_served(tiny_db):
+    from fastapi.testclient import TestClient
+
+    from hotelcore_tools.bench import floor
+    from pyapi.checkout.gateway import SimulatedGateway
+    from pyapi.client import bind
+    from pyapi.http import Settings, create_app
+
+    with psycopg.connect(tiny_db, autocommit=True) as conn:
+        floor.checkout_floor_setup(conn)
+        ctx = bench.Ctx.read(conn, TINY.days)
+        token = conn.execute(
+            *bind(
+                "issue_api_key",
+                columns=("token",),
+                p_system="member",
+                p_hotel_ids=[h.id for h in ctx.hotels],
+                p_label="bench",
+            )
+        ).fetchone()[0]
+        before = conn.execute(
+            "select (select count(*) from core.reservations), (select count(*) from core.checkout_sagas)"
+        ).fetchone()
+    settings = Settings(database_url=tiny_db, recovery_interval=0, pool_max=2)
+    served = create_app(settings, gateway=SimulatedGateway())
+    app = create_app(settings, gateway=SimulatedGateway())
+    app.include_router(floor.router)
+    rng = random.Random(3)
+    reqs = [ctx.request(rng) for _ in range(3)]
+    with TestClient(served) as plain, TestClient(app) as client:
+        # the served API has no floor
+        for path in ("/bench/floor", "/bench/checkout-floor"):
+            assert plain.post(path, headers={"X-API-Key": token}).status_code == 404
+        answers = []
+        for n, r in enumerate(reqs):
+            answer = client.post(
+                "/bench/checkout-floor",
+                headers={"X-API-Key": token, "Idempotency-Key": f"floor-{n}"},
+                json={
+                    "hotelId": r.hotel_id,
+                    "roomTypeId": r.room_type_id,
+                    "ratePlanId": r.rate_plan_id,
+                    "checkIn": r.check_in.isoformat(),
+                    "checkOut": r.check_out.isoformat(),
+                    "adults": r.adults,
+                    "guestInfo": {"firstName": "Bench", "lastName": f"Guest{n}"},
+                    "payment": {"cardToken": "tok_bench", "amount": "100.00", "currency": "JPY"},
+                },
+            )
+            assert answer.status_code == 201, answer.text
+            answers.append(answer.json()["data"])
+    s = "bench_confirm_floor"
+    with psycopg.connect(tiny_db, autocommit=True) as conn:
+        # the three transactions' rows: the record with its stored answer, the saga succeeded with
+        # its hold, authorisation, booking and capture, the hold confirmed, a confirmation's rows
+        rows = conn.execute(
+            f"""select s.status, s.step, k.status, k.response_status, k.response_body is not null,
+                       h.status::text, r.confirmation_code = c.confirmation_code,
+                       r.payment_authorisation = s.authorisation_ref, s.capture_ref is not null,
+                       (select count(*) from {s}.hold_lines l where l.hold_id = h.id),
+                       (select count(*) from {s}.folios f where f.reservation_id = r.id),
+                       (select count(*) from {s}.events e where e.aggregate_id = r.id::text)
+                from {s}.checkout_sagas s
+                join {s}.idempotency_keys k on k.id = s.idempotency_key_id
+                join {s}.holds h on h.id = s.hold_id
+                join {s}.reservations r on r.id = s.reservation_id and r.hold_id = h.id
+                join {s}.confirmation_codes c on c.reservation_id = r.id
+                order by s.id"""
+        ).fetchall()
+        assert (
+            rows
+            == [("succeeded", "captured", "completed", 201, True, "confirmed", True, True, True, 1, 1, 2)] * 3
+        )
+        assert [a["checkoutId"] for a in answers] == [
+            x[0] for x in conn.execute(f"select id from {s}.checkout_sagas order by id").fetchall()
+        ]
+        # the nights held, then booked: the copy's counters moved by each stay's nights
+        assert conn.execute(
+            f"""select sum(c.booked - i.booked), sum(c.held - i.held)
+                from {s}.inventory c join core.inventory i using (hotel_id, room_type_id, night)"""
+        ).fetchone() == (sum(r.nights for r in reqs), 0)
+        # copies with nothing but their indexes, and the ledger untouched
+        assert conn.execute(
+            """select count(*) from pg_trigger g join pg_class c on c.oid = g.tgrelid
+               join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s""",
+            (s,),
+        ).fetchone() == (0,)
+        assert conn.execute(
+            """select count(*) from pg_constraint k join pg_namespace n on n.oid = k.connamespace
+               where n.nspname = %s and k.contype in ('f', 'c')""",
+            (s,),
+        ).fetchone() == (0,)
+        assert (
+            conn.execute(
+                "select (select count(*) from core.reservations), (select count(*) from core.checkout_sagas)"
+            ).fetchone()
+            == before
+        )
+
+
 def test_requests_fall_inside_the_calendar(tiny_db):
     with psycopg.connect(tiny_db) as conn:
         ctx = bench.Ctx.read(conn, TINY.days)

@@ -140,16 +140,22 @@ CONFIRM_FLOOR_TABLES = (
 CONFIRM_FLOOR_HOLDS = 200_000  # hold rows to confirm, each once (they are reused past that)
 
 
-def confirm_floor_setup(conn: psycopg.Connection) -> int:
-    """Create the floor's tables, copy the calendar's counters into them and add hold rows to confirm."""
-    schema = sql.Identifier(CONFIRM_FLOOR_SCHEMA)
-    conn.execute(sql.SQL("drop schema if exists {s} cascade; create schema {s}").format(s=schema))
-    for table in CONFIRM_FLOOR_TABLES:
+def _floor_tables(conn: psycopg.Connection, tables: tuple[str, ...]) -> None:
+    """Copies of ``core``'s ``tables`` in the floors' schema: the same columns and indexes, nothing else."""
+    for table in tables:
         conn.execute(
             sql.SQL("create table {} (like {} including identity including indexes)").format(
                 sql.Identifier(CONFIRM_FLOOR_SCHEMA, table), sql.Identifier("core", table)
             )
         )
+
+
+def confirm_floor_setup(conn: psycopg.Connection, holds: int = CONFIRM_FLOOR_HOLDS) -> int:
+    """Create the floor's tables, copy the calendar's counters into them and add ``holds`` hold
+    rows to confirm."""
+    schema = sql.Identifier(CONFIRM_FLOOR_SCHEMA)
+    conn.execute(sql.SQL("drop schema if exists {s} cascade; create schema {s}").format(s=schema))
+    _floor_tables(conn, CONFIRM_FLOOR_TABLES)
     conn.execute(sql.SQL("create sequence {}.codes").format(schema))
     cur = conn.execute(sql.SQL("insert into {}.inventory select * from core.inventory").format(schema))
     conn.execute(
@@ -158,7 +164,7 @@ def confirm_floor_setup(conn: psycopg.Connection) -> int:
                select 1, 'active', 'JPY', 100, '{{}}', now(), now() + interval '1 hour'
                from generate_series(1, %s)"""
         ).format(schema),
-        (CONFIRM_FLOOR_HOLDS,),
+        (holds,),
     )
     for table in CONFIRM_FLOOR_TABLES:
         conn.execute(sql.SQL("vacuum analyze {}").format(sql.Identifier(CONFIRM_FLOOR_SCHEMA, table)))
@@ -176,7 +182,7 @@ CONFIRM_FLOOR_SQL = sql.SQL(
            returning 1),
        hold as (
            update {s}.holds h set status = 'confirmed', ended_at = now()
-           where h.hotel_id = 1 and h.id = %(hold_id)s
+           where h.hotel_id = %(hold_hotel_id)s and h.id = %(hold_id)s
            returning h.id),
        reservation as (
            insert into {s}.reservations (hotel_id, customer_id, confirmation_code, status, origin, stay, currency,
@@ -225,51 +231,59 @@ CONFIRM_FLOOR_SQL = sql.SQL(
 
 def confirm_floor(conn: psycopg.Connection, req: BookingRequest, hold_id: int) -> None:
     """The rows a confirmation writes, in plain SQL: what the machine allows for them."""
-    amount = req.nights * 100
     conn.execute(
         CONFIRM_FLOOR_SQL,
-        {
-            "hotel_id": req.hotel_id,
-            "room_type_id": req.room_type_id,
-            "rate_plan_id": req.rate_plan_id,
-            "customer_id": req.customer_id,
-            "check_in": req.check_in,
-            "check_out": req.check_out,
-            "adults": req.adults,
-            "amount": amount,
-            "nightly": [100] * req.nights,
-            "hold_id": (hold_id - 1) % CONFIRM_FLOOR_HOLDS + 1,
-            "authorisation": f"bench-auth-{hold_id}",
-            # a document and a payload of the size the real ones have
-            "document": Jsonb(
-                {
-                    "stay": f"[{req.check_in},{req.check_out})",
-                    "room_type_id": req.room_type_id,
-                    "rate_plan_id": req.rate_plan_id,
-                    "adults": req.adults,
-                    "children": 0,
-                    "special_requests": None,
-                    "total_amount": amount,
-                    "currency": "JPY",
-                }
-            ),
-            "payload": Jsonb(
-                {
-                    "confirmation_code": "F0000000000",
-                    "customer_id": req.customer_id,
-                    "status": "confirmed",
-                    "origin": "member",
-                    "check_in": str(req.check_in),
-                    "check_out": str(req.check_out),
-                    "currency": "JPY",
-                    "total_amount": amount,
-                    "version": 1,
-                    "rooms": 1,
-                    "room_numbers": [],
-                }
-            ),
-        },
+        confirm_floor_params(req, 1, (hold_id - 1) % CONFIRM_FLOOR_HOLDS + 1, f"bench-auth-{hold_id}"),
     ).fetchone()
+
+
+def confirm_floor_params(
+    req: BookingRequest, hold_hotel_id: int, hold_id: int, authorisation: str
+) -> dict[str, Any]:
+    """The parameters of :data:`CONFIRM_FLOOR_SQL` confirming the hold ``(hold_hotel_id, hold_id)`` into ``req``."""
+    amount = req.nights * 100
+    return {
+        "hotel_id": req.hotel_id,
+        "room_type_id": req.room_type_id,
+        "rate_plan_id": req.rate_plan_id,
+        "customer_id": req.customer_id,
+        "check_in": req.check_in,
+        "check_out": req.check_out,
+        "adults": req.adults,
+        "amount": amount,
+        "nightly": [100] * req.nights,
+        "hold_hotel_id": hold_hotel_id,
+        "hold_id": hold_id,
+        "authorisation": authorisation,
+        # a document and a payload of the size the real ones have
+        "document": Jsonb(
+            {
+                "stay": f"[{req.check_in},{req.check_out})",
+                "room_type_id": req.room_type_id,
+                "rate_plan_id": req.rate_plan_id,
+                "adults": req.adults,
+                "children": 0,
+                "special_requests": None,
+                "total_amount": amount,
+                "currency": "JPY",
+            }
+        ),
+        "payload": Jsonb(
+            {
+                "confirmation_code": "F0000000000",
+                "customer_id": req.customer_id,
+                "status": "confirmed",
+                "origin": "member",
+                "check_in": str(req.check_in),
+                "check_out": str(req.check_out),
+                "currency": "JPY",
+                "total_amount": amount,
+                "version": 1,
+                "rooms": 1,
+                "room_numbers": [],
+            }
+        ),
+    }
 
 
 class Refused(psycopg.Error):

@@ -4,6 +4,7 @@ N concurrent clients on the checkout and the reads, and what each request cost i
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
@@ -32,7 +33,7 @@ HTTP_API_RSS_LIMIT_MB = 200.0
 
 def _serve_bench_api(url: str, port: int) -> None:
     """The API process of the HTTP benchmark: ``hotelcore serve``'s app and uvicorn settings (the
-    simulated gateway, no latency), plus the floor endpoint of :mod:`hotelcore_tools.bench.floor`."""
+    simulated gateway, no latency), plus the floor endpoints of :mod:`hotelcore_tools.bench.floor`."""
     from pyapi.http.app import serve
 
     from . import floor
@@ -302,6 +303,10 @@ def _paired_one_client(
     )
 
 
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
+
+
 def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = None) -> list[Result]:
     """Issue 8's HTTP figures, measured in one run:
 
@@ -310,6 +315,9 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
       ``HTTP_CLIENTS`` concurrent clients (one keep-alive connection each);
     * the floor: a bare endpoint doing one authenticated insert through the same stack, at the
       same concurrency — the least a write request costs on this machine;
+    * the checkout floor: a checkout's transactions and gateway calls with no rule, its rows
+      written by plain SQL on copies of the tables (``POST /bench/checkout-floor``), at the same
+      concurrency — the least a checkout costs on this machine;
     * ``POST /api/booking/checkout`` (with an Idempotency-Key, as a real client sends it) at
       ``HTTP_CLIENTS`` clients and at 1 client;
     * the same checkout with the HTTP layer removed: the same saga code and api functions
@@ -325,7 +333,7 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
 
         import aiohttp  # noqa: F401
 
-        from . import floor as _floor  # noqa: F401
+        from . import floor as _floor
     except ImportError as exc:  # the HTTP layer is optional for the benchmark
         return [Result(name="HTTP checkout", clients=HTTP_CLIENTS, skipped=True, note=f"skipped: {exc}")]
     out = out or console
@@ -365,6 +373,7 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
         conn.execute("drop table if exists public.bench_http_floor")
         conn.execute("create table public.bench_http_floor (at timestamptz not null)")
         conn.execute("grant insert on public.bench_http_floor to public")
+        _floor.checkout_floor_setup(conn)
 
     def body_of(n: int, r: BookingRequest, total: Any, currency: str) -> dict[str, Any]:
         return {
@@ -402,6 +411,18 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
     def floor_next() -> tuple[str, bytes, dict[str, str]]:
         return floor_req
 
+    # the checkout floor takes the checkouts' requests, again and again (it has no rule to refuse
+    # one), each with a key of its own
+    floor_bodies = itertools.cycle([json.dumps(b).encode() for _n, _r, b in bodies])
+    floor_keys = itertools.count()
+
+    def checkout_floor_next() -> tuple[str, bytes, dict[str, str]]:
+        return (
+            "/bench/checkout-floor",
+            next(floor_bodies),
+            {"Content-Type": "application/json", "Idempotency-Key": f"bench-floor-{next(floor_keys)}"},
+        )
+
     results: list[Result] = []
     child, base = _start_bench_api(url)
     headers = {"X-API-Key": token}
@@ -417,6 +438,17 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
         results.append(floor)
         out.print(
             f"  floor: {floor.throughput:,.1f}/s, p50 {_fmt(floor.p50_ms, 2)} ms, p99 {_fmt(floor.p99_ms, 2)} ms"
+        )
+        load(clients, checkout_floor_next, None, clients * 4)
+        checkout_floor = _load_result(
+            "HTTP checkout floor (its rows in plain SQL)",
+            clients,
+            load(clients, checkout_floor_next, duration, ops),
+        )
+        results.append(checkout_floor)
+        out.print(
+            f"  checkout floor: {checkout_floor.throughput:,.1f}/s, p50 {_fmt(checkout_floor.p50_ms, 2)} ms,"
+            f" p99 {_fmt(checkout_floor.p99_ms, 2)} ms"
         )
         profiled = _statements_reset(url)
         many = _load_result("HTTP checkout (saga)", clients, load(clients, items.take, duration, ops))
@@ -442,7 +474,9 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
     overhead_1 = one.p50_ms - direct.p50_ms
     overhead_n = many.p50_ms - direct.p50_ms
     ratio = many.p99_ms / floor.p99_ms if floor.p99_ms else math.nan
-    many.api_rss_mb = floor.api_rss_mb = one.api_rss_mb = api_peak_mb
+    many.api_rss_mb = floor.api_rss_mb = checkout_floor.api_rss_mb = one.api_rss_mb = api_peak_mb
+    if checkout_floor.ops and checkout_floor.p50_ms > 0:
+        many.vs_floor = many.p50_ms / checkout_floor.p50_ms
     many.target = f"p99 <= 50 ms at {HTTP_CLIENTS} clients; API peak RSS <= {HTTP_API_RSS_LIMIT_MB:.0f} MB"
     many.target_fn = None
     many.target_met = bool(
@@ -451,12 +485,20 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
     many.note = (
         f"API in its own process (uvicorn, simulated gateway, no latency), peak RSS {_fmt(api_peak_mb)} MB; "
         f"floor p99 {_fmt(floor.p99_ms, 2)} ms, checkout/floor p99 x{_fmt(ratio, 1)}; "
+        f"checkout/floor requests/s x{_fmt(_ratio(many.throughput, floor.throughput), 2)}, "
+        f"checkout/checkout floor requests/s x{_fmt(_ratio(many.throughput, checkout_floor.throughput), 2)}, "
+        f"p99 x{_fmt(_ratio(many.p99_ms, checkout_floor.p99_ms), 1)}; "
         f"HTTP median overhead {_fmt(overhead_1, 2)} ms at 1 client, {_fmt(overhead_n, 2)} ms at {clients}; "
         f"database: {_statements_summary(many.statements)}"
     )
     one.note = f"HTTP median overhead over the in-process saga: {_fmt(overhead_1, 2)} ms"
     floor.note = (
         "POST /bench/floor: api.authenticate + one insert + commit, same stack; mounted by the bench only"
+    )
+    checkout_floor.note = (
+        "POST /bench/checkout-floor: a checkout's three transactions and gateway calls, its rows written by plain"
+        " SQL on copies of the tables (same indexes, no trigger, key, check or policy); mounted by the bench only;"
+        f" checkout floor/floor requests/s x{_fmt(_ratio(checkout_floor.throughput, floor.throughput), 2)}"
     )
     out.print(f"  {many.note}")
     if many.statements is not None:
