@@ -8,6 +8,8 @@ import time
 import psycopg
 from psycopg.types.json import Jsonb
 
+from pyapi.dispatch import new_secret
+
 from . import factories
 from .factories import Hotel, RoomType
 
@@ -45,12 +47,16 @@ def set_status(db: psycopg.Connection, hotel: Hotel, room: int, status: str) -> 
 
 
 def add_webhook(db: psycopg.Connection, url: str, types: list[str], **kw) -> tuple[int, str]:
+    """An endpoint registered the way the CLI does (a secret made and sealed outside the
+    database); its id and its secret in clear."""
+    secret, sealed = new_secret()
     params = ", ".join(f"p_{k} => %({k})s" for k in kw)
-    return db.execute(
-        f"select webhook_id, secret from api.add_webhook(p_url => %(url)s, p_event_types => %(types)s"
-        f"{', ' + params if params else ''})",
-        {"url": url, "types": types, **kw},
+    (webhook_id,) = db.execute(
+        f"select webhook_id from api.add_webhook(p_url => %(url)s, p_event_types => %(types)s,"
+        f" p_secret_sealed => %(sealed)s{', ' + params if params else ''})",
+        {"url": url, "types": types, "sealed": sealed, **kw},
     ).fetchone()
+    return webhook_id, secret
 
 
 def wait_readable(db: psycopg.Connection, timeout: float = 120.0) -> None:

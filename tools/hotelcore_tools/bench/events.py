@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from pyapi.client import bind
-from pyapi.dispatch import dispatcher_process
+from pyapi.dispatch import dispatcher_process, new_secret
 
 from ..receiver import Receiver
 
@@ -140,9 +140,10 @@ def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
     seconds = 5.0 if settings.quick else 20.0
     hotel = ctx.audit_hotel or ctx.hotels[0]
     with psycopg.connect(url, autocommit=True) as conn, Receiver([]) as rx:
-        webhook, secret = conn.execute(
-            "select webhook_id, secret from api.add_webhook(%s, array['room.status_changed'], array[%s]::bigint[])",
-            (rx.url, hotel.id),
+        secret, sealed = new_secret()
+        (webhook,) = conn.execute(
+            "select webhook_id from api.add_webhook(%s, array['room.status_changed'], %s, array[%s]::bigint[])",
+            (rx.url, sealed, hotel.id),
         ).fetchone()
         rx.secrets.append(secret)
         rooms = _room_ids(conn, hotel.id, 100)
@@ -210,8 +211,9 @@ def dispatcher_throughput(url: str, ctx: Any, settings: Any, out: Any) -> list[A
 
     backlog = 2000 if settings.quick else 10000
     with psycopg.connect(url, autocommit=True) as conn, Receiver([]) as rx:
-        webhook, secret = conn.execute(
-            "select webhook_id, secret from api.add_webhook(%s, array['customer.updated'])", (rx.url,)
+        secret, sealed = new_secret()
+        (webhook,) = conn.execute(
+            "select webhook_id from api.add_webhook(%s, array['customer.updated'], %s)", (rx.url, sealed)
         ).fetchone()
         rx.secrets.append(secret)
         with dispatcher_process(url):
