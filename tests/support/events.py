@@ -59,13 +59,20 @@ def add_webhook(db: psycopg.Connection, url: str, types: list[str], **kw) -> tup
     return webhook_id, secret
 
 
-def wait_readable(db: psycopg.Connection, timeout: float = 120.0) -> None:
-    """Wait until every committed event is readable: below the xmin of every snapshot, which a
-    transaction elsewhere in the cluster (the harness drops the previous test's database in the
-    background; another process's tests may run on the same server) may hold back for a while."""
-    deadline = time.monotonic() + timeout
-    while db.execute(
+def all_readable(db: psycopg.Connection) -> bool:
+    """True when every event committed before this call is readable: below the xmin of every
+    snapshot, which a transaction elsewhere in the cluster (the harness drops the previous test's
+    database in the background; another process's tests may run on the same server) may hold back
+    for a while. Once true it stays true for those events, so a read after it sees all of them."""
+    return not db.execute(
         "select exists (select 1 from core.events where order_xid >= pg_snapshot_xmin(pg_current_snapshot()))"
-    ).fetchone()[0]:
+    ).fetchone()[0]
+
+
+def wait_readable(db: psycopg.Connection, guard: float = 240.0) -> None:
+    """Wait until every committed event is readable (:func:`all_readable`). What is awaited is the
+    condition; ``guard`` (below pytest's timeout) only names a transaction that never ends."""
+    deadline = time.monotonic() + guard
+    while not all_readable(db):
         assert time.monotonic() < deadline, "events stayed unreadable"
         time.sleep(0.05)

@@ -35,7 +35,7 @@ def status_of(db: psycopg.Connection, webhook: int) -> list[tuple]:
     ).fetchall()
 
 
-def drain(dispatcher: Dispatcher, until, timeout: float = 20.0) -> None:
+def drain(dispatcher: Dispatcher, until, timeout: float = 120.0) -> None:
     """run_once until ``until()`` holds: retries fall due after their wait, and an event becomes
     readable only once no older transaction of the cluster runs (the harness drops the previous
     test's database in the background)."""
