@@ -196,8 +196,10 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- sealed tokens only (the tables' checks): the key that opens them is outside the database
+    -- sealed tokens only (the tables' checks): the key that opens them is outside the database;
+    -- the key rotation is chain-wide
     perform internal.require_right('webhooks.manage');
+    perform internal.require_unrestricted_scope('webhook_sealed_secrets');
     return query select w.consumer_id, w.secret, w.previous_secret from core.webhook_endpoints w order by w.consumer_id;
 end
 $$;
@@ -220,7 +222,8 @@ declare
     v_consumer core.event_consumers := internal.webhook(p_webhook_id);
 begin
     -- the same secrets sealed again under a newer key, only while the stored ones are still
-    -- p_was_*: a rotation of the secret in between wins (false)
+    -- p_was_*: a rotation of the secret in between wins (false); the key rotation is chain-wide
+    perform internal.require_unrestricted_scope('reseal_webhook_secrets');
     perform internal.require_sealed('p_secret_sealed', p_secret_sealed);
     if p_previous_secret_sealed is not null then
         perform internal.require_sealed('p_previous_secret_sealed', p_previous_secret_sealed);

@@ -9,7 +9,7 @@ import json
 import psycopg
 import pytest
 
-from tests.support.errors import DENIED
+from tests.support.errors import DENIED, raises_code
 from tests.support.events import add_webhook, create_customer, wait_readable
 from tests.support.sql import call
 
@@ -39,6 +39,31 @@ def test_admin_gets_sealed_tokens_only(webhook, connect_as) -> None:
     with pytest.raises(psycopg.Error) as caught:  # nor the table (no client holds a right on core)
         admin.execute("select secret from core.webhook_endpoints")
     assert caught.value.sqlstate in DENIED
+
+
+def test_an_admin_login_limited_to_a_hotel_cannot_run_the_key_rotation(
+    db, webhook, logins, connect_as
+) -> None:
+    webhook_id, _ = webhook
+    hotel = db.execute("select api.create_hotel('SCOPED', 'Scoped', 'Asia/Seoul', 'KRW')").fetchone()[0]
+    db.execute(
+        "insert into core.login_hotels (role_name, hotel_id) values (%s, %s)", (logins["admin"], hotel)
+    )
+    admin = connect_as("admin")
+    sealed = "fernet:gAAAAAspy"
+    for name, args in {
+        "webhook_sealed_secrets": {},
+        "reseal_webhook_secrets": {
+            "p_webhook_id": webhook_id,
+            "p_secret_sealed": sealed,
+            "p_previous_secret_sealed": None,
+            "p_was_secret": sealed,
+            "p_was_previous_secret": None,
+        },
+    }.items():
+        with raises_code("PERMISSION_DENIED"):
+            call(admin, name, **args)
+        admin.rollback()
 
 
 @pytest.mark.parametrize("system", ["member", "pms", "saas", "bi"])
