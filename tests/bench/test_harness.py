@@ -355,6 +355,10 @@ def test_a_whole_run_on_the_tiny_dataset(server_url, template_db):
         "refresh report.revenue_daily",
     } <= by_name.keys()
     assert any(n.startswith("report.occupancy_daily, server") and "EXPLAIN ANALYZE" in n for n in by_name)
+    # the HTTP checkout against its floor (a checkout's rows in plain SQL) in the same run
+    checkout_floor = by_name["HTTP checkout floor (its rows in plain SQL)"]
+    assert checkout_floor["ok"] and not checkout_floor["errors"]
+    assert by_name["HTTP checkout (saga)"]["vs_floor"] is not None
     # the external-PMS figures, each with its baseline of the same run
     mirror = by_name["PMS: search, external hotel from the mirror, 30 nights, 1 client"]
     assert mirror["ok"] and mirror["target"].startswith("p95 ≤ 1.25 × native twin")
