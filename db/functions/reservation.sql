@@ -474,27 +474,32 @@ begin
         group by 1, 2, 3
     ),
     by_rate as (
-        -- one pass over the nights of the stay plus the departure day (closed to departure),
-        -- grouped by rack rate (hash aggregate, no per-night sort)
-        select rt.hotel_id, rt.id as room_type_id, rt.max_occupancy, i.rack_rate,
-               (count(*) filter (where i.night < p_check_out))::integer as open_nights,
-               (min(core.inventory_sellable(i)
-                    + case when v_any_stale
-                           then coalesce((select s.n from stale s where s.hotel_id = i.hotel_id
-                                          and s.room_type_id = i.room_type_id and s.night = i.night), 0)
-                           else 0 end)
-                    filter (where i.night < p_check_out))::integer as available,
-               bool_or(i.stop_sell) filter (where i.night < p_check_out) as stop_sold,
-               bool_or(case when i.night = p_check_out then i.closed_to_departure
-                            when i.night = p_check_in then i.closed_to_arrival
-                                or (p_check_out - p_check_in) < coalesce(i.min_stay, 0)
-                                or (p_check_out - p_check_in) > coalesce(i.max_stay, 2147483647)
-                            else false end) as restricted
+        -- per room type, one pass over the nights of the stay plus the departure day (closed to
+        -- departure) grouped by rack rate: a room type's few dozen rows at a time, not one sort of
+        -- every night of the hotels
+        select rt.hotel_id, rt.id as room_type_id, rt.max_occupancy, n.*
         from core.room_types rt
-        join core.inventory i on i.hotel_id = rt.hotel_id and i.room_type_id = rt.id
-                             and i.night >= p_check_in and i.night <= p_check_out
+        cross join lateral (
+            select i.rack_rate,
+                   (count(*) filter (where i.night < p_check_out))::integer as open_nights,
+                   (min(core.inventory_sellable(i)
+                        + case when v_any_stale
+                               then coalesce((select s.n from stale s where s.hotel_id = i.hotel_id
+                                              and s.room_type_id = i.room_type_id and s.night = i.night), 0)
+                               else 0 end)
+                        filter (where i.night < p_check_out))::integer as available,
+                   bool_or(i.stop_sell) filter (where i.night < p_check_out) as stop_sold,
+                   bool_or(case when i.night = p_check_out then i.closed_to_departure
+                                when i.night = p_check_in then i.closed_to_arrival
+                                    or (p_check_out - p_check_in) < coalesce(i.min_stay, 0)
+                                    or (p_check_out - p_check_in) > coalesce(i.max_stay, 2147483647)
+                                else false end) as restricted
+            from core.inventory i
+            where i.hotel_id = rt.hotel_id and i.room_type_id = rt.id
+              and i.night >= p_check_in and i.night <= p_check_out
+            group by i.rack_rate
+        ) n
         where rt.hotel_id = any(p_hotel_ids) and rt.active and (p_room_type_id is null or rt.id = p_room_type_id)
-        group by rt.hotel_id, rt.id, rt.max_occupancy, i.rack_rate
     ),
     inv as (
         -- per room type: the rates of the stay's nights and how many nights each
