@@ -4,6 +4,28 @@
 
 -- ---------------------------------------------------------------------------- checkout saga
 
+create function internal.checkout_result(p_saga core.checkout_sagas) returns jsonb
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+    -- seed 001's answer of a succeeded checkout (null before): the saga row and its booking
+    select case when p_saga.status = 'succeeded' then jsonb_build_object(
+        'bookingId', p_saga.reservation_id,
+        'confirmationNumber', r.confirmation_code,
+        'reservationId', p_saga.reservation_id,
+        'checkoutId', p_saga.id,
+        'status', r.status,
+        'hotelId', p_saga.hotel_id, 'roomTypeId', p_saga.room_type_id, 'ratePlanId', p_saga.rate_plan_id,
+        'checkIn', lower(p_saga.stay), 'checkOut', upper(p_saga.stay), 'rooms', p_saga.rooms,
+        'customerId', p_saga.customer_id, 'amount', p_saga.amount, 'currency', p_saga.currency,
+        'paymentAuthorisation', p_saga.authorisation_ref, 'paymentCapture', p_saga.capture_ref) end
+    from (select) one
+    left join core.reservations r on r.id = p_saga.reservation_id
+$$;
+comment on function internal.checkout_result(core.checkout_sagas) is
+    'Seed 001''s answer of a succeeded checkout saga (bookingId, confirmationNumber, ...); null while it has not succeeded.';
+
 create function internal.checkout_document(p_saga_id bigint) returns jsonb
 language sql
 stable
@@ -18,22 +40,12 @@ as $$
         'holdReleased', s.hold_released, 'authorisationVoided', s.authorisation_voided,
         'bookingCancelled', s.booking_cancelled, 'errorCode', s.error_code, 'errorDetail', s.error_detail,
         'createdAt', s.created_at, 'updatedAt', s.updated_at,
-        'result', case when s.status = 'succeeded' then jsonb_build_object(
-            'bookingId', s.reservation_id,
-            'confirmationNumber', r.confirmation_code,
-            'reservationId', s.reservation_id,
-            'checkoutId', s.id,
-            'status', r.status,
-            'hotelId', s.hotel_id, 'roomTypeId', s.room_type_id, 'ratePlanId', s.rate_plan_id,
-            'checkIn', lower(s.stay), 'checkOut', upper(s.stay), 'rooms', s.rooms,
-            'customerId', s.customer_id, 'amount', s.amount, 'currency', s.currency,
-            'paymentAuthorisation', s.authorisation_ref, 'paymentCapture', s.capture_ref) end)
+        'result', internal.checkout_result(s))
     from core.checkout_sagas s
-    left join core.reservations r on r.id = s.reservation_id
     where s.id = p_saga_id
 $$;
 comment on function internal.checkout_document(bigint) is
-    'A checkout saga as the API returns it; result holds seed 001''s answer (bookingId, confirmationNumber, ...) once it succeeded.';
+    'A checkout saga as the API returns it; result holds seed 001''s answer (internal.checkout_result) once it succeeded.';
 
 create function internal.checkout_of_attempt(p_saga_id bigint, p_attempt integer)
 returns core.checkout_sagas
@@ -87,19 +99,19 @@ $$;
 comment on function internal.checkout_for_step(bigint, integer, text[]) is
     'Locks a running saga of the caller''s attempt that is at one of p_steps; CHECKOUT_TAKEN_OVER or INVALID_STATE_TRANSITION otherwise.';
 
-create function internal.checkout_log(p_saga_id bigint, p_attempt integer, p_step text, p_outcome text, p_detail jsonb)
+create function internal.checkout_log(p_saga core.checkout_sagas, p_step text, p_outcome text, p_detail jsonb)
 returns void
 language sql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
-    -- the row is kept with its saga: the saga's hotel (the foreign key names both)
+    -- the row is kept with its saga: the saga's hotel (the foreign key names both), taken from the
+    -- saga row the caller holds (locked or just written), so the saga is not read again
     insert into core.checkout_saga_steps (saga_id, hotel_id, attempt, step, outcome, detail, at)
-    select p_saga_id, s.hotel_id, p_attempt, p_step, p_outcome, coalesce(p_detail, '{}'::jsonb), internal.now()
-    from core.checkout_sagas s
-    where s.id = p_saga_id
+    values (p_saga.id, p_saga.hotel_id, p_saga.attempt, p_step, p_outcome, coalesce(p_detail, '{}'::jsonb), internal.now())
 $$;
-comment on function internal.checkout_log(bigint, integer, text, text, jsonb) is 'Appends a row to the saga''s step log, with the saga''s hotel.';
+comment on function internal.checkout_log(core.checkout_sagas, text, text, jsonb) is
+    'Appends a row to the step log of the saga p_saga (its id, hotel and attempt).';
 
 create function internal.checkout_begin(
     p_idempotency_key_id bigint,
@@ -114,10 +126,14 @@ create function internal.checkout_begin(
     p_amount             numeric,
     p_currency           text,
     p_request            jsonb
-) returns table (saga_id bigint, attempt integer, amount numeric, currency char(3), quote jsonb)
+) returns table (saga_id bigint, attempt integer, amount numeric, currency char(3), quote jsonb, saga core.checkout_sagas)
 language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
+-- cached plans for every query of the step, the cheapest rate plan's search included (one hotel,
+-- room type and stay: internal.stay_offers' generic plan reads the same few inventory rows; under
+-- the default mode the plan cache planned that query again at every checkout of another stay)
+set plan_cache_mode = force_generic_plan
 as $$
 #variable_conflict use_column
 declare
@@ -126,7 +142,7 @@ declare
     v_rate_plan   bigint := p_rate_plan_id;
     v_quote       jsonb;
     v_system      text := internal.request_system();
-    v_id          bigint;
+    v_saga        core.checkout_sagas;
 begin
     -- the hotel is in the key's scope (another hotel's id reads as unknown)
     if p_hotel_id is null or not exists (select 1 from core.hotels h where h.id = p_hotel_id)
@@ -191,13 +207,14 @@ begin
         p_request ->> 'special_requests', p_request - 'special_requests', v_quote ->> 'currency',
         (v_quote ->> 'total')::numeric, 'inventory_checked', v_customer_id, internal.now(), internal.now(),
         internal.request_owner())
-    returning id into v_id;
-    perform internal.checkout_log(v_id, 1, 'inventory_checked', 'done', jsonb_build_object('quote', v_quote));
-    return query select v_id, 1, (v_quote ->> 'total')::numeric, (v_quote ->> 'currency')::char(3), v_quote;
+    returning * into v_saga;
+    perform internal.checkout_log(v_saga, 'inventory_checked', 'done', jsonb_build_object('quote', v_quote));
+    return query select v_saga.id, v_saga.attempt, (v_quote ->> 'total')::numeric, (v_quote ->> 'currency')::char(3), v_quote,
+                        v_saga;
 end
 $$;
 comment on function internal.checkout_begin(bigint, bigint, bigint, bigint, date, date, integer, integer, integer, numeric, text, jsonb) is
-    'The body of api.checkout_begin without its rights check (callers check them), also returning the quote the amount was checked against (for the hold of the same transaction): finds or creates the booker (p_request.guest), checks every night is sellable (INVENTORY_UNAVAILABLE), that the amount is the quoted total (INVALID_ARGUMENT naming it) in the hotel''s currency (CURRENCY_MISMATCH), and starts the saga. No rate plan: the cheapest bookable one.';
+    'The body of api.checkout_begin without its rights check (callers check them), also returning the quote the amount was checked against and the saga row written (for the hold of the same transaction): finds or creates the booker (p_request.guest), checks every night is sellable (INVENTORY_UNAVAILABLE), that the amount is the quoted total (INVALID_ARGUMENT naming it) in the hotel''s currency (CURRENCY_MISMATCH), and starts the saga. No rate plan: the cheapest bookable one.';
 
 create function api.checkout_begin(
     p_idempotency_key_id bigint,
@@ -231,7 +248,7 @@ $$;
 comment on function api.checkout_begin(bigint, bigint, bigint, bigint, date, date, integer, integer, integer, numeric, text, jsonb) is
     'Checkout step 1 (seed 001): finds or creates the booker (p_request.guest), checks every night is sellable (INVENTORY_UNAVAILABLE), that the amount is the quoted total (INVALID_ARGUMENT naming it) in the hotel''s currency (CURRENCY_MISMATCH), and starts the saga. No rate plan: the cheapest bookable one.';
 
-create function internal.checkout_hold(p_saga_id bigint, p_attempt integer, p_quote jsonb default null)
+create function internal.checkout_hold(p_saga core.checkout_sagas, p_quote jsonb default null)
 returns table (hold_id bigint, expires_at timestamptz)
 language plpgsql
 volatile
@@ -239,23 +256,24 @@ set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
 declare
-    v_saga core.checkout_sagas := internal.checkout_for_step(p_saga_id, p_attempt, array['inventory_checked']);
     v_hold record;
 begin
+    -- (steps happen in order, once: the caller locked the saga at step inventory_checked with
+    -- internal.checkout_for_step, or wrote it so in this transaction with internal.checkout_begin)
     -- 2. hold the rooms (180 s, the hotel's hold TTL); the saga id is the hold's client key
     select * into v_hold
-    from internal.create_hold(v_saga.hotel_id, v_saga.room_type_id, v_saga.rate_plan_id, lower(v_saga.stay), upper(v_saga.stay),
-                         v_saga.rooms, v_saga.adults, v_saga.children, v_saga.customer_id, 'checkout-' || v_saga.id,
+    from internal.create_hold(p_saga.hotel_id, p_saga.room_type_id, p_saga.rate_plan_id, lower(p_saga.stay), upper(p_saga.stay),
+                         p_saga.rooms, p_saga.adults, p_saga.children, p_saga.customer_id, 'checkout-' || p_saga.id,
                          p_quote => p_quote) h;
     update core.checkout_sagas s set step = 'held', hold_id = v_hold.hold_id, updated_at = internal.now()
-    where s.id = p_saga_id;
-    perform internal.checkout_log(p_saga_id, p_attempt, 'held', 'done',
+    where s.id = p_saga.id;
+    perform internal.checkout_log(p_saga, 'held', 'done',
         jsonb_build_object('hold_id', v_hold.hold_id, 'expires_at', v_hold.expires_at));
     return query select v_hold.hold_id, v_hold.expires_at;
 end
 $$;
-comment on function internal.checkout_hold(bigint, integer, jsonb) is
-    'The body of api.checkout_hold without its rights check (callers check them): holds the saga''s rooms and records the hold on the saga. p_quote: the quote step 1 checked the amount against in this transaction, whose prices the hold keeps (null: the hold prices the stay).';
+comment on function internal.checkout_hold(core.checkout_sagas, jsonb) is
+    'The body of api.checkout_hold without its rights check (callers check them): holds the rooms of p_saga (a saga at step inventory_checked that the caller locked or wrote in this transaction) and records the hold on the saga. p_quote: the quote step 1 checked the amount against in this transaction, whose prices the hold keeps (null: the hold prices the stay).';
 
 create function api.checkout_hold(p_saga_id bigint, p_attempt integer)
 returns table (hold_id bigint, expires_at timestamptz)
@@ -281,33 +299,38 @@ begin
       and st.at = internal.now()
     order by st.id desc
     limit 1;
-    return query select h.hold_id, h.expires_at from internal.checkout_hold(p_saga_id, p_attempt, v_quote) h;
+    return query
+    select h.hold_id, h.expires_at
+    from internal.checkout_hold(internal.checkout_for_step(p_saga_id, p_attempt, array['inventory_checked']), v_quote) h;
 end
 $$;
 comment on function api.checkout_hold(bigint, integer) is
     'Checkout step 2: holds the rooms for the hold TTL (180 s) and records the hold on the saga, in one transaction.';
 
-create function internal.checkout_authorised(p_saga_id bigint, p_attempt integer, p_authorisation_ref text)
-returns void
+create function internal.checkout_authorised(p_saga core.checkout_sagas, p_authorisation_ref text)
+returns core.checkout_sagas
 language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_saga core.checkout_sagas := internal.checkout_for_step(p_saga_id, p_attempt, array['held']);
+    v_saga core.checkout_sagas := p_saga;
 begin
+    -- (steps happen in order, once: the caller locked the saga at step held with
+    -- internal.checkout_for_step)
     if nullif(btrim(p_authorisation_ref), '') is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'authorisation reference is empty', 'pass the gateway''s authorisation id');
     end if;
-    -- 3. the payment gateway pre-authorised the amount
-    update core.checkout_sagas s set step = 'authorised', authorisation_ref = p_authorisation_ref, updated_at = internal.now()
-    where s.id = v_saga.id;
-    perform internal.checkout_log(p_saga_id, p_attempt, 'authorised', 'done',
-        jsonb_build_object('authorisation_ref', p_authorisation_ref));
+    -- 3. the payment gateway pre-authorised the amount: the step is logged here and returned on
+    -- the row, which the caller writes (with the confirmation, when it follows in the transaction)
+    v_saga.step := 'authorised';
+    v_saga.authorisation_ref := p_authorisation_ref;
+    perform internal.checkout_log(v_saga, 'authorised', 'done', jsonb_build_object('authorisation_ref', p_authorisation_ref));
+    return v_saga;
 end
 $$;
-comment on function internal.checkout_authorised(bigint, integer, text) is
-    'The body of api.checkout_authorised without its rights check (callers check them): records the gateway''s pre-authorisation on the saga.';
+comment on function internal.checkout_authorised(core.checkout_sagas, text) is
+    'Step 3 on a saga the caller locked at step held: checks the gateway''s pre-authorisation reference, logs the step and returns the saga row at step authorised with the reference, for the caller to write (api.checkout_authorised alone, internal.checkout_confirm with the confirmation).';
 
 create function api.checkout_authorised(p_saga_id bigint, p_attempt integer, p_authorisation_ref text)
 returns void
@@ -316,17 +339,22 @@ volatile
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+    v_saga core.checkout_sagas;
 begin
     -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
     perform internal.require_service('checkout_authorised');
     perform internal.require_right('reservation.create');
-    perform internal.checkout_authorised(p_saga_id, p_attempt, p_authorisation_ref);
+    v_saga := internal.checkout_authorised(internal.checkout_for_step(p_saga_id, p_attempt, array['held']),
+                                           p_authorisation_ref);
+    update core.checkout_sagas s set step = v_saga.step, authorisation_ref = v_saga.authorisation_ref, updated_at = internal.now()
+    where s.id = v_saga.id;
 end
 $$;
 comment on function api.checkout_authorised(bigint, integer, text) is
     'Checkout step 3: records the gateway''s pre-authorisation of the amount on the saga.';
 
-create function internal.checkout_confirm(p_saga_id bigint, p_attempt integer)
+create function internal.checkout_confirm(p_saga core.checkout_sagas)
 returns table (reservation_id bigint, confirmation_code text)
 language plpgsql
 volatile
@@ -334,10 +362,13 @@ set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
 declare
-    v_saga       core.checkout_sagas := internal.checkout_for_step(p_saga_id, p_attempt, array['authorised']);
+    v_saga       core.checkout_sagas := p_saga;
     v_res        record;
     v_payment_id bigint;
 begin
+    -- (steps happen in order, once: the caller locked the saga at step authorised with
+    -- internal.checkout_for_step, or at step held and authorised it in this transaction with
+    -- internal.checkout_authorised; the authorisation is written here with the confirmation then)
     -- 4. the hold becomes a confirmed reservation carrying the authorisation, and the
     -- pre-authorisation is recorded on its folio, in the same transaction
     select * into v_res
@@ -346,15 +377,16 @@ begin
     v_payment_id := internal.authorise_payment(v_res.reservation_id, 'card', v_saga.amount, v_saga.authorisation_ref,
                                           v_saga.currency, false, internal.request_app_user());
     update core.checkout_sagas s
-    set step = 'confirmed', reservation_id = v_res.reservation_id, payment_id = v_payment_id, updated_at = internal.now()
-    where s.id = p_saga_id;
-    perform internal.checkout_log(p_saga_id, p_attempt, 'confirmed', 'done',
+    set step = 'confirmed', authorisation_ref = v_saga.authorisation_ref, reservation_id = v_res.reservation_id,
+        payment_id = v_payment_id, updated_at = internal.now()
+    where s.id = v_saga.id;
+    perform internal.checkout_log(v_saga, 'confirmed', 'done',
         jsonb_build_object('reservation_id', v_res.reservation_id, 'confirmation_code', v_res.confirmation_code));
     return query select v_res.reservation_id, v_res.confirmation_code;
 end
 $$;
-comment on function internal.checkout_confirm(bigint, integer) is
-    'The body of api.checkout_confirm without its rights check (callers check them): confirms the saga''s hold into a reservation with the pre-authorisation reference and records it on the saga.';
+comment on function internal.checkout_confirm(core.checkout_sagas) is
+    'The body of api.checkout_confirm without its rights check (callers check them): confirms the hold of p_saga (a saga at step authorised the caller locked, or authorised in this transaction) into a reservation with the pre-authorisation reference and records both on the saga.';
 
 create function api.checkout_confirm(p_saga_id bigint, p_attempt integer)
 returns table (reservation_id bigint, confirmation_code text)
@@ -368,7 +400,9 @@ begin
     -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
     perform internal.require_service('checkout_confirm');
     perform internal.require_right('reservation.create');
-    return query select c.reservation_id, c.confirmation_code from internal.checkout_confirm(p_saga_id, p_attempt) c;
+    return query
+    select c.reservation_id, c.confirmation_code
+    from internal.checkout_confirm(internal.checkout_for_step(p_saga_id, p_attempt, array['authorised'])) c;
 end
 $$;
 comment on function api.checkout_confirm(bigint, integer) is
@@ -395,9 +429,10 @@ begin
     perform internal.capture_payment(v_saga.payment_id, v_saga.amount, internal.request_app_user());
     update core.checkout_sagas s
     set step = 'captured', status = 'succeeded', capture_ref = p_capture_ref, updated_at = internal.now()
-    where s.id = v_saga.id;
-    perform internal.checkout_log(p_saga_id, p_attempt, 'captured', 'done', jsonb_build_object('capture_ref', p_capture_ref));
-    return internal.checkout_document(p_saga_id) -> 'result';
+    where s.id = v_saga.id
+    returning * into v_saga;
+    perform internal.checkout_log(v_saga, 'captured', 'done', jsonb_build_object('capture_ref', p_capture_ref));
+    return internal.checkout_result(v_saga);
 end
 $$;
 comment on function api.checkout_captured(bigint, integer, text) is
@@ -495,7 +530,7 @@ begin
     -- 2. the hold, at the prices of the quote just checked; a refused hold keeps the saga row (the
     -- inventory was checked) for the caller to compensate, and is answered as data
     begin
-        perform internal.checkout_hold(v_saga.saga_id, v_saga.attempt, v_saga.quote);
+        perform internal.checkout_hold(v_saga.saga, v_saga.quote);
     exception
         when serialization_failure or deadlock_detected then
             raise;
@@ -522,14 +557,18 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
+declare
+    v_saga core.checkout_sagas;
 begin
     -- a saga step: the HTTP service's, for a system that may book (seed 000's matrix)
     perform internal.require_service('checkout_confirm_authorised');
     perform internal.require_right('reservation.create');
-    -- steps 3 and 4 in one transaction; a refusal names its step in its error context
-    -- (internal.checkout_authorised or internal.checkout_confirm)
-    perform internal.checkout_authorised(p_saga_id, p_attempt, p_authorisation_ref);
-    return query select c.reservation_id, c.confirmation_code from internal.checkout_confirm(p_saga_id, p_attempt) c;
+    -- steps 3 and 4 in one transaction, the saga row written once (at step confirmed, with the
+    -- authorisation); a refusal names its step in its error context (internal.checkout_for_step or
+    -- internal.checkout_authorised: the authorisation; internal.checkout_confirm: the confirmation)
+    v_saga := internal.checkout_authorised(internal.checkout_for_step(p_saga_id, p_attempt, array['held']),
+                                           p_authorisation_ref);
+    return query select c.reservation_id, c.confirmation_code from internal.checkout_confirm(v_saga) c;
 end
 $$;
 comment on function api.checkout_confirm_authorised(bigint, integer, text) is
@@ -571,18 +610,18 @@ begin
        and exists (select 1 from core.reservations r where r.id = v_saga.reservation_id and r.status in ('pending', 'confirmed')) then
         perform internal.cancel_reservation(v_saga.reservation_id, null, format('checkout %s failed: %s', p_saga_id, p_error_code));
         v_saga.booking_cancelled := true;
-        perform internal.checkout_log(p_saga_id, p_attempt, 'confirmed', 'compensated', '{}'::jsonb);
+        perform internal.checkout_log(v_saga, 'confirmed', 'compensated', '{}'::jsonb);
     end if;
     -- a hold still active is released (an expired one gives its rooms back by itself)
     if v_saga.hold_id is not null and not v_saga.hold_released
        and exists (select 1 from core.holds h where h.id = v_saga.hold_id and h.status = 'active') then
         perform internal.release_hold(v_saga.hold_id);
-        perform internal.checkout_log(p_saga_id, p_attempt, 'held', 'compensated', '{}'::jsonb);
+        perform internal.checkout_log(v_saga, 'held', 'compensated', '{}'::jsonb);
     end if;
     v_saga.hold_released := v_saga.hold_id is not null;
     if coalesce(p_authorisation_voided, false) and not v_saga.authorisation_voided then
         v_saga.authorisation_voided := true;
-        perform internal.checkout_log(p_saga_id, p_attempt, 'authorised', 'compensated', '{}'::jsonb);
+        perform internal.checkout_log(v_saga, 'authorised', 'compensated', '{}'::jsonb);
     end if;
     -- failed once every compensation is done; a void still owed keeps it running for recovery
     update core.checkout_sagas s
@@ -595,7 +634,7 @@ begin
         step = case when coalesce(p_authorisation_voided, false) then 'compensated' else s.step end,
         updated_at = internal.now()
     where s.id = p_saga_id;
-    perform internal.checkout_log(p_saga_id, p_attempt, v_saga.step, 'failed',
+    perform internal.checkout_log(v_saga, v_saga.step, 'failed',
         jsonb_build_object('error_code', p_error_code, 'detail', p_error_detail));
     return internal.checkout_document(p_saga_id);
 end

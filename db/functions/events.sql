@@ -55,15 +55,14 @@ declare
     v_now       timestamptz := internal.now();
     v_api_key_id bigint := internal.request_api_key_id();
 begin
-    -- every type registered, all of one aggregate kind (one stream)
-    v_unknown := (select p.name from unnest(p_types) p(name)
-                  where not exists (select 1 from core.event_types t where t.name = p.name) limit 1);
+    -- every type registered, all of one aggregate kind (one stream): one read of the registry
+    select min(p.name) filter (where t.name is null), min(t.aggregate_kind), count(distinct t.aggregate_kind)::integer
+    into v_unknown, v_kind, v_kinds
+    from unnest(p_types) p(name) left join core.event_types t on t.name = p.name;
     if v_unknown is not null or array_position(p_types, null) is not null then
         perform internal.raise_error('INVALID_ARGUMENT', format('unknown event type %L', v_unknown),
             'add it to core.event_types in db/functions/events.sql');
     end if;
-    select min(t.aggregate_kind), count(distinct t.aggregate_kind)::integer into v_kind, v_kinds
-    from core.event_types t where t.name = any (p_types);
     if v_kinds <> 1 then
         perform internal.raise_error('INVALID_ARGUMENT',
             format('event types %s: one call writes events of one aggregate kind', coalesce(p_types::text, 'null')),

@@ -44,25 +44,23 @@ declare
     v_role text := case when pg_catalog.current_setting('role') = 'none' then session_user::text
                         else pg_catalog.current_setting('role') end;
 begin
-    -- one catalog read: the role's row, then its memberships by oid
-    return coalesce((select r.rolsuper
-                            or pg_catalog.pg_has_role(r.oid, 'hotelcore_owner', 'MEMBER')
-                            or pg_catalog.pg_has_role(r.oid, 'hotelcore_admin', 'MEMBER')
-                     from pg_catalog.pg_roles r where r.rolname = v_role), false);
+    -- membership tests on the role cache, no query: a superuser is a member of every role
+    return pg_catalog.pg_has_role(v_role, 'hotelcore_owner', 'MEMBER')
+        or pg_catalog.pg_has_role(v_role, 'hotelcore_admin', 'MEMBER');
 end
 $$;
 comment on function internal.caller_unrestricted() is
     'True for a superuser, hotelcore_owner or a member of hotelcore_admin: every right of the matrix (hotel scope still applies).';
 
+-- A SQL function with a standard body: inlined into the query that reads it, so a check reads
+-- the one row it asks for instead of the whole matrix built at every call.
 create function internal.rights()
 returns table (action text, data text, systems text[])
-language plpgsql
+language sql
 immutable
-set search_path = pg_catalog, pg_temp
-as $$
-begin
+begin atomic
     -- seed 000, システム責任マトリックス: one row per (data, update or read) cell
-    return query values
+    select v.action, v.data, v.systems from (values
         ('customer.read',         '顧客基本情報 read',           array['member', 'pms', 'saas']),
         ('customer.create',       '顧客基本情報 update',         array['member']),
         ('customer.update',       '顧客基本情報 update (all)',   array['member']),
@@ -93,9 +91,8 @@ begin
         ('checkout.step',         'the checkout saga''s steps (the HTTP service, hotelcore_service)', array[]::text[]),
         ('hotel.create',          'chain administration',        array[]::text[]),
         ('api_keys.manage',       'chain administration',        array[]::text[]),
-        ('maintenance.run',       'scheduled jobs',              array[]::text[]);
-end
-$$;
+        ('maintenance.run',       'scheduled jobs',              array[]::text[])) as v(action, data, systems);
+end;
 comment on function internal.rights() is
     'Seed 000''s responsibility matrix as actions: the systems (member, pms, saas, bi) that hold each one. Admin-only actions hold none. The one place the matrix is written.';
 
@@ -200,7 +197,7 @@ as $$
 begin
     -- seed 000: hotel-member creates reservations only as origin member; later changes are the PMS's
     perform internal.require_right('reservation.create');
-    if not internal.has_right('reservation.update') and p_origin is distinct from 'member' then
+    if p_origin is distinct from 'member' and not internal.has_right('reservation.update') then
         perform internal.raise_error('PERMISSION_DENIED',
             format('reservation.create: origin %s is not member (role %s)', coalesce(p_origin, 'null'), internal.caller_role()),
             'hotel-member books with origin member');

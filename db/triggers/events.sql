@@ -133,13 +133,17 @@ as $$
         'reservation_id', r.id, 'confirmation_code', r.confirmation_code, 'customer_id', r.customer_id,
         'status', r.status, 'origin', r.origin, 'check_in', lower(r.stay), 'check_out', upper(r.stay),
         'currency', r.currency, 'total_amount', r.total_amount, 'version', r.version,
-        'rooms', (select count(*) from core.reservation_rooms l where l.reservation_id = r.id),
-        'room_numbers', coalesce((select jsonb_agg(distinct m.number)
-                                  from core.reservation_rooms l
-                                  join core.room_assignments a on a.reservation_room_id = l.id and a.active
-                                  join core.rooms m on m.id = a.room_id
-                                  where l.reservation_id = r.id), '[]'::jsonb))
-    from core.reservations r where r.id = p_reservation_id
+        'rooms', s.rooms, 'room_numbers', s.room_numbers)
+    from core.reservations r
+    -- the stay's room lines and the rooms assigned to them, read once for both fields
+    cross join lateral (
+        select count(distinct l.id) as rooms,
+               coalesce(jsonb_agg(distinct m.number) filter (where m.number is not null), '[]'::jsonb) as room_numbers
+        from core.reservation_rooms l
+        left join core.room_assignments a on a.hotel_id = l.hotel_id and a.reservation_room_id = l.id and a.active
+        left join core.rooms m on m.hotel_id = a.hotel_id and m.id = a.room_id
+        where l.reservation_id = r.id) s
+    where r.id = p_reservation_id
 $$;
 comment on function internal.reservation_event_payload(bigint) is
     'A reservation as its events carry it (seed 000''s fields): ids, status, origin, stay, amount, version, the number of rooms and the room numbers assigned.';

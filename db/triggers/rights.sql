@@ -48,8 +48,11 @@ volatile
 set search_path = pg_catalog, pg_temp
 as $$
 begin
+    -- an insert records the row's keys only (internal.audit_change reads no other field of it)
     perform internal.audit_change('customer', tg_op,
-        case when tg_op <> 'INSERT' then to_jsonb(old) end, case when tg_op <> 'DELETE' then to_jsonb(new) end);
+        case when tg_op <> 'INSERT' then to_jsonb(old) end,
+        case when tg_op = 'INSERT' then jsonb_build_object('id', new.id)
+             when tg_op <> 'DELETE' then to_jsonb(new) end);
     return null;
 end
 $$;
@@ -65,8 +68,11 @@ volatile
 set search_path = pg_catalog, pg_temp
 as $$
 begin
+    -- an insert records the row's keys only (internal.audit_change reads no other field of it)
     perform internal.audit_change('reservation', tg_op,
-        case when tg_op <> 'INSERT' then to_jsonb(old) end, case when tg_op <> 'DELETE' then to_jsonb(new) end);
+        case when tg_op <> 'INSERT' then to_jsonb(old) end,
+        case when tg_op = 'INSERT' then jsonb_build_object('id', new.id, 'hotel_id', new.hotel_id)
+             when tg_op <> 'DELETE' then to_jsonb(new) end);
     return null;
 end
 $$;
@@ -82,8 +88,11 @@ volatile
 set search_path = pg_catalog, pg_temp
 as $$
 begin
+    -- an insert records the row's keys only (internal.audit_change reads no other field of it)
     perform internal.audit_change('room', tg_op,
-        case when tg_op <> 'INSERT' then to_jsonb(old) end, case when tg_op <> 'DELETE' then to_jsonb(new) end);
+        case when tg_op <> 'INSERT' then to_jsonb(old) end,
+        case when tg_op = 'INSERT' then jsonb_build_object('id', new.id, 'hotel_id', new.hotel_id)
+             when tg_op <> 'DELETE' then to_jsonb(new) end);
     return null;
 end
 $$;

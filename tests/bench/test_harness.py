@@ -172,6 +172,48 @@ def test_textbook_baseline_books_on_a_copy_of_the_calendar(tiny_db):
         assert datagen.invariants_hold(datagen.check_invariants(conn))
 
 
+def test_confirm_floor_writes_a_confirmation_s_rows_on_copies(tiny_db):
+    with psycopg.connect(tiny_db, autocommit=True) as conn:
+        copied = bench.confirm_floor_setup(conn)
+        assert copied == conn.execute("select count(*) from core.inventory").fetchone()[0]
+        before = conn.execute("select count(*) from core.reservations").fetchone()[0]
+        ctx = bench.Ctx.read(conn, TINY.days)
+        rng = random.Random(3)
+        for n in range(1, 6):
+            bench.confirm_floor(conn, ctx.request(rng), n)
+        # one row of each table per confirmation, two events, and no trigger, key or policy on them
+        counts = {
+            t: conn.execute(f"select count(*) from bench_confirm_floor.{t}").fetchone()[0]
+            for t in bench.CONFIRM_FLOOR_TABLES
+            if t not in ("inventory", "holds")
+        }
+        assert counts == {t: 10 if t == "events" else 5 for t in counts}
+        assert conn.execute(
+            "select count(*) from bench_confirm_floor.holds where status = 'confirmed'"
+        ).fetchone() == (5,)
+        assert conn.execute(
+            """select count(*) from pg_trigger g join pg_class c on c.oid = g.tgrelid
+               join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'bench_confirm_floor'"""
+        ).fetchone() == (0,)
+        # the same indexes as the tables it copies
+        assert (
+            conn.execute(
+                """select count(*) from pg_indexes f join pg_indexes c on c.schemaname = 'core'
+                 and c.tablename = f.tablename
+                 and (c.indexdef like 'CREATE UNIQUE%%') = (f.indexdef like 'CREATE UNIQUE%%')
+                 and substring(c.indexdef from ' USING .*$') = substring(f.indexdef from ' USING .*$')
+               where f.schemaname = 'bench_confirm_floor'"""
+            ).fetchone()[0]
+            == conn.execute(
+                "select count(*) from pg_indexes where schemaname = 'core' and tablename = any(%s)",
+                (list(bench.CONFIRM_FLOOR_TABLES),),
+            ).fetchone()[0]
+        )
+        # the ledger is untouched
+        assert conn.execute("select count(*) from core.reservations").fetchone()[0] == before
+        assert datagen.invariants_hold(datagen.check_invariants(conn))
+
+
 def test_requests_fall_inside_the_calendar(tiny_db):
     with psycopg.connect(tiny_db) as conn:
         ctx = bench.Ctx.read(conn, TINY.days)
@@ -191,6 +233,9 @@ def test_a_whole_run_on_the_tiny_dataset(server_url, template_db):
     results = doc["results"]
     names = [r["name"] for r in results]
     assert "textbook booking (seed 003)" in names and any(n.startswith("report.") for n in names)
+    # a confirmation against its floor (the same rows in plain SQL) in the same run
+    confirm = next(r for r in results if r["name"] == "confirm_booking")
+    assert confirm["target"] == "≥ 1.0 × textbook" and confirm["vs_floor"] is not None
     assert datagen.invariants_hold(doc["dataset"]["invariants_after_load"])
     for r in results:
         assert {"throughput", "p50_ms", "p95_ms", "p99_ms", "client_rss_mb", "invariants"} <= r.keys()
