@@ -8,8 +8,9 @@ delivered, 410 disables the endpoint and the last failure is a dead letter. This
 - fans new events out into deliveries (api.fanout_webhook_events),
 - leases due deliveries (api.claim_webhook_deliveries, FOR UPDATE SKIP LOCKED: several dispatchers
   may run at once and never send the same delivery at the same time),
-- signs each with the ``standardwebhooks`` library (``webhook-id`` = the event id, the same on
-  every retry; ``webhook-timestamp`` = the attempt's Unix seconds; ``webhook-signature`` = one
+- opens each endpoint's signing secrets (stored sealed, :mod:`pyapi.vault`: the database never
+  holds one in clear) and signs with the ``standardwebhooks`` library (``webhook-id`` = the event
+  id, the same on every retry; ``webhook-timestamp`` = the attempt's Unix seconds; ``webhook-signature`` = one
   ``v1,`` signature per live secret, space-separated during a rotation) and POSTs it (timeout 15 s),
 - records the attempt with the delay before the next one (api.record_webhook_attempt): the
   receiver's ``Retry-After`` when it sent one, else the backoff schedule below, or none after the
@@ -24,11 +25,13 @@ with the same webhook-id.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import email.utils
 import logging
 import os
+import secrets
 import select
 import signal
 import socket
@@ -44,6 +47,7 @@ import psycopg
 import tenacity
 from standardwebhooks.webhooks import Webhook
 
+from . import vault
 from .client import bind
 
 log = logging.getLogger("hotelcore.dispatch")
@@ -139,6 +143,37 @@ class Outcome:
     retry_in: dt.timedelta | None
 
 
+def new_secret() -> tuple[str, str]:
+    """A new Standard Webhooks signing secret: whsec_ and 32 random bytes in base64, in clear (shown
+    once to whoever registers the endpoint) and sealed (what api.add_webhook and
+    api.rotate_webhook_secret store)."""
+    clear = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    return clear, vault.seal(clear)
+
+
+def reseal_secrets(conn: psycopg.Connection) -> dict[str, int]:
+    """Every endpoint's signing secrets sealed again under the newest key of the vault (its key
+    rotation); returns how many endpoints were resealed and how many changed meanwhile (their
+    secret rotated in between: left as they are, already under the newest key)."""
+    done = {"resealed": 0, "changed_meanwhile": 0}
+    stored = conn.execute(
+        *bind("webhook_sealed_secrets", columns=("webhook_id", "secret_sealed", "previous_secret_sealed"))
+    ).fetchall()
+    for webhook_id, secret, previous in stored:
+        ok = conn.execute(
+            *bind(
+                "reseal_webhook_secrets",
+                p_webhook_id=webhook_id,
+                p_secret_sealed=vault.reseal(secret),
+                p_previous_secret_sealed=None if previous is None else vault.reseal(previous),
+                p_was_secret=secret,
+                p_was_previous_secret=previous,
+            )
+        ).fetchone()[0]
+        done["resealed" if ok else "changed_meanwhile"] += 1
+    return done
+
+
 def sign(delivery: Delivery, timestamp: dt.datetime) -> dict[str, str]:
     """The Standard Webhooks headers: one signature per live secret (two during a rotation)."""
     signatures = " ".join(
@@ -212,7 +247,11 @@ class Dispatcher:
                 p_lease=dt.timedelta(seconds=self.lease),
             )
         ).fetchall()
-        return [Delivery(*r) for r in rows]
+        # the secrets come sealed; opened here, in the process that signs, and kept in memory only
+        return [
+            Delivery(d, attempt, url, [vault.open_sealed(s) for s in sealed], *rest)
+            for d, attempt, url, sealed, *rest in rows
+        ]
 
     def send(self, delivery: Delivery) -> Outcome:
         started = dt.datetime.now(dt.UTC)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .client import bind
+from .dispatch import new_secret
 
 webhooks_app = typer.Typer(
     help="Outbound webhooks (Standard Webhooks): add, list, disable, enable, rotate-secret, replay.",
@@ -66,12 +67,14 @@ def add(
 ) -> None:
     """Register an endpoint; prints its id and its whsec_ secret (shown once)."""
     types = [t.strip() for e in events for t in e.split(",") if t.strip()]
-    ((webhook_id, name, secret),) = _run(
+    secret, sealed = new_secret()
+    ((webhook_id, name),) = _run(
         *bind(
             "add_webhook",
-            columns=("webhook_id", "name", "secret"),
+            columns=("webhook_id", "name"),
             p_url=url,
             p_event_types=types,
+            p_secret_sealed=sealed,
             p_hotel_ids=hotel or None,
             p_system=system,
             p_description=description,
@@ -136,11 +139,12 @@ def rotate_secret(
     ] = 24.0,
 ) -> None:
     """Give an endpoint a new secret; both sign until the overlap ends."""
-    ((secret, until),) = _run(
+    secret, sealed = new_secret()
+    ((until,),) = _run(
         *bind(
             "rotate_webhook_secret",
-            columns=("secret", "previous_secret_until"),
             p_webhook_id=webhook_id,
+            p_secret_sealed=sealed,
             p_overlap=dt.timedelta(hours=overlap_hours),
         )
     )

@@ -265,6 +265,37 @@ def downgrade_step(conn, module_globals: dict) -> None:
         _execute(conn, down)
 
 
+def rewrite_values(conn, table: str, key: str, columns: tuple[str, ...], rewrite) -> int:
+    """A revision's data step: every non-null value of ``columns`` of ``table`` replaced by
+    ``rewrite(value)`` where that differs, one short update per row (``key`` names it). For what
+    SQL cannot compute, such as sealing a secret under a key the database never holds. Returns
+    the rows changed."""
+    from psycopg import sql
+
+    raw = repeatable._raw(conn)
+    schema, name = table.split(".")
+    cols = [sql.Identifier(c) for c in columns]
+    rows = raw.execute(
+        sql.SQL("select {key}, {cols} from {table} order by 1").format(
+            key=sql.Identifier(key), cols=sql.SQL(", ").join(cols), table=sql.Identifier(schema, name)
+        )
+    ).fetchall()
+    changed = 0
+    for row_key, *values in rows:
+        new = [None if v is None else rewrite(v) for v in values]
+        if new != values:
+            raw.execute(
+                sql.SQL("update {table} set {sets} where {key} = %s").format(
+                    table=sql.Identifier(schema, name),
+                    sets=sql.SQL(", ").join(sql.SQL("{} = %s").format(c) for c in cols),
+                    key=sql.Identifier(key),
+                ),
+                [*new, row_key],
+            )
+            changed += 1
+    return changed
+
+
 # --------------------------------------------------------------------------- authoring
 
 

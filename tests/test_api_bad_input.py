@@ -411,6 +411,9 @@ VALID_BY_NAME = {
     "p_request_type": "taxi",
     "p_price": "5000",
     "p_capacity": "2",
+    # a sealed secret's shape (what the functions check; only the key outside the database opens it)
+    "p_secret_sealed": "fernet:gAAAAAfuzz",
+    "p_previous_secret_sealed": "fernet:gAAAAAfuzz",
 }
 
 # Where one name means different things in different functions.
@@ -431,6 +434,8 @@ VALID_BY_FUNCTION = {
     ("create_facility", "p_kind"): "spa_room",
     ("detect_conflicts", "p_entity_type"): "customer",
     ("resolve_conflict", "p_resolution_method"): "auto_merge",
+    ("add_webhook", "p_url"): "http://127.0.0.1:9/fuzz",
+    ("add_webhook", "p_event_types"): "{customer.*}",
 }
 
 # Date arguments as offsets from the hotel's today, per function (default: the stay below).

@@ -74,22 +74,6 @@ end
 $$;
 comment on function internal.require_mirror_source(text) is 'p_source when it names where mirror data came from, else INVALID_ARGUMENT.';
 
-create function internal.require_sealed_api_key(p_api_key text) returns text
-language plpgsql
-immutable
-set search_path = pg_catalog, pg_temp
-as $$
-begin
-    -- a vendor API key is stored sealed only (core.pms_properties_api_key_sealed says it too)
-    if p_api_key is null or p_api_key !~ '^fernet:[A-Za-z0-9_=-]+$' or length(p_api_key) > 2000 then
-        perform internal.raise_error('INVALID_ARGUMENT', 'the vendor API key is not sealed',
-            'seal it with the connector''s key (pyapi.pms.vault.seal); a key in clear is never stored');
-    end if;
-    return p_api_key;
-end
-$$;
-comment on function internal.require_sealed_api_key(text) is 'p_api_key when it is a sealed vendor API key (a fernet: token), else INVALID_ARGUMENT.';
-
 -- ---------------------------------------------------------------------------- the mirror answers
 
 -- The vendor's stay restrictions that forbid a stay, per external hotel and rate plan, as the
@@ -389,13 +373,13 @@ begin
     if p_vendor !~ '^[a-z][a-z0-9_]{0,49}$' then
         perform internal.raise_error('PMS_VENDOR_UNKNOWN', format('vendor %L', left(p_vendor, 60)), 'e.g. cloudbeds');
     end if;
-    perform internal.require_sealed_api_key(p_api_key);
+    perform internal.require_sealed('p_api_key', p_api_key);
+    perform internal.require_sealed('p_webhook_secret', p_webhook_secret);
     if p_base_url !~ '^https?://[^[:space:]]+$' or length(p_base_url) > 500 then
         perform internal.raise_error('INVALID_ARGUMENT', 'p_base_url is not an http(s) URL', 'e.g. https://api.cloudbeds.com/api/v1.3');
     end if;
-    if length(p_property_id) > 100 or length(p_webhook_secret) > 500
-       or length(p_webhook_token) > 500 then
-        perform internal.raise_error('INVALID_ARGUMENT', 'an identifier or secret is longer than allowed', 'ids up to 100, secrets up to 500 characters');
+    if length(p_property_id) > 100 or length(p_webhook_token) > 500 then
+        perform internal.raise_error('INVALID_ARGUMENT', 'an identifier or token is longer than allowed', 'ids up to 100, tokens up to 500 characters');
     end if;
     if jsonb_typeof(coalesce(v_hotel, 'null')) <> 'object'
        or jsonb_typeof(coalesce(p_document -> 'room_types', 'null')) <> 'array'
@@ -462,7 +446,7 @@ begin
 end
 $$;
 comment on function api.pms_import_property(text, text, text, text, text, text, jsonb) is
-    'Seed 001''s import of a PMS property in one transaction (p_api_key sealed by the connector, never in clear): the hotel (name, location, time zone, currency, tax), room types (occupancy, average price), rooms and rate plans through the property functions, the vendor id of each, the connection and webhook secrets, and the first mirror of inventory and rates. Returns the counts.';
+    'Seed 001''s import of a PMS property in one transaction (p_api_key and p_webhook_secret sealed by the connector, never in clear: INVALID_ARGUMENT): the hotel (name, location, time zone, currency, tax), room types (occupancy, average price), rooms and rate plans through the property functions, the vendor id of each, the connection and webhook secrets, and the first mirror of inventory and rates. Returns the counts.';
 
 -- ---------------------------------------------------------------------------- api: connector reads
 
@@ -528,7 +512,7 @@ begin
 end
 $$;
 comment on function api.pms_webhook_target(text, text) is
-    'The external hotel a vendor''s webhook names, with the secrets its signature or token is checked against (no row: unknown property). Admin only.';
+    'The external hotel a vendor''s webhook names, with what its signature or token is checked against: the signing secret sealed (only the key outside the database opens it) and the token''s sha256 (no row: unknown property). Admin only.';
 
 -- Seed 001's freshness of the mirror for a stay, per external hotel: fresh when every night of
 -- every room type is mirrored within the inventory TTL (90 s) and of every rate plan within the
@@ -1385,7 +1369,7 @@ $$;
 comment on function api.pms_finish_fetch(bigint, text, numeric) is
     'Ends a claimed follow-up fetch: done (no p_error), or failed and due again in p_retry_in_seconds, or given up (a failure without a retry: the next polling sync reads the reservation). Returns done, retry or given_up. Admin (the sync worker).';
 
--- ---------------------------------------------------------------------------- sealed API keys
+-- ---------------------------------------------------------------------------- sealed secrets
 
 create function api.pms_set_api_key(p_hotel_id bigint, p_api_key_sealed text, p_previous text default null)
 returns boolean
@@ -1401,7 +1385,7 @@ begin
     -- only if the stored value is still that one (another rotation in between wins)
     perform internal.require_right('maintenance.run');
     v_property := internal.require_external_hotel(p_hotel_id);
-    perform internal.require_sealed_api_key(p_api_key_sealed);
+    perform internal.require_sealed('p_api_key_sealed', p_api_key_sealed);
     if p_previous is not null and p_previous is distinct from v_property.api_key then
         return false;
     end if;
@@ -1411,3 +1395,28 @@ end
 $$;
 comment on function api.pms_set_api_key(bigint, text, text) is
     'Stores an external hotel''s vendor API key, sealed (never in clear: INVALID_ARGUMENT); with p_previous only while the stored value is still p_previous (false otherwise). Admin (the connector''s key rotation).';
+
+create function api.pms_set_webhook_secret(p_hotel_id bigint, p_webhook_secret_sealed text, p_previous text default null)
+returns boolean
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_property core.pms_properties;
+begin
+    -- the secret of the vendor's signed webhooks sealed again under a newer key (rotation);
+    -- p_previous: only if the stored value is still that one (another rotation in between wins)
+    perform internal.require_right('maintenance.run');
+    v_property := internal.require_external_hotel(p_hotel_id);
+    perform internal.require_sealed('p_webhook_secret_sealed', p_webhook_secret_sealed);
+    if p_previous is not null and p_previous is distinct from v_property.webhook_secret then
+        return false;
+    end if;
+    update core.pms_properties set webhook_secret = p_webhook_secret_sealed where hotel_id = p_hotel_id;
+    return true;
+end
+$$;
+comment on function api.pms_set_webhook_secret(bigint, text, text) is
+    'Stores the secret an external hotel''s signed webhooks are checked with, sealed (never in clear: INVALID_ARGUMENT); with p_previous only while the stored value is still p_previous (false otherwise). Admin (the key rotation).';

@@ -93,6 +93,24 @@ end
 $$;
 comment on function internal.require_text(text, text) is 'Refuses a null or blank text argument with INVALID_ARGUMENT naming the field.';
 
+-- A secret the processes outside the database use (a vendor API key, a webhook signing secret) is
+-- stored sealed only, a Fernet token under a key the database never holds (pyapi/vault.py); the
+-- tables' *_sealed checks say it too.
+create function internal.require_sealed(p_name text, p_value text) returns text
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if p_value is null or p_value !~ '^fernet:[A-Za-z0-9_=-]+$' or length(p_value) > 2000 then
+        perform internal.raise_error('INVALID_ARGUMENT', format('%s is not sealed', p_name),
+            'seal it with the key outside the database (pyapi.vault.seal); a secret in clear is never stored');
+    end if;
+    return p_value;
+end
+$$;
+comment on function internal.require_sealed(text, text) is 'p_value when it is a sealed secret (a fernet: token), else INVALID_ARGUMENT naming the field.';
+
 create function internal.require_amount(p_name text, p_value numeric) returns numeric
 language plpgsql
 immutable

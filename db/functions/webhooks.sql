@@ -7,17 +7,10 @@
 -- 410 disables the endpoint, the last failure is a dead letter). The dispatcher
 -- (pyapi/dispatch.py) signs and sends, and chooses the next retry's delay from its backoff
 -- schedule. Every function here is chain administration or a scheduled job: hotelcore_admin only.
-
-create function internal.new_webhook_secret() returns text
-language sql
-volatile
-set search_path = pg_catalog, pg_temp
-as $$
-    -- 32 bytes from two random UUIDs (244 random bits), base64 after the whsec_ prefix
-    select 'whsec_' || encode(decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'), 'base64')
-$$;
-comment on function internal.new_webhook_secret() is
-    'A new Standard Webhooks signing secret: whsec_ and 32 random bytes in base64.';
+--
+-- Signing secrets are stored sealed (internal.require_sealed): the caller makes a whsec_ secret
+-- and seals it under the key outside the database (pyapi/vault.py, pyapi/dispatch.py), and only
+-- the dispatcher, which holds that key, opens it to sign. No function here returns one in clear.
 
 create function internal.webhook(p_webhook_id bigint) returns core.event_consumers
 language plpgsql
@@ -41,23 +34,24 @@ comment on function internal.webhook(bigint) is
     'Locks and returns webhook endpoint p_webhook_id (webhooks.manage: chain administration), or CONSUMER_NOT_FOUND.';
 
 create function api.add_webhook(
-    p_url         text,
-    p_event_types text[],
-    p_hotel_ids   bigint[] default null,
-    p_system      text default 'admin',
-    p_description text default null
-) returns table (webhook_id bigint, name text, secret text)
+    p_url           text,
+    p_event_types   text[],
+    p_secret_sealed text,
+    p_hotel_ids     bigint[] default null,
+    p_system        text default 'admin',
+    p_description   text default null
+) returns table (webhook_id bigint, name text)
 language plpgsql
 volatile
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_id     bigint;
-    v_secret text := internal.new_webhook_secret();
+    v_id bigint;
 begin
     perform internal.require_right('webhooks.manage');
     perform internal.check_event_patterns(p_event_types);
+    perform internal.require_sealed('p_secret_sealed', p_secret_sealed);
     if p_url is null or p_url !~ '^https?://[^\s/]+' or length(p_url) > 2000 then
         perform internal.raise_error('INVALID_ARGUMENT', format('url %L', left(p_url, 100)),
             'an http:// or https:// URL of at most 2000 characters');
@@ -81,12 +75,12 @@ begin
     values (v_id, 'webhook-' || v_id, 'webhook', p_system, p_event_types,
             (select array_agg(distinct h order by h) from unnest(p_hotel_ids) h), internal.start_position());
     insert into core.webhook_endpoints (consumer_id, url, secret, description)
-    values (v_id, p_url, v_secret, p_description);
-    return query select v_id, 'webhook-' || v_id, v_secret;
+    values (v_id, p_url, p_secret_sealed, p_description);
+    return query select v_id, 'webhook-' || v_id;
 end
 $$;
-comment on function api.add_webhook(text, text[], bigint[], text, text) is
-    'Registers a webhook endpoint for the event types p_event_types (''reservation.*''), limited to p_hotel_ids (null: every hotel), filtered by the rights of p_system (admin: every field). It receives the events after those readable now (at least once: those a running transaction still hides come too). Returns its id and its whsec_ secret, shown only here.';
+comment on function api.add_webhook(text, text[], text, bigint[], text, text) is
+    'Registers a webhook endpoint for the event types p_event_types (''reservation.*''), limited to p_hotel_ids (null: every hotel), filtered by the rights of p_system (admin: every field), signing with the whsec_ secret the caller made and sealed (p_secret_sealed, a fernet: token; never in clear: INVALID_ARGUMENT). It receives the events after those readable now (at least once: those a running transaction still hides come too). Returns its id and name.';
 
 create function api.list_webhooks()
 returns table (
@@ -165,8 +159,11 @@ $$;
 comment on function api.enable_webhook(bigint) is
     'Resumes deliveries to a disabled webhook endpoint (after a 410 or api.disable_webhook): pending deliveries and the events since its cursor go out in order. True when it was disabled.';
 
-create function api.rotate_webhook_secret(p_webhook_id bigint, p_overlap interval default '24 hours')
-returns table (secret text, previous_secret_until timestamptz)
+create function api.rotate_webhook_secret(
+    p_webhook_id    bigint,
+    p_secret_sealed text,
+    p_overlap       interval default '24 hours'
+) returns timestamptz
 language plpgsql
 volatile
 security definer
@@ -174,22 +171,72 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_consumer core.event_consumers := internal.webhook(p_webhook_id);
-    v_secret   text := internal.new_webhook_secret();
     v_until    timestamptz := clock_timestamp() + p_overlap;
 begin
+    perform internal.require_sealed('p_secret_sealed', p_secret_sealed);
     if p_overlap is null or p_overlap < interval '0' or p_overlap > interval '30 days' then
         perform internal.raise_error('INVALID_ARGUMENT', format('overlap %s', p_overlap), 'between 0 and 30 days');
     end if;
     update core.webhook_endpoints w
     set previous_secret = case when p_overlap > interval '0' then w.secret end,
         previous_secret_until = case when p_overlap > interval '0' then v_until end,
-        secret = v_secret
+        secret = p_secret_sealed
     where w.consumer_id = v_consumer.id;
-    return query select v_secret, case when p_overlap > interval '0' then v_until end;
+    return case when p_overlap > interval '0' then v_until end;
 end
 $$;
-comment on function api.rotate_webhook_secret(bigint, interval) is
-    'Gives a webhook endpoint a new whsec_ secret (returned once). Until previous_secret_until (now + p_overlap, default 24 h) every delivery carries both signatures, space-separated, so the receiver can switch over.';
+comment on function api.rotate_webhook_secret(bigint, text, interval) is
+    'Gives a webhook endpoint the new whsec_ secret the caller made and sealed (p_secret_sealed, a fernet: token; never in clear: INVALID_ARGUMENT). Until the time returned (now + p_overlap, default 24 h; null for none) every delivery carries both signatures, space-separated, so the receiver can switch over.';
+
+create function api.webhook_sealed_secrets()
+returns table (webhook_id bigint, secret_sealed text, previous_secret_sealed text)
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- sealed tokens only (the tables' checks): the key that opens them is outside the database;
+    -- the key rotation is chain-wide
+    perform internal.require_right('webhooks.manage');
+    perform internal.require_unrestricted_scope('webhook_sealed_secrets');
+    return query select w.consumer_id, w.secret, w.previous_secret from core.webhook_endpoints w order by w.consumer_id;
+end
+$$;
+comment on function api.webhook_sealed_secrets() is
+    'Every webhook endpoint''s signing secrets as stored: sealed (fernet: tokens only the key outside the database opens), for sealing them again under a newer key (hotelcore pms rotate-keys).';
+
+create function api.reseal_webhook_secrets(
+    p_webhook_id             bigint,
+    p_secret_sealed          text,
+    p_previous_secret_sealed text,
+    p_was_secret             text,
+    p_was_previous_secret    text
+) returns boolean
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_consumer core.event_consumers := internal.webhook(p_webhook_id);
+begin
+    -- the same secrets sealed again under a newer key, only while the stored ones are still
+    -- p_was_*: a rotation of the secret in between wins (false); the key rotation is chain-wide
+    perform internal.require_unrestricted_scope('reseal_webhook_secrets');
+    perform internal.require_sealed('p_secret_sealed', p_secret_sealed);
+    if p_previous_secret_sealed is not null then
+        perform internal.require_sealed('p_previous_secret_sealed', p_previous_secret_sealed);
+    end if;
+    update core.webhook_endpoints w
+    set secret = p_secret_sealed, previous_secret = p_previous_secret_sealed
+    where w.consumer_id = v_consumer.id and w.secret = p_was_secret
+      and w.previous_secret is not distinct from p_was_previous_secret;
+    return found;
+end
+$$;
+comment on function api.reseal_webhook_secrets(bigint, text, text, text, text) is
+    'Stores a webhook endpoint''s signing secrets sealed again under a newer key (p_*_sealed, fernet: tokens), only while the stored ones are still p_was_secret and p_was_previous_secret (false otherwise). Admin (the key rotation).';
 
 create function api.replay_webhook(
     p_webhook_id bigint,
@@ -345,7 +392,7 @@ begin
 end
 $$;
 comment on function api.claim_webhook_deliveries(text, integer, interval) is
-    'Leases up to p_limit due deliveries to dispatcher p_dispatcher for p_lease (FOR UPDATE SKIP LOCKED: concurrent dispatchers take different rows), at most the first pending one per aggregate and endpoint, and returns what to send: URL, the secrets to sign with (two during a rotation), the webhook-id (the event id) and the body.';
+    'Leases up to p_limit due deliveries to dispatcher p_dispatcher for p_lease (FOR UPDATE SKIP LOCKED: concurrent dispatchers take different rows), at most the first pending one per aggregate and endpoint, and returns what to send: URL, the secrets to sign with, sealed (two during a rotation; the dispatcher opens them with its key outside the database), the webhook-id (the event id) and the body.';
 
 create function api.record_webhook_attempt(
     p_delivery_id bigint,

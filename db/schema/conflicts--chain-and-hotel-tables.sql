@@ -15,13 +15,54 @@
 --     conflict (POST /conflicts/{id}/resolve) whichever table holds it;
 --   * a customer conflict has no hotel, a reservation or room conflict its entity's hotel
 --     (customer_conflicts_entity_is_customer, hotel_conflicts_entity_is_hotel_owned, hotel_id not null);
---   * the rules of a conflict's life (status, resolution, escalation) are the same checks on both.
+--   * the rules of a conflict's life (verdict, status, method, resolution, escalation, versions)
+--     have one home, core.conflict_life_cycle_holds, which both tables' check calls.
 -- Lock order: the entity's row first, then its conflict row (internal.lock_conflict).
 
 -- migrate:up
 create sequence core.conflict_ids as bigint;
 comment on sequence core.conflict_ids is 'The ids of core.customer_conflicts and core.hotel_conflicts: one id space for POST /conflicts/{id}/resolve.';
 select pg_catalog.setval('core.conflict_ids', coalesce((select max(f.id) from core.conflicts f), 0) + 1, false);
+
+-- The rules of a conflict's life, one paragraph each, kept by the check of both tables. Plain SQL
+-- with a standard body, so the planner inlines it into each table's check: no call per row. A rule
+-- that is null (a column it reads is null) holds, as a check constraint of its own would.
+create function core.conflict_life_cycle_holds(
+    p_verdict            text,
+    p_status             text,
+    p_resolution_method  text,
+    p_resolved_at        timestamptz,
+    p_resolver           text,
+    p_escalated          boolean,
+    p_escalation_reasons text[],
+    p_before             jsonb,
+    p_theirs             jsonb,
+    p_ours               jsonb,
+    p_fields             jsonb
+) returns boolean
+language sql
+immutable
+parallel safe
+return
+    -- the verdict, status and resolution method are known words
+    p_verdict in ('merged', 'needs_review')
+    and p_status in ('open', 'resolved', 'dismissed')
+    and p_resolution_method in ('manual', 'auto_merge', 'priority_based')
+    -- a conflict is open exactly while it has no resolution time, resolver and method
+    and (p_status = 'open') = (p_resolved_at is null)
+    and (p_status = 'open') = (p_resolver is null)
+    and (p_status = 'open') = (p_resolution_method is null)
+    -- a merged conflict was resolved by the rules at detection
+    and (p_verdict = 'needs_review' or p_status = 'resolved')
+    -- an escalated conflict says why, and only an escalated one
+    and p_escalated = (cardinality(p_escalation_reasons) > 0)
+    -- the versions compared and the outcome per field are JSON objects
+    and jsonb_typeof(p_before) = 'object' and jsonb_typeof(p_theirs) = 'object'
+    and jsonb_typeof(p_ours) = 'object' and jsonb_typeof(p_fields) = 'object';
+comment on function core.conflict_life_cycle_holds(text, text, text, timestamptz, text, boolean, text[], jsonb, jsonb, jsonb, jsonb) is
+    'True unless a conflict row breaks a rule of its life: verdict, status and method known; open exactly while unresolved (no resolved_at, resolver, method); merged only when resolved; escalated exactly when it has reasons; before, theirs, ours and fields JSON objects. The check of core.customer_conflicts and core.hotel_conflicts.';
+alter function core.conflict_life_cycle_holds(text, text, text, timestamptz, text, boolean, text[], jsonb, jsonb, jsonb, jsonb) owner to hotelcore_owner;
+revoke execute on function core.conflict_life_cycle_holds(text, text, text, timestamptz, text, boolean, text[], jsonb, jsonb, jsonb, jsonb) from public;
 
 create table core.customer_conflicts (
     id                 bigint not null default nextval('core.conflict_ids'),
@@ -52,17 +93,9 @@ create table core.customer_conflicts (
     resolved_version   integer,
     constraint customer_conflicts_pkey primary key (id),
     constraint customer_conflicts_entity_is_customer check (entity_type = 'customer'),
-    constraint customer_conflicts_verdict_known check (verdict in ('merged', 'needs_review')),
-    constraint customer_conflicts_status_known check (status in ('open', 'resolved', 'dismissed')),
-    constraint customer_conflicts_method_known check (resolution_method in ('manual', 'auto_merge', 'priority_based')),
-    constraint customer_conflicts_resolution_complete check (
-        (status = 'open') = (resolved_at is null)
-        and (status = 'open') = (resolver is null)
-        and (status = 'open') = (resolution_method is null)),
-    constraint customer_conflicts_merged_is_resolved check (verdict = 'needs_review' or status = 'resolved'),
-    constraint customer_conflicts_escalation_has_reason check (escalated = (cardinality(escalation_reasons) > 0)),
-    constraint customer_conflicts_versions_are_objects check (jsonb_typeof(before) = 'object' and jsonb_typeof(theirs) = 'object'
-        and jsonb_typeof(ours) = 'object' and jsonb_typeof(fields) = 'object')
+    constraint customer_conflicts_life_cycle check (core.conflict_life_cycle_holds(
+        verdict, status, resolution_method, resolved_at, resolver, escalated, escalation_reasons,
+        before, theirs, ours, fields))
 );
 comment on table core.customer_conflicts is
     'Conflicts on customers (seed 000: the chain-wide customer master): a reference table of the distributed layout. Read and written through the view core.conflicts, whose comment says what each column holds.';
@@ -98,17 +131,9 @@ create table core.hotel_conflicts (
     resolved_version   integer,
     constraint hotel_conflicts_pkey primary key (hotel_id, id),
     constraint hotel_conflicts_entity_is_hotel_owned check (entity_type in ('reservation', 'room')),
-    constraint hotel_conflicts_verdict_known check (verdict in ('merged', 'needs_review')),
-    constraint hotel_conflicts_status_known check (status in ('open', 'resolved', 'dismissed')),
-    constraint hotel_conflicts_method_known check (resolution_method in ('manual', 'auto_merge', 'priority_based')),
-    constraint hotel_conflicts_resolution_complete check (
-        (status = 'open') = (resolved_at is null)
-        and (status = 'open') = (resolver is null)
-        and (status = 'open') = (resolution_method is null)),
-    constraint hotel_conflicts_merged_is_resolved check (verdict = 'needs_review' or status = 'resolved'),
-    constraint hotel_conflicts_escalation_has_reason check (escalated = (cardinality(escalation_reasons) > 0)),
-    constraint hotel_conflicts_versions_are_objects check (jsonb_typeof(before) = 'object' and jsonb_typeof(theirs) = 'object'
-        and jsonb_typeof(ours) = 'object' and jsonb_typeof(fields) = 'object')
+    constraint hotel_conflicts_life_cycle check (core.conflict_life_cycle_holds(
+        verdict, status, resolution_method, resolved_at, resolver, escalated, escalation_reasons,
+        before, theirs, ours, fields))
 );
 comment on table core.hotel_conflicts is
     'Conflicts on a hotel''s reservations and rooms: distributed by hotel_id with the hotel''s other rows. Read and written through the view core.conflicts, whose comment says what each column holds.';
@@ -227,3 +252,4 @@ alter table core.conflicts owner to hotelcore_owner;
 drop table if exists core.hotel_conflicts;
 drop table if exists core.customer_conflicts;
 drop sequence if exists core.conflict_ids;
+drop function if exists core.conflict_life_cycle_holds(text, text, text, timestamptz, text, boolean, text[], jsonb, jsonb, jsonb, jsonb);

@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/conflicts--chain-and-hotel-tables.sql": "d222b06df3fdebaa2cd789d9c8c9084de0b13da9206fbd4367de30f83ee7de50",
+    "schema/conflicts--chain-and-hotel-tables.sql": "c5a14a5e8b808dadfd720e9294497b223a796041f48912784859d1f38daf0724",
 }
 
 

@@ -6,7 +6,9 @@ around every call (seed 001).
   authorisation, a retried capture the same capture) and so an authorisation can be voided by
   reference after a crash lost its id.
 * :class:`SimulatedGateway` — approve, decline, timeout and capture failure, chosen per request
-  by the card token (like a processor's test cards) or for the whole gateway by ``script``.
+  by the card token (like a processor's test cards) or for the whole gateway by ``script``. It
+  runs inside a long-lived API process, so what it remembers is bounded: the open authorisations
+  (until captured or voided), the latest finished ones, the latest calls.
 * :class:`ResilientGateway` — retries with exponential backoff (tenacity: 3 tries, 500 ms base)
   and a circuit breaker (pybreaker: 5 failures -> open 60 s -> half-open). Only transient
   failures (timeouts, unavailability) are retried and counted; a decline is an answer.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -99,15 +102,36 @@ class SimulatedGateway:
     a sleep per call; ``hooks`` maps an operation name ("preauthorise", "capture", "void") to a
     callable run before it (the tests inject crashes and waits there). Authorisation ids encode
     the reference, so another process (recovery after a crash) can capture or void them.
+
+    What it keeps is what the protocol needs, and bounded: every open authorisation until it is
+    captured or voided; the latest ``keep_finished`` captured or voided ones (a retried capture
+    answers with the same capture, a capture after a void is refused — beyond that window an id
+    is answered as one made by another process); the latest ``keep_calls`` calls in ``calls``.
     """
 
     script: str | None = None
     latency: float = 0.0
     hooks: dict[str, Callable[[], None]] = field(default_factory=dict)
+    keep_finished: int = 1000
+    keep_calls: int = 1000
     authorisations: dict[str, SimAuthorisation] = field(default_factory=dict)
-    calls: list[tuple[str, str]] = field(default_factory=list)
-    _attempts: dict[str, int] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    calls: deque[tuple[str, str]] = field(init=False)
+    # the finished authorisations' ids, oldest first: the first to forget
+    _finished: OrderedDict[str, None] = field(default_factory=OrderedDict, init=False)
+    # references of flaky cards whose first pre-authorisation has timed out, until one succeeds
+    _timed_out: set[str] = field(default_factory=set, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self.calls = deque(maxlen=self.keep_calls)
+
+    def _finish(self, auth_ref: str) -> None:
+        """Records that ``auth_ref`` was captured or voided; forgets the oldest finished ones
+        beyond ``keep_finished`` (the caller holds the lock)."""
+        self._finished[auth_ref] = None
+        while len(self._finished) > self.keep_finished:
+            old, _ = self._finished.popitem(last=False)
+            self.authorisations.pop(old, None)
 
     def _enter(self, op: str, key: str) -> None:
         with self._lock:
@@ -121,17 +145,27 @@ class SimulatedGateway:
     def preauthorise(self, *, reference: str, amount: Decimal, currency: str, card_token: str) -> str:
         self._enter("preauthorise", reference)
         behaviour = self.script or TEST_TOKENS.get(card_token, "approve")
-        with self._lock:
-            tries = self._attempts[reference] = self._attempts.get(reference, 0) + 1
         if behaviour == "decline":
             raise GatewayDeclined("card declined")
-        if behaviour == "timeout" or (behaviour == "flaky" and tries == 1):
+        if behaviour == "timeout":
             raise GatewayTimeout("pre-authorisation timed out")
         auth_ref = f"sim_auth_{reference}_{behaviour}"
         with self._lock:
-            self.authorisations.setdefault(
-                auth_ref, SimAuthorisation(reference, Decimal(amount), currency, behaviour)
+            # a flaky card times out on its first try, then approves
+            first_try = (
+                behaviour == "flaky"
+                and auth_ref not in self.authorisations
+                and reference not in self._timed_out
             )
+            if first_try:
+                self._timed_out.add(reference)
+            else:
+                self._timed_out.discard(reference)
+                self.authorisations.setdefault(
+                    auth_ref, SimAuthorisation(reference, Decimal(amount), currency, behaviour)
+                )
+        if first_try:
+            raise GatewayTimeout("pre-authorisation timed out")
         return auth_ref
 
     def capture(self, *, authorisation_ref: str, amount: Decimal, currency: str) -> str:
@@ -152,6 +186,7 @@ class SimulatedGateway:
             if auth.status != "captured":
                 auth.status = "captured"
                 auth.capture_ref = "sim_cap_" + authorisation_ref.removeprefix("sim_auth_")
+                self._finish(authorisation_ref)
             return auth.capture_ref
 
     def void(self, *, reference: str, authorisation_ref: str | None = None) -> None:
@@ -159,9 +194,10 @@ class SimulatedGateway:
         if self.script == "timeout":
             raise GatewayTimeout("void timed out")
         with self._lock:
-            for auth in self.authorisations.values():
+            for auth_ref, auth in list(self.authorisations.items()):
                 if auth.reference == reference and auth.status == "authorised":
                     auth.status = "voided"
+                    self._finish(auth_ref)
 
     def captured(self) -> list[SimAuthorisation]:
         with self._lock:

@@ -183,17 +183,21 @@ def sync_command(
 
 @pms_app.command("rotate-keys")
 def rotate_keys_command() -> None:
-    """Seal every external hotel's vendor API key again under the newest key of HOTELCORE_PMS_KEYS
-    (new key first, the old one after it; drop the old one once this has run)."""
+    """Seal every stored secret again under the newest key of HOTELCORE_PMS_KEYS: external hotels'
+    vendor API keys and webhook secrets, outbound webhook endpoints' signing secrets (new key
+    first, the old one after it; drop the old one once this has run)."""
+    from ..dispatch import reseal_secrets
     from .service import rotate_api_keys
 
     try:
         with _connect() as conn:
             done = rotate_api_keys(conn)
+            for k, n in reseal_secrets(conn).items():
+                done[k] += n
     except Exception as exc:  # a key no configured key opens, the database: reported, each hotel whole
         _fail(exc)
     console.print(
-        f"{done['resealed']} vendor API keys sealed under the newest key"
+        f"{done['resealed']} vendor API keys, webhook secrets or endpoints sealed under the newest key"
         + (
             f"; {done['changed_meanwhile']} changed meanwhile, left as they are"
             if done["changed_meanwhile"]

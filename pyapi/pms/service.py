@@ -16,8 +16,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from .. import vault
 from ..client import bind
-from . import vault
 from .connector import Bound, Resilient, get_connector
 
 WEBHOOK_EVENTS = (
@@ -88,7 +88,7 @@ def import_property(
                 p_property_id=property_id,
                 p_base_url=base_url,
                 p_api_key=vault.seal(api_key),
-                p_webhook_secret=webhook_secret,
+                p_webhook_secret=vault.seal(webhook_secret),
                 p_webhook_token=webhook_token,
                 p_document=Jsonb(document),
             )
@@ -226,16 +226,28 @@ def sync_hotel(
 
 
 def rotate_api_keys(conn: psycopg.Connection) -> dict[str, int]:
-    """Every external hotel's vendor API key sealed again under the newest key of the vault (a key
-    an older release stored in clear is sealed); returns how many were resealed and how many
-    changed meanwhile (sealed again by another rotation, or replaced: left as they are)."""
+    """Every external hotel's vendor API key and webhook signing secret sealed again under the
+    newest key of the vault (a key an older release stored in clear is sealed); returns how many
+    hotels were resealed and how many changed meanwhile (sealed again by another rotation, or
+    replaced: left as they are)."""
     done = {"resealed": 0, "changed_meanwhile": 0}
     hotels = [r[0] for r in conn.execute("select hotel_id from api.pms_sync_status() order by hotel_id")]
     for hotel_id in hotels:
         info = conn.execute(*bind("pms_connection", p_hotel_id=hotel_id)).fetchone()[0]
         old = info["api_key_sealed"]
-        ok = conn.execute(
+        key_ok = conn.execute(
             *bind("pms_set_api_key", p_hotel_id=hotel_id, p_api_key_sealed=vault.reseal(old), p_previous=old)
         ).fetchone()[0]
-        done["resealed" if ok else "changed_meanwhile"] += 1
+        (_, old, _), *_ = conn.execute(
+            *bind("pms_webhook_target", p_vendor=info["vendor"], p_property_id=info["property_id"])
+        ).fetchall()
+        ok = conn.execute(
+            *bind(
+                "pms_set_webhook_secret",
+                p_hotel_id=hotel_id,
+                p_webhook_secret_sealed=vault.reseal(old),
+                p_previous=old,
+            )
+        ).fetchone()[0]
+        done["resealed" if key_ok and ok else "changed_meanwhile"] += 1
     return done

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from test_api_bad_input import STATEMENT_TIMEOUT, api_functions, baseline, build_fixture, call_sql
 
+from pyapi.dispatch import new_secret
 from tests.support.events import wait_readable
 
 # name -> the event types one valid call writes
@@ -72,7 +73,7 @@ EXPECTED: dict[str, set[str]] = {
             " begin_idempotent complete_idempotent purge_idempotency_keys checkout_hold checkout_authorised"
             " checkout_confirm checkout_captured checkout_compensate claim_stalled_checkouts refresh_reports"
             " submit_review subscribe_events read_events ack_events add_webhook disable_webhook enable_webhook"
-            " rotate_webhook_secret replay_webhook fanout_webhook_events claim_webhook_deliveries"
+            " rotate_webhook_secret reseal_webhook_secrets replay_webhook fanout_webhook_events claim_webhook_deliveries"
             " record_webhook_attempt purge_events"
         ).split()
     },
@@ -121,7 +122,10 @@ def _setup(db: psycopg.Connection, fixture: dict) -> dict[str, dict[str, str]]:
         (int(fixture["departed"]),),
     )
     wait_readable(db)
-    webhook = one("select webhook_id from api.add_webhook('http://127.0.0.1:9/hook', array['reservation.*'])")
+    webhook = one(
+        "select webhook_id from api.add_webhook('http://127.0.0.1:9/hook', array['reservation.*'], %s)",
+        new_secret()[1],
+    )
     event = one("select event_id from core.events where type = 'reservation.created' order by id limit 1")
     one("select api.replay_webhook(%s, %s)", webhook, event)
     db.execute("select * from api.claim_webhook_deliveries('test')")
@@ -131,6 +135,7 @@ def _setup(db: psycopg.Connection, fixture: dict) -> dict[str, dict[str, str]]:
         "disable_webhook": {"p_webhook_id": str(webhook)},
         "enable_webhook": {"p_webhook_id": str(webhook)},
         "rotate_webhook_secret": {"p_webhook_id": str(webhook)},
+        "reseal_webhook_secrets": {"p_webhook_id": str(webhook)},
         "replay_webhook": {"p_webhook_id": str(webhook), "p_event_id": event},
         "add_webhook": {"p_url": "http://127.0.0.1:9/other", "p_event_types": "{customer.*}"},
         "subscribe_events": {"p_consumer": "pms-audit", "p_system": "pms"},

@@ -12,7 +12,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from hotelcore_tools.vendor_sim import Simulator, start_simulator
-from pyapi.pms import service, vault
+from pyapi import vault
+from pyapi.pms import service
 from pyapi.pms.connector import Resilient
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
@@ -60,10 +61,19 @@ def test_the_database_holds_the_key_sealed_and_the_connector_opens_it(db, import
 def test_rotation_seals_every_key_under_the_new_one(db, imported, monkeypatch):
     sim, hotel, today = imported
     before = stored(db)
+    secret_query = "select webhook_secret from core.pms_properties"
+    secret_before = db.execute(secret_query).fetchone()[0]
     monkeypatch.setenv(vault.ENV, f"{NEW},{OLD}")  # the new key first, the old one still opens
     assert service.rotate_api_keys(db) == {"resealed": 1, "changed_meanwhile": 0}
     after = stored(db)
     assert after != before and after.startswith("fernet:")
+    # the secret of the vendor's signed webhooks too
+    secret_after = db.execute(secret_query).fetchone()[0]
+    assert secret_after != secret_before and secret_after.startswith("fernet:")
+    monkeypatch.setenv(vault.ENV, NEW)
+    assert vault.open_sealed(secret_after)  # opens with the new key alone
+    with pytest.raises(vault.VaultError):
+        vault.open_sealed(secret_before)
     monkeypatch.setenv(vault.ENV, NEW)  # the old key dropped: the stored key opens with the new one
     refresh(db, hotel, today)
     monkeypatch.setenv(vault.ENV, OLD)  # and no longer with the old one

@@ -97,6 +97,7 @@ def read_calls(f: dict) -> dict[str, tuple[str, list]]:
         ),
         "list_api_keys": ("select * from api.list_api_keys()", []),
         "list_webhooks": ("select * from api.list_webhooks()", []),
+        "webhook_sealed_secrets": ("select * from api.webhook_sealed_secrets()", []),
         "get_order": ("select api.get_order(0)", []),
         "list_customer_orders": ("select api.list_customer_orders(%s)", [f["customer"]]),
         "list_service_items": ("select api.list_service_items(%s)", [f["hotel"]]),

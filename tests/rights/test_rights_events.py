@@ -198,8 +198,11 @@ def test_a_system_cannot_subscribe_as_another_system(system: str, as_system) -> 
 @pytest.mark.parametrize(
     "query",
     [
-        "select * from api.add_webhook('http://127.0.0.1:9/x', array['*'])",
+        "select * from api.add_webhook('http://127.0.0.1:9/x', array['*'], 'fernet:x')",
         "select * from api.list_webhooks()",
+        "select api.rotate_webhook_secret(1, 'fernet:x')",
+        "select * from api.webhook_sealed_secrets()",
+        "select api.reseal_webhook_secrets(1, 'fernet:x', null, 'fernet:y', null)",
         "select api.fanout_webhook_events()",
         "select * from api.claim_webhook_deliveries('spy')",
         "select api.purge_events()",

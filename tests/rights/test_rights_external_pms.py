@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from pyapi.pms import vault
+from pyapi import vault
 from tests.support.errors import DENIED, sqlstate
 from tests.support.external_pms import import_property, property_document
 from tests.support.sql import call
@@ -73,6 +73,7 @@ def attempts(hotel: int) -> dict[str, tuple[dict, set[str]]]:
         ),
         "pms_claim_fetches": ({}, set()),
         "pms_set_api_key": ({"p_hotel_id": hotel, "p_api_key_sealed": vault.seal("k2")}, set()),
+        "pms_set_webhook_secret": ({"p_hotel_id": hotel, "p_webhook_secret_sealed": vault.seal("s2")}, set()),
         "pms_finish_fetch": ({"p_id": 1}, set()),
         "pms_import_property": (
             {
@@ -80,7 +81,7 @@ def attempts(hotel: int) -> dict[str, tuple[dict, set[str]]]:
                 "p_property_id": "P9",
                 "p_base_url": "http://x",
                 "p_api_key": vault.seal("k"),
-                "p_webhook_secret": "s",
+                "p_webhook_secret": vault.seal("s"),
                 "p_webhook_token": "t",
                 "p_document": Jsonb(property_document(today, code="p9")),
             },
@@ -185,6 +186,49 @@ def test_no_login_reads_a_vendor_api_key_in_clear_not_even_admin(db, connect_as)
         db.execute("update core.pms_properties set api_key = 'key-P7' where hotel_id = %s", [hotel])
 
 
+def test_no_login_reads_a_webhook_signing_secret_in_clear_not_even_admin(db, connect_as):
+    today = db.execute("select (internal.now() at time zone 'Asia/Seoul')::date").fetchone()[0]
+    hotel = import_property(db, property_document(today), property_id="P8")  # its secret: whsec-P8
+    stored = db.execute(
+        "select webhook_secret from core.pms_properties where hotel_id = %s", [hotel]
+    ).fetchone()[0]
+    assert (
+        stored.startswith("fernet:") and "whsec-P8" not in stored and vault.open_sealed(stored) == "whsec-P8"
+    )
+    admin = connect_as("admin")
+    seen = json.dumps(
+        [
+            call(admin, "pms_webhook_target", p_vendor="cloudbeds", p_property_id="P8"),
+            call(admin, "pms_connection", p_hotel_id=hotel),
+        ],
+        default=str,
+    )
+    assert "whsec-P8" not in seen and "fernet:" in seen
+    admin.rollback()
+    # a secret in clear is never stored, whoever tries
+    for name, args in (
+        ("pms_set_webhook_secret", {"p_hotel_id": hotel, "p_webhook_secret_sealed": "whsec-P8"}),
+        (
+            "pms_import_property",
+            {
+                "p_vendor": "cloudbeds",
+                "p_property_id": "P9",
+                "p_base_url": "http://x",
+                "p_api_key": vault.seal("k"),
+                "p_webhook_secret": "whsec-P9",
+                "p_webhook_token": "t",
+                "p_document": Jsonb(property_document(today, code="p9")),
+            },
+        ),
+    ):
+        with pytest.raises(psycopg.Error) as caught:
+            call(admin, name, **args)
+        assert caught.value.sqlstate == sqlstate("INVALID_ARGUMENT"), name
+        admin.rollback()
+    with pytest.raises(psycopg.errors.CheckViolation):
+        db.execute("update core.pms_properties set webhook_secret = 'whsec-P8' where hotel_id = %s", [hotel])
+
+
 def test_an_admin_login_of_another_hotel_queues_claims_finishes_and_rekeys_nothing_of_it(
     db, external, logins, connect_as
 ):
@@ -211,6 +255,7 @@ def test_an_admin_login_of_another_hotel_queues_claims_finishes_and_rekeys_nothi
             },
         ),
         ("pms_set_api_key", {"p_hotel_id": external, "p_api_key_sealed": vault.seal("stolen")}),
+        ("pms_set_webhook_secret", {"p_hotel_id": external, "p_webhook_secret_sealed": vault.seal("stolen")}),
         ("pms_finish_fetch", {"p_id": row}),
     ):
         try:
@@ -222,6 +267,7 @@ def test_an_admin_login_of_another_hotel_queues_claims_finishes_and_rekeys_nothi
     assert refusals == {
         "pms_enqueue_fetch": sqlstate("PMS_HOTEL_NOT_FOUND"),
         "pms_set_api_key": sqlstate("PMS_HOTEL_NOT_FOUND"),
+        "pms_set_webhook_secret": sqlstate("PMS_HOTEL_NOT_FOUND"),
         "pms_finish_fetch": sqlstate("INVALID_ARGUMENT"),  # the same as an id that does not exist
     }
     assert call(admin, "pms_claim_fetches") == []  # its hotel has none; the other hotel's is not claimed

@@ -8,6 +8,8 @@ import time
 import psycopg
 from psycopg.types.json import Jsonb
 
+from pyapi.dispatch import new_secret
+
 from . import factories
 from .factories import Hotel, RoomType
 
@@ -45,21 +47,32 @@ def set_status(db: psycopg.Connection, hotel: Hotel, room: int, status: str) -> 
 
 
 def add_webhook(db: psycopg.Connection, url: str, types: list[str], **kw) -> tuple[int, str]:
+    """An endpoint registered the way the CLI does (a secret made and sealed outside the
+    database); its id and its secret in clear."""
+    secret, sealed = new_secret()
     params = ", ".join(f"p_{k} => %({k})s" for k in kw)
-    return db.execute(
-        f"select webhook_id, secret from api.add_webhook(p_url => %(url)s, p_event_types => %(types)s"
-        f"{', ' + params if params else ''})",
-        {"url": url, "types": types, **kw},
+    (webhook_id,) = db.execute(
+        f"select webhook_id from api.add_webhook(p_url => %(url)s, p_event_types => %(types)s,"
+        f" p_secret_sealed => %(sealed)s{', ' + params if params else ''})",
+        {"url": url, "types": types, "sealed": sealed, **kw},
     ).fetchone()
+    return webhook_id, secret
 
 
-def wait_readable(db: psycopg.Connection, timeout: float = 120.0) -> None:
-    """Wait until every committed event is readable: below the xmin of every snapshot, which a
-    transaction elsewhere in the cluster (the harness drops the previous test's database in the
-    background; another process's tests may run on the same server) may hold back for a while."""
-    deadline = time.monotonic() + timeout
-    while db.execute(
+def all_readable(db: psycopg.Connection) -> bool:
+    """True when every event committed before this call is readable: below the xmin of every
+    snapshot, which a transaction elsewhere in the cluster (the harness drops the previous test's
+    database in the background; another process's tests may run on the same server) may hold back
+    for a while. Once true it stays true for those events, so a read after it sees all of them."""
+    return not db.execute(
         "select exists (select 1 from core.events where order_xid >= pg_snapshot_xmin(pg_current_snapshot()))"
-    ).fetchone()[0]:
+    ).fetchone()[0]
+
+
+def wait_readable(db: psycopg.Connection, guard: float = 240.0) -> None:
+    """Wait until every committed event is readable (:func:`all_readable`). What is awaited is the
+    condition; ``guard`` (below pytest's timeout) only names a transaction that never ends."""
+    deadline = time.monotonic() + guard
+    while not all_readable(db):
         assert time.monotonic() < deadline, "events stayed unreadable"
         time.sleep(0.05)

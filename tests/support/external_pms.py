@@ -8,7 +8,7 @@ from decimal import Decimal
 import psycopg
 from psycopg.types.json import Jsonb
 
-from pyapi.pms import vault
+from pyapi import vault
 
 from .sql import scalar
 
@@ -76,7 +76,7 @@ def import_property(
         p_property_id=property_id,
         p_base_url=base_url,
         p_api_key=vault.seal("key-" + property_id),
-        p_webhook_secret="whsec-" + property_id,
+        p_webhook_secret=vault.seal("whsec-" + property_id),
         p_webhook_token="tok-" + property_id,
         p_document=Jsonb(doc),
     )

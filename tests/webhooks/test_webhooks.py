@@ -14,7 +14,7 @@ import tenacity
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from hotelcore_tools.receiver import Answer, Receiver
-from pyapi.dispatch import Delivery, Dispatcher, Schedule, retry_after, sign
+from pyapi.dispatch import Delivery, Dispatcher, Schedule, new_secret, retry_after, sign
 from tests.support.events import (
     add_webhook,
     create_customer,
@@ -35,7 +35,7 @@ def status_of(db: psycopg.Connection, webhook: int) -> list[tuple]:
     ).fetchall()
 
 
-def drain(dispatcher: Dispatcher, until, timeout: float = 20.0) -> None:
+def drain(dispatcher: Dispatcher, until, timeout: float = 120.0) -> None:
     """run_once until ``until()`` holds: retries fall due after their wait, and an event becomes
     readable only once no older transaction of the cluster runs (the harness drops the previous
     test's database in the background)."""
@@ -111,10 +111,11 @@ def test_during_a_rotation_both_secrets_sign_then_only_the_new_one(
     hotel = make_hotel(db)
     with Receiver([]) as old_rx, Receiver([]) as new_rx:
         webhook, old_secret = add_webhook(db, old_rx.url, ["room.*"])
-        new_secret, until = db.execute("select * from api.rotate_webhook_secret(%s)", (webhook,)).fetchone()
+        second, sealed = new_secret()
+        until = db.execute("select api.rotate_webhook_secret(%s, %s)", (webhook, sealed)).fetchone()[0]
         assert until > dt.datetime.now(dt.UTC) + dt.timedelta(hours=23)
         old_rx.secrets.append(old_secret)
-        new_rx.secrets.append(new_secret)
+        new_rx.secrets.append(second)
         set_status(db, hotel, hotel.room_ids[0], "dirty")
         with Dispatcher(fresh_db, schedule=FAST) as d:
             drain(d, lambda: len(old_rx.received) >= 1)
@@ -129,12 +130,12 @@ def test_during_a_rotation_both_secrets_sign_then_only_the_new_one(
             drain(d, lambda: len(new_rx.received) >= 1)
             assert new_rx.wait_for(1)[0].webhook_id == event
             # the overlap ends: only the new secret signs, the old receiver rejects
-            db.execute("select * from api.rotate_webhook_secret(%s, interval '0')", (webhook,))
-            newest = db.execute(
-                "select secret from core.webhook_endpoints where consumer_id = %s", (webhook,)
-            ).fetchone()[0]
+            newest, sealed = new_secret()
+            assert db.execute(
+                "select api.rotate_webhook_secret(%s, %s, interval '0')", (webhook, sealed)
+            ).fetchone() == (None,)
             new_rx.secrets[:] = [newest]
-            old_rx.secrets[:] = [old_secret, new_secret]
+            old_rx.secrets[:] = [old_secret, second]
             db.execute(
                 "update core.webhook_endpoints set url = %s where consumer_id = %s", (old_rx.url, webhook)
             )

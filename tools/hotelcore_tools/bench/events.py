@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from pyapi.client import bind
-from pyapi.dispatch import dispatcher_process
+from pyapi.dispatch import dispatcher_process, new_secret
 
 from ..receiver import Receiver
 
@@ -78,13 +78,21 @@ def outbox_cost(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
             )
         ).fetchone()
 
-    duration = max((settings.duration or 20.0) / 2, 3.0)
+    # an operation count (settings.ops: the harness's own tests) replaces the durations
+    duration = None if settings.ops else max((settings.duration or 20.0) / 2, 3.0)
+    warm_up = None if duration is None else duration / 2
     runs: dict[bool, list[Result]] = {True: [], False: []}
     with psycopg.connect(url, autocommit=True) as admin:
         try:
             # warm the caches first (not measured), then ON, OFF, OFF, ON: a drift of the machine
             # over the four runs weighs on both sides alike
-            run_workload(url, Workload("warm-up", hold_and_confirm), settings.clients, duration=duration / 2)
+            run_workload(
+                url,
+                Workload("warm-up", hold_and_confirm),
+                settings.clients,
+                duration=warm_up,
+                ops=settings.ops,
+            )
             for on in (True, False, False, True):
                 _switch_events(admin, on)
                 wl = Workload(
@@ -92,7 +100,12 @@ def outbox_cost(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
                 )
                 runs[on].append(
                     run_workload(
-                        url, wl, settings.clients, duration=duration, seed=settings.seed + len(runs[on])
+                        url,
+                        wl,
+                        settings.clients,
+                        duration=duration,
+                        ops=settings.ops,
+                        seed=settings.seed + len(runs[on]),
                     )
                 )
         finally:
@@ -137,12 +150,14 @@ def _room_ids(conn: psycopg.Connection, hotel_id: int, n: int) -> list[int]:
 def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
     from .harness import summarize
 
-    seconds = 5.0 if settings.quick else 20.0
+    # settings.ops (the harness's own tests): that many events per writer, at the same pace
+    seconds = settings.ops * WRITERS / RATE if settings.ops else 5.0 if settings.quick else 20.0
     hotel = ctx.audit_hotel or ctx.hotels[0]
     with psycopg.connect(url, autocommit=True) as conn, Receiver([]) as rx:
-        webhook, secret = conn.execute(
-            "select webhook_id, secret from api.add_webhook(%s, array['room.status_changed'], array[%s]::bigint[])",
-            (rx.url, hotel.id),
+        secret, sealed = new_secret()
+        (webhook,) = conn.execute(
+            "select webhook_id from api.add_webhook(%s, array['room.status_changed'], %s, array[%s]::bigint[])",
+            (rx.url, sealed, hotel.id),
         ).fetchone()
         rx.secrets.append(secret)
         rooms = _room_ids(conn, hotel.id, 100)
@@ -150,6 +165,7 @@ def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
             # paced writers: one room status change per transaction, RATE per second in all, each
             # writer on rooms of its own
             counts = [0] * WRITERS
+            first = conn.execute("select coalesce(max(id), 0) from core.events").fetchone()[0]
             t0 = time.perf_counter()
 
             def writer(i: int) -> None:
@@ -178,8 +194,13 @@ def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
                 t.start()
             for t in threads:
                 t.join()
-            written = sum(counts)
-            offered = written / (time.perf_counter() - t0)
+            offered = sum(counts) / (time.perf_counter() - t0)
+            # what is awaited is the events the writes published (a write leaving a room's status
+            # as it was publishes none), counted in the log
+            written = conn.execute(
+                "select count(*) from core.events where hotel_id = %s and id > %s and type = 'room.status_changed'",
+                (hotel.id, first),
+            ).fetchone()[0]
             rx.wait_for(written, timeout=60)
         arrived = {r.webhook_id: r.arrived for r in rx.received}
         rows = conn.execute(
@@ -208,10 +229,11 @@ def delivery_latency(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
 def dispatcher_throughput(url: str, ctx: Any, settings: Any, out: Any) -> list[Any]:
     from .harness import summarize
 
-    backlog = 2000 if settings.quick else 10000
+    backlog = settings.ops * 20 if settings.ops else 2000 if settings.quick else 10000
     with psycopg.connect(url, autocommit=True) as conn, Receiver([]) as rx:
-        webhook, secret = conn.execute(
-            "select webhook_id, secret from api.add_webhook(%s, array['customer.updated'])", (rx.url,)
+        secret, sealed = new_secret()
+        (webhook,) = conn.execute(
+            "select webhook_id from api.add_webhook(%s, array['customer.updated'], %s)", (rx.url, sealed)
         ).fetchone()
         rx.secrets.append(secret)
         with dispatcher_process(url):

@@ -12,7 +12,7 @@ import psycopg
 from rich.table import Table
 
 from pyapi.client import bind
-from pyapi.dispatch import dispatcher_process
+from pyapi.dispatch import dispatcher_process, new_secret
 
 from ..receiver import Receiver
 
@@ -30,9 +30,10 @@ class EventFlow:
     def __enter__(self) -> EventFlow:
         self.receiver.__enter__()
         with psycopg.connect(self.url, autocommit=True) as conn:
-            self.webhook_id, secret = conn.execute(
-                "select webhook_id, secret from api.add_webhook(%s, array['*'], p_description => 'demo receiver')",
-                (self.receiver.url,),
+            secret, sealed = new_secret()
+            (self.webhook_id,) = conn.execute(
+                "select webhook_id from api.add_webhook(%s, array['*'], %s, p_description => 'demo receiver')",
+                (self.receiver.url, sealed),
             ).fetchone()
         self.receiver.secrets.append(secret)
         # the dispatcher in a process of its own, as it runs in production

@@ -1,15 +1,17 @@
-"""Vendor API keys sealed at rest. The database holds a PMS property's API key only as a Fernet
-token (``fernet:`` + AES-128-CBC and HMAC-SHA256, :mod:`cryptography`); the key that opens it
-lives outside the database, with the processes that call the vendor (the API, the sync worker,
-the CLI), so no SQL client — not even an admin login through the ``api`` functions — ever reads
-a vendor key in clear: the database cannot call the vendor, so whichever login the connector
-used would otherwise be handed the clear key.
+"""Secrets sealed at rest: the vendor API keys of external PMS hotels, the secrets their signed
+webhooks are checked with, and the signing secrets of outbound webhook endpoints. The database
+holds each only as a Fernet token (``fernet:`` + AES-128-CBC and HMAC-SHA256, :mod:`cryptography`);
+the key that opens it lives outside the database, with the processes that use the secret (the API,
+the sync worker, the webhook dispatcher, the CLI), so no SQL client — not even an admin login
+through the ``api`` functions — ever reads one in clear: the database neither calls the vendor nor
+signs a webhook, so whichever login did would otherwise be handed the clear secret.
 
-The keys: ``HOTELCORE_PMS_KEYS``, Fernet keys separated by commas, the newest first (it seals;
-every one opens). Without it, a key of this installation is made once under ``HOTELCORE_DATA``
-(``pms-keys``, mode 0600) — development and tests; a deployment sets the variable. Rotation:
-put a new key first (``HOTELCORE_PMS_KEYS=new,old``), run ``hotelcore pms rotate-keys`` (every
-property's key sealed again under the new one), then drop the old key.
+The keys: ``HOTELCORE_PMS_KEYS`` (named for the vendor keys, the first secrets sealed), Fernet keys
+separated by commas, the newest first (it seals; every one opens). Without it, a key of this
+installation is made once under ``HOTELCORE_DATA`` (``pms-keys``, mode 0600) — development and
+tests; a deployment sets the variable. Rotation: put a new key first
+(``HOTELCORE_PMS_KEYS=new,old``), run ``hotelcore pms rotate-keys`` (every sealed secret sealed
+again under the new one), then drop the old key.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from .. import config
+from . import config
 
 PREFIX = "fernet:"
 ENV = "HOTELCORE_PMS_KEYS"
@@ -68,11 +70,11 @@ def seal(clear: str) -> str:
 def open_sealed(sealed: str) -> str:
     """The clear value of a sealed one, with whichever configured key sealed it."""
     if not sealed.startswith(PREFIX):
-        raise VaultError("the stored API key is not sealed")
+        raise VaultError("the stored secret is not sealed")
     try:
         return _fernet().decrypt(sealed[len(PREFIX) :].encode()).decode()
     except InvalidToken:
-        raise VaultError(f"no key of {ENV} opens the stored API key (a key dropped too early?)") from None
+        raise VaultError(f"no key of {ENV} opens the stored secret (a key dropped too early?)") from None
 
 
 def reseal(sealed: str) -> str:
@@ -83,4 +85,4 @@ def reseal(sealed: str) -> str:
     try:
         return PREFIX + _fernet().rotate(sealed[len(PREFIX) :].encode()).decode()
     except InvalidToken:
-        raise VaultError(f"no key of {ENV} opens the stored API key (a key dropped too early?)") from None
+        raise VaultError(f"no key of {ENV} opens the stored secret (a key dropped too early?)") from None
