@@ -454,11 +454,16 @@ declare
     v_member_rate numeric := coalesce((select mr.discount_rate from core.customers c
                                        join core.membership_ranks mr on mr.code = c.rank_code
                                        where c.id = p_customer_id), 0);
+    -- whether any expired hold of the hotels awaits reclaiming (usually not): only then is the
+    -- list below looked at, so a stay's nights are not joined against an empty list
+    v_any_stale   boolean := exists (select 1 from core.holds h
+                                     where h.hotel_id = any(p_hotel_ids) and h.status = 'active'
+                                       and h.expires_at <= v_now);
 begin
     return query
     with stale as materialized (
         -- nights of active holds that expired but were not reclaimed yet (usually none): read once,
-        -- so a plan that probes it once per inventory row rescans a list, not a hash table
+        -- and probed per inventory row only when v_any_stale says there are some
         select l.hotel_id, l.room_type_id, n.night::date as night, count(*)::integer as n
         from core.holds h
         join core.hold_lines l on l.hold_id = h.id
@@ -469,24 +474,32 @@ begin
         group by 1, 2, 3
     ),
     by_rate as (
-        -- one pass over the nights of the stay plus the departure day (closed to departure),
-        -- grouped by rack rate (hash aggregate, no per-night sort)
-        select rt.hotel_id, rt.id as room_type_id, rt.max_occupancy, i.rack_rate,
-               (count(*) filter (where i.night < p_check_out))::integer as open_nights,
-               (min(core.inventory_sellable(i) + coalesce(s.n, 0))
-                    filter (where i.night < p_check_out))::integer as available,
-               bool_or(i.stop_sell) filter (where i.night < p_check_out) as stop_sold,
-               bool_or(case when i.night = p_check_out then i.closed_to_departure
-                            when i.night = p_check_in then i.closed_to_arrival
-                                or (p_check_out - p_check_in) < coalesce(i.min_stay, 0)
-                                or (p_check_out - p_check_in) > coalesce(i.max_stay, 2147483647)
-                            else false end) as restricted
+        -- per room type, one pass over the nights of the stay plus the departure day (closed to
+        -- departure) grouped by rack rate: a room type's few dozen rows at a time, not one sort of
+        -- every night of the hotels
+        select rt.hotel_id, rt.id as room_type_id, rt.max_occupancy, n.*
         from core.room_types rt
-        join core.inventory i on i.hotel_id = rt.hotel_id and i.room_type_id = rt.id
-                             and i.night >= p_check_in and i.night <= p_check_out
-        left join stale s on s.hotel_id = i.hotel_id and s.room_type_id = i.room_type_id and s.night = i.night
+        cross join lateral (
+            select i.rack_rate,
+                   (count(*) filter (where i.night < p_check_out))::integer as open_nights,
+                   (min(core.inventory_sellable(i)
+                        + case when v_any_stale
+                               then coalesce((select s.n from stale s where s.hotel_id = i.hotel_id
+                                              and s.room_type_id = i.room_type_id and s.night = i.night), 0)
+                               else 0 end)
+                        filter (where i.night < p_check_out))::integer as available,
+                   bool_or(i.stop_sell) filter (where i.night < p_check_out) as stop_sold,
+                   bool_or(case when i.night = p_check_out then i.closed_to_departure
+                                when i.night = p_check_in then i.closed_to_arrival
+                                    or (p_check_out - p_check_in) < coalesce(i.min_stay, 0)
+                                    or (p_check_out - p_check_in) > coalesce(i.max_stay, 2147483647)
+                                else false end) as restricted
+            from core.inventory i
+            where i.hotel_id = rt.hotel_id and i.room_type_id = rt.id
+              and i.night >= p_check_in and i.night <= p_check_out
+            group by i.rack_rate
+        ) n
         where rt.hotel_id = any(p_hotel_ids) and rt.active and (p_room_type_id is null or rt.id = p_room_type_id)
-        group by rt.hotel_id, rt.id, rt.max_occupancy, i.rack_rate
     ),
     inv as (
         -- per room type: the rates of the stay's nights and how many nights each
@@ -712,18 +725,21 @@ begin
       and (p_hotel_ids is null or h.id = any(p_hotel_ids))
       and p_check_in >= (v_now at time zone h.time_zone)::date
       and v_nights <= h.max_stay_nights;
-    -- external PMS hotels answer from the mirror (their ledger is the vendor's)
-    return query
-    select distinct on (o.hotel_id)
-           o.hotel_id, h.code, h.name, o.currency,
-           (count(*) over (partition by o.hotel_id))::integer,
-           o.room_type_id, o.rate_plan_id, o.available, o.total * p_rooms, 'mirror'::text, o.as_of
-    from internal.mirror_offers(v_hotel_ids, p_check_in, p_check_out) o
-    join core.hotels h on h.id = o.hotel_id
-    where o.open_nights = v_nights
-      and o.available >= p_rooms
-      and o.max_occupancy >= p_adults + p_children
-    order by o.hotel_id, o.total, o.room_type_id, o.rate_plan_id;
+    -- external PMS hotels answer from the mirror (their ledger is the vendor's); the mirror query
+    -- (planned afresh at every call, like every query here) only when one of the hotels is one
+    if exists (select 1 from core.pms_properties p where p.hotel_id = any(v_hotel_ids)) then
+        return query
+        select distinct on (o.hotel_id)
+               o.hotel_id, h.code, h.name, o.currency,
+               (count(*) over (partition by o.hotel_id))::integer,
+               o.room_type_id, o.rate_plan_id, o.available, o.total * p_rooms, 'mirror'::text, o.as_of
+        from internal.mirror_offers(v_hotel_ids, p_check_in, p_check_out) o
+        join core.hotels h on h.id = o.hotel_id
+        where o.open_nights = v_nights
+          and o.available >= p_rooms
+          and o.max_occupancy >= p_adults + p_children
+        order by o.hotel_id, o.total, o.room_type_id, o.rate_plan_id;
+    end if;
     v_month := date_trunc('month', p_check_in)::date;
     v_next  := (v_month + interval '1 month')::date;
     if p_rooms > 1 or p_check_out > (v_next + interval '1 month')::date then
@@ -816,21 +832,25 @@ begin
         order by d.hotel_id, d.room_type_id, d.min_nights desc
     ),
     sellable as materialized (
-        -- the hotels' active (room type, rate plan) pairs the party fits, with the room type's
-        -- length-of-stay rate: read once and hashed, not looked up for each of a city's thousands
-        -- of offers
-        select rp.id as rate_plan_id, rp.room_type_id, ls.discount_rate as los_rate
-        from core.rate_plans rp
-        join core.room_types rt on rt.hotel_id = rp.hotel_id and rt.id = rp.room_type_id
-        left join los ls on ls.room_type_id = rp.room_type_id
-        where rp.hotel_id = any(v_hotel_ids) and rp.active and rt.active and rt.max_occupancy >= p_adults + p_children
+        -- the hotels' active room types the party fits, with their length-of-stay rate: read once
+        -- and hashed (a room type per row, not a rate plan), not looked up for each of a city's
+        -- thousands of offers
+        select rt.hotel_id, rt.id as room_type_id, ls.discount_rate as los_rate
+        from core.room_types rt
+        left join los ls on ls.room_type_id = rt.id
+        where rt.hotel_id = any(v_hotel_ids) and rt.active and rt.max_occupancy >= p_adults + p_children
+    ),
+    closed_plans as (
+        -- the hotels' inactive rate plans (few or none): left out
+        select rp.id from core.rate_plans rp where rp.hotel_id = any(v_hotel_ids) and not rp.active
     ),
     offers as (
         select p.hotel_id, p.room_type_id, p.rate_plan_id, p.currency, p.prices_include_tax, p.tax_rate,
                p.minor_units, coalesce(s.los_rate, p.los_rate, 0) as los_rate, p.subtotal
         from plans p
-        join sellable s on s.rate_plan_id = p.rate_plan_id and s.room_type_id = p.room_type_id
+        join sellable s on s.hotel_id = p.hotel_id and s.room_type_id = p.room_type_id
         where (p.hotel_id, p.room_type_id) not in (select st.hotel_id, st.room_type_id from stopped st)
+          and p.rate_plan_id not in (select cp.id from closed_plans cp)
     ),
     priced as materialized (
         select o.hotel_id, o.room_type_id, o.rate_plan_id, o.currency, pr.total
