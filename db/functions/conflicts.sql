@@ -459,11 +459,7 @@ as $$
                               'adults', l.adults, 'children', l.children, 'special_requests', r.special_requests,
                               'total_amount', r.total_amount, 'currency', r.currency)
     from core.reservations r
-    -- the first line through the index on reservation_id: ordered by an expression, so the planner
-    -- cannot walk the primary key in id order filtering on reservation_id instead (chosen on stale
-    -- statistics, that scan reads every line of the table: a bulk load became quadratic)
-    left join lateral (select x.* from core.reservation_rooms x where x.reservation_id = r.id
-                       order by x.id + 0 limit 1) l on true
+    left join lateral internal.first_room_line(r.id) l on true
     where r.id = p_reservation_id
 $$;
 comment on function internal.reservation_document(bigint) is

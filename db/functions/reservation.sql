@@ -1331,25 +1331,21 @@ comment on function api.confirm_booking(bigint, bigint, text, text, text) is
     'Turns a live hold into a confirmed reservation for p_customer_id (one room line per room held), recording the payment authorisation reference and origin. A retried call returns the same reservation; HOLD_EXPIRED / HOLD_NOT_ACTIVE / HOLD_NOT_FOUND otherwise.';
 
 -- A reservation's first room line: what a change applies to every line is read from it (its room
--- type, rate plan and guests), and its rate plan's cancellation policy is the reservation's. Ordered
--- by an expression, so the planner reads the lines through the index on reservation_id instead of
--- walking the primary key in id order filtering on reservation_id (chosen on stale statistics, that
--- scan reads every line of the table).
-create function internal.first_room_line(p_reservation_id bigint) returns core.reservation_rooms
-language plpgsql
+-- type, rate plan and guests), its rate plan's cancellation policy is the reservation's, and the
+-- conflict rules compare its fields. Ordered by an expression, so the planner reads the lines
+-- through the index on reservation_id instead of walking the primary key in id order filtering on
+-- reservation_id (chosen on stale statistics, that scan reads every line of the table: a bulk load
+-- became quadratic). A SQL function with a standard body: inlined into the query that reads it.
+create function internal.first_room_line(p_reservation_id bigint) returns setof core.reservation_rooms
+language sql
 stable
-set search_path = pg_catalog, pg_temp
-as $$
-declare
-    v_line core.reservation_rooms;
-begin
-    select * into v_line from core.reservation_rooms l where l.reservation_id = p_reservation_id
+rows 1
+begin atomic
+    select l.* from core.reservation_rooms l where l.reservation_id = p_reservation_id
     order by l.id + 0 limit 1;
-    return v_line;
-end
-$$;
+end;
 comment on function internal.first_room_line(bigint) is
-    'The first room line of a reservation (lowest id), read through the index on reservation_id; null when it has none.';
+    'The first room line of a reservation (lowest id), read through the index on reservation_id; no row when it has none.';
 
 create function internal.reservation_policy(p_reservation_id bigint) returns core.cancellation_policies
 language plpgsql
@@ -1363,7 +1359,7 @@ begin
     select cp.* into v_policy
     from core.rate_plans rp
     join core.cancellation_policies cp on cp.id = rp.cancellation_policy_id
-    where rp.id = (internal.first_room_line(p_reservation_id)).rate_plan_id;
+    where rp.id = (select l.rate_plan_id from internal.first_room_line(p_reservation_id) l);
     return v_policy;
 end
 $$;
@@ -1480,7 +1476,7 @@ begin
             'shorten the requests');
     end if;
     v_hotel := internal.require_hotel(v_res.hotel_id);
-    v_line := internal.first_room_line(v_res.id);
+    select * into v_line from internal.first_room_line(v_res.id);
     select count(*) into v_lines from core.reservation_rooms l where l.reservation_id = v_res.id;
     v_check_in := coalesce(p_check_in, lower(v_res.stay));
     v_check_out := coalesce(p_check_out, upper(v_res.stay));
