@@ -874,6 +874,26 @@ comment on function internal.lock_conflict(bigint) is
     'Locks a conflict''s row in core.customer_conflicts or core.hotel_conflicts and returns it as core.conflicts (all nulls when there is none in the caller''s scope).';
 
 
+-- A manual resolution writes only the fields its conflict compared: p_key (as the caller wrote it)
+-- names p_field, which must be in the stale write (ours) or the current version (theirs).
+create function internal.require_conflict_field(p_conflict core.conflicts, p_key text, p_field text, p_route text)
+returns void
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if not (p_conflict.ours ? p_field or p_conflict.theirs ? p_field) then
+        perform internal.raise_error('INVALID_RESOLUTION',
+            format('field %s is not part of conflict %s (its fields: %s)', p_key, p_conflict.id,
+                   (select string_agg(k, ', ' order by k) from jsonb_object_keys(p_conflict.ours || p_conflict.theirs) k)),
+            format('resolve the conflict''s fields only; change others with PUT /%s/{id}', p_route));
+    end if;
+end
+$$;
+comment on function internal.require_conflict_field(core.conflicts, text, text, text) is
+    'INVALID_RESOLUTION unless p_field (the key p_key a manual resolution wrote) is one of the fields conflict p_conflict compared; the hint names PUT /p_route/{id} for other fields.';
+
 create function api.resolve_conflict(
     p_conflict_id       bigint,
     p_resolution_method text,
@@ -966,13 +986,8 @@ begin
         if p_resolution_method = 'manual' then
             -- only fields of this conflict, and never money: points move through the ledger
             for v_key in select k from jsonb_object_keys(v_data) k loop
-                if not (v_conflict.ours ? (case v_key when 'phone' then 'phone_e164' else v_key end)
-                        or v_conflict.theirs ? (case v_key when 'phone' then 'phone_e164' else v_key end)) then
-                    perform internal.raise_error('INVALID_RESOLUTION',
-                        format('field %s is not part of conflict %s (its fields: %s)', v_key, p_conflict_id,
-                               (select string_agg(k, ', ' order by k) from jsonb_object_keys(v_conflict.ours || v_conflict.theirs) k)),
-                        'resolve the conflict''s fields only; change others with PUT /customers/{id}');
-                end if;
+                perform internal.require_conflict_field(v_conflict, v_key,
+                    case v_key when 'phone' then 'phone_e164' else v_key end, 'customers');
                 if internal.customer_field_class(v_key) = 'money' then
                     perform internal.raise_error('INVALID_RESOLUTION',
                         format('field %s is money: the master is the points ledger', v_key),
@@ -1013,12 +1028,7 @@ begin
         -- from the rooms' owner, hotel-pms. Written on the current version, checked like any write.
         if p_resolution_method = 'manual' then
             for v_key in select k from jsonb_object_keys(v_data) k loop
-                if not (v_conflict.ours ? v_key or v_conflict.theirs ? v_key) then
-                    perform internal.raise_error('INVALID_RESOLUTION',
-                        format('field %s is not part of conflict %s (its fields: %s)', v_key, p_conflict_id,
-                               (select string_agg(k, ', ' order by k) from jsonb_object_keys(v_conflict.ours || v_conflict.theirs) k)),
-                        'resolve the conflict''s fields only; change others with PUT /rooms/{id}');
-                end if;
+                perform internal.require_conflict_field(v_conflict, v_key, v_key, 'rooms');
             end loop;
             v_changes := v_data;
         else
@@ -1046,12 +1056,7 @@ begin
         -- owns reservations). Written on the current version, checked like any change.
         if p_resolution_method = 'manual' then
             for v_key in select k from jsonb_object_keys(v_data) k loop
-                if not (v_conflict.ours ? v_key or v_conflict.theirs ? v_key) then
-                    perform internal.raise_error('INVALID_RESOLUTION',
-                        format('field %s is not part of conflict %s (its fields: %s)', v_key, p_conflict_id,
-                               (select string_agg(k, ', ' order by k) from jsonb_object_keys(v_conflict.ours || v_conflict.theirs) k)),
-                        'resolve the conflict''s fields only; change others with PUT /reservations/{id}');
-                end if;
+                perform internal.require_conflict_field(v_conflict, v_key, v_key, 'reservations');
             end loop;
             v_changes := v_data;
         else
