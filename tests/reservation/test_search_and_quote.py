@@ -156,11 +156,18 @@ def test_city_search_breaks_a_tie_on_the_total_as_the_hotel_list_orders_it(db, m
     """Two room types at the same prices: their offers cost the same, and the city search shows the
     one the hotel's own list shows first (total, then room type, then rate plan)."""
     h = make_hotel(city="Gwangju", base_prices=(100000, 100000))
-    one = call(db, "search_availability", p_hotel_id=h.id, p_check_in=h.day(1), p_check_out=h.day(3), p_rooms=rooms)
+    one = call(
+        db, "search_availability", p_hotel_id=h.id, p_check_in=h.day(1), p_check_out=h.day(3), p_rooms=rooms
+    )
     tied = [r for r in one if r["total"] == one[0]["total"]]
     assert len({r["room_type_id"] for r in tied}) == 2  # the tie this test is about
     (row,) = call(
-        db, "search_city_availability", p_city="Gwangju", p_check_in=h.day(1), p_check_out=h.day(3), p_rooms=rooms
+        db,
+        "search_city_availability",
+        p_city="Gwangju",
+        p_check_in=h.day(1),
+        p_check_out=h.day(3),
+        p_rooms=rooms,
     )
     assert (row["room_type_id"], row["rate_plan_id"], row["lowest_total"]) == (
         min(r["room_type_id"] for r in tied),
