@@ -463,14 +463,20 @@ begin
     return query
     with stale as materialized (
         -- nights of active holds that expired but were not reclaimed yet (usually none): read once,
-        -- and probed per inventory row only when v_any_stale says there are some
+        -- and probed per inventory row only when v_any_stale says there are some. The lines are
+        -- looked up hold by hold (the fence keeps that join a nested loop over hold_lines_hold):
+        -- a cached plan, estimated for any number of hotels, otherwise scanned every hold line
+        -- ever written to find the few of the expired holds
         select l.hotel_id, l.room_type_id, n.night::date as night, count(*)::integer as n
         from core.holds h
-        join core.hold_lines l on l.hold_id = h.id
+        cross join lateral (
+            select l.hotel_id, l.room_type_id, l.stay from core.hold_lines l
+            where l.hold_id = h.id and l.stay && daterange(p_check_in, p_check_out)
+            offset 0
+        ) l
         cross join generate_series(greatest(lower(l.stay), p_check_in), least(upper(l.stay), p_check_out) - 1,
                                    interval '1 day') as n(night)
         where h.hotel_id = any(p_hotel_ids) and h.status = 'active' and h.expires_at <= v_now
-          and l.stay && daterange(p_check_in, p_check_out)
         group by 1, 2, 3
     ),
     by_rate as (
