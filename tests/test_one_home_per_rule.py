@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import psycopg
+import pytest
 
 DB_DIR = Path(__file__).resolve().parent.parent / "db"
 
@@ -95,6 +96,8 @@ def test_the_rule_functions_are_inlined_by_the_planner(db):
     """Inlined, they cost nothing per row: the plan shows their expressions, not a call."""
     plan = _plan(db, "select core.inventory_sellable(i) from core.inventory i")
     assert "inventory_sellable" not in plan and "overbooking_allowance" in plan
+    plan = _plan(db, "select core.nights_are_canonical(r.stay) from core.reservations r")
+    assert "nights_are_canonical" not in plan and "isempty(stay)" in plan
     plan = _plan(db, "select internal.nightly_price(i.rack_rate, 1.1, 500, 0) from core.inventory i")
     assert "nightly_price" not in plan and "rack_rate" in plan
     plan = _plan(
@@ -112,3 +115,55 @@ def test_the_price_ladder(db):
     included = db.execute("select * from internal.price_stay(10000, 0.10, 0.05, true, 0.10, 0)").fetchone()
     assert included == (1000, 450, 777, 8550)
     assert db.execute("select internal.nightly_price(12345.678, 1.1, 100, 0)").fetchone()[0] == 13680
+
+
+# --------------------------------------------------------------------------- canonical stays
+
+# a row each table accepts but for its stay (its foreign keys are checked after its checks)
+_STAY_ROWS = {
+    "reservations": "(hotel_id, customer_id, stay, currency, total_amount) values (-1, -1, %s, 'KRW', 0)",
+    "reservation_rooms": "(reservation_id, hotel_id, room_type_id, rate_plan_id, stay, adults, amount, nightly)"
+    " values (-1, -1, -1, -1, %s, 1, 0, '{}')",
+    "hold_lines": "(hold_id, hotel_id, room_type_id, rate_plan_id, stay, adults, amount, nightly)"
+    " values (-1, -1, -1, -1, %s, 1, 0, '{}')",
+    "waitlist_entries": "(hotel_id, room_type_id, rate_plan_id, customer_id, stay, adults, created_at, expires_at)"
+    " values (-1, -1, -1, -1, %s, 1, now(), now() + interval '1 hour')",
+    "checkout_sagas": "(hotel_id, room_type_id, rate_plan_id, stay, rooms, adults, children, origin, request,"
+    " currency, amount, created_at, updated_at) values (-1, -1, -1, %s, 1, 1, 0, 'direct', '{}', 'KRW', 0, now(), now())",
+}
+_NOT_CANONICAL = ["empty", "(,2027-03-02)", "[2027-03-01,)", "(,)"]
+
+
+def test_a_stay_is_canonical_is_one_function_called_by_every_stay_check(db):
+    checks = dict(
+        db.execute(
+            """select c.conname, pg_get_constraintdef(c.oid) from pg_constraint c
+               join pg_class t on t.oid = c.conrelid join pg_namespace n on n.oid = t.relnamespace
+               where n.nspname = 'core' and c.contype = 'c' and c.conname like '%stay_is_canonical'"""
+        ).fetchall()
+    )
+    assert checks == {f"{t}_stay_is_canonical": "CHECK (core.nights_are_canonical(stay))" for t in _STAY_ROWS}
+    assert (
+        db.execute(
+            "select provolatile from pg_proc where oid = 'core.nights_are_canonical(daterange)'::regprocedure"
+        ).fetchone()[0]
+        == "i"
+    )
+    answers = db.execute(
+        "select s, core.nights_are_canonical(s::daterange) from unnest(%s::text[]) s",
+        [["[2027-03-01,2027-03-02)", "[2027-03-01,2027-03-05]", *_NOT_CANONICAL]],
+    ).fetchall()
+    assert answers == [("[2027-03-01,2027-03-02)", True), ("[2027-03-01,2027-03-05]", True)] + [
+        (s, False) for s in _NOT_CANONICAL
+    ]
+
+
+@pytest.mark.parametrize("table", list(_STAY_ROWS))
+def test_every_stay_column_refuses_a_stay_that_is_not_canonical(db, table):
+    # a canonical stay passes every check: only the foreign keys (checked last) refuse the row
+    with pytest.raises(psycopg.errors.ForeignKeyViolation), db.transaction(force_rollback=True):
+        db.execute(f"insert into core.{table} " + _STAY_ROWS[table] % "'[2027-03-01,2027-03-02)'::daterange")
+    for stay in _NOT_CANONICAL:
+        with pytest.raises(psycopg.errors.CheckViolation) as refused, db.transaction(force_rollback=True):
+            db.execute(f"insert into core.{table} " + _STAY_ROWS[table] % "%s::daterange", [stay])
+        assert refused.value.diag.constraint_name == f"{table}_stay_is_canonical", stay
