@@ -167,3 +167,94 @@ def test_every_stay_column_refuses_a_stay_that_is_not_canonical(db, table):
         with pytest.raises(psycopg.errors.CheckViolation) as refused, db.transaction(force_rollback=True):
             db.execute(f"insert into core.{table} " + _STAY_ROWS[table] % "%s::daterange", [stay])
         assert refused.value.diag.constraint_name == f"{table}_stay_is_canonical", stay
+
+
+# --------------------------------------------------------------------------- check formulas
+
+# each rule a check states, its one function, and the checks that call it (each kept its name)
+CHECK_RULES = {
+    "core.nights_are_canonical": {f"{t}_stay_is_canonical" for t in _STAY_ROWS}
+    | {
+        "seasons_during_is_canonical",
+        "room_blocks_nights_is_canonical",
+        "room_assignments_nights_is_canonical",
+    },
+    "core.guests_are_valid": {"hold_lines_guests", "reservation_rooms_guests", "waitlist_entries_guests"},
+    "core.mirror_source_is_known": {
+        f"pms_{t}_source" for t in ("room_types", "rate_plans", "inventory", "rates", "reservations")
+    },
+    "core.fee_kind_is_known": {
+        "cancellation_policies_late_fee_kind",
+        "cancellation_policies_no_show_fee_kind",
+    },
+    "core.fee_percent_fits": {
+        "cancellation_policies_late_percent_when_percent",
+        "cancellation_policies_no_show_percent_when_percent",
+    },
+    "core.currency_code_is_iso": {
+        "currencies_code_is_iso",
+        "points_earn_rates_currency_shape",
+        "conflict_escalation_amounts_currency_is_iso",
+    },
+}
+# what the formulas looked like when each check spelled its own (as pg_get_constraintdef shows
+# them); the one exception: a facility booking's period is a time range, which a function with a
+# standard body cannot take along with the nights (it cannot be polymorphic)
+SPELLED = {
+    "isempty(": {"facility_bookings_period_is_canonical"},
+    "(adults >= 1)": set(),
+    "'booking'::text": set(),
+    "'first_night'::text": set(),
+    "'^[A-Z]{3}$'": set(),
+}
+
+
+def test_each_check_formula_has_one_function_and_no_check_spells_it(db):
+    checks = db.execute(
+        """select c.conname, pg_get_constraintdef(c.oid) from pg_constraint c
+           where c.connamespace = 'core'::regnamespace and c.contype = 'c'"""
+    ).fetchall()
+    for function, names in CHECK_RULES.items():
+        calling = {n for n, d in checks if f"{function}(" in d}
+        assert calling == names, function
+        assert all(d.startswith(f"CHECK ({function}(") for n, d in checks if n in names), function
+        volatility = db.execute(
+            "select p.provolatile from pg_proc p where p.oid = to_regproc(%s)", [function]
+        ).fetchone()
+        assert volatility == ("i",), function
+    assert {text: {n for n, d in checks if text in d} for text in SPELLED} == SPELLED
+
+
+def test_the_check_functions_are_inlined_by_the_planner(db):
+    for expression, table, shown in [
+        ("core.guests_are_valid(t.adults, t.children)", "core.hold_lines", "adults >= 1"),
+        ("core.mirror_source_is_known(t.source)", "core.pms_rates", "webhook,booking"),
+        ("core.fee_kind_is_known(t.late_fee_kind)", "core.cancellation_policies", "first_night"),
+        (
+            "core.fee_percent_fits(t.late_fee_kind, t.late_fee_percent)",
+            "core.cancellation_policies",
+            "'percent'",
+        ),
+        ("core.currency_code_is_iso(t.code)", "core.currencies", "[A-Z]{3}"),
+        ("core.nights_are_canonical(t.nights)", "core.room_blocks", "isempty(nights)"),
+    ]:
+        plan = _plan(db, f"select {expression} from {table} t")
+        assert expression.split("(")[0] not in plan and shown in plan, expression
+
+
+def test_the_check_functions_answer_as_the_formulas_did(db):
+    assert db.execute(
+        "select core.guests_are_valid(1, 0), core.guests_are_valid(0, 2), core.guests_are_valid(2, -1)"
+    ).fetchone() == (True, False, False)
+    assert db.execute(
+        "select core.mirror_source_is_known('webhook'), core.mirror_source_is_known('vendor')"
+    ).fetchone() == (True, False)
+    assert db.execute(
+        """select core.fee_kind_is_known('full'), core.fee_kind_is_known('half'),
+                  core.fee_percent_fits('percent', 50), core.fee_percent_fits('percent', null),
+                  core.fee_percent_fits('percent', 101), core.fee_percent_fits('full', 10),
+                  core.fee_percent_fits('full', null)"""
+    ).fetchone() == (True, False, True, False, False, False, True)
+    assert db.execute(
+        "select core.currency_code_is_iso('KRW'), core.currency_code_is_iso('krw'), core.currency_code_is_iso('KR')"
+    ).fetchone() == (True, False, False)

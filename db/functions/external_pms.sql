@@ -65,7 +65,7 @@ immutable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    if p_source is null or p_source not in ('import', 'poll', 'fetch', 'webhook', 'booking') then
+    if not coalesce(core.mirror_source_is_known(p_source), false) then
         perform internal.raise_error('INVALID_ARGUMENT', format('p_source %L', left(p_source, 40)),
             'one of import, poll, fetch, webhook, booking');
     end if;
@@ -274,8 +274,8 @@ begin
         perform internal.raise_error('INVALID_ARGUMENT', format('reservation document: %s', sqlerrm),
             'modified_at as ISO 8601, check_in/check_out as YYYY-MM-DD');
     end;
-    if v_external is null or v_status is null or v_modified is null or isempty(v_stay)
-       or lower_inf(v_stay) or upper_inf(v_stay) or v_rooms not between 1 and 100 then
+    if v_external is null or v_status is null or v_modified is null or not core.nights_are_canonical(v_stay)
+       or v_rooms not between 1 and 100 then
         perform internal.raise_error('INVALID_ARGUMENT',
             'a reservation needs external_id, status, modified_at, check_in < check_out and 1-100 rooms',
             'send the vendor''s reservation as the connector normalises it');
