@@ -1243,9 +1243,9 @@ begin
            count(distinct (l.room_type_id, l.stay)) as ranges
     into v_held
     from core.hold_lines l where l.hotel_id = v_hold.hotel_id and l.hold_id = p_hold_id;
-    -- rows first (in order), then the hold row: a live hold is confirmed by the statement that
-    -- locks it (its status can only change under the inventory locks taken here); any other is
-    -- re-read under its lock and answered below
+    -- rows first (in order), then the hold row: a live hold is confirmed by the update that locks
+    -- it (its status and expiry checked again under the lock); any other is re-read under its lock
+    -- and answered below
     perform internal.lock_inventory(v_hold.hotel_id, v_held.room_type_ids, v_held.froms, v_held.untils);
     update core.holds h set status = 'confirmed', ended_at = v_now
     where h.hotel_id = v_hold.hotel_id and h.id = p_hold_id and h.status = 'active' and h.expires_at > v_now;
