@@ -39,7 +39,8 @@ volatile
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_document jsonb := internal.reservation_document(new.id);
+    -- the document of the row as updated, with its first room line
+    v_document jsonb := internal.reservation_document_of(new, (select l from internal.first_room_line(new.id) l));
     v_previous jsonb;
 begin
     select ch.document into v_previous from core.reservation_changes ch
