@@ -9,6 +9,8 @@ import re
 import subprocess
 import sys
 import tarfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
@@ -87,15 +89,32 @@ def test_no_table_depends_on_a_replaceable_schema(db: psycopg.Connection):
 
 
 def test_migration_is_serialised_by_an_advisory_lock(empty_db: str):
-    """A second migrator waits for the first instead of racing it."""
-    with psycopg.connect(empty_db) as holder:
-        holder.execute("select pg_advisory_xact_lock(hashtext('hotelcore.migrate'))")
-        with psycopg.connect(empty_db, autocommit=True) as probe:
-            got = probe.execute("select pg_try_advisory_xact_lock(hashtext('hotelcore.migrate'))").fetchone()[
-                0
-            ]
-            assert got is False
-    mig.upgrade(empty_db)
+    """A second migrator waits for the first instead of racing it: while another session of the
+    same database holds the migration lock, a migration applies nothing; once it is released, the
+    migration runs to the head. Advisory locks belong to one database, so the sessions of other
+    databases of the cluster (other test runs) neither hold it nor see it."""
+    with (
+        psycopg.connect(empty_db, autocommit=True) as holder,
+        psycopg.connect(empty_db, autocommit=True) as watch,
+    ):
+        holder.execute("select pg_advisory_lock(hashtext('hotelcore.migrate'))")
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            migration = pool.submit(mig.upgrade, empty_db)
+            # wait for the migrator's request of the lock (not a timed sleep: the loop ends when it
+            # waits, or when it finished without waiting, which fails below)
+            waiting = False
+            while not waiting and not migration.done():
+                waiting = watch.execute(
+                    """select exists (select 1 from pg_locks l
+                                      where l.locktype = 'advisory' and not l.granted
+                                        and l.database = (select oid from pg_database where datname = current_database())
+                                        and l.pid <> pg_backend_pid())"""
+                ).fetchone()[0]
+                time.sleep(0.01)
+            assert waiting, "the migration ran without waiting for the migration lock"
+            assert mig.current(empty_db) is None  # nothing applied while it waits
+            holder.execute("select pg_advisory_unlock(hashtext('hotelcore.migrate'))")
+            migration.result()
     assert mig.current(empty_db) == mig.revisions()[-1].revision
 
 

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import psycopg
+import pytest
 
 DB_DIR = Path(__file__).resolve().parent.parent / "db"
 
@@ -95,6 +96,8 @@ def test_the_rule_functions_are_inlined_by_the_planner(db):
     """Inlined, they cost nothing per row: the plan shows their expressions, not a call."""
     plan = _plan(db, "select core.inventory_sellable(i) from core.inventory i")
     assert "inventory_sellable" not in plan and "overbooking_allowance" in plan
+    plan = _plan(db, "select core.nights_are_canonical(r.stay) from core.reservations r")
+    assert "nights_are_canonical" not in plan and "isempty(stay)" in plan
     plan = _plan(db, "select internal.nightly_price(i.rack_rate, 1.1, 500, 0) from core.inventory i")
     assert "nightly_price" not in plan and "rack_rate" in plan
     plan = _plan(
@@ -112,3 +115,146 @@ def test_the_price_ladder(db):
     included = db.execute("select * from internal.price_stay(10000, 0.10, 0.05, true, 0.10, 0)").fetchone()
     assert included == (1000, 450, 777, 8550)
     assert db.execute("select internal.nightly_price(12345.678, 1.1, 100, 0)").fetchone()[0] == 13680
+
+
+# --------------------------------------------------------------------------- canonical stays
+
+# a row each table accepts but for its stay (its foreign keys are checked after its checks)
+_STAY_ROWS = {
+    "reservations": "(hotel_id, customer_id, stay, currency, total_amount) values (-1, -1, %s, 'KRW', 0)",
+    "reservation_rooms": "(reservation_id, hotel_id, room_type_id, rate_plan_id, stay, adults, amount, nightly)"
+    " values (-1, -1, -1, -1, %s, 1, 0, '{}')",
+    "hold_lines": "(hold_id, hotel_id, room_type_id, rate_plan_id, stay, adults, amount, nightly)"
+    " values (-1, -1, -1, -1, %s, 1, 0, '{}')",
+    "waitlist_entries": "(hotel_id, room_type_id, rate_plan_id, customer_id, stay, adults, created_at, expires_at)"
+    " values (-1, -1, -1, -1, %s, 1, now(), now() + interval '1 hour')",
+    "checkout_sagas": "(hotel_id, room_type_id, rate_plan_id, stay, rooms, adults, children, origin, request,"
+    " currency, amount, created_at, updated_at) values (-1, -1, -1, %s, 1, 1, 0, 'direct', '{}', 'KRW', 0, now(), now())",
+}
+_NOT_CANONICAL = ["empty", "(,2027-03-02)", "[2027-03-01,)", "(,)"]
+
+
+def test_a_stay_is_canonical_is_one_function_called_by_every_stay_check(db):
+    checks = dict(
+        db.execute(
+            """select c.conname, pg_get_constraintdef(c.oid) from pg_constraint c
+               join pg_class t on t.oid = c.conrelid join pg_namespace n on n.oid = t.relnamespace
+               where n.nspname = 'core' and c.contype = 'c' and c.conname like '%stay_is_canonical'"""
+        ).fetchall()
+    )
+    assert checks == {f"{t}_stay_is_canonical": "CHECK (core.nights_are_canonical(stay))" for t in _STAY_ROWS}
+    assert (
+        db.execute(
+            "select provolatile from pg_proc where oid = 'core.nights_are_canonical(daterange)'::regprocedure"
+        ).fetchone()[0]
+        == "i"
+    )
+    answers = db.execute(
+        "select s, core.nights_are_canonical(s::daterange) from unnest(%s::text[]) s",
+        [["[2027-03-01,2027-03-02)", "[2027-03-01,2027-03-05]", *_NOT_CANONICAL]],
+    ).fetchall()
+    assert answers == [("[2027-03-01,2027-03-02)", True), ("[2027-03-01,2027-03-05]", True)] + [
+        (s, False) for s in _NOT_CANONICAL
+    ]
+
+
+@pytest.mark.parametrize("table", list(_STAY_ROWS))
+def test_every_stay_column_refuses_a_stay_that_is_not_canonical(db, table):
+    # a canonical stay passes every check: only the foreign keys (checked last) refuse the row
+    with pytest.raises(psycopg.errors.ForeignKeyViolation), db.transaction(force_rollback=True):
+        db.execute(f"insert into core.{table} " + _STAY_ROWS[table] % "'[2027-03-01,2027-03-02)'::daterange")
+    for stay in _NOT_CANONICAL:
+        with pytest.raises(psycopg.errors.CheckViolation) as refused, db.transaction(force_rollback=True):
+            db.execute(f"insert into core.{table} " + _STAY_ROWS[table] % "%s::daterange", [stay])
+        assert refused.value.diag.constraint_name == f"{table}_stay_is_canonical", stay
+
+
+# --------------------------------------------------------------------------- check formulas
+
+# each rule a check states, its one function, and the checks that call it (each kept its name)
+CHECK_RULES = {
+    "core.nights_are_canonical": {f"{t}_stay_is_canonical" for t in _STAY_ROWS}
+    | {
+        "seasons_during_is_canonical",
+        "room_blocks_nights_is_canonical",
+        "room_assignments_nights_is_canonical",
+    },
+    "core.guests_are_valid": {"hold_lines_guests", "reservation_rooms_guests", "waitlist_entries_guests"},
+    "core.mirror_source_is_known": {
+        f"pms_{t}_source" for t in ("room_types", "rate_plans", "inventory", "rates", "reservations")
+    },
+    "core.fee_kind_is_known": {
+        "cancellation_policies_late_fee_kind",
+        "cancellation_policies_no_show_fee_kind",
+    },
+    "core.fee_percent_fits": {
+        "cancellation_policies_late_percent_when_percent",
+        "cancellation_policies_no_show_percent_when_percent",
+    },
+    "core.currency_code_is_iso": {
+        "currencies_code_is_iso",
+        "points_earn_rates_currency_shape",
+        "conflict_escalation_amounts_currency_is_iso",
+    },
+}
+# what the formulas looked like when each check spelled its own (as pg_get_constraintdef shows
+# them); the one exception: a facility booking's period is a time range, which a function with a
+# standard body cannot take along with the nights (it cannot be polymorphic)
+SPELLED = {
+    "isempty(": {"facility_bookings_period_is_canonical"},
+    "(adults >= 1)": set(),
+    "'booking'::text": set(),
+    "'first_night'::text": set(),
+    "'^[A-Z]{3}$'": set(),
+}
+
+
+def test_each_check_formula_has_one_function_and_no_check_spells_it(db):
+    checks = db.execute(
+        """select c.conname, pg_get_constraintdef(c.oid) from pg_constraint c
+           where c.connamespace = 'core'::regnamespace and c.contype = 'c'"""
+    ).fetchall()
+    for function, names in CHECK_RULES.items():
+        calling = {n for n, d in checks if f"{function}(" in d}
+        assert calling == names, function
+        assert all(d.startswith(f"CHECK ({function}(") for n, d in checks if n in names), function
+        volatility = db.execute(
+            "select p.provolatile from pg_proc p where p.oid = to_regproc(%s)", [function]
+        ).fetchone()
+        assert volatility == ("i",), function
+    assert {text: {n for n, d in checks if text in d} for text in SPELLED} == SPELLED
+
+
+def test_the_check_functions_are_inlined_by_the_planner(db):
+    for expression, table, shown in [
+        ("core.guests_are_valid(t.adults, t.children)", "core.hold_lines", "adults >= 1"),
+        ("core.mirror_source_is_known(t.source)", "core.pms_rates", "webhook,booking"),
+        ("core.fee_kind_is_known(t.late_fee_kind)", "core.cancellation_policies", "first_night"),
+        (
+            "core.fee_percent_fits(t.late_fee_kind, t.late_fee_percent)",
+            "core.cancellation_policies",
+            "'percent'",
+        ),
+        ("core.currency_code_is_iso(t.code)", "core.currencies", "[A-Z]{3}"),
+        ("core.nights_are_canonical(t.nights)", "core.room_blocks", "isempty(nights)"),
+    ]:
+        plan = _plan(db, f"select {expression} from {table} t")
+        assert expression.split("(")[0] not in plan and shown in plan, expression
+
+
+def test_the_check_functions_answer_as_the_formulas_did(db):
+    assert db.execute(
+        "select core.guests_are_valid(1, 0), core.guests_are_valid(0, 2), core.guests_are_valid(2, -1)"
+    ).fetchone() == (True, False, False)
+    assert db.execute(
+        "select core.mirror_source_is_known('webhook'), core.mirror_source_is_known('vendor')"
+    ).fetchone() == (True, False)
+    assert db.execute(
+        """select core.fee_kind_is_known('full'), core.fee_kind_is_known('half'),
+                  core.fee_percent_fits('percent', 50), core.fee_percent_fits('percent', null),
+                  core.fee_percent_fits('percent', 101), core.fee_percent_fits('full', 10),
+                  core.fee_percent_fits('full', null)"""
+    ).fetchone() == (True, False, True, False, False, False, True)
+    assert db.execute(
+        "select core.currency_code_is_iso('KRW'), core.currency_code_is_iso('krw'), core.currency_code_is_iso('KR')"
+    ).fetchone() == (True, False, False)

@@ -65,7 +65,7 @@ immutable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    if p_source is null or p_source not in ('import', 'poll', 'fetch', 'webhook', 'booking') then
+    if not coalesce(core.mirror_source_is_known(p_source), false) then
         perform internal.raise_error('INVALID_ARGUMENT', format('p_source %L', left(p_source, 40)),
             'one of import, poll, fetch, webhook, booking');
     end if;
@@ -274,8 +274,8 @@ begin
         perform internal.raise_error('INVALID_ARGUMENT', format('reservation document: %s', sqlerrm),
             'modified_at as ISO 8601, check_in/check_out as YYYY-MM-DD');
     end;
-    if v_external is null or v_status is null or v_modified is null or isempty(v_stay)
-       or lower_inf(v_stay) or upper_inf(v_stay) or v_rooms not between 1 and 100 then
+    if v_external is null or v_status is null or v_modified is null or not core.nights_are_canonical(v_stay)
+       or v_rooms not between 1 and 100 then
         perform internal.raise_error('INVALID_ARGUMENT',
             'a reservation needs external_id, status, modified_at, check_in < check_out and 1-100 rooms',
             'send the vendor''s reservation as the connector normalises it');
@@ -1371,6 +1371,38 @@ comment on function api.pms_finish_fetch(bigint, text, numeric) is
 
 -- ---------------------------------------------------------------------------- sealed secrets
 
+-- An external hotel's sealed credential stored, the one body of api.pms_set_api_key and
+-- api.pms_set_webhook_secret: p_column names which credential, from a closed set, and each
+-- branch names its column in static SQL (no statement is ever built from a caller's text). The
+-- value must be sealed; with p_previous it is stored only while the stored one is still
+-- p_previous: the update itself compares, so of two rotations racing the later one finds the
+-- earlier one's value and stores nothing.
+create function internal.pms_store_sealed(p_hotel_id bigint, p_column text, p_sealed text, p_previous text)
+returns boolean
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if p_column is null or p_column not in ('api_key', 'webhook_secret') then
+        perform internal.raise_error('INTERNAL_ERROR', format('internal.pms_store_sealed: no credential column %L', left(p_column, 40)),
+            'pass api_key or webhook_secret');
+    end if;
+    perform internal.require_external_hotel(p_hotel_id);
+    perform internal.require_sealed(format('p_%s_sealed', p_column), p_sealed);
+    if p_column = 'api_key' then
+        update core.pms_properties p set api_key = p_sealed
+        where p.hotel_id = p_hotel_id and (p_previous is null or p.api_key = p_previous);
+    else
+        update core.pms_properties p set webhook_secret = p_sealed
+        where p.hotel_id = p_hotel_id and (p_previous is null or p.webhook_secret = p_previous);
+    end if;
+    return found;
+end
+$$;
+comment on function internal.pms_store_sealed(bigint, text, text, text) is
+    'Stores an external hotel''s sealed credential, p_column api_key or webhook_secret (else INTERNAL_ERROR): PMS_HOTEL_NOT_FOUND outside the caller''s scope, INVALID_ARGUMENT when not sealed; with p_previous only while the stored value is still p_previous (false otherwise). The body of api.pms_set_api_key and api.pms_set_webhook_secret.';
+
 create function api.pms_set_api_key(p_hotel_id bigint, p_api_key_sealed text, p_previous text default null)
 returns boolean
 language plpgsql
@@ -1378,19 +1410,11 @@ volatile
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
-declare
-    v_property core.pms_properties;
 begin
     -- a new vendor key, or the same one sealed again under a newer key (rotation); p_previous:
     -- only if the stored value is still that one (another rotation in between wins)
     perform internal.require_right('maintenance.run');
-    v_property := internal.require_external_hotel(p_hotel_id);
-    perform internal.require_sealed('p_api_key_sealed', p_api_key_sealed);
-    if p_previous is not null and p_previous is distinct from v_property.api_key then
-        return false;
-    end if;
-    update core.pms_properties set api_key = p_api_key_sealed where hotel_id = p_hotel_id;
-    return true;
+    return internal.pms_store_sealed(p_hotel_id, 'api_key', p_api_key_sealed, p_previous);
 end
 $$;
 comment on function api.pms_set_api_key(bigint, text, text) is
@@ -1403,19 +1427,11 @@ volatile
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
-declare
-    v_property core.pms_properties;
 begin
     -- the secret of the vendor's signed webhooks sealed again under a newer key (rotation);
     -- p_previous: only if the stored value is still that one (another rotation in between wins)
     perform internal.require_right('maintenance.run');
-    v_property := internal.require_external_hotel(p_hotel_id);
-    perform internal.require_sealed('p_webhook_secret_sealed', p_webhook_secret_sealed);
-    if p_previous is not null and p_previous is distinct from v_property.webhook_secret then
-        return false;
-    end if;
-    update core.pms_properties set webhook_secret = p_webhook_secret_sealed where hotel_id = p_hotel_id;
-    return true;
+    return internal.pms_store_sealed(p_hotel_id, 'webhook_secret', p_webhook_secret_sealed, p_previous);
 end
 $$;
 comment on function api.pms_set_webhook_secret(bigint, text, text) is

@@ -588,14 +588,13 @@ begin
     if p_free_until_days is not null then
         perform internal.require_count('p_free_until_days', p_free_until_days, 0, 365);
     end if;
-    if coalesce(p_late_fee_kind, '') not in ('none', 'first_night', 'percent', 'full')
-       or coalesce(p_no_show_fee_kind, '') not in ('none', 'first_night', 'percent', 'full') then
+    if not coalesce(core.fee_kind_is_known(p_late_fee_kind), false)
+       or not coalesce(core.fee_kind_is_known(p_no_show_fee_kind), false) then
         perform internal.raise_error('INVALID_ARGUMENT',
             format('fee kinds %L / %L', p_late_fee_kind, p_no_show_fee_kind), 'use none, first_night, percent or full');
     end if;
-    if (p_late_fee_kind = 'percent') <> (p_late_fee_percent is not null)
-       or (p_no_show_fee_kind = 'percent') <> (p_no_show_fee_percent is not null)
-       or p_late_fee_percent not between 0 and 100 or p_no_show_fee_percent not between 0 and 100 then
+    if not core.fee_percent_fits(p_late_fee_kind, p_late_fee_percent)
+       or not core.fee_percent_fits(p_no_show_fee_kind, p_no_show_fee_percent) then
         perform internal.raise_error('INVALID_ARGUMENT', 'a percent fee needs its percentage (0 to 100) and only then',
             'pass p_late_fee_percent / p_no_show_fee_percent with the kind percent');
     end if;

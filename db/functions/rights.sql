@@ -417,21 +417,39 @@ declare
     v_count integer := 0;
 begin
     for v_login in
-        select l.rolname, t.setting, t.value
+        select l.oid, l.rolname, t.setting, t.value
         from pg_catalog.pg_roles l
         cross join lateral internal.login_timeouts(l.oid) t
         where l.rolcanlogin
-          and not exists (select 1 from pg_catalog.pg_db_role_setting d
-                          where d.setrole = l.oid and d.setdatabase = 0
-                            and exists (select 1 from unnest(d.setconfig) c where c like t.setting || '=%'))
         order by l.rolname, t.setting
     loop
-        begin
-            execute format('alter role %I set %I = %L', v_login.rolname, v_login.setting, v_login.value);
-            v_count := v_count + 1;
-        exception when insufficient_privilege then
-            raise notice 'hotelcore: no right to set % of login %; set it by hand', v_login.setting, v_login.rolname;
-        end;
+        -- Logins and their settings belong to the cluster: another session (a migration of
+        -- another database, an administrator) may write or drop this login meanwhile. Each try
+        -- looks again (a statement sees what other sessions committed before it), so a value the
+        -- login has of its own, written meanwhile too, stands; a write that met another session's
+        -- write of the same login waited for it, and tries again.
+        for v_try in 1..3 loop
+            exit when exists (select 1 from pg_catalog.pg_db_role_setting d
+                              where d.setrole = v_login.oid and d.setdatabase = 0
+                                and exists (select 1 from unnest(d.setconfig) c where c like v_login.setting || '=%'));
+            begin
+                execute format('alter role %I set %I = %L', v_login.rolname, v_login.setting, v_login.value);
+                v_count := v_count + 1;
+                exit;
+            exception
+                when insufficient_privilege then
+                    raise notice 'hotelcore: no right to set % of login %; set it by hand', v_login.setting, v_login.rolname;
+                    exit;
+                when undefined_object then
+                    exit;  -- dropped meanwhile
+                when unique_violation then
+                    null;  -- its first settings written meanwhile: try again
+                when internal_error then
+                    if sqlerrm <> 'tuple concurrently updated' then
+                        raise;
+                    end if;  -- its settings changed meanwhile: try again
+            end;
+        end loop;
     end loop;
     return v_count;
 end

@@ -5,6 +5,8 @@ under a new key; the connector then calls the simulated vendor with the new key 
 from __future__ import annotations
 
 import datetime as dt
+import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import psycopg
@@ -15,6 +17,7 @@ from hotelcore_tools.vendor_sim import Simulator, start_simulator
 from pyapi import vault
 from pyapi.pms import service
 from pyapi.pms.connector import Resilient
+from tests.support.errors import sqlstate
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 
@@ -96,3 +99,48 @@ def test_a_key_stored_in_clear_by_an_older_release_is_sealed_by_the_rotation(mon
     assert sealed.startswith("fernet:") and vault.open_sealed(sealed) == "legacy-clear-key"
     with pytest.raises(vault.VaultError):
         vault.open_sealed("legacy-clear-key")  # never used as is
+
+
+def test_of_two_rotations_racing_from_one_value_the_later_stores_nothing(db, imported, fresh_db):
+    """The compare and the write are one statement: a rotation that waited for another's row lock
+    compares with the value the other committed, not with the one it saw before waiting."""
+    _, hotel, _ = imported
+    old = stored(db)
+    first = psycopg.connect(fresh_db)
+    second = psycopg.connect(fresh_db, autocommit=True)
+    try:
+        assert first.execute(
+            "select api.pms_set_api_key(%s, %s, %s)", [hotel, vault.seal("key-A"), old]
+        ).fetchone()[0]
+        waiter = second.info.backend_pid
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            later = pool.submit(
+                lambda: second.execute(
+                    "select api.pms_set_api_key(%s, %s, %s)", [hotel, vault.seal("key-B"), old]
+                ).fetchone()[0]
+            )
+            # the later rotation waits for the earlier one's row lock (a wait, not a timed sleep)
+            while (
+                not later.done()
+                and not db.execute(
+                    "select exists (select 1 from pg_stat_activity where pid = %s and wait_event_type = 'Lock')",
+                    [waiter],
+                ).fetchone()[0]
+            ):
+                time.sleep(0.01)
+            first.commit()
+            assert later.result() is False
+    finally:
+        first.close()
+        second.close()
+    assert vault.open_sealed(stored(db)) == "key-A"
+
+
+def test_the_credential_column_comes_from_a_closed_set(db, imported):
+    _, hotel, _ = imported
+    with pytest.raises(psycopg.Error) as refused:
+        db.execute(
+            "select internal.pms_store_sealed(%s, %s, %s, null)",
+            [hotel, "api_key = null, vendor", vault.seal("x")],
+        )
+    assert refused.value.sqlstate == sqlstate("INTERNAL_ERROR")

@@ -6,7 +6,9 @@ on 15-16 they are written on the logins (internal.apply_client_timeouts, as each
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
@@ -96,3 +98,50 @@ def test_the_login_or_the_connection_overrides_the_default(
                         sql.Identifier(logins["member"]), sql.Literal(timeouts["member"][0])
                     )
                 )
+
+
+def test_a_login_another_session_writes_meanwhile_does_not_fail_the_migration(
+    db: psycopg.Connection, server_url: str
+) -> None:
+    """Logins and their settings belong to the cluster: while a migration writes the timeouts of
+    the logins that have none, another database's migration or an administrator may write the
+    same login's settings. The migration waits for that session and leaves its change standing
+    (it failed with a duplicate key, or 'tuple concurrently updated', before)."""
+    if db.info.server_version >= 170000:
+        pytest.skip("PostgreSQL 17+ applies the timeouts at login: no migration writes role settings")
+    login = f"hcm{os.getpid()}_meanwhile"
+    with psycopg.connect(server_url, autocommit=True) as su:
+        su.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(login)))
+        su.execute(sql.SQL("create role {} login in role hotelcore_member").format(sql.Identifier(login)))
+        other = psycopg.connect(server_url)  # a session of another database of the cluster
+        try:
+            # its transaction writes the login's first setting and stays open meanwhile
+            other.execute(
+                sql.SQL("alter role {} set statement_timeout = '10s'").format(sql.Identifier(login))
+            )
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                migration = pool.submit(
+                    lambda: db.execute("select internal.apply_client_timeouts()").fetchone()
+                )
+                waiting = False
+                while not waiting and not migration.done():
+                    waiting = su.execute(
+                        "select exists (select 1 from pg_stat_activity where pid = %s and wait_event_type = 'Lock')",
+                        [db.info.backend_pid],
+                    ).fetchone()[0]
+                    time.sleep(0.01)
+                assert waiting, "the migration did not meet the other session's write"
+                other.commit()
+                migration.result()  # no error
+            settings = su.execute(
+                """select c from pg_db_role_setting d, unnest(d.setconfig) c
+                   where d.setrole = %s::regrole and d.setdatabase = 0 order by c""",
+                [login],
+            ).fetchall()
+            assert [s for (s,) in settings] == [
+                "idle_in_transaction_session_timeout=15s",
+                "statement_timeout=10s",
+            ]
+        finally:
+            other.close()
+            su.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(login)))
