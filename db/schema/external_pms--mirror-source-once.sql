@@ -1,7 +1,8 @@
 -- Where mirror data came from (import, poll, fetch, webhook, booking) is written once,
 -- core.mirror_source_is_known: the source checks of the five mirror tables call it (names kept),
 -- and so does internal.require_mirror_source, which refuses an unknown source before a write.
--- Same rows pass as before; the planner inlines it into each check.
+-- Same rows pass as before; each check calls it
+-- (PL/pgSQL: see reservation--stay-canonical-once.sql for why a check function is not inlined SQL).
 -- Versioned DDL: never edited once released; a change is a new file (see README).
 --
 -- Applied outside a transaction (the revision says TRANSACTION = False), one table at a time:
@@ -10,10 +11,15 @@
 -- run again after a failure part way.
 -- migrate:up
 create or replace function core.mirror_source_is_known(p_source text) returns boolean
-language sql
+language plpgsql
 immutable
 parallel safe
-return p_source in ('import', 'poll', 'fetch', 'webhook', 'booking');
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return p_source in ('import', 'poll', 'fetch', 'webhook', 'booking');
+end
+$$;
 comment on function core.mirror_source_is_known(text) is
     'True when p_source names where mirror data came from: import, poll, fetch, webhook or booking. The source check of the mirror tables and internal.require_mirror_source.';
 alter function core.mirror_source_is_known(text) owner to hotelcore_owner;

@@ -1,7 +1,7 @@
 -- A span of nights is canonical: the room blocks' and room assignments' nights and the seasons'
 -- dates are checked by core.nights_are_canonical, as every stay is (schema/reservation--stay-canonical-once.sql),
 -- instead of spelling its formula again; each check keeps its name. Same rows pass as before (the
--- function's body is the checks' formula), and the planner inlines it into each check.
+-- function's body is the checks' formula), and each check calls it.
 -- Versioned DDL: never edited once released; a change is a new file (see README).
 --
 -- Applied outside a transaction (the revision says TRANSACTION = False), one table at a time:

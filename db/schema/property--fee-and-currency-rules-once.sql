@@ -6,7 +6,8 @@
 --   * a currency code is three capital letters (core.currency_code_is_iso): the checks of the
 --     currencies, the points earn rates and the conflict escalation amounts call it (names kept).
 -- Same rows pass as before (each body is the checks' formula; a char(3) code is compared as it
--- was, blank-padded), and the planner inlines each function into its checks.
+-- was, blank-padded), and each check calls its function
+-- (PL/pgSQL: see reservation--stay-canonical-once.sql for why a check function is not inlined SQL).
 -- Versioned DDL: never edited once released; a change is a new file (see README).
 --
 -- Applied outside a transaction (the revision says TRANSACTION = False): each check swapped NOT
@@ -14,29 +15,44 @@
 -- under SHARE UPDATE EXCLUSIVE. Each statement can run again after a failure part way.
 -- migrate:up
 create or replace function core.fee_kind_is_known(p_kind text) returns boolean
-language sql
+language plpgsql
 immutable
 parallel safe
-return p_kind in ('none', 'first_night', 'percent', 'full');
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return p_kind in ('none', 'first_night', 'percent', 'full');
+end
+$$;
 comment on function core.fee_kind_is_known(text) is
     'True when p_kind is a cancellation fee''s kind: none, first_night, percent or full. The fee kind checks of core.cancellation_policies and internal.create_cancellation_policy.';
 alter function core.fee_kind_is_known(text) owner to hotelcore_owner;
 revoke execute on function core.fee_kind_is_known(text) from public;
 create or replace function core.fee_percent_fits(p_kind text, p_percent numeric) returns boolean
-language sql
+language plpgsql
 immutable
 parallel safe
-return (p_kind = 'percent') = (p_percent is not null)
-       and (p_percent is null or p_percent between 0 and 100);
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return (p_kind = 'percent') = (p_percent is not null)
+               and (p_percent is null or p_percent between 0 and 100);
+end
+$$;
 comment on function core.fee_percent_fits(text, numeric) is
     'True when a cancellation fee has a percentage, from 0 to 100, exactly when its kind is percent. The percent checks of core.cancellation_policies and internal.create_cancellation_policy.';
 alter function core.fee_percent_fits(text, numeric) owner to hotelcore_owner;
 revoke execute on function core.fee_percent_fits(text, numeric) from public;
 create or replace function core.currency_code_is_iso(p_code bpchar) returns boolean
-language sql
+language plpgsql
 immutable
 parallel safe
-return p_code ~ '^[A-Z]{3}$';
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return p_code ~ '^[A-Z]{3}$';
+end
+$$;
 comment on function core.currency_code_is_iso(bpchar) is
     'True when p_code has the shape of an ISO 4217 code: three capital letters. The currency code checks of the currencies, the points earn rates and the conflict escalation amounts.';
 alter function core.currency_code_is_iso(bpchar) owner to hotelcore_owner;

@@ -1,6 +1,7 @@
 -- A line's guests are at least one adult and no negative number of children: written once,
 -- core.guests_are_valid, which the guests checks of hold lines, booked rooms and waitlist
--- entries call (names kept). Same rows pass as before; the planner inlines it into each check.
+-- entries call (names kept). Same rows pass as before; each check calls it
+-- (PL/pgSQL: see reservation--stay-canonical-once.sql for why a check function is not inlined SQL).
 -- Versioned DDL: never edited once released; a change is a new file (see README).
 --
 -- Applied outside a transaction (the revision says TRANSACTION = False), one table at a time:
@@ -9,10 +10,15 @@
 -- run again after a failure part way.
 -- migrate:up
 create or replace function core.guests_are_valid(p_adults integer, p_children integer) returns boolean
-language sql
+language plpgsql
 immutable
 parallel safe
-return p_adults >= 1 and p_children >= 0;
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return p_adults >= 1 and p_children >= 0;
+end
+$$;
 comment on function core.guests_are_valid(integer, integer) is
     'True when a room''s guests are possible: at least one adult, no negative number of children. The guests check of hold lines, booked rooms and waitlist entries.';
 alter function core.guests_are_valid(integer, integer) owner to hotelcore_owner;

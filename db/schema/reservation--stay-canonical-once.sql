@@ -1,9 +1,10 @@
 -- A stay is canonical: written once, core.nights_are_canonical, which the checks of the five
 -- tables holding a stay call (reservations, reservation_rooms, hold_lines, waitlist_entries,
 -- checkout_sagas); each check keeps its name, so an error names the same constraint as before.
--- Plain SQL with a standard body (its names bound when created, no settings), so the planner
--- inlines it into each table's check: a write evaluates the same expression as before, with no
--- call per row. Same rows pass as before: the function's body is the checks' formula.
+-- PL/pgSQL, not inlined SQL: a table's checks are prepared again by every write statement, and an
+-- inlined SQL function is read back from its stored body each time (about 9 us per single-row
+-- write, against 2 us for a call whose expression PL/pgSQL prepares once per session; the formula
+-- spelled in the check cost 5 us). Same rows pass as before: the function's body is the formula.
 -- Versioned DDL: never edited once released; a change is a new file (see README).
 --
 -- Applied outside a transaction (the revision says TRANSACTION = False), one table at a time:
@@ -12,11 +13,16 @@
 -- go on. Each statement can run again after a failure part way.
 -- migrate:up
 create or replace function core.nights_are_canonical(p_nights daterange) returns boolean
-language sql
+language plpgsql
 immutable
 parallel safe
-return not isempty(p_nights) and lower_inc(p_nights) and not upper_inc(p_nights)
-       and not lower_inf(p_nights) and not upper_inf(p_nights);
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return not isempty(p_nights) and lower_inc(p_nights) and not upper_inc(p_nights)
+               and not lower_inf(p_nights) and not upper_inf(p_nights);
+end
+$$;
 comment on function core.nights_are_canonical(daterange) is
     'True when a span of nights is canonical: not empty, both ends finite, the first night included and the end (the day after the last night) excluded. The check of every stay.';
 alter function core.nights_are_canonical(daterange) owner to hotelcore_owner;

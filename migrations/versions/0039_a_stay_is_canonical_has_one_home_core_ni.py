@@ -21,7 +21,7 @@ TRANSACTION = False
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/reservation--stay-canonical-once.sql": "11265907dc07825c5d76fe1bb670dece71f4754270bfda6113acb147ca6f3985",
+    "schema/reservation--stay-canonical-once.sql": "f4e52436cf3db9f0bfa0157cfff2a83bd9d05fb14a8e68b6457ce58a5980db56",
 }
 
 

@@ -21,10 +21,10 @@ TRANSACTION = False
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/frontdesk--nights-canonical-once.sql": "f30666a1f286788312fec7f9e95f5139853aa2efa618e510c26eb9728d8ca839",
-    "schema/reservation--guests-once.sql": "8f0c446f4690d2520278d3ec43a278cb1cf5e3682a7a62ac2f635207f6880258",
-    "schema/external_pms--mirror-source-once.sql": "0bfdd5b23bf5790dd94b52c1a0597bcd398a95da5fc341ad0d9d407bf1e538df",
-    "schema/property--fee-and-currency-rules-once.sql": "0ec53fc99d9885527f5476b433a708458c1b97362ff011a78b48667708f2ef3c",
+    "schema/frontdesk--nights-canonical-once.sql": "abe3f76237dfe499ee542249e37c318cf2d85983f84bfd5ae5a97843545bca55",
+    "schema/reservation--guests-once.sql": "344d9bac44eaf10ff30ab74b045a932c3a3f966a8bced74fa83ddd4bd6be58f0",
+    "schema/external_pms--mirror-source-once.sql": "fb3d1c277ff312db7f632fdcd24fccdbe7855025c9b2a27c29d3701f946a6150",
+    "schema/property--fee-and-currency-rules-once.sql": "b15a875893f18ea8cee24d94eb9f2fd2ceb0b8af404a112da793bb73b8c8c431",
 }
 
 

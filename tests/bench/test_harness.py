@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -151,6 +152,31 @@ def test_runner_stops_when_prepared_items_run_out(tiny_db):
         tiny_db, bench.Workload("drain", lambda c, i, r: items.take()), clients=2, duration=30
     )
     assert res.ops == 3 and len(items) == 0
+
+
+def test_warm_up_runs_on_each_client_s_connection_and_is_not_counted(tiny_db):
+    seen: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def op(conn, client, rng):
+        with lock:
+            seen.append((client, conn.info.backend_pid))
+        if len(seen) % 3 == 0:  # a failed warm-up transaction is rolled back, not carried into the run
+            with conn.transaction():
+                conn.execute("select internal.raise_error('INVENTORY_UNAVAILABLE', 'night x')")
+        conn.execute("select 1").fetchone()
+
+    res = bench.run_workload(tiny_db, bench.Workload("warm", op), clients=2, ops=4, warmup=3)
+    assert res.ops == 4 and res.errors == 0
+    assert len(seen) == 2 * 3 + 4
+    assert {client for client, _ in seen[:6]} == {0, 1}
+    pids = {client: {pid for c, pid in seen if c == client} for client in (0, 1)}
+    assert all(len(p) == 1 for p in pids.values())  # warmed on the connection the run then uses
+    items = bench.Items([1, 2])
+    drained = bench.run_workload(
+        tiny_db, bench.Workload("drain", lambda c, i, r: items.take()), clients=2, ops=5, warmup=4
+    )
+    assert drained.ops == 0 and len(items) == 0  # inputs eaten by the warm-up end the run, no error
 
 
 def test_textbook_baseline_books_on_a_copy_of_the_calendar(tiny_db):

@@ -272,8 +272,11 @@ def run_workload(
             for _ in range(warmup):
                 try:
                     wl.op(conn, i, rng)
-                except (psycopg.Error, Exhausted):
-                    pass
+                except Exhausted:
+                    break
+                except psycopg.Error:
+                    if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                        conn.rollback()
             barrier.wait()
             lat = latencies[i]
             while take():
