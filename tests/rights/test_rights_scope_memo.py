@@ -170,3 +170,20 @@ def test_security_definer_calls_get_the_callers_scope(world: World, keys, connec
     )
     assert pms.execute("select pg_temp.widen()").fetchone()[0] == [world.b.id]
     pms.rollback()
+
+
+def test_an_identity_altered_behind_its_signature_widens_nothing(world: World, keys, connect_as) -> None:
+    """The memo's tag signs the identity by its signature: a client that keeps the signature and
+    writes another payload after it (the hotels of the key of both) still sees the signed identity's
+    scope through the memo, and every reader of the identity refuses the altered payload."""
+    pms = connect_as("pms")
+    request(pms, keys["b"])
+    identity = pms.execute("select current_setting('hotelcore.request')").fetchone()[0]
+    signature, payload = identity[:64], identity[65:]
+    fields = payload.split("/")
+    fields[2] = f"{world.a.id},{world.b.id}"
+    pms.execute("select set_config('hotelcore.request', %s, true)", (signature + ":" + "/".join(fields),))
+    assert _seen(pms) == [world.b.id]
+    with raises_code("AUTHENTICATION_FAILED"):
+        pms.execute("select * from api.begin_idempotent(%s, %s)", ("altered", b"\x00"))
+    pms.rollback()

@@ -343,8 +343,9 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
     duration = settings.duration
     ops = settings.ops
     rng = random.Random(f"{settings.seed}/http")
-    # enough for the three checkout runs even at a high rate
-    count = 3 * ops if ops else int(max(300, (duration or 5) * 400))
+    # enough for the three checkout runs even at a high rate, and the checkout's warm-up
+    warm_up = clients * 4
+    count = (3 * ops if ops else int(max(300, (duration or 5) * 400))) + 2 * warm_up
     reqs = [ctx.request(rng) for _ in range(count)]
     with psycopg.connect(url, autocommit=True) as conn:
         token = conn.execute(
@@ -452,6 +453,9 @@ def http_bench(url: str, ctx: Ctx, settings: RunSettings, out: Console | None = 
             f"  checkout floor: {checkout_floor.throughput:,.1f}/s, p50 {_fmt(checkout_floor.p50_ms, 2)} ms,"
             f" p99 {_fmt(checkout_floor.p99_ms, 2)} ms"
         )
+        # warm-up as for the floors: every pooled connection has run the checkout's functions
+        # once (their plans and compiled bodies are per connection), with requests of its own
+        load(clients, items.take, None, warm_up)
         profiled = _statements_reset(url)
         many = _load_result("HTTP checkout (saga)", clients, load(clients, items.take, duration, ops))
         if profiled:
