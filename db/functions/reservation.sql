@@ -1243,44 +1243,49 @@ begin
            count(distinct (l.room_type_id, l.stay)) as ranges
     into v_held
     from core.hold_lines l where l.hotel_id = v_hold.hotel_id and l.hold_id = p_hold_id;
-    -- rows first (in order), then the hold row, then re-read its status under the lock
+    -- rows first (in order), then the hold row: a live hold is confirmed by the update that locks
+    -- it (its status and expiry checked again under the lock); any other is re-read under its lock
+    -- and answered below
     perform internal.lock_inventory(v_hold.hotel_id, v_held.room_type_ids, v_held.froms, v_held.untils);
-    select * into v_hold from core.holds h where h.hotel_id = v_hold.hotel_id and h.id = p_hold_id for update;
-    if v_hold.status = 'confirmed' then
-        -- a retried confirmation answers with the reservation it made
-        return query select r.id, r.confirmation_code, r.status, r.currency, r.total_amount, r.version
-                     from core.reservations r where r.hold_id = p_hold_id;
-        return;
-    end if;
-    if v_hold.status = 'expired' or (v_hold.status = 'active' and v_hold.expires_at <= v_now) then
-        perform internal.raise_error('HOLD_EXPIRED', format('hold %s expired at %s', p_hold_id, v_hold.expires_at),
-            'create a new hold');
-    end if;
-    if v_hold.status <> 'active' then
+    update core.holds h set status = 'confirmed', ended_at = v_now
+    where h.hotel_id = v_hold.hotel_id and h.id = p_hold_id and h.status = 'active' and h.expires_at > v_now;
+    if not found then
+        select * into v_hold from core.holds h where h.hotel_id = v_hold.hotel_id and h.id = p_hold_id for update;
+        if v_hold.status = 'confirmed' then
+            -- a retried confirmation answers with the reservation it made
+            return query select r.id, r.confirmation_code, r.status, r.currency, r.total_amount, r.version
+                         from core.reservations r where r.hold_id = p_hold_id;
+            return;
+        end if;
+        if v_hold.status = 'expired' or (v_hold.status = 'active' and v_hold.expires_at <= v_now) then
+            perform internal.raise_error('HOLD_EXPIRED', format('hold %s expired at %s', p_hold_id, v_hold.expires_at),
+                'create a new hold');
+        end if;
         perform internal.raise_error('HOLD_NOT_ACTIVE', format('hold %s is %s', p_hold_id, v_hold.status), 'create a new hold');
     end if;
 
-    update core.holds h set status = 'confirmed', ended_at = v_now where h.hotel_id = v_hold.hotel_id and h.id = p_hold_id;
     -- held becomes booked on every night of every line: one range update per (room type, stay),
     -- an index range scan of the stay's nights only (a join against per-night rows was planned as
     -- a scan of the hotel's whole calendar, so confirm slowed down as the calendar grew); a hold
-    -- of one range (almost every hold) updates it from what was read above
-    for v_lines in
-        select v_held.room_type_ids[1] as room_type_id, daterange(v_held.froms[1], v_held.untils[1]) as stay,
-               v_held.lines::integer as n
-        where v_held.ranges = 1
-        union all
-        select x.room_type_id, daterange(x.night_from, x.night_until), count(*)::integer
-        from unnest(v_held.room_type_ids, v_held.froms, v_held.untils) as x(room_type_id, night_from, night_until)
-        where v_held.ranges > 1
-        group by x.room_type_id, x.night_from, x.night_until
-        order by 1, 2
-    loop
+    -- of one range (almost every hold) updates it from what was read above, without a loop
+    if v_held.ranges = 1 then
         update core.inventory i
-        set held = i.held - v_lines.n, booked = i.booked + v_lines.n
-        where i.hotel_id = v_hold.hotel_id and i.room_type_id = v_lines.room_type_id
-          and i.night >= lower(v_lines.stay) and i.night < upper(v_lines.stay);
-    end loop;
+        set held = i.held - v_held.lines::integer, booked = i.booked + v_held.lines::integer
+        where i.hotel_id = v_hold.hotel_id and i.room_type_id = v_held.room_type_ids[1]
+          and i.night >= v_held.froms[1] and i.night < v_held.untils[1];
+    else
+        for v_lines in
+            select x.room_type_id, daterange(x.night_from, x.night_until) as stay, count(*)::integer as n
+            from unnest(v_held.room_type_ids, v_held.froms, v_held.untils) as x(room_type_id, night_from, night_until)
+            group by x.room_type_id, x.night_from, x.night_until
+            order by 1, 2
+        loop
+            update core.inventory i
+            set held = i.held - v_lines.n, booked = i.booked + v_lines.n
+            where i.hotel_id = v_hold.hotel_id and i.room_type_id = v_lines.room_type_id
+              and i.night >= lower(v_lines.stay) and i.night < upper(v_lines.stay);
+        end loop;
+    end if;
 
     insert into core.reservations (hotel_id, customer_id, status, origin, stay, currency, subtotal_amount, discount_amount,
                                    tax_amount, total_amount, hold_id, payment_authorisation, special_requests,

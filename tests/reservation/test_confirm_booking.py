@@ -101,3 +101,22 @@ def test_confirmation_codes_are_unique_and_readable(db, hotel, book):
     codes = {book(hotel, i, 1)["confirmation_code"] for i in range(1, 6)}
     assert len(codes) == 5
     assert all(set(c) <= set("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for c in codes)
+
+
+def test_confirmation_codes_are_the_scramble_of_the_sequence_number(db):
+    # the released codes: a change of formula or alphabet would give existing numbers other codes
+    released = {
+        1: "025YJ93J",
+        2: "04MV1BN1",
+        1000: "D8EPT1NB",
+        123456789: "SDN39SA6",
+        2147483648: "V2AXWQE3",
+        3474457000: "KY3AFM7B",
+    }
+    got = dict(
+        db.execute(
+            "select n, core.confirmation_code(n) from unnest(%s::bigint[]) n", (list(released),)
+        ).fetchall()
+    )
+    assert got == released
+    assert db.execute("select core.confirmation_code(null)").fetchone()[0] is None
