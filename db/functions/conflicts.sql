@@ -448,22 +448,35 @@ comment on function internal.escalation_reasons(core.reservations) is
     'Why a conflict on this reservation is escalated: its customer is Gold or Platinum (vip), its total reaches core.conflict_escalation_amounts for its currency (high_value), a night of its stay is a special event day (special_event). Empty when none.';
 
 -- What the conflict rules compare of a reservation: its stay, the room type, rate plan and guests
--- of its (first) room line, its requests and total. One home: the history trigger stores it per
--- version, a stale write is compared with it.
+-- of its (first) room line, its requests and total. One home: the history triggers store it per
+-- version (from the rows they have), a stale write is compared with it. A SQL function with a
+-- standard body: inlined into the query that reads it.
+create function internal.reservation_document_of(p_reservation core.reservations, p_first_line core.reservation_rooms)
+returns jsonb
+language sql
+stable
+begin atomic
+    select jsonb_build_object('stay', (p_reservation).stay::text, 'room_type_id', (p_first_line).room_type_id,
+                              'rate_plan_id', (p_first_line).rate_plan_id, 'adults', (p_first_line).adults,
+                              'children', (p_first_line).children,
+                              'special_requests', (p_reservation).special_requests,
+                              'total_amount', (p_reservation).total_amount, 'currency', (p_reservation).currency);
+end;
+comment on function internal.reservation_document_of(core.reservations, core.reservation_rooms) is
+    'A reservation as the conflict rules compare it, from its row and its first room line (internal.first_room_line; null when it has none): stay ([check_in,check_out) as text), room_type_id, rate_plan_id, adults, children (of the first line; a change applies to every line), special_requests, total_amount, currency.';
+
 create function internal.reservation_document(p_reservation_id bigint) returns jsonb
 language sql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select jsonb_build_object('stay', r.stay::text, 'room_type_id', l.room_type_id, 'rate_plan_id', l.rate_plan_id,
-                              'adults', l.adults, 'children', l.children, 'special_requests', r.special_requests,
-                              'total_amount', r.total_amount, 'currency', r.currency)
+    select internal.reservation_document_of(r, l)
     from core.reservations r
     left join lateral internal.first_room_line(r.id) l on true
     where r.id = p_reservation_id
 $$;
 comment on function internal.reservation_document(bigint) is
-    'A reservation as the conflict rules compare it: stay ([check_in,check_out) as text), room_type_id, rate_plan_id, adults, children (of its first room line; a change applies to every line), special_requests, total_amount, currency.';
+    'A reservation as the conflict rules compare it (internal.reservation_document_of), read by id.';
 
 -- Judges a write to a reservation (api.modify_reservation) against the versions after its base:
 -- p_new the fields it asks (the document's names), p_fields the ones it wrote. Escalated for a

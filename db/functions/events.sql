@@ -46,18 +46,49 @@ volatile
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_kind      text;
-    v_kinds     integer;
-    v_seq       bigint;
-    v_order_xid xid8;
-    v_event_ids text[];
-    v_unknown   text;
-    v_now       timestamptz := internal.now();
+    v_kinds      integer;
+    v_event_ids  text[];
+    v_unknown    text;
+    v_now        timestamptz := internal.now();
     v_api_key_id bigint := internal.request_api_key_id();
 begin
-    -- every type registered, all of one aggregate kind (one stream): one read of the registry
-    select min(p.name) filter (where t.name is null), min(t.aggregate_kind), count(distinct t.aggregate_kind)::integer
-    into v_unknown, v_kind, v_kinds
+    if p_aggregate_id is not null and p_payload is not null and jsonb_typeof(p_payload) = 'object' then
+        -- one statement: the types read from the registry (every one registered, all of one
+        -- aggregate kind: one stream; else nothing is written and the reason is raised below),
+        -- the aggregate's stream row locked and advanced, its events inserted. The stream row's
+        -- lock orders the aggregate's events as its changes were serialised; the order position
+        -- never goes back, so readers see one aggregate's events in sequence order (the events
+        -- of one call take the next sequence numbers in the order given)
+        with kind as (
+            select min(t.aggregate_kind) as aggregate_kind
+            from unnest(p_types) p(name) left join core.event_types t on t.name = p.name
+            having count(t.name) = cardinality(p_types) and count(distinct t.aggregate_kind) = 1
+        ),
+        stream as (
+            insert into core.event_streams as s (aggregate_kind, aggregate_id, last_seq, last_order_xid)
+            select k.aggregate_kind, p_aggregate_id, cardinality(p_types), pg_current_xact_id() from kind k
+            on conflict (aggregate_kind, aggregate_id) do update
+                set last_seq = s.last_seq + cardinality(p_types),
+                    last_order_xid = greatest(s.last_order_xid, pg_current_xact_id())
+            returning s.aggregate_kind, s.last_seq, s.last_order_xid
+        ),
+        written as (
+            insert into core.events (type, aggregate_kind, aggregate_id, aggregate_seq, hotel_id, payload,
+                                     occurred_at, order_xid, api_key_id)
+            select e.type, s.aggregate_kind, p_aggregate_id, s.last_seq - cardinality(p_types) + e.n, p_hotel_id,
+                   p_payload, v_now, s.last_order_xid, v_api_key_id
+            from stream s cross join unnest(p_types) with ordinality as e(type, n)
+            order by e.n
+            returning event_id, aggregate_seq
+        )
+        select array_agg(w.event_id order by w.aggregate_seq) into v_event_ids from written w;
+        if v_event_ids is not null then
+            return v_event_ids;
+        end if;
+    end if;
+    -- nothing written: why, in this order
+    select min(p.name) filter (where t.name is null), count(distinct t.aggregate_kind)::integer
+    into v_unknown, v_kinds
     from unnest(p_types) p(name) left join core.event_types t on t.name = p.name;
     if v_unknown is not null or array_position(p_types, null) is not null then
         perform internal.raise_error('INVALID_ARGUMENT', format('unknown event type %L', v_unknown),
@@ -68,31 +99,8 @@ begin
             format('event types %s: one call writes events of one aggregate kind', coalesce(p_types::text, 'null')),
             'write the events of each aggregate in its own call');
     end if;
-    if p_aggregate_id is null or p_payload is null or jsonb_typeof(p_payload) <> 'object' then
-        perform internal.raise_error('INVALID_ARGUMENT', 'an event needs an aggregate id and an object payload',
-            'pass the id of the changed row and a jsonb object');
-    end if;
-    -- the aggregate's row lock orders its events as its changes were serialised; the order
-    -- position never goes back, so readers see one aggregate's events in sequence order (the
-    -- events of one call take the next sequence numbers in the order given)
-    insert into core.event_streams as s (aggregate_kind, aggregate_id, last_seq, last_order_xid)
-    values (v_kind, p_aggregate_id, cardinality(p_types), pg_current_xact_id())
-    on conflict (aggregate_kind, aggregate_id) do update
-        set last_seq = s.last_seq + cardinality(p_types),
-            last_order_xid = greatest(s.last_order_xid, pg_current_xact_id())
-    returning s.last_seq, s.last_order_xid into v_seq, v_order_xid;
-
-    with written as (
-        insert into core.events (type, aggregate_kind, aggregate_id, aggregate_seq, hotel_id, payload,
-                                 occurred_at, order_xid, api_key_id)
-        select e.type, v_kind, p_aggregate_id, v_seq - cardinality(p_types) + e.n, p_hotel_id, p_payload,
-               v_now, v_order_xid, v_api_key_id
-        from unnest(p_types) with ordinality as e(type, n)
-        order by e.n
-        returning event_id, aggregate_seq
-    )
-    select array_agg(w.event_id order by w.aggregate_seq) into v_event_ids from written w;
-    return v_event_ids;
+    perform internal.raise_error('INVALID_ARGUMENT', 'an event needs an aggregate id and an object payload',
+        'pass the id of the changed row and a jsonb object');
 end
 $$;
 comment on function internal.emit_events(text[], text, bigint, jsonb) is

@@ -39,7 +39,8 @@ volatile
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_document jsonb := internal.reservation_document(new.id);
+    -- the document of the row as updated, with its first room line
+    v_document jsonb := internal.reservation_document_of(new, (select l from internal.first_room_line(new.id) l));
     v_previous jsonb;
 begin
     select ch.document into v_previous from core.reservation_changes ch
@@ -72,10 +73,12 @@ declare
 begin
     -- the version each reservation of the new lines is at gets (or refreshes) its document: one
     -- statement per insert statement, so a booking writes one row and a bulk load stays set-based
-    -- (the ids as an array: an index scan of core.reservations whatever the plan cached first)
+    -- (the ids as an array: an index scan of core.reservations whatever the plan cached first);
+    -- the document from the reservation row and its first line read here, once
     insert into core.reservation_changes (hotel_id, reservation_id, version, system, changed_at, document, changes)
-    select r.hotel_id, r.id, r.version, v_system, internal.now(), internal.reservation_document(r.id), '{}'
+    select r.hotel_id, r.id, r.version, v_system, internal.now(), internal.reservation_document_of(r, l), '{}'
     from core.reservations r
+    left join lateral internal.first_room_line(r.id) l on true
     where r.id = any (array(select distinct n.reservation_id from new_rows n))
     on conflict (hotel_id, reservation_id, version) do update set document = excluded.document;
     return null;

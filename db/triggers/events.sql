@@ -315,9 +315,12 @@ comment on trigger _900_publish_changed on core.room_blocks is
     'Events: room.maintenance_updated when a block is released or changed (internal.tg_room_blocks__publish).';
 
 -- ---------------------------------------------------------------- wake-up
+-- Every write of events advances its aggregate's stream row in the same statement
+-- (internal.emit_events), so a transaction that wrote events wrote a stream row: the wake-up
+-- fires once per write (a booking's created and confirmed events: once), not once per event.
 create constraint trigger _900_notify
-after insert on core.events
+after insert or update on core.event_streams
 deferrable initially deferred
 for each row execute function internal.tg_events__notify();
-comment on trigger _900_notify on core.events is
-    'NOTIFY hotelcore_events at commit, coalesced across concurrent commits (internal.tg_events__notify).';
+comment on trigger _900_notify on core.event_streams is
+    'NOTIFY hotelcore_events at commit of a transaction that wrote events, coalesced across concurrent commits (internal.tg_events__notify).';
