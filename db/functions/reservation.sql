@@ -1224,8 +1224,11 @@ as $$
 declare
     v_hold        core.holds;
     v_reservation core.reservations;
-    v_lines       record;
     v_held        record;
+    v_types       bigint[];   -- the hold's (room type, stay) ranges and rooms per range
+    v_froms       date[];
+    v_untils      date[];
+    v_rooms       integer[];
     v_origin      core.reservation_origin;
     v_now         timestamptz := internal.now();  -- read once: each call of it is a query
 begin
@@ -1279,25 +1282,28 @@ begin
     -- held becomes booked on every night of every line: one range update per (room type, stay),
     -- an index range scan of the stay's nights only (a join against per-night rows was planned as
     -- a scan of the hotel's whole calendar, so confirm slowed down as the calendar grew); a hold
-    -- of one range (almost every hold) updates it from what was read above, without a loop
+    -- of one range (almost every hold) takes it from what was read above, with no query to group
     if v_held.ranges = 1 then
-        update core.inventory i
-        set held = i.held - v_held.lines::integer, booked = i.booked + v_held.lines::integer
-        where i.hotel_id = v_hold.hotel_id and i.room_type_id = v_held.room_type_ids[1]
-          and i.night >= v_held.froms[1] and i.night < v_held.untils[1];
+        v_types := v_held.room_type_ids[1:1];
+        v_froms := v_held.froms[1:1];
+        v_untils := v_held.untils[1:1];
+        v_rooms := array[v_held.lines::integer];
     else
-        for v_lines in
-            select x.room_type_id, daterange(x.night_from, x.night_until) as stay, count(*)::integer as n
-            from unnest(v_held.room_type_ids, v_held.froms, v_held.untils) as x(room_type_id, night_from, night_until)
-            group by x.room_type_id, x.night_from, x.night_until
-            order by 1, 2
-        loop
-            update core.inventory i
-            set held = i.held - v_lines.n, booked = i.booked + v_lines.n
-            where i.hotel_id = v_hold.hotel_id and i.room_type_id = v_lines.room_type_id
-              and i.night >= lower(v_lines.stay) and i.night < upper(v_lines.stay);
-        end loop;
+        select array_agg(x.room_type_id order by x.room_type_id, x.night_from, x.night_until),
+               array_agg(x.night_from order by x.room_type_id, x.night_from, x.night_until),
+               array_agg(x.night_until order by x.room_type_id, x.night_from, x.night_until),
+               array_agg(x.n order by x.room_type_id, x.night_from, x.night_until)
+        into v_types, v_froms, v_untils, v_rooms
+        from (select u.room_type_id, u.night_from, u.night_until, count(*)::integer as n
+              from unnest(v_held.room_type_ids, v_held.froms, v_held.untils) as u(room_type_id, night_from, night_until)
+              group by u.room_type_id, u.night_from, u.night_until) x;
     end if;
+    for i in 1 .. cardinality(v_types) loop
+        update core.inventory inv
+        set held = inv.held - v_rooms[i], booked = inv.booked + v_rooms[i]
+        where inv.hotel_id = v_hold.hotel_id and inv.room_type_id = v_types[i]
+          and inv.night >= v_froms[i] and inv.night < v_untils[i];
+    end loop;
 
     insert into core.reservations (hotel_id, customer_id, status, origin, stay, currency, subtotal_amount, discount_amount,
                                    tax_amount, total_amount, hold_id, payment_authorisation, special_requests,
