@@ -165,6 +165,14 @@ def _types_written(db: psycopg.Connection, sql, args) -> set[str]:
         db.execute(sql, args)
         # the reservation events are written at commit (deferred triggers): fire them now
         db.execute("set constraints all immediate")
+        # an event's hotel is the hotel of the row it reports, which exists (the log has no
+        # foreign key of its own: the reported row's proves it)
+        orphans = db.execute(
+            "select e.type, e.hotel_id from core.events e where e.id > %s and e.hotel_id is not null"
+            " and not exists (select 1 from core.hotels h where h.id = e.hotel_id)",
+            (before,),
+        ).fetchall()
+        assert not orphans, orphans
         return {r[0] for r in db.execute("select type from core.events where id > %s", (before,))}
 
 

@@ -86,6 +86,32 @@ def test_events_of_several_kinds_or_unknown_types_are_refused_whole(db, types):
     assert db.execute("select count(*) from core.events where aggregate_id = '9'").fetchone()[0] == 0
 
 
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("payload", "'[1]'::jsonb"),  # not an object
+        ("aggregate_seq", "0"),
+        ("schema_version", "0"),
+        ("order_xid", "'1'::xid8"),  # before the writing transaction
+    ],
+)
+def test_a_malformed_event_row_is_refused_by_the_log_itself(db, column, value):
+    """internal.emit_events never writes such a row; the table refuses one written around it."""
+    row = {
+        "type": "'customer.updated'",
+        "aggregate_kind": "'customer'",
+        "aggregate_id": "'1'",
+        "aggregate_seq": "1",
+        "schema_version": "1",
+        "payload": "'{}'::jsonb",
+        "occurred_at": "now()",
+        "order_xid": "pg_current_xact_id()",
+    } | {column: value}
+    with pytest.raises(psycopg.errors.CheckViolation) as refused:
+        db.execute(f"insert into core.events ({', '.join(row)}) values ({', '.join(row.values())})")
+    assert refused.value.diag.constraint_name == "events_well_formed"
+
+
 def _read_all(conn: psycopg.Connection, position: tuple) -> tuple[list[tuple], tuple]:
     rows = conn.execute(
         "select order_xid::text, id, aggregate_id, aggregate_seq from internal.events_after(%s::xid8, %s, 500)",
