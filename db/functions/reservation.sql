@@ -807,62 +807,50 @@ begin
               end
         group by x.hotel_id, x.room_type_id
     ),
-    money as materialized (
-        -- per hotel (once): the money rules and the hotel-wide length-of-stay rate
-        select h.id as hotel_id, h.currency, h.prices_include_tax, h.tax_rate, cur.minor_units,
-               power(10::numeric, -cur.minor_units) as minor_unit,
-               (select d.discount_rate from core.length_of_stay_discounts d
-                where d.hotel_id = h.id and d.room_type_id is null and d.min_nights <= v_nights
-                order by d.min_nights desc limit 1) as los_rate
-        from core.hotels h
-        join core.currencies cur on cur.code = h.currency
-        where h.id = any(v_hotel_ids)
+    los as (
+        -- the length-of-stay rates of the stay, per room type and hotel-wide (room_type_id null):
+        -- the largest min_nights not above the stay length
+        select distinct on (d.hotel_id, d.room_type_id) d.hotel_id, d.room_type_id, d.discount_rate
+        from core.length_of_stay_discounts d
+        where d.hotel_id = any(v_hotel_ids) and d.min_nights <= v_nights
+        order by d.hotel_id, d.room_type_id, d.min_nights desc
     ),
-    plans as materialized (
-        -- per rate plan open every night of the stay: its subtotal in the currency from the running
-        -- sums of the arrival's month and, when the stay runs into it, the next. Materialized, so
-        -- the subtotal is computed once per offer (the ladder below reads it as a column) and the
-        -- joins after it are planned on a row count, not on the estimate of an array expression.
-        select c.hotel_id, c.room_type_id, c.rate_plan_id, m.currency, m.prices_include_tax, m.tax_rate,
-               m.minor_units, m.los_rate,
+    types as materialized (
+        -- per room type (once, not per rate plan): active, the party fits, no exception night of
+        -- the stay stops it; with its hotel's money rules and its length-of-stay rate (a room-type
+        -- rate beats the hotel-wide one). Read once and hashed for the rate plans below.
+        select rt.hotel_id, rt.id as room_type_id, h.currency, h.prices_include_tax, h.tax_rate, cur.minor_units,
+               power(10::numeric, -cur.minor_units) as minor_unit,
+               coalesce(ls.discount_rate, lh.discount_rate, 0) as los_rate
+        from core.room_types rt
+        join core.hotels h on h.id = rt.hotel_id
+        join core.currencies cur on cur.code = h.currency
+        left join los ls on ls.hotel_id = rt.hotel_id and ls.room_type_id = rt.id
+        left join los lh on lh.hotel_id = rt.hotel_id and lh.room_type_id is null
+        where rt.hotel_id = any(v_hotel_ids) and rt.active and rt.max_occupancy >= p_adults + p_children
+          and (rt.hotel_id, rt.id) not in (select st.hotel_id, st.room_type_id from stopped st)
+    ),
+    offers as (
+        -- per active rate plan of those room types open every night of the stay: its subtotal in
+        -- the currency from the running sums of the arrival's month and, when the stay runs into
+        -- it, the next. offset 0 keeps it a subquery, so the subtotal is computed once per offer
+        -- (the ladder below reads it as a column, not as an expression it would repeat).
+        select c.hotel_id, c.room_type_id, c.rate_plan_id, t.currency, t.prices_include_tax, t.tax_rate,
+               t.minor_units, t.los_rate,
                round((c.price_sums[least(p_check_out, v_next) - v_month + 1] - c.price_sums[p_check_in - v_month + 1]
-                      + coalesce(n.price_sums[p_check_out - v_next + 1] - n.price_sums[1], 0)) * m.minor_unit,
-                     m.minor_units) as subtotal
+                      + coalesce(n.price_sums[p_check_out - v_next + 1] - n.price_sums[1], 0)) * t.minor_unit,
+                     t.minor_units) as subtotal
         from core.rate_calendar c
-        join money m on m.hotel_id = c.hotel_id
+        join types t on t.hotel_id = c.hotel_id and t.room_type_id = c.room_type_id
         left join core.rate_calendar n on p_check_out > v_next and n.hotel_id = c.hotel_id and n.month = v_next
                                       and n.room_type_id = c.room_type_id and n.rate_plan_id = c.rate_plan_id
         where c.hotel_id = any(v_hotel_ids) and c.month = v_month
           and c.open_sums[least(p_check_out, v_next) - v_month + 1] - c.open_sums[p_check_in - v_month + 1]
               + coalesce(n.open_sums[p_check_out - v_next + 1] - n.open_sums[1], 0) = v_nights
-    ),
-    los as (
-        -- room-type length-of-stay rates (they beat the hotel-wide one)
-        select distinct on (d.hotel_id, d.room_type_id) d.hotel_id, d.room_type_id, d.discount_rate
-        from core.length_of_stay_discounts d
-        where d.hotel_id = any(v_hotel_ids) and d.room_type_id is not null and d.min_nights <= v_nights
-        order by d.hotel_id, d.room_type_id, d.min_nights desc
-    ),
-    sellable as materialized (
-        -- the hotels' active room types the party fits, with their length-of-stay rate: read once
-        -- and hashed (a room type per row, not a rate plan), not looked up for each of a city's
-        -- thousands of offers
-        select rt.hotel_id, rt.id as room_type_id, ls.discount_rate as los_rate
-        from core.room_types rt
-        left join los ls on ls.room_type_id = rt.id
-        where rt.hotel_id = any(v_hotel_ids) and rt.active and rt.max_occupancy >= p_adults + p_children
-    ),
-    closed_plans as (
-        -- the hotels' inactive rate plans (few or none): left out
-        select rp.id from core.rate_plans rp where rp.hotel_id = any(v_hotel_ids) and not rp.active
-    ),
-    offers as (
-        select p.hotel_id, p.room_type_id, p.rate_plan_id, p.currency, p.prices_include_tax, p.tax_rate,
-               p.minor_units, coalesce(s.los_rate, p.los_rate, 0) as los_rate, p.subtotal
-        from plans p
-        join sellable s on s.hotel_id = p.hotel_id and s.room_type_id = p.room_type_id
-        where (p.hotel_id, p.room_type_id) not in (select st.hotel_id, st.room_type_id from stopped st)
-          and p.rate_plan_id not in (select cp.id from closed_plans cp)
+          -- inactive rate plans (few or none) left out
+          and c.rate_plan_id not in (select rp.id from core.rate_plans rp
+                                     where rp.hotel_id = any(v_hotel_ids) and not rp.active)
+        offset 0
     ),
     best as (
         -- per hotel, one pass over its priced offers (no sort of a city's thousands of them): how
