@@ -370,6 +370,13 @@ comment on function internal.require_customer(bigint) is 'The customer id, or CU
 -- fast path both price through it. Plain SQL with a standard body, immutable and without
 -- settings: bound when created (a caller's search_path cannot change it) and inlined by the
 -- planner into the caller's query, so pricing a thousand offers is one query, not a thousand calls.
+-- Inlined, each step is written out where it is used (the net amount twice in a total with tax
+-- added, the length-of-stay discount in the member discount and in the net amount), so a step that
+-- cannot change the amount is left out of it: with no member discount the net amount is the
+-- subtotal less the length-of-stay discount alone (the same value and scale: the member discount
+-- would be a zero in the currency's minor units). A caller whose member rate is known when its
+-- query is planned (the chain search plans each call) has the test folded away; any other pays a
+-- comparison.
 create function internal.nightly_price(
     p_rack_rate   numeric,
     p_multiplier  numeric,
@@ -399,7 +406,8 @@ begin atomic
            case when p_prices_include_tax then net.amount else net.amount + tx.tax end as total
     from (select round(p_subtotal * p_los_rate, p_minor_units) as los_discount) as d1
     cross join lateral (select round((p_subtotal - d1.los_discount) * p_member_rate, p_minor_units) as member_discount) as d2
-    cross join lateral (select p_subtotal - d1.los_discount - d2.member_discount as amount) as net
+    cross join lateral (select case when p_member_rate = 0 then p_subtotal - d1.los_discount
+                                    else p_subtotal - d1.los_discount - d2.member_discount end as amount) as net
     cross join lateral (
         select case when p_prices_include_tax then net.amount - round(net.amount / (1 + p_tax_rate), p_minor_units)
                     else round(net.amount * p_tax_rate, p_minor_units) end as tax
