@@ -828,7 +828,7 @@ begin
         -- the stay stops it; with its hotel's money rules and its length-of-stay rate (a room-type
         -- rate beats the hotel-wide one). Read once and hashed for the rate plans below.
         select rt.hotel_id, rt.id as room_type_id, h.currency, h.prices_include_tax, h.tax_rate, cur.minor_units,
-               power(10::numeric, -cur.minor_units) as minor_unit,
+               round(power(10::numeric, -cur.minor_units), cur.minor_units) as minor_unit,
                coalesce(ls.discount_rate, lh.discount_rate, 0) as los_rate
         from core.room_types rt
         join core.hotels h on h.id = rt.hotel_id
@@ -840,14 +840,14 @@ begin
     ),
     offers as (
         -- per active rate plan of those room types open every night of the stay: its subtotal in
-        -- the currency from the running sums of the arrival's month and, when the stay runs into
-        -- it, the next. offset 0 keeps it a subquery, so the subtotal is computed once per offer
-        -- (the ladder below reads it as a column, not as an expression it would repeat).
+        -- the currency from the running sums (minor units) of the arrival's month and, when the
+        -- stay runs into it, the next, times the minor unit (exact, in the currency's scale).
+        -- offset 0 keeps it a subquery, so the subtotal is computed once per offer (the ladder
+        -- below reads it as a column, not as an expression it would repeat).
         select c.hotel_id, c.room_type_id, c.rate_plan_id, t.currency, t.prices_include_tax, t.tax_rate,
                t.minor_units, t.los_rate,
-               round((c.price_sums[least(p_check_out, v_next) - v_month + 1] - c.price_sums[p_check_in - v_month + 1]
-                      + coalesce(n.price_sums[p_check_out - v_next + 1] - n.price_sums[1], 0)) * t.minor_unit,
-                     t.minor_units) as subtotal
+               (c.price_sums[least(p_check_out, v_next) - v_month + 1] - c.price_sums[p_check_in - v_month + 1]
+                + coalesce(n.price_sums[p_check_out - v_next + 1] - n.price_sums[1], 0))::numeric * t.minor_unit as subtotal
         from core.rate_calendar c
         join types t on t.hotel_id = c.hotel_id and t.room_type_id = c.room_type_id
         left join core.rate_calendar n on p_check_out > v_next and n.hotel_id = c.hotel_id and n.month = v_next
@@ -861,15 +861,17 @@ begin
         offset 0
     ),
     best as (
-        -- per hotel, one pass over its priced offers (no sort of a city's thousands of them): how
-        -- many, and the cheapest as the least (total, room type, rate plan), the order a list of
-        -- the hotel's offers would show them in
-        select o.hotel_id, count(*)::integer as offers,
-               min(array[pr.total, o.room_type_id, o.rate_plan_id]) as cheapest
-        from offers o
-        cross join lateral internal.price_stay(o.subtotal, o.los_rate, v_member_rate, o.prices_include_tax, o.tax_rate,
-                                               o.minor_units) pr
-        group by o.hotel_id
+        -- per hotel, one pass over its priced offers: how many, and the cheapest as the least
+        -- (total, room type, rate plan), the order a list of the hotel's offers would show them in.
+        -- Each offer is priced into that one array first (offset 0), so grouping the offers by
+        -- hotel moves two columns per offer, not the ladder's eight.
+        select p.hotel_id, count(*)::integer as offers, min(p.offer) as cheapest
+        from (select o.hotel_id, array[pr.total, o.room_type_id, o.rate_plan_id] as offer
+              from offers o
+              cross join lateral internal.price_stay(o.subtotal, o.los_rate, v_member_rate, o.prices_include_tax,
+                                                     o.tax_rate, o.minor_units) pr
+              offset 0) p
+        group by p.hotel_id
     )
     select b.hotel_id, h.code, h.name, h.currency, b.offers, b.cheapest[2]::bigint, b.cheapest[3]::bigint,
            -- the exact rooms left of the offer shown (live holds only)
