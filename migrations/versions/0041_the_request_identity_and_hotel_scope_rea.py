@@ -17,7 +17,7 @@ depends_on = None
 # Versioned DDL first applied here: db/ path -> sha256 (frozen). The replaceable objects of
 # db/functions, db/triggers and db/views are not carried by revisions (pyapi/repeatable.py).
 SCHEMA = {
-    "schema/rights--identity-read-for-less.sql": "4cd91f0a5c15a9da2f2f09cc6d7b73a091a8f70b357ce0c5136428577a27e117",
+    "schema/rights--identity-read-for-less.sql": "7e3c0444d9eaac74c22dd122ab0170a1992ca93406633e96f1b14e9c0bed5d1d",
 }
 
 

@@ -187,3 +187,37 @@ def test_an_identity_altered_behind_its_signature_widens_nothing(world: World, k
     with raises_code("AUTHENTICATION_FAILED"):
         pms.execute("select * from api.begin_idempotent(%s, %s)", ("altered", b"\x00"))
     pms.rollback()
+
+
+def test_values_with_characters_of_several_bytes_are_cut_where_their_tag_ends(
+    world: World, keys, connect_as
+) -> None:
+    """The memo and the identity are cut after their first 65 characters (the tag and its colon):
+    a forged value with characters of several bytes in or after the tag, or a colon moved, is
+    ignored (memo) or refused (identity), and the genuine values still answer."""
+    pms = connect_as("pms")
+    request(pms, keys["b"])
+    genuine = _memo(pms)
+    tag, listed = genuine[:64], genuine[65:]
+    for forged in (
+        tag[:63] + "é:*",  # 64 characters, 65 bytes before the colon
+        tag[:62] + "é:" + listed,  # the colon one character early
+        tag + "é:" + listed,  # the colon one character late
+        tag + ":é" + listed,
+        tag + ":" + listed + f",{world.a.id}é",
+    ):
+        _set_memo(pms, forged)
+        assert _seen(pms) == [world.b.id], forged
+    _set_memo(pms, genuine)
+    assert _seen(pms) == [world.b.id]
+    identity = pms.execute("select current_setting('hotelcore.request')").fetchone()[0]
+    for altered in (identity[:63] + "é" + identity[64:], identity[:65] + "é" + identity[65:], identity + "é"):
+        pms.execute("savepoint altered")
+        pms.execute("select set_config('hotelcore.request', %s, true)", (altered,))
+        with raises_code("AUTHENTICATION_FAILED"):
+            pms.execute("select * from api.begin_idempotent(%s, %s)", ("altered", b"\x00"))
+        pms.execute("rollback to savepoint altered")
+    # the genuine identity answers
+    pms.execute("select * from api.begin_idempotent(%s, %s)", ("genuine", b"\x00" * 32))
+    assert _seen(pms) == [world.b.id]
+    pms.rollback()
