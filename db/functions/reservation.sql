@@ -5,9 +5,13 @@
 -- first, in one statement ordered by (room_type_id, night), then hold rows, then writes. A
 -- reservation row is locked before its inventory rows (modify, cancel, no-show).
 
+-- Checks and steps that return a value are called by assignment (v := internal.f(...)), not by
+-- PERFORM, on the booking path: PL/pgSQL evaluates an assignment's call as an expression, while
+-- PERFORM runs it as a query through the executor (about 11 us more a call).
+
 -- ---------------------------------------------------------------- locking and counters
 
-create function internal.lock_inventory(
+create function internal.lock_nights(
     p_hotel_id      bigint,
     p_room_type_ids bigint[],
     p_froms         date[],
@@ -20,8 +24,6 @@ as $$
 declare
     v_locked integer;
 begin
-    -- an external PMS hotel's ledger is the vendor's: every ledger write starts here and stops
-    perform internal.refuse_external_ledger(p_hotel_id);
     -- one ordered statement, so two writers wanting overlapping nights queue instead of deadlocking
     -- (PL/pgSQL keeps its plan; a SQL function with a SET clause is planned at every call)
     if cardinality(p_room_type_ids) = 1 then
@@ -51,8 +53,29 @@ begin
     return v_locked;
 end
 $$;
+comment on function internal.lock_nights(bigint, bigint[], date[], date[]) is
+    'Locks the inventory rows of the given (room type, [from, until)) ranges of a hotel in (room type, night) order; returns how many. No external-PMS refusal: internal.lock_inventory is the ledger writers'' entry.';
+
+create function internal.lock_inventory(
+    p_hotel_id      bigint,
+    p_room_type_ids bigint[],
+    p_froms         date[],
+    p_untils        date[]
+) returns integer
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- an external PMS hotel's ledger is the vendor's: every ledger write starts here and stops
+    -- (a confirmation locks with internal.lock_nights: its hold could not be placed in such a
+    -- hotel, and its reservation's insert is refused by the ledger's trigger all the same)
+    perform internal.refuse_external_ledger(p_hotel_id);
+    return internal.lock_nights(p_hotel_id, p_room_type_ids, p_froms, p_untils);
+end
+$$;
 comment on function internal.lock_inventory(bigint, bigint[], date[], date[]) is
-    'Locks the inventory rows of the given (room type, [from, until)) ranges of a hotel in (room type, night) order; returns how many.';
+    'EXTERNAL_PMS_HOTEL for a hotel kept by an external PMS (internal.refuse_external_ledger), else locks the inventory rows of the given (room type, [from, until)) ranges of a hotel in (room type, night) order (internal.lock_nights); returns how many.';
 
 create function internal.end_holds(p_hold_ids bigint[], p_status core.hold_status) returns integer
 language plpgsql
@@ -113,26 +136,27 @@ declare
     v_room_types  bigint[];
     v_froms       date[];
     v_untils      date[];
+    v_locked      integer;
 begin
+    -- an external PMS hotel's ledger is the vendor's (as internal.lock_inventory)
+    perform internal.refuse_external_ledger(p_hotel_id);
     -- expired holds still active on these nights: their rows are locked too, then they end,
-    -- so an expired hold never blocks a sale even before api.expire_holds runs
-    if cardinality(p_room_type_ids) = 1 then
-        -- one range (almost every call): scalar parameters keep a cached plan (see lock_inventory)
-        select coalesce(array_agg(distinct h.id), '{}') into v_stale
-        from core.holds h
-        join core.hold_lines l on l.hold_id = h.id
-        where h.hotel_id = p_hotel_id and h.status = 'active' and h.expires_at <= internal.now()
-          and l.room_type_id = p_room_type_ids[1] and l.stay && daterange(p_froms[1], p_untils[1]);
-    else
-        select coalesce(array_agg(distinct h.id), '{}') into v_stale
-        from core.holds h
-        join core.hold_lines l on l.hold_id = h.id
+    -- so an expired hold never blocks a sale even before api.expire_holds runs. The hotel's
+    -- expired active holds first (usually none: one probe of the partial index of active holds),
+    -- then which of them have lines on these nights (a join from the lines scanned every line of
+    -- the room type the hotel ever held)
+    select coalesce(array_agg(h.id), '{}') into v_stale
+    from core.holds h
+    where h.hotel_id = p_hotel_id and h.status = 'active' and h.expires_at <= internal.now();
+    if cardinality(v_stale) > 0 then
+        select coalesce(array_agg(distinct l.hold_id), '{}') into v_stale
+        from core.hold_lines l
         join unnest(p_room_type_ids, p_froms, p_untils) as r(room_type_id, night_from, night_until)
           on l.room_type_id = r.room_type_id and l.stay && daterange(r.night_from, r.night_until)
-        where h.hotel_id = p_hotel_id and h.status = 'active' and h.expires_at <= internal.now();
+        where l.hotel_id = p_hotel_id and l.hold_id = any(v_stale);
     end if;
     if cardinality(v_stale) = 0 then
-        perform internal.lock_inventory(p_hotel_id, p_room_type_ids, p_froms, p_untils);
+        v_locked := internal.lock_nights(p_hotel_id, p_room_type_ids, p_froms, p_untils);
         return 0;
     end if;
 
@@ -145,7 +169,7 @@ begin
         select l.room_type_id, lower(l.stay), upper(l.stay)
         from core.hold_lines l where l.hold_id = any(v_stale)
     ) x;
-    perform internal.lock_inventory(p_hotel_id, v_room_types, v_froms, v_untils);
+    v_locked := internal.lock_nights(p_hotel_id, v_room_types, v_froms, v_untils);
     if cardinality(v_stale) > 0 then
         perform internal.end_holds(array(select h.id from core.holds h
                                          where h.id = any(v_stale) and h.status = 'active'
@@ -176,17 +200,25 @@ declare
     v_stop     date;
     v_short    date;
     v_left     integer;
-    v_arrival  core.inventory;
+    v_min_stay integer;
+    v_max_stay integer;
+    v_cta      boolean;
     v_ctd      boolean;
 begin
-    -- the rows are locked by the caller (internal.lock_and_reclaim); every night must be open
-    select count(*)::integer,
-           min(i.night) filter (where i.stop_sell),
-           min(i.night) filter (where core.inventory_sellable(i) < p_rooms)
-    into v_open, v_stop, v_short
+    -- the rows are locked by the caller (internal.lock_and_reclaim); every night must be open.
+    -- One read of the stay's nights and the departure day's row: what is open, stop-sold or short,
+    -- and the arrival night's and the departure day's restrictions
+    select count(*) filter (where i.night < p_check_out)::integer,
+           min(i.night) filter (where i.night < p_check_out and i.stop_sell),
+           min(i.night) filter (where i.night < p_check_out and core.inventory_sellable(i) < p_rooms),
+           min(i.min_stay) filter (where i.night = p_check_in),
+           min(i.max_stay) filter (where i.night = p_check_in),
+           bool_or(i.closed_to_arrival) filter (where i.night = p_check_in),
+           bool_or(i.closed_to_departure) filter (where i.night = p_check_out)
+    into v_open, v_stop, v_short, v_min_stay, v_max_stay, v_cta, v_ctd
     from core.inventory i
     where i.hotel_id = p_hotel_id and i.room_type_id = p_room_type_id
-      and i.night >= p_check_in and i.night < p_check_out;
+      and i.night >= p_check_in and i.night <= p_check_out;
     if v_open < v_nights then
         if not p_raise then return false; end if;
         perform internal.raise_error('INVENTORY_UNAVAILABLE',
@@ -204,20 +236,16 @@ begin
     end if;
 
     -- restrictions: min/max stay and closed to arrival on the arrival night, closed to departure on the departure day
-    select * into v_arrival from core.inventory i
-    where i.hotel_id = p_hotel_id and i.room_type_id = p_room_type_id and i.night = p_check_in;
-    select i.closed_to_departure into v_ctd from core.inventory i
-    where i.hotel_id = p_hotel_id and i.room_type_id = p_room_type_id and i.night = p_check_out;
-    if v_arrival.min_stay is not null and v_nights < v_arrival.min_stay
-       or v_arrival.max_stay is not null and v_nights > v_arrival.max_stay
-       or v_arrival.closed_to_arrival or coalesce(v_ctd, false) then
+    if v_min_stay is not null and v_nights < v_min_stay
+       or v_max_stay is not null and v_nights > v_max_stay
+       or v_cta or coalesce(v_ctd, false) then
         if not p_raise then return false; end if;
         perform internal.raise_error('RESTRICTION_VIOLATED',
-            case when v_arrival.closed_to_arrival then format('night %s is closed to arrival', p_check_in)
+            case when v_cta then format('night %s is closed to arrival', p_check_in)
                  when coalesce(v_ctd, false) then format('%s is closed to departure', p_check_out)
-                 when v_nights < v_arrival.min_stay then format('night %s requires a minimum stay of %s nights, got %s',
-                                                                p_check_in, v_arrival.min_stay, v_nights)
-                 else format('night %s allows a maximum stay of %s nights, got %s', p_check_in, v_arrival.max_stay, v_nights)
+                 when v_nights < v_min_stay then format('night %s requires a minimum stay of %s nights, got %s',
+                                                        p_check_in, v_min_stay, v_nights)
+                 else format('night %s allows a maximum stay of %s nights, got %s', p_check_in, v_max_stay, v_nights)
             end,
             'choose dates that meet the restriction');
     end if;
@@ -309,10 +337,12 @@ language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+    v_count integer;
 begin
-    perform internal.require_count('p_rooms', p_rooms, 1, 10);
-    perform internal.require_count('p_adults', p_adults, 1, 20);
-    perform internal.require_count('p_children', p_children, 0, 20);
+    v_count := internal.require_count('p_rooms', p_rooms, 1, 10);
+    v_count := internal.require_count('p_adults', p_adults, 1, 20);
+    v_count := internal.require_count('p_children', p_children, 0, 20);
     if p_adults + p_children > p_room_type.max_occupancy then
         perform internal.raise_error('OCCUPANCY_EXCEEDED', format('%s adults + %s children per room, room type %s takes %s',
             p_adults, p_children, p_room_type.code, p_room_type.max_occupancy), 'book more rooms or a larger room type');
@@ -980,20 +1010,34 @@ comment on function api.quote(bigint, bigint, bigint, date, date, integer, integ
 
 -- ---------------------------------------------------------------- holds
 
+-- A hold belongs to who placed it (internal.owned_by_caller): another caller is told it does not
+-- exist.
+create function internal.require_hold_owner(p_hold_id bigint, p_owner text) returns text
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if not internal.owned_by_caller(p_owner) then
+        perform internal.raise_error('HOLD_NOT_FOUND', format('hold %s', p_hold_id), 'check the hold id');
+    end if;
+    return p_owner;
+end
+$$;
+comment on function internal.require_hold_owner(bigint, text) is
+    'The owner p_owner of hold p_hold_id when it is the caller (internal.owned_by_caller), else HOLD_NOT_FOUND: a hold of another API key or login is not found.';
+
 create function internal.require_own_hold(p_hold_id bigint) returns void
 language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- a hold belongs to who placed it: another caller is told it does not exist
-    if exists (select 1 from core.holds h where h.id = p_hold_id and not internal.owned_by_caller(h.owner)) then
-        perform internal.raise_error('HOLD_NOT_FOUND', format('hold %s', p_hold_id), 'check the hold id');
-    end if;
+    perform internal.require_hold_owner(h.id, h.owner) from core.holds h where h.id = p_hold_id;
 end
 $$;
 comment on function internal.require_own_hold(bigint) is
-    'HOLD_NOT_FOUND when the hold exists but belongs to another API key or login (internal.owned_by_caller).';
+    'HOLD_NOT_FOUND when the hold exists but belongs to another API key or login (internal.require_hold_owner).';
 
 create function internal.create_hold(
     p_hotel_id     bigint,
@@ -1026,8 +1070,14 @@ declare
     v_existing  core.holds;
     v_offer     record;
     v_hold_id   bigint;
+    v_now       timestamptz;
     v_expires   timestamptz;
     v_owner     text := internal.request_owner();
+    v_plan      core.rate_plans;
+    v_nights    integer;
+    v_customer  bigint;
+    v_reclaimed integer;
+    v_taken     boolean;
 begin
     v_hotel := internal.require_hotel(p_hotel_id);
     -- idempotency: the same client key returns the same hold; a different request under it is refused
@@ -1050,11 +1100,11 @@ begin
         end if;
     end if;
     v_room_type := internal.require_room_type(p_hotel_id, p_room_type_id);
-    perform internal.require_rate_plan(p_hotel_id, p_room_type_id, p_rate_plan_id);
-    perform internal.check_stay(v_hotel, p_check_in, p_check_out);
+    v_plan := internal.require_rate_plan(p_hotel_id, p_room_type_id, p_rate_plan_id);
+    v_nights := internal.check_stay(v_hotel, p_check_in, p_check_out);
     perform internal.check_guests(v_room_type, p_rooms, p_adults, p_children);
     if p_customer_id is not null then
-        perform internal.require_customer(p_customer_id);
+        v_customer := internal.require_customer(p_customer_id);
     end if;
     if p_ttl_seconds is not null then
         -- bounded by what the calling system needs (internal.hold_ttl_limit)
@@ -1062,8 +1112,8 @@ begin
     end if;
 
     -- lock the nights in order (reclaiming expired holds on them), check and take them
-    perform internal.lock_and_reclaim(p_hotel_id, array[p_room_type_id], array[p_check_in], array[p_check_out]);
-    perform internal.take_inventory(p_hotel_id, p_room_type_id, p_check_in, p_check_out, p_rooms, 'held');
+    v_reclaimed := internal.lock_and_reclaim(p_hotel_id, array[p_room_type_id], array[p_check_in], array[p_check_out]);
+    v_taken := internal.take_inventory(p_hotel_id, p_room_type_id, p_check_in, p_check_out, p_rooms, 'held');
 
     -- the price: internal.quote's answer for this very stay when the caller took it in this
     -- transaction (one home for the money rules, applied once), else priced here
@@ -1081,16 +1131,22 @@ begin
         select * into v_offer
         from internal.stay_offers(array[p_hotel_id], p_check_in, p_check_out, p_customer_id, p_room_type_id, p_rate_plan_id) o;
     end if;
-    v_expires := internal.now() + make_interval(secs => coalesce(p_ttl_seconds, v_hotel.hold_ttl_seconds));
-    insert into core.holds (hotel_id, customer_id, client_key, request_hash, currency, total_amount, subtotal_per_room,
-                            los_discount_per_room, member_discount_per_room, tax_per_room, created_at, expires_at, owner)
-    values (p_hotel_id, p_customer_id, p_client_key, v_hash, v_offer.currency, v_offer.total * p_rooms, v_offer.subtotal,
-            v_offer.los_discount, v_offer.member_discount, v_offer.tax, internal.now(), v_expires, v_owner)
-    returning id into v_hold_id;
-    insert into core.hold_lines (hold_id, hotel_id, room_type_id, rate_plan_id, stay, adults, children, amount, nightly)
-    select v_hold_id, p_hotel_id, p_room_type_id, p_rate_plan_id, daterange(p_check_in, p_check_out), p_adults, p_children,
-           v_offer.total, v_offer.nightly
-    from generate_series(1, p_rooms);
+    v_now := internal.now();
+    v_expires := v_now + make_interval(secs => coalesce(p_ttl_seconds, v_hotel.hold_ttl_seconds));
+    -- the hold and its lines (one per room) in one statement
+    with new_hold as (
+        insert into core.holds (hotel_id, customer_id, client_key, request_hash, currency, total_amount, subtotal_per_room,
+                                los_discount_per_room, member_discount_per_room, tax_per_room, created_at, expires_at, owner)
+        values (p_hotel_id, p_customer_id, p_client_key, v_hash, v_offer.currency, v_offer.total * p_rooms, v_offer.subtotal,
+                v_offer.los_discount, v_offer.member_discount, v_offer.tax, v_now, v_expires, v_owner)
+        returning id
+    ), lines as (
+        insert into core.hold_lines (hold_id, hotel_id, room_type_id, rate_plan_id, stay, adults, children, amount, nightly)
+        select h.id, p_hotel_id, p_room_type_id, p_rate_plan_id, daterange(p_check_in, p_check_out), p_adults, p_children,
+               v_offer.total, v_offer.nightly
+        from new_hold h cross join generate_series(1, p_rooms)
+    )
+    select h.id into v_hold_id from new_hold h;
     return query select v_hold_id, 'active'::core.hold_status, v_expires, v_offer.currency, v_offer.total * p_rooms;
 end
 $$;
@@ -1211,7 +1267,8 @@ create function internal.confirm_booking(
     p_customer_id           bigint,
     p_payment_authorisation text default null,
     p_origin                text default 'direct',
-    p_special_requests      text default null
+    p_special_requests      text default null,
+    p_owner_only            boolean default false
 ) returns table (reservation_id bigint, confirmation_code text, status core.reservation_status,
                  currency char(3), total_amount numeric, version integer)
 language plpgsql
@@ -1221,6 +1278,10 @@ as $$
 #variable_conflict use_column
 declare
     v_hold        core.holds;
+    v_found       boolean;
+    v_owner       text;
+    v_customer    bigint;
+    v_locked      integer;
     v_reservation core.reservations;
     v_held        record;
     v_types       bigint[];   -- the hold's (room type, stay) ranges and rooms per range
@@ -1233,15 +1294,32 @@ begin
     if p_hold_id is null then
         perform internal.raise_error('INVALID_ARGUMENT', 'p_hold_id is null', 'pass the hold id from api.create_hold');
     end if;
-    perform internal.require_customer(p_customer_id);
+    -- the hold and its lines, read once: the ranges to lock, how many rooms, the stay they cover.
+    -- With p_owner_only another caller's hold is not found before anything else is checked (the
+    -- api function's ownership rule, as internal.require_own_hold)
+    select h as hold, x.room_type_ids, x.froms, x.untils, x.lines, x.stay, x.ranges
+    into v_held
+    from core.holds h
+    cross join lateral (
+        select array_agg(l.room_type_id) as room_type_ids, array_agg(lower(l.stay)) as froms,
+               array_agg(upper(l.stay)) as untils, count(*) as lines, range_merge(range_agg(l.stay)) as stay,
+               count(distinct (l.room_type_id, l.stay)) as ranges
+        from core.hold_lines l where l.hotel_id = h.hotel_id and l.hold_id = h.id
+    ) x
+    where h.id = p_hold_id;
+    v_found := found;
+    v_hold := v_held.hold;
+    if v_found and p_owner_only then
+        v_owner := internal.require_hold_owner(p_hold_id, v_hold.owner);
+    end if;
+    v_customer := internal.require_customer(p_customer_id);
     -- the origin is one of core.reservation_origin's values (read once, typed from here on)
     if p_origin is null or not p_origin = any (enum_range(null::core.reservation_origin)::text[]) then
         perform internal.raise_error('INVALID_ARGUMENT', format('p_origin %L', p_origin),
             format('use one of %s', array_to_string(enum_range(null::core.reservation_origin)::text[], ', ')));
     end if;
     v_origin := p_origin::core.reservation_origin;
-    select * into v_hold from core.holds h where h.id = p_hold_id;
-    if not found then
+    if not v_found then
         perform internal.raise_error('HOLD_NOT_FOUND', format('hold %s', p_hold_id), 'create a hold first');
     end if;
     if v_hold.customer_id is not null and v_hold.customer_id <> p_customer_id then
@@ -1250,16 +1328,10 @@ begin
             'confirm with the customer of the hold');
     end if;
 
-    -- the hold's lines, read once: the ranges to lock, how many rooms, the stay they cover
-    select array_agg(l.room_type_id) as room_type_ids, array_agg(lower(l.stay)) as froms,
-           array_agg(upper(l.stay)) as untils, count(*) as lines, range_merge(range_agg(l.stay)) as stay,
-           count(distinct (l.room_type_id, l.stay)) as ranges
-    into v_held
-    from core.hold_lines l where l.hotel_id = v_hold.hotel_id and l.hold_id = p_hold_id;
     -- rows first (in order), then the hold row: a live hold is confirmed by the update that locks
     -- it (its status and expiry checked again under the lock); any other is re-read under its lock
     -- and answered below
-    perform internal.lock_inventory(v_hold.hotel_id, v_held.room_type_ids, v_held.froms, v_held.untils);
+    v_locked := internal.lock_nights(v_hold.hotel_id, v_held.room_type_ids, v_held.froms, v_held.untils);
     update core.holds h set status = 'confirmed', ended_at = v_now
     where h.hotel_id = v_hold.hotel_id and h.id = p_hold_id and h.status = 'active' and h.expires_at > v_now;
     if not found then
@@ -1303,21 +1375,27 @@ begin
           and inv.night >= v_froms[i] and inv.night < v_untils[i];
     end loop;
 
-    insert into core.reservations (hotel_id, customer_id, status, origin, stay, currency, subtotal_amount, discount_amount,
-                                   tax_amount, total_amount, hold_id, payment_authorisation, special_requests,
-                                   created_at, updated_at)
-    values (v_hold.hotel_id, p_customer_id, 'confirmed', v_origin, v_held.stay,
-            v_hold.currency,
-            v_hold.subtotal_per_room * v_held.lines,
-            (v_hold.los_discount_per_room + v_hold.member_discount_per_room) * v_held.lines,
-            v_hold.tax_per_room * v_held.lines,
-            v_hold.total_amount, p_hold_id, p_payment_authorisation, p_special_requests, v_now, v_now)
-    returning * into v_reservation;
-    insert into core.reservation_rooms (reservation_id, hotel_id, room_type_id, rate_plan_id, stay, adults, children,
-                                        status, amount, nightly, created_at)
-    select v_reservation.id, l.hotel_id, l.room_type_id, l.rate_plan_id, l.stay, l.adults, l.children, 'confirmed',
-           l.amount, l.nightly, v_now
-    from core.hold_lines l where l.hotel_id = v_hold.hotel_id and l.hold_id = p_hold_id order by l.id;
+    -- the reservation and its room lines (one per room held) in one statement
+    with booked as (
+        insert into core.reservations (hotel_id, customer_id, status, origin, stay, currency, subtotal_amount,
+                                       discount_amount, tax_amount, total_amount, hold_id, payment_authorisation,
+                                       special_requests, created_at, updated_at)
+        values (v_hold.hotel_id, p_customer_id, 'confirmed', v_origin, v_held.stay,
+                v_hold.currency,
+                v_hold.subtotal_per_room * v_held.lines,
+                (v_hold.los_discount_per_room + v_hold.member_discount_per_room) * v_held.lines,
+                v_hold.tax_per_room * v_held.lines,
+                v_hold.total_amount, p_hold_id, p_payment_authorisation, p_special_requests, v_now, v_now)
+        returning *
+    ), lines as (
+        insert into core.reservation_rooms (reservation_id, hotel_id, room_type_id, rate_plan_id, stay, adults, children,
+                                            status, amount, nightly, created_at)
+        select b.id, l.hotel_id, l.room_type_id, l.rate_plan_id, l.stay, l.adults, l.children, 'confirmed',
+               l.amount, l.nightly, v_now
+        from booked b cross join core.hold_lines l
+        where l.hotel_id = v_hold.hotel_id and l.hold_id = p_hold_id order by l.id
+    )
+    select * into v_reservation from booked;
     if v_hold.waitlist_entry_id is not null then
         update core.waitlist_entries w set status = 'booked' where w.id = v_hold.waitlist_entry_id;
     end if;
@@ -1325,8 +1403,8 @@ begin
                         v_reservation.total_amount, v_reservation.version;
 end
 $$;
-comment on function internal.confirm_booking(bigint, bigint, text, text, text) is
-    'The body of api.confirm_booking without its rights check (callers check them): Turns a live hold into a confirmed reservation for p_customer_id (one room line per room held), recording the payment authorisation reference and origin. A retried call returns the same reservation; HOLD_EXPIRED / HOLD_NOT_ACTIVE / HOLD_NOT_FOUND otherwise.';
+comment on function internal.confirm_booking(bigint, bigint, text, text, text, boolean) is
+    'The body of api.confirm_booking without its rights check (callers check them): Turns a live hold into a confirmed reservation for p_customer_id (one room line per room held), recording the payment authorisation reference and origin. A retried call returns the same reservation; HOLD_EXPIRED / HOLD_NOT_ACTIVE / HOLD_NOT_FOUND otherwise. p_owner_only: another caller''s hold is HOLD_NOT_FOUND (internal.require_hold_owner), checked first.';
 
 create function api.confirm_booking(
     p_hold_id               bigint,
@@ -1344,8 +1422,9 @@ as $$
 begin
     -- a new booking: hotel-member books as origin member only, the PMS with any origin
     perform internal.require_origin(p_origin);
-    perform internal.require_own_hold(p_hold_id);
-    return query select * from internal.confirm_booking(p_hold_id, p_customer_id, p_payment_authorisation, p_origin, p_special_requests);
+    -- a hold belongs to who placed it: checked on the confirmation's own read of the hold
+    return query select * from internal.confirm_booking(p_hold_id, p_customer_id, p_payment_authorisation, p_origin,
+                                                        p_special_requests, p_owner_only => true);
 end
 $$;
 comment on function api.confirm_booking(bigint, bigint, text, text, text) is

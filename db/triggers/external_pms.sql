@@ -1,7 +1,8 @@
 -- External-PMS hotels keep no ledger here: an inventory night, a hold or a reservation of such a
 -- hotel is refused whatever function or client writes it (the vendor's ledger is the only one;
 -- the mirror lives in core.pms_inventory). The ledger functions refuse earlier with the same
--- error (internal.lock_inventory); these triggers are the rule's last line.
+-- error (internal.lock_inventory, internal.lock_and_reclaim); these triggers are the rule's last
+-- line, and a confirmation's only one (its hold could not be placed in such a hotel).
 
 create function internal.tg_ledger__refuse_external() returns trigger
 language plpgsql

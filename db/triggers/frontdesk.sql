@@ -1,4 +1,4 @@
--- Front-desk triggers: the room operation log, one folio per reservation, payments posted to
+-- Front-desk triggers: the room operation log, payments posted to
 -- the folio, fees of cancellations and no-shows posted to the folio, and room assignments
 -- released when their room line is cancelled, marked no-show or moved to other dates.
 
@@ -35,31 +35,8 @@ comment on trigger _100_log_status on core.rooms is
 
 -- ---------------------------------------------------------------- one folio per reservation
 
-create function internal.tg_reservations__open_folio()
-returns trigger
-language plpgsql
-volatile
-set search_path = pg_catalog, pg_temp
-as $$
-begin
-    insert into core.folios (hotel_id, reservation_id, currency, opened_at)
-    select n.hotel_id, n.id, n.currency, internal.now()
-    from new_rows n
-    -- one folio per reservation (folios_one_per_reservation): the only key a new row can meet
-    on conflict do nothing;
-    return null;
-end
-$$;
-comment on function internal.tg_reservations__open_folio() is
-    'Opens the folio of every new reservation, in its currency (one statement per insert statement, so set-based loads stay set-based).';
-
-create trigger _100_open_folio
-after insert on core.reservations
-referencing new table as new_rows
-for each statement
-execute function internal.tg_reservations__open_folio();
-comment on trigger _100_open_folio on core.reservations is
-    'Front desk: every reservation has a folio (internal.tg_reservations__open_folio).';
+-- Every reservation has a folio in its currency: opened with the reservation's other records by
+-- internal.tg_reservations__new_records (db/triggers/reservation.sql), one statement per insert.
 
 -- ---------------------------------------------------------------- payments post to the folio
 

@@ -156,18 +156,18 @@ execute function internal.tg_inventory__track_exceptions();
 -- A confirmation code is unique across the chain (a guest quotes it without naming the hotel):
 -- the reservations keep it unique per hotel, and core.confirmation_codes, a chain-wide lookup,
 -- holds each code once with its hotel, written in the reservation's transaction. A second
--- reservation with a code the chain already gave fails on the lookup's primary key (23505).
+-- reservation with a code the chain already gave fails on the lookup's primary key (23505). A new
+-- reservation's code is written by internal.tg_reservations__new_records (below, with the other
+-- records of a new reservation); a changed or deleted one is moved here.
 create function internal.tg_reservations__confirmation_code() returns trigger
 language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    if tg_op in ('UPDATE', 'DELETE') then
-        delete from core.confirmation_codes c
-        where c.confirmation_code = old.confirmation_code and c.hotel_id = old.hotel_id;
-    end if;
-    if tg_op in ('INSERT', 'UPDATE') then
+    delete from core.confirmation_codes c
+    where c.confirmation_code = old.confirmation_code and c.hotel_id = old.hotel_id;
+    if tg_op = 'UPDATE' then
         insert into core.confirmation_codes (confirmation_code, hotel_id, reservation_id)
         values (new.confirmation_code, new.hotel_id, new.id);
     end if;
@@ -175,10 +175,52 @@ begin
 end
 $$;
 comment on function internal.tg_reservations__confirmation_code() is
-    'Keeps a reservation''s confirmation code in the chain-wide lookup core.confirmation_codes (a code the chain already gave: 23505 on its primary key).';
+    'Moves a changed or deleted reservation''s confirmation code in the chain-wide lookup core.confirmation_codes (a code the chain already gave: 23505 on its primary key).';
 
 create trigger _100_confirmation_code
-after insert or delete or update of confirmation_code, hotel_id on core.reservations
+after delete or update of confirmation_code, hotel_id on core.reservations
 for each row execute function internal.tg_reservations__confirmation_code();
 comment on trigger _100_confirmation_code on core.reservations is
-    'A confirmation code is unique across the chain: kept in core.confirmation_codes.';
+    'A confirmation code is unique across the chain: kept in core.confirmation_codes (a new reservation''s by _100_new_records).';
+
+-- The records every new reservation leaves, written by one statement per insert statement (a
+-- booking writes each once, a set-based load stays set-based, and the three cost one statement):
+-- its confirmation code in the chain-wide lookup core.confirmation_codes (a code the chain already
+-- gave: 23505 on its primary key), its folio in its currency (one per reservation:
+-- folios_one_per_reservation, the only key a new folio can meet) and its audit row (the keys of
+-- the row, who inserted it: internal.audit_actor, and when). A statement trigger fires after the
+-- row triggers, so the audit row comes last, as internal.audit_change's do.
+create function internal.tg_reservations__new_records() returns trigger
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_now timestamptz := internal.now();
+begin
+    with codes as (
+        insert into core.confirmation_codes (confirmation_code, hotel_id, reservation_id)
+        select n.confirmation_code, n.hotel_id, n.id from new_rows n
+    ), folios as (
+        insert into core.folios (hotel_id, reservation_id, currency, opened_at)
+        select n.hotel_id, n.id, n.currency, v_now from new_rows n
+        on conflict do nothing
+    )
+    insert into core.audit_log (at, entity, entity_id, hotel_id, action, changed, db_role, login_role, app_user,
+                                api_key_id)
+    select v_now, 'reservation', n.id, n.hotel_id, 'insert', '{}', a.db_role, a.login_role, a.app_user, a.api_key_id
+    from new_rows n cross join internal.audit_actor() a
+    order by n.id;
+    return null;
+end
+$$;
+comment on function internal.tg_reservations__new_records() is
+    'After reservations are inserted, in one statement: each one''s confirmation code in core.confirmation_codes, its folio in its currency, and its audit row in core.audit_log.';
+
+create trigger _100_new_records
+after insert on core.reservations
+referencing new table as new_rows
+for each statement
+execute function internal.tg_reservations__new_records();
+comment on trigger _100_new_records on core.reservations is
+    'A new reservation''s chain-wide confirmation code, folio and audit row (internal.tg_reservations__new_records).';

@@ -192,7 +192,13 @@ def test_a_hold_belongs_to_who_placed_it(db: psycopg.Connection, world: World, c
         p_client_key="cart-1",
     )[0]["hold_id"]
     member.commit()
-    for function, params in (("release_hold", {}), ("confirm_booking", {"p_customer_id": world.customer})):
+    # (another owner's hold is not found before anything else is checked: a customer that does not
+    # exist either still gets HOLD_NOT_FOUND)
+    for function, params in (
+        ("release_hold", {}),
+        ("confirm_booking", {"p_customer_id": world.customer}),
+        ("confirm_booking", {"p_customer_id": -1, "p_origin": "nonsense"}),
+    ):
         with raises_code("HOLD_NOT_FOUND"):
             call(pms, function, p_hold_id=hold, **params)
         pms.rollback()
