@@ -115,6 +115,26 @@ def test_the_price_ladder(db):
     assert db.execute("select internal.nightly_price(12345.678, 1.1, 100, 0)").fetchone()[0] == 13680
 
 
+def test_the_price_ladder_without_a_member_discount(db):
+    """With no member discount the net amount skips that step: the same value and scale as the whole
+    ladder with a zero member discount, for every subtotal, rate, tax mode and currency scale."""
+    differ = db.execute(
+        """
+        select count(*) filter (where p.total::text is distinct from (case when added then net + round(net * t, mu)
+                                                                           else net end)::text),
+               count(*)
+        from unnest(array[0, 0.01, 3, 100, 100.5, 12345.67, 12345.675, 999999.99]::numeric[]) s,
+             unnest(array[0, 0.0000, 0.05, 0.125, 0.5, 0.9999]::numeric[]) l,
+             unnest(array[false, true]) added,
+             unnest(array[0, 0.07, 0.1925]::numeric[]) t,
+             unnest(array[0, 2, 3]) mu
+        cross join lateral (select s - round(s * l, mu) - round((s - round(s * l, mu)) * 0, mu) as net) n
+        cross join lateral internal.price_stay(s, l, 0, not added, t, mu) p
+        """
+    ).fetchone()
+    assert differ == (0, 8 * 6 * 2 * 3 * 3)
+
+
 # --------------------------------------------------------------------------- canonical stays
 
 # a row each table accepts but for its stay (its foreign keys are checked after its checks)

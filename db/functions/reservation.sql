@@ -400,6 +400,13 @@ comment on function internal.require_customer(bigint) is 'The customer id, or CU
 -- fast path both price through it. Plain SQL with a standard body, immutable and without
 -- settings: bound when created (a caller's search_path cannot change it) and inlined by the
 -- planner into the caller's query, so pricing a thousand offers is one query, not a thousand calls.
+-- Inlined, each step is written out where it is used (the net amount twice in a total with tax
+-- added, the length-of-stay discount in the member discount and in the net amount), so a step that
+-- cannot change the amount is left out of it: with no member discount the net amount is the
+-- subtotal less the length-of-stay discount alone (the same value and scale: the member discount
+-- would be a zero in the currency's minor units). A caller whose member rate is known when its
+-- query is planned (the chain search plans each call) has the test folded away; any other pays a
+-- comparison.
 create function internal.nightly_price(
     p_rack_rate   numeric,
     p_multiplier  numeric,
@@ -429,7 +436,8 @@ begin atomic
            case when p_prices_include_tax then net.amount else net.amount + tx.tax end as total
     from (select round(p_subtotal * p_los_rate, p_minor_units) as los_discount) as d1
     cross join lateral (select round((p_subtotal - d1.los_discount) * p_member_rate, p_minor_units) as member_discount) as d2
-    cross join lateral (select p_subtotal - d1.los_discount - d2.member_discount as amount) as net
+    cross join lateral (select case when p_member_rate = 0 then p_subtotal - d1.los_discount
+                                    else p_subtotal - d1.los_discount - d2.member_discount end as amount) as net
     cross join lateral (
         select case when p_prices_include_tax then net.amount - round(net.amount / (1 + p_tax_rate), p_minor_units)
                     else round(net.amount * p_tax_rate, p_minor_units) end as tax
@@ -837,73 +845,63 @@ begin
               end
         group by x.hotel_id, x.room_type_id
     ),
-    money as materialized (
-        -- per hotel (once): the money rules and the hotel-wide length-of-stay rate
-        select h.id as hotel_id, h.currency, h.prices_include_tax, h.tax_rate, cur.minor_units,
-               power(10::numeric, -cur.minor_units) as minor_unit,
-               (select d.discount_rate from core.length_of_stay_discounts d
-                where d.hotel_id = h.id and d.room_type_id is null and d.min_nights <= v_nights
-                order by d.min_nights desc limit 1) as los_rate
-        from core.hotels h
-        join core.currencies cur on cur.code = h.currency
-        where h.id = any(v_hotel_ids)
+    los as (
+        -- the length-of-stay rates of the stay, per room type and hotel-wide (room_type_id null):
+        -- the largest min_nights not above the stay length
+        select distinct on (d.hotel_id, d.room_type_id) d.hotel_id, d.room_type_id, d.discount_rate
+        from core.length_of_stay_discounts d
+        where d.hotel_id = any(v_hotel_ids) and d.min_nights <= v_nights
+        order by d.hotel_id, d.room_type_id, d.min_nights desc
     ),
-    plans as materialized (
-        -- per rate plan open every night of the stay: its subtotal in the currency from the running
-        -- sums of the arrival's month and, when the stay runs into it, the next. Materialized, so
-        -- the subtotal is computed once per offer (the ladder below reads it as a column) and the
-        -- joins after it are planned on a row count, not on the estimate of an array expression.
-        select c.hotel_id, c.room_type_id, c.rate_plan_id, m.currency, m.prices_include_tax, m.tax_rate,
-               m.minor_units, m.los_rate,
-               round((c.price_sums[least(p_check_out, v_next) - v_month + 1] - c.price_sums[p_check_in - v_month + 1]
-                      + coalesce(n.price_sums[p_check_out - v_next + 1] - n.price_sums[1], 0)) * m.minor_unit,
-                     m.minor_units) as subtotal
+    types as materialized (
+        -- per room type (once, not per rate plan): active, the party fits, no exception night of
+        -- the stay stops it; with its hotel's money rules and its length-of-stay rate (a room-type
+        -- rate beats the hotel-wide one). Read once and hashed for the rate plans below.
+        select rt.hotel_id, rt.id as room_type_id, h.currency, h.prices_include_tax, h.tax_rate, cur.minor_units,
+               round(power(10::numeric, -cur.minor_units), cur.minor_units) as minor_unit,
+               coalesce(ls.discount_rate, lh.discount_rate, 0) as los_rate
+        from core.room_types rt
+        join core.hotels h on h.id = rt.hotel_id
+        join core.currencies cur on cur.code = h.currency
+        left join los ls on ls.hotel_id = rt.hotel_id and ls.room_type_id = rt.id
+        left join los lh on lh.hotel_id = rt.hotel_id and lh.room_type_id is null
+        where rt.hotel_id = any(v_hotel_ids) and rt.active and rt.max_occupancy >= p_adults + p_children
+          and (rt.hotel_id, rt.id) not in (select st.hotel_id, st.room_type_id from stopped st)
+    ),
+    offers as (
+        -- per active rate plan of those room types open every night of the stay: its subtotal in
+        -- the currency from the running sums (minor units) of the arrival's month and, when the
+        -- stay runs into it, the next, times the minor unit (exact, in the currency's scale).
+        -- offset 0 keeps it a subquery, so the subtotal is computed once per offer (the ladder
+        -- below reads it as a column, not as an expression it would repeat).
+        select c.hotel_id, c.room_type_id, c.rate_plan_id, t.currency, t.prices_include_tax, t.tax_rate,
+               t.minor_units, t.los_rate,
+               (c.price_sums[least(p_check_out, v_next) - v_month + 1] - c.price_sums[p_check_in - v_month + 1]
+                + coalesce(n.price_sums[p_check_out - v_next + 1] - n.price_sums[1], 0))::numeric * t.minor_unit as subtotal
         from core.rate_calendar c
-        join money m on m.hotel_id = c.hotel_id
+        join types t on t.hotel_id = c.hotel_id and t.room_type_id = c.room_type_id
         left join core.rate_calendar n on p_check_out > v_next and n.hotel_id = c.hotel_id and n.month = v_next
                                       and n.room_type_id = c.room_type_id and n.rate_plan_id = c.rate_plan_id
         where c.hotel_id = any(v_hotel_ids) and c.month = v_month
           and c.open_sums[least(p_check_out, v_next) - v_month + 1] - c.open_sums[p_check_in - v_month + 1]
               + coalesce(n.open_sums[p_check_out - v_next + 1] - n.open_sums[1], 0) = v_nights
-    ),
-    los as (
-        -- room-type length-of-stay rates (they beat the hotel-wide one)
-        select distinct on (d.hotel_id, d.room_type_id) d.hotel_id, d.room_type_id, d.discount_rate
-        from core.length_of_stay_discounts d
-        where d.hotel_id = any(v_hotel_ids) and d.room_type_id is not null and d.min_nights <= v_nights
-        order by d.hotel_id, d.room_type_id, d.min_nights desc
-    ),
-    sellable as materialized (
-        -- the hotels' active room types the party fits, with their length-of-stay rate: read once
-        -- and hashed (a room type per row, not a rate plan), not looked up for each of a city's
-        -- thousands of offers
-        select rt.hotel_id, rt.id as room_type_id, ls.discount_rate as los_rate
-        from core.room_types rt
-        left join los ls on ls.room_type_id = rt.id
-        where rt.hotel_id = any(v_hotel_ids) and rt.active and rt.max_occupancy >= p_adults + p_children
-    ),
-    closed_plans as (
-        -- the hotels' inactive rate plans (few or none): left out
-        select rp.id from core.rate_plans rp where rp.hotel_id = any(v_hotel_ids) and not rp.active
-    ),
-    offers as (
-        select p.hotel_id, p.room_type_id, p.rate_plan_id, p.currency, p.prices_include_tax, p.tax_rate,
-               p.minor_units, coalesce(s.los_rate, p.los_rate, 0) as los_rate, p.subtotal
-        from plans p
-        join sellable s on s.hotel_id = p.hotel_id and s.room_type_id = p.room_type_id
-        where (p.hotel_id, p.room_type_id) not in (select st.hotel_id, st.room_type_id from stopped st)
-          and p.rate_plan_id not in (select cp.id from closed_plans cp)
+          -- inactive rate plans (few or none) left out
+          and c.rate_plan_id not in (select rp.id from core.rate_plans rp
+                                     where rp.hotel_id = any(v_hotel_ids) and not rp.active)
+        offset 0
     ),
     best as (
-        -- per hotel, one pass over its priced offers (no sort of a city's thousands of them): how
-        -- many, and the cheapest as the least (total, room type, rate plan), the order a list of
-        -- the hotel's offers would show them in
-        select o.hotel_id, count(*)::integer as offers,
-               min(array[pr.total, o.room_type_id, o.rate_plan_id]) as cheapest
-        from offers o
-        cross join lateral internal.price_stay(o.subtotal, o.los_rate, v_member_rate, o.prices_include_tax, o.tax_rate,
-                                               o.minor_units) pr
-        group by o.hotel_id
+        -- per hotel, one pass over its priced offers: how many, and the cheapest as the least
+        -- (total, room type, rate plan), the order a list of the hotel's offers would show them in.
+        -- Each offer is priced into that one array first (offset 0), so grouping the offers by
+        -- hotel moves two columns per offer, not the ladder's eight.
+        select p.hotel_id, count(*)::integer as offers, min(p.offer) as cheapest
+        from (select o.hotel_id, array[pr.total, o.room_type_id, o.rate_plan_id] as offer
+              from offers o
+              cross join lateral internal.price_stay(o.subtotal, o.los_rate, v_member_rate, o.prices_include_tax,
+                                                     o.tax_rate, o.minor_units) pr
+              offset 0) p
+        group by p.hotel_id
     )
     select b.hotel_id, h.code, h.name, h.currency, b.offers, b.cheapest[2]::bigint, b.cheapest[3]::bigint,
            -- the exact rooms left of the offer shown (live holds only)
